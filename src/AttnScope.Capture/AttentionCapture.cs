@@ -1,0 +1,233 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AttnScope.Capture.SafeTensors;
+
+namespace AttnScope.Capture;
+
+/// <summary>
+/// The one data model of AttnScope: tokens, attention stacks and metadata. Every source produces it, every
+/// analysis and view consumes it. Saved as safetensors; see docs/capture-format.md.
+/// </summary>
+public sealed class AttentionCapture
+{
+    public CaptureMetadata Metadata { get; }
+    /// <summary>Input tokens (encoder side): queries and keys of <c>encoder</c>, keys of <c>cross</c>.</summary>
+    public IReadOnlyList<CaptureToken> Tokens { get; }
+    /// <summary>Output tokens (decoder side) for encoder-decoder and decoder models; empty otherwise.</summary>
+    public IReadOnlyList<CaptureToken> TargetTokens { get; }
+    public IReadOnlyDictionary<string, AttentionStack> Stacks { get; }
+
+    public AttentionCapture(CaptureMetadata metadata, IReadOnlyList<CaptureToken> tokens,
+        IEnumerable<AttentionStack> stacks, IReadOnlyList<CaptureToken>? targetTokens = null)
+    {
+        Metadata = metadata;
+        Tokens = tokens;
+        TargetTokens = targetTokens ?? [];
+        var dict = new Dictionary<string, AttentionStack>(StringComparer.Ordinal);
+        foreach (var s in stacks)
+        {
+            if (!dict.TryAdd(s.Name, s)) throw new AttnScopeException($"stack '{s.Name}' given twice");
+        }
+        if (dict.Count == 0) throw new AttnScopeException("a capture needs at least one attention stack");
+        Stacks = dict;
+        Validate();
+    }
+
+    public AttentionStack Stack(string name) =>
+        Stacks.TryGetValue(name, out var s) ? s
+        : throw new AttnScopeException($"the capture has no '{name}' stack (it has: {string.Join(", ", Stacks.Keys)})");
+
+    /// <summary>Query-side and key-side tokens of a stack.</summary>
+    public (IReadOnlyList<CaptureToken> Queries, IReadOnlyList<CaptureToken> Keys) AxisTokens(string stack) => stack switch
+    {
+        AttentionStack.Encoder => (Tokens, Tokens),
+        AttentionStack.Decoder => (TargetTokens.Count > 0 ? TargetTokens : Tokens, TargetTokens.Count > 0 ? TargetTokens : Tokens),
+        AttentionStack.Cross => (TargetTokens, Tokens),
+        _ => throw new AttnScopeException($"unknown stack '{stack}'"),
+    };
+
+    private void Validate()
+    {
+        foreach (var s in Stacks.Values)
+        {
+            var (q, k) = AxisTokens(s.Name);
+            if (s.Queries != q.Count || s.Keys != k.Count)
+                throw new AttnScopeException(
+                    $"{s.Name}.attention has shape {s.Attention.ShapeText} but the capture has {q.Count} query and {k.Count} key tokens");
+            if (s.Layers < 1 || s.Heads < 1) throw new AttnScopeException($"{s.Name}.attention has no layers or heads: {s.Attention.ShapeText}");
+            foreach (var v in s.Attention.Data)
+                if (!float.IsFinite(v) || v < 0f || v > 1.0001f)
+                    throw new AttnScopeException($"{s.Name}.attention holds {v}, not a probability");
+            CheckPart(s, "query", s.Query, q.Count);
+            CheckPart(s, "key", s.Key, k.Count);
+            CheckPart(s, "value", s.Value, k.Count);
+            if (s.Scores is { } sc && !sc.Shape.SequenceEqual(s.Attention.Shape))
+                throw new AttnScopeException($"{s.Name}.scores has shape {sc.ShapeText}, expected {s.Attention.ShapeText}");
+        }
+    }
+
+    private static void CheckPart(AttentionStack s, string part, FloatTensor? t, int tokens)
+    {
+        if (t is null) return;
+        if (t.Rank != 4 || t.Shape[0] != s.Layers || t.Shape[1] != s.Heads || t.Shape[2] != tokens)
+            throw new AttnScopeException(
+                $"{s.Name}.{part} has shape {t.ShapeText}, expected [{s.Layers}, {s.Heads}, {tokens}, head_dim]");
+    }
+
+    // ---------------------------------------------------------------- file format
+
+    public void Save(string path) => SafeTensorsFile.Write(path, TensorList(), MetadataStrings());
+
+    public byte[] ToBytes() => SafeTensorsFile.Serialize(TensorList(), MetadataStrings());
+
+    private IEnumerable<(string, FloatTensor)> TensorList()
+    {
+        foreach (var name in AttentionStack.Names)
+        {
+            if (!Stacks.TryGetValue(name, out var s)) continue;
+            yield return ($"{name}.attention", s.Attention);
+            foreach (var part in AttentionStack.OptionalParts)
+                if (s.Part(part) is { } t) yield return ($"{name}.{part}", t);
+        }
+    }
+
+    private Dictionary<string, string> MetadataStrings()
+    {
+        var m = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var kv in Metadata.Extra) m[kv.Key] = kv.Value;
+        m["format"] = CaptureMetadata.FormatId;
+        m["model"] = Metadata.ModelId;
+        m["architecture"] = Metadata.Architecture;
+        m["source"] = Metadata.Source;
+        m["texts"] = JsonSerializer.Serialize(Metadata.Texts);
+        m["warnings"] = JsonSerializer.Serialize(Metadata.Warnings);
+        m["tokens"] = TokensJson(Tokens);
+        if (TargetTokens.Count > 0) m["target_tokens"] = TokensJson(TargetTokens);
+        return m;
+    }
+
+    private static readonly HashSet<string> ReservedKeys = ["format", "model", "architecture", "source", "texts", "warnings", "tokens", "target_tokens"];
+
+    private static string TokensJson(IReadOnlyList<CaptureToken> tokens)
+    {
+        var arr = new JsonArray();
+        foreach (var t in tokens)
+            arr.Add(new JsonObject
+            {
+                ["text"] = t.Text,
+                ["id"] = t.Id,
+                ["start"] = t.Start,
+                ["end"] = t.End,
+                ["segment"] = t.Segment == Segment.A ? "A" : "B",
+                ["special"] = t.IsSpecial,
+            });
+        return arr.ToJsonString();
+    }
+
+    public static AttentionCapture Load(string path)
+    {
+        var file = SafeTensorsFile.Open(path);
+        return FromFile(file);
+    }
+
+    public static AttentionCapture FromBytes(byte[] bytes, string name = "<memory>") => FromFile(SafeTensorsFile.Parse(bytes, name));
+
+    private static AttentionCapture FromFile(SafeTensorsFile file)
+    {
+        string src = file.SourceName;
+        string Bad(string why) => $"'{src}' is not a valid AttnScope capture: {why}";
+        var meta = file.Metadata;
+        if (!meta.TryGetValue("format", out var fmt))
+            throw new AttnScopeException(Bad("no 'format' in its metadata (is this a model weights file rather than a capture?)"));
+        if (fmt != CaptureMetadata.FormatId)
+            throw new AttnScopeException(Bad($"format '{fmt}' is not supported (this version reads {CaptureMetadata.FormatId})"));
+        if (!meta.TryGetValue("tokens", out var tokJson)) throw new AttnScopeException(Bad("no 'tokens' in its metadata"));
+        var tokens = ParseTokens(tokJson, "tokens", Bad);
+        var target = meta.TryGetValue("target_tokens", out var tj) ? ParseTokens(tj, "target_tokens", Bad) : [];
+
+        var stacks = new List<AttentionStack>();
+        foreach (var entry in file.Entries.Values)
+        {
+            var dot = entry.Name.IndexOf('.');
+            var stack = dot < 0 ? entry.Name : entry.Name[..dot];
+            var part = dot < 0 ? "" : entry.Name[(dot + 1)..];
+            if (Array.IndexOf(AttentionStack.Names, stack) < 0 || (part != "attention" && Array.IndexOf(AttentionStack.OptionalParts, part) < 0))
+                throw new AttnScopeException(Bad($"unexpected tensor '{entry.Name}'"));
+            if (entry.DType != "F32") throw new AttnScopeException(Bad($"tensor '{entry.Name}' has dtype {entry.DType}, expected F32"));
+            if (entry.Shape.Length != 4) throw new AttnScopeException(Bad($"tensor '{entry.Name}' has shape [{string.Join(", ", entry.Shape)}], expected 4 dimensions"));
+        }
+        foreach (var name in AttentionStack.Names)
+        {
+            if (!file.Contains($"{name}.attention"))
+            {
+                foreach (var part in AttentionStack.OptionalParts)
+                    if (file.Contains($"{name}.{part}")) throw new AttnScopeException(Bad($"'{name}.{part}' present without '{name}.attention'"));
+                continue;
+            }
+            FloatTensor? Opt(string part) => file.Contains($"{name}.{part}") ? file.ReadFloat($"{name}.{part}") : null;
+            stacks.Add(new AttentionStack(name, file.ReadFloat($"{name}.attention"))
+            {
+                Query = Opt("query"), Key = Opt("key"), Value = Opt("value"), Scores = Opt("scores"),
+            });
+        }
+        if (stacks.Count == 0) throw new AttnScopeException(Bad("it holds no attention tensor (expected encoder.attention, decoder.attention or cross.attention)"));
+
+        var extra = meta.Where(kv => !ReservedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var metadata = new CaptureMetadata
+        {
+            ModelId = meta.GetValueOrDefault("model", ""),
+            Architecture = meta.GetValueOrDefault("architecture", ""),
+            Source = meta.GetValueOrDefault("source", ""),
+            Texts = ParseStrings(meta.GetValueOrDefault("texts", "[]"), "texts", Bad),
+            Warnings = ParseStrings(meta.GetValueOrDefault("warnings", "[]"), "warnings", Bad),
+            Extra = extra,
+        };
+        try
+        {
+            return new AttentionCapture(metadata, tokens, stacks, target);
+        }
+        catch (AttnScopeException e)
+        {
+            throw new AttnScopeException(Bad(e.Message));
+        }
+    }
+
+    private static List<string> ParseStrings(string json, string key, Func<string, string> bad)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<List<string>>(json) ?? throw new JsonException("null");
+        }
+        catch (JsonException)
+        {
+            throw new AttnScopeException(bad($"metadata '{key}' is not a JSON list of strings"));
+        }
+    }
+
+    private static List<CaptureToken> ParseTokens(string json, string key, Func<string, string> bad)
+    {
+        try
+        {
+            var arr = JsonNode.Parse(json) as JsonArray ?? throw new JsonException("not an array");
+            var list = new List<CaptureToken>(arr.Count);
+            foreach (var node in arr)
+            {
+                var o = node as JsonObject ?? throw new JsonException("token is not an object");
+                var seg = (string?)o["segment"] ?? "A";
+                if (seg != "A" && seg != "B") throw new JsonException($"segment '{seg}'");
+                list.Add(new CaptureToken(
+                    (string?)o["text"] ?? throw new JsonException("token without text"),
+                    (int?)o["id"] ?? -1,
+                    (int?)o["start"] ?? -1,
+                    (int?)o["end"] ?? -1,
+                    seg == "A" ? Segment.A : Segment.B,
+                    (bool?)o["special"] ?? false));
+            }
+            return list;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new AttnScopeException(bad($"metadata '{key}' is not a valid token list ({e.Message})"));
+        }
+    }
+}

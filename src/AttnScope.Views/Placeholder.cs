@@ -1,0 +1,1 @@
+namespace AttnScope.Views; public static class Placeholder {}
