@@ -1,0 +1,83 @@
+using AttnScope.Capture;
+
+namespace AttnScope.Sources.Models;
+
+/// <summary>
+/// Turns a model name into files: <c>minilm</c> (the embedded default), a local Hugging Face folder, an
+/// <c>.onnx</c> file (vocab.txt and an optional config.json beside it), or <c>hf:ORG/NAME[@revision]</c>
+/// (downloaded once into the Hub cache).
+/// </summary>
+public static class ModelResolver
+{
+    public static ModelFiles Resolve(string name, HubClient? hub = null)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new AttnScopeException("no model named");
+        if (name == EmbeddedMiniLm.Name)
+        {
+            var (onnx, vocab) = EmbeddedMiniLm.Extract();
+            return new ModelFiles { Id = name, OnnxPath = onnx, VocabPath = vocab, BuiltInConfig = EmbeddedMiniLm.Config };
+        }
+        if (name.StartsWith("hf:", StringComparison.Ordinal))
+        {
+            var (repo, rev) = HubClient.ParseModelName(name);
+            hub ??= new HubClient();
+            var dir = hub.EnsureAsync(repo, rev,
+            [
+                (["config.json"], true),
+                (["model.safetensors"], true),
+                (["vocab.txt", "tokenizer.json"], true),
+                (["tokenizer_config.json"], false),
+            ]).GetAwaiter().GetResult();
+            return FromFolder(dir, name);
+        }
+        if (Directory.Exists(name)) return FromFolder(name, name);
+        if (File.Exists(name))
+        {
+            if (name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(name))!;
+                var vocab = Optional(dir, "vocab.txt");
+                var tj = Optional(dir, "tokenizer.json");
+                if (vocab is null && tj is null)
+                    throw new AttnScopeException($"no vocab.txt or tokenizer.json next to '{name}': the tokenizer is needed to turn text into ids");
+                return new ModelFiles
+                {
+                    Id = name, OnnxPath = Path.GetFullPath(name), VocabPath = vocab, TokenizerJsonPath = tj,
+                    ConfigPath = Optional(dir, "config.json"), TokenizerConfigPath = Optional(dir, "tokenizer_config.json"),
+                };
+            }
+            throw new AttnScopeException($"'{name}' is a file but not an .onnx model; give a model folder, an .onnx file, '{EmbeddedMiniLm.Name}' or hf:ORG/NAME");
+        }
+        throw new AttnScopeException($"unknown model '{name}': not '{EmbeddedMiniLm.Name}', not an existing folder or .onnx file, and not hf:ORG/NAME");
+    }
+
+    private static ModelFiles FromFolder(string dir, string id)
+    {
+        var config = Optional(dir, "config.json");
+        var st = Optional(dir, "model.safetensors");
+        var onnx = Optional(dir, "model.onnx") ?? Optional(Path.Combine(dir, "onnx"), "model.onnx");
+        var vocab = Optional(dir, "vocab.txt");
+        var tj = Optional(dir, "tokenizer.json");
+        if (st is null && onnx is null)
+        {
+            var what = Optional(dir, "pytorch_model.bin") is not null ? " (pytorch_model.bin is not read: convert it to model.safetensors)"
+                : Optional(dir, "model.safetensors.index.json") is not null ? " (sharded checkpoints are not supported yet)" : "";
+            throw new AttnScopeException($"folder '{dir}' has no model.safetensors or model.onnx{what}");
+        }
+        if (st is not null && config is null)
+            throw new AttnScopeException($"folder '{dir}' has model.safetensors but no config.json");
+        if (vocab is null && tj is null)
+            throw new AttnScopeException($"folder '{dir}' has no vocab.txt or tokenizer.json");
+        return new ModelFiles
+        {
+            Id = id, ConfigPath = config, SafetensorsPath = st, OnnxPath = onnx, VocabPath = vocab, TokenizerJsonPath = tj,
+            TokenizerConfigPath = Optional(dir, "tokenizer_config.json"),
+        };
+    }
+
+    private static string? Optional(string dir, string file)
+    {
+        var p = Path.Combine(dir, file);
+        return File.Exists(p) ? Path.GetFullPath(p) : null;
+    }
+}

@@ -1,0 +1,158 @@
+using System.Text;
+using System.Text.Json;
+using AttnScope.Capture;
+using Microsoft.ML.Tokenizers;
+
+namespace AttnScope.Sources.Tokenization;
+
+/// <summary>
+/// Turns text (or a sentence pair) into BERT inputs: <see cref="BertPreTokenizer"/> for normalisation and word
+/// splitting with exact offsets, Microsoft.ML.Tokenizers' <see cref="WordPieceTokenizer"/> for the sub-word pieces,
+/// then [CLS] A [SEP] (B [SEP]) with token type ids, truncated longest-first to the model's maximum with a warning.
+/// </summary>
+public sealed class WordPieceTextEncoder
+{
+    private readonly WordPieceTokenizer _wordPiece;
+    private readonly string[] _vocab;
+
+    public bool LowerCase { get; }
+    public int MaxLength { get; }
+    public int ClsId { get; }
+    public int SepId { get; }
+    public int UnknownId { get; }
+    public int VocabSize => _vocab.Length;
+
+    private WordPieceTextEncoder(string[] vocab, bool lowerCase, int maxLength, string origin)
+    {
+        _vocab = vocab;
+        LowerCase = lowerCase;
+        MaxLength = maxLength;
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < vocab.Length; i++) index.TryAdd(vocab[i], i);
+        int Special(string t) => index.TryGetValue(t, out var id) ? id
+            : throw new AttnScopeException($"vocabulary {origin} has no {t} token; it is not a BERT WordPiece vocabulary");
+        ClsId = Special("[CLS]");
+        SepId = Special("[SEP]");
+        UnknownId = Special("[UNK]");
+        using var ms = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", vocab) + "\n"));
+        _wordPiece = WordPieceTokenizer.Create(ms, new WordPieceOptions { UnknownToken = "[UNK]", ContinuingSubwordPrefix = "##", MaxInputCharsPerWord = 100 });
+    }
+
+    public static WordPieceTextEncoder FromVocabFile(string path, bool lowerCase, int maxLength)
+    {
+        if (!File.Exists(path)) throw new AttnScopeException($"vocabulary file not found: '{path}'");
+        var lines = File.ReadAllLines(path, Encoding.UTF8);
+        var vocab = lines.Select(l => l.TrimEnd('\r')).ToArray();
+        if (vocab.Length > 0 && vocab[^1].Length == 0) vocab = vocab[..^1];
+        if (vocab.Length == 0) throw new AttnScopeException($"vocabulary file '{path}' is empty");
+        return new WordPieceTextEncoder(vocab, lowerCase, maxLength, $"'{path}'");
+    }
+
+    /// <summary>Reads a WordPiece tokenizer.json (Hugging Face tokenizers format): its vocab and lower-casing.</summary>
+    public static WordPieceTextEncoder FromTokenizerJson(string path, bool? lowerCase, int maxLength)
+    {
+        if (!File.Exists(path)) throw new AttnScopeException($"tokenizer file not found: '{path}'");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var model = doc.RootElement.GetProperty("model");
+            var type = model.TryGetProperty("type", out var t) ? t.GetString() : null;
+            if (type != "WordPiece")
+                throw new AttnScopeException($"'{path}' holds a {type ?? "unknown"} tokenizer; only WordPiece (BERT family) is supported here");
+            var entries = model.GetProperty("vocab").EnumerateObject().Select(p => (p.Name, Id: p.Value.GetInt32())).ToList();
+            var vocab = new string[entries.Count == 0 ? 0 : entries.Max(e => e.Id) + 1];
+            for (int i = 0; i < vocab.Length; i++) vocab[i] = $"[unused-{i}]";
+            foreach (var (name, id) in entries) vocab[id] = name;
+            bool lc = lowerCase ?? FindLowercase(doc.RootElement);
+            return new WordPieceTextEncoder(vocab, lc, maxLength, $"'{path}'");
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new AttnScopeException($"'{path}' is not a valid tokenizer.json: {e.Message}");
+        }
+    }
+
+    private static bool FindLowercase(JsonElement root)
+    {
+        if (root.TryGetProperty("normalizer", out var n) && n.ValueKind == JsonValueKind.Object &&
+            n.TryGetProperty("lowercase", out var lc) && lc.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            return lc.GetBoolean();
+        return true;
+    }
+
+    public string TokenText(int id) => (uint)id < (uint)_vocab.Length ? _vocab[id] : $"<{id}>";
+
+    private List<CaptureToken> Pieces(string text, Segment segment)
+    {
+        var result = new List<CaptureToken>();
+        foreach (var word in BertPreTokenizer.Split(text, LowerCase))
+        {
+            var tokens = _wordPiece.EncodeToTokens(word.Text, out _, considerPreTokenization: false, considerNormalization: false);
+            foreach (var t in tokens)
+            {
+                int s = Math.Clamp(t.Offset.Start.Value, 0, word.Text.Length - 1);
+                int e = Math.Clamp(t.Offset.End.Value, s + 1, word.Text.Length);
+                result.Add(new CaptureToken(t.Value, t.Id, word.Starts[s], word.Ends[e - 1], segment, false));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Encodes one text or a sentence pair. Empty text, or text with no tokens, is an error.</summary>
+    public EncodedInput Encode(string text, string? pair = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (string.IsNullOrWhiteSpace(text)) throw new AttnScopeException("the text is empty");
+        if (pair is not null && string.IsNullOrWhiteSpace(pair)) throw new AttnScopeException("the second text (pair) is empty");
+        var a = Pieces(text, Segment.A);
+        if (a.Count == 0) throw new AttnScopeException($"the text {Quote(text)} produces no tokens (only special tokens would remain)");
+        List<CaptureToken>? b = null;
+        if (pair is not null)
+        {
+            b = Pieces(pair, Segment.B);
+            if (b.Count == 0) throw new AttnScopeException($"the second text {Quote(pair)} produces no tokens (only special tokens would remain)");
+        }
+
+        var warnings = new List<string>();
+        int specials = b is null ? 2 : 3;
+        int budget = MaxLength - specials;
+        int total = a.Count + (b?.Count ?? 0);
+        if (total > budget)
+        {
+            int keepA = a.Count, keepB = b?.Count ?? 0;
+            while (keepA + keepB > budget)
+            {
+                if (keepA >= keepB) keepA--; else keepB--;
+            }
+            if (keepA < a.Count) warnings.Add(CutWarning("text", text, a, keepA));
+            if (b is not null && keepB < b.Count) warnings.Add(CutWarning("second text", pair!, b, keepB));
+            a = a.Take(keepA).ToList();
+            b = b?.Take(keepB).ToList();
+        }
+        var unknown = a.Concat(b ?? []).Count(t => t.Id == UnknownId);
+        if (unknown > 0) warnings.Add($"{unknown} token(s) are not in the vocabulary and became [UNK]");
+
+        var tokens = new List<CaptureToken>(MaxLength);
+        tokens.Add(new CaptureToken("[CLS]", ClsId, -1, -1, Segment.A, true));
+        tokens.AddRange(a);
+        tokens.Add(new CaptureToken("[SEP]", SepId, -1, -1, Segment.A, true));
+        if (b is not null)
+        {
+            tokens.AddRange(b);
+            tokens.Add(new CaptureToken("[SEP]", SepId, -1, -1, Segment.B, true));
+        }
+        var ids = tokens.Select(t => t.Id).ToArray();
+        var types = tokens.Select(t => t.Segment == Segment.B ? 1 : 0).ToArray();
+        return new EncodedInput(ids, types, tokens, warnings);
+    }
+
+    private string CutWarning(string which, string text, List<CaptureToken> pieces, int keep)
+    {
+        int dropped = pieces.Count - keep;
+        int cutAt = pieces[keep].Start;
+        return $"input longer than the model's maximum of {MaxLength} tokens: the {which} was truncated at character {cutAt} " +
+               $"({dropped} of {pieces.Count} tokens dropped, starting at {Quote(text.Substring(cutAt, Math.Min(30, text.Length - cutAt)))})";
+    }
+
+    private static string Quote(string s) => "\"" + (s.Length > 40 ? s[..40] + "…" : s) + "\"";
+}
