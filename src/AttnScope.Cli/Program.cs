@@ -1,1 +1,3 @@
-Console.WriteLine("attnscope");
+using AttnScope.Cli;
+
+return AttnScopeCli.Run(args);

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using AttnScope.Capture;
+
+namespace AttnScope.Cli;
+
+/// <summary>The <c>attnscope</c> command line: one command per file in Commands/.</summary>
+public static class AttnScopeCli
+{
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        var output = new CliOutput(stdout ?? Console.Out, stderr ?? Console.Error);
+        var root = new RootCommand("AttnScope: capture and visualise the attention inside Transformer models.");
+        root.Subcommands.Add(CaptureCommand.Create(output));
+        root.Subcommands.Add(InspectCommand.Create(output));
+        root.Subcommands.Add(HeatmapCommand.Create(output));
+        root.Subcommands.Add(DemoCommand.Create(output));
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (Exception e)
+        {
+            return output.Fail(e);
+        }
+    }
+}
+
+/// <summary>Where commands write, and the one place user errors become a single line and an exit code.</summary>
+public sealed class CliOutput(TextWriter @out, TextWriter err)
+{
+    public TextWriter Out { get; } = @out;
+    public TextWriter Err { get; } = err;
+
+    public void Warn(string message) => Err.WriteLine($"attnscope: warning: {message}");
+
+    public int Fail(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } agg) e = agg.InnerExceptions[0];
+        switch (e)
+        {
+            case AttnScopeException:
+                Err.WriteLine($"attnscope: error: {e.Message}");
+                return 1;
+            case UnauthorizedAccessException or IOException or FileNotFoundException or DirectoryNotFoundException:
+                Err.WriteLine($"attnscope: error: {e.Message}");
+                return 1;
+            case OperationCanceledException:
+                Err.WriteLine("attnscope: cancelled");
+                return 130;
+            default:
+                Err.WriteLine($"attnscope: internal error ({e.GetType().Name}): {e.Message}");
+                if (Environment.GetEnvironmentVariable("ATTNSCOPE_DEBUG") == "1") Err.WriteLine(e);
+                else Err.WriteLine("attnscope: set ATTNSCOPE_DEBUG=1 for details, and please report this");
+                return 2;
+        }
+    }
+
+    /// <summary>Runs a command body, turning exceptions into one line and an exit code.</summary>
+    public int Guard(Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception e) { return Fail(e); }
+    }
+}

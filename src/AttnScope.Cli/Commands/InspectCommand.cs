@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Text;
+using AttnScope.Capture;
+
+namespace AttnScope.Cli;
+
+/// <summary><c>attnscope inspect FILE</c>: a readable summary of a capture.</summary>
+public static class InspectCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
+        var all = new Option<bool>("--all-tokens") { Description = "list every token (default: the first and last 20)" };
+        var cmd = new Command("inspect", "Summarise a capture: model, tokens, stacks and shapes.") { file, all };
+        cmd.SetAction(r => output.Guard(() =>
+        {
+            var cap = AttentionCapture.Load(r.GetValue(file)!);
+            output.Out.Write(Describe(cap, r.GetValue(all)));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static string Describe(AttentionCapture cap, bool allTokens)
+    {
+        var sb = new StringBuilder();
+        var m = cap.Metadata;
+        sb.AppendLine($"model:        {m.ModelId} ({m.Architecture})");
+        sb.AppendLine($"source:       {m.Source}");
+        for (int i = 0; i < m.Texts.Count; i++)
+            sb.AppendLine($"text {(i == 0 ? "A" : "B")}:       {Printable(m.Texts[i], 200)}");
+        foreach (var w in m.Warnings) sb.AppendLine($"warning:      {w}");
+        sb.AppendLine("stacks:");
+        foreach (var s in cap.Stacks.Values)
+        {
+            sb.AppendLine($"  {s.Name,-8} attention {s.Attention.ShapeText}  ({s.Layers} layers × {s.Heads} heads × {s.Queries} queries × {s.Keys} keys)");
+            foreach (var part in AttentionStack.OptionalParts)
+                if (s.Part(part) is { } t) sb.AppendLine($"  {"",-8} {part,-9} {t.ShapeText}");
+        }
+        AppendTokens(sb, "tokens", cap.Tokens, allTokens);
+        if (cap.TargetTokens.Count > 0) AppendTokens(sb, "target tokens", cap.TargetTokens, allTokens);
+        return sb.ToString();
+    }
+
+    private static void AppendTokens(StringBuilder sb, string title, IReadOnlyList<CaptureToken> tokens, bool all)
+    {
+        sb.AppendLine($"{title} ({tokens.Count}):");
+        sb.AppendLine("  #     token                 id      chars        seg");
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (!all && tokens.Count > 40 && i == 20) { sb.AppendLine($"  ... {tokens.Count - 40} more (use --all-tokens)"); i = tokens.Count - 20; }
+            var t = tokens[i];
+            var span = t.IsSpecial ? "special" : $"{t.Start}..{t.End}";
+            sb.AppendLine($"  {i,-5} {Printable(t.Text, 20),-21} {t.Id,-7} {span,-12} {t.Segment}");
+        }
+    }
+
+    /// <summary>Token text is data: control characters are shown escaped so they cannot drive the terminal.</summary>
+    public static string Printable(string s, int max)
+    {
+        var sb = new StringBuilder();
+        foreach (var ch in s)
+        {
+            if (sb.Length >= max) { sb.Append('…'); break; }
+            if (char.IsControl(ch)) sb.Append($"\\u{(int)ch:x4}");
+            else sb.Append(ch);
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using AttnScope.Capture;
+using AttnScope.Sources.Models;
+using AttnScope.Sources.Tokenization;
+
+namespace AttnScope.Sources;
+
+/// <summary>
+/// A model ready to capture: its files, config, tokenizer and one attention source (managed engine or ONNX
+/// Runtime). Opening resolves the name (extracting or downloading as needed) and loads everything once.
+/// </summary>
+public sealed class ModelSession : IDisposable
+{
+    public ModelFiles Files { get; }
+    public BertConfig Config { get; }
+    public WordPieceTextEncoder Tokenizer { get; }
+    public IAttentionSource Source { get; }
+    /// <summary>Notes for the user about how the model was set up (e.g. where the config came from).</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    private ModelSession(ModelFiles files, BertConfig config, WordPieceTextEncoder tokenizer, IAttentionSource source, IReadOnlyList<string> notes)
+    {
+        Files = files; Config = config; Tokenizer = tokenizer; Source = source; Notes = notes;
+    }
+
+    public static ModelSession Open(string model, EngineKind engine = EngineKind.Managed, HubClient? hub = null)
+    {
+        var files = ModelResolver.Resolve(model, hub);
+        var notes = new List<string>();
+        var config = LoadConfig(files, notes);
+        var tokenizer = LoadTokenizer(files, config);
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new AttnScopeException($"the tokenizer has {tokenizer.VocabSize} entries but the model's vocabulary is {config.VocabSize}");
+        IAttentionSource source = engine switch
+        {
+            EngineKind.Managed => SourceFactory.Managed(files, config),
+            EngineKind.Onnx => SourceFactory.Onnx(files, config),
+            _ => throw new ArgumentOutOfRangeException(nameof(engine)),
+        };
+        return new ModelSession(files, config, tokenizer, source, notes);
+    }
+
+    private static BertConfig LoadConfig(ModelFiles files, List<string> notes)
+    {
+        BertConfig config;
+        if (files.ConfigPath is not null)
+        {
+            config = BertConfig.FromJson(File.ReadAllText(files.ConfigPath), files.ConfigPath);
+            notes.Add($"config: {files.ConfigPath}");
+        }
+        else if (files.BuiltInConfig is not null)
+        {
+            config = files.BuiltInConfig;
+            notes.Add($"config: {config.Origin}");
+        }
+        else if (files.OnnxPath is not null)
+        {
+            config = SourceFactory.InferConfigFromOnnx(files.OnnxPath);
+            notes.Add($"config: no config.json, so sizes were inferred from the ONNX graph ({config.NumLayers} layers, {config.NumHeads} heads, hidden {config.HiddenSize})");
+        }
+        else throw new AttnScopeException($"model '{files.Id}' has no config.json");
+
+        if (files.TokenizerConfigPath is not null)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(files.TokenizerConfigPath));
+                if (doc.RootElement.TryGetProperty("do_lower_case", out var lc) && lc.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                    config = CopyWithLowerCase(config, lc.GetBoolean());
+            }
+            catch (JsonException e)
+            {
+                throw new AttnScopeException($"{files.TokenizerConfigPath} is not valid JSON: {e.Message}");
+            }
+        }
+        return config;
+    }
+
+    private static BertConfig CopyWithLowerCase(BertConfig c, bool lower) => new()
+    {
+        ModelType = c.ModelType, HiddenSize = c.HiddenSize, NumHeads = c.NumHeads, NumLayers = c.NumLayers,
+        IntermediateSize = c.IntermediateSize, VocabSize = c.VocabSize, MaxPositions = c.MaxPositions,
+        TypeVocabSize = c.TypeVocabSize, LayerNormEps = c.LayerNormEps, HiddenAct = c.HiddenAct, DoLowerCase = lower, Origin = c.Origin,
+    };
+
+    private static WordPieceTextEncoder LoadTokenizer(ModelFiles files, BertConfig config)
+    {
+        if (files.VocabPath is not null) return WordPieceTextEncoder.FromVocabFile(files.VocabPath, config.DoLowerCase, config.MaxPositions);
+        if (files.TokenizerJsonPath is not null) return WordPieceTextEncoder.FromTokenizerJson(files.TokenizerJsonPath, files.TokenizerConfigPath is null ? null : config.DoLowerCase, config.MaxPositions);
+        throw new AttnScopeException($"model '{files.Id}' has no vocab.txt or tokenizer.json");
+    }
+
+    public EncodedInput Encode(string text, string? pair = null) => Tokenizer.Encode(text, pair);
+
+    /// <summary>Captures one text or sentence pair.</summary>
+    public AttentionCapture Capture(string text, string? pair = null, bool captureQkv = false) =>
+        CaptureBatch([(text, pair)], captureQkv)[0];
+
+    /// <summary>Captures several inputs in one batch (they may differ in length).</summary>
+    public IReadOnlyList<AttentionCapture> CaptureBatch(IReadOnlyList<(string Text, string? Pair)> inputs, bool captureQkv = false)
+    {
+        var encoded = inputs.Select(i => Encode(i.Text, i.Pair)).ToList();
+        var results = Source.Run(encoded, captureQkv);
+        var list = new List<AttentionCapture>(inputs.Count);
+        for (int i = 0; i < inputs.Count; i++)
+            list.Add(CaptureBuilder.Build(Files.Id, Config.ModelType, Source.Name, encoded[i], results[i], inputs[i].Text, inputs[i].Pair));
+        return list;
+    }
+
+    public void Dispose() => Source.Dispose();
+}

@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using AttnScope.Capture;
+using AttnScope.Tests.Support;
+
+namespace AttnScope.Tests.Capture;
+
+public class CaptureFileTests
+{
+    [Fact]
+    public void SaveAndLoadRoundTripKeepsEveryTensorTokenAndMetadata()
+    {
+        using var dir = new TempDir();
+        var src = SyntheticCaptures.Encoder(3, 4, 7, seed: 5, qkv: true);
+        var tgt = SyntheticCaptures.Tokens(5);
+        var enc = src.Stacks["encoder"];
+        var cross = new AttentionStack(AttentionStack.Cross, SyntheticCaptures.RandomAttention(3, 4, 5, 9, keys: 7)) { Query = SyntheticCaptures.Random([3, 4, 5, 2], 1), Key = SyntheticCaptures.Random([3, 4, 7, 2], 2) };
+        var dec = new AttentionStack(AttentionStack.Decoder, SyntheticCaptures.RandomAttention(3, 4, 5, 8));
+        var meta = new CaptureMetadata
+        {
+            ModelId = "m", Architecture = "encoder-decoder", Source = "onnx", Texts = ["a \"quoted\" text", "second"],
+            Warnings = ["w1"], Extra = new Dictionary<string, string> { ["note"] = "kept" },
+        };
+        var cap = new AttentionCapture(meta, src.Tokens, [enc, dec, cross], tgt);
+        var path = dir.File("c.safetensors");
+        cap.Save(path);
+
+        var back = AttentionCapture.Load(path);
+        Assert.Equal(meta.ModelId, back.Metadata.ModelId);
+        Assert.Equal(meta.Architecture, back.Metadata.Architecture);
+        Assert.Equal(meta.Source, back.Metadata.Source);
+        Assert.Equal(meta.Texts, back.Metadata.Texts);
+        Assert.Equal(meta.Warnings, back.Metadata.Warnings);
+        Assert.Equal("kept", back.Metadata.Extra["note"]);
+        Assert.Equal(cap.Tokens, back.Tokens);
+        Assert.Equal(cap.TargetTokens, back.TargetTokens);
+        Assert.Equal(new[] { "cross", "decoder", "encoder" }, back.Stacks.Keys.Order());
+        foreach (var s in cap.Stacks.Values)
+            foreach (var part in new[] { "attention" }.Concat(AttentionStack.OptionalParts))
+            {
+                var a = s.Part(part);
+                var b = back.Stacks[s.Name].Part(part);
+                Assert.Equal(a is null, b is null);
+                if (a is null) continue;
+                Assert.Equal(a.Shape, b!.Shape);
+                Assert.Equal(a.Data, b.Data);
+            }
+    }
+
+    /// <summary>
+    /// Reads a saved capture with a minimal hand-written parser of the safetensors layout (8-byte little-endian
+    /// header size, JSON header, raw little-endian float32 data) that shares no code with AttnScope's reader,
+    /// the way a Python user with numpy alone would read it.
+    /// </summary>
+    [Fact]
+    public void CaptureIsReadableByAnIndependentMinimalParser()
+    {
+        using var dir = new TempDir();
+        var cap = SyntheticCaptures.Encoder(2, 3, 5, seed: 11);
+        var path = dir.File("c.safetensors");
+        cap.Save(path);
+
+        var bytes = File.ReadAllBytes(path);
+        long n = BitConverter.ToInt64(bytes, 0);
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, (int)n));
+        var meta = header.RootElement.GetProperty("__metadata__");
+        Assert.Equal("attnscope.capture/1", meta.GetProperty("format").GetString());
+        var tokens = JsonDocument.Parse(meta.GetProperty("tokens").GetString()!).RootElement;
+        Assert.Equal(5, tokens.GetArrayLength());
+        Assert.Equal("[CLS]", tokens[0].GetProperty("text").GetString());
+
+        var entry = header.RootElement.GetProperty("encoder.attention");
+        Assert.Equal("F32", entry.GetProperty("dtype").GetString());
+        Assert.Equal(new[] { 2, 3, 5, 5 }, entry.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        var begin = entry.GetProperty("data_offsets")[0].GetInt64();
+        var end = entry.GetProperty("data_offsets")[1].GetInt64();
+        Assert.Equal(2 * 3 * 5 * 5 * 4, end - begin);
+        Assert.Equal(0, (8 + n) % 8); // data section aligned for zero-copy numpy views
+        var expected = cap.Stacks["encoder"].Attention.Data;
+        for (int i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i], BitConverter.ToSingle(bytes, (int)(8 + n + begin + i * 4)));
+    }
+
+    private static byte[] Valid() => SyntheticCaptures.Encoder(1, 2, 4).ToBytes();
+
+    private static byte[] WithHeader(string json, int dataBytes)
+    {
+        var h = Encoding.UTF8.GetBytes(json);
+        var b = new byte[8 + h.Length + dataBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(b, (ulong)h.Length);
+        h.CopyTo(b, 8);
+        return b;
+    }
+
+    private const string Meta = "\"__metadata__\":{\"format\":\"attnscope.capture/1\",\"tokens\":\"[{\\\"text\\\":\\\"a\\\"},{\\\"text\\\":\\\"b\\\"}]\"}";
+
+    public static TheoryData<string, byte[], string> BadFiles()
+    {
+        var valid = Valid();
+        var truncated = valid[..5];
+        var hugeHeader = (byte[])valid.Clone();
+        BinaryPrimitives.WriteUInt64LittleEndian(hugeHeader, ulong.MaxValue / 2);
+        var pastEnd = (byte[])valid.Clone();
+        BinaryPrimitives.WriteUInt64LittleEndian(pastEnd, (ulong)valid.Length);
+        var cutData = valid[..^10];
+        return new TheoryData<string, byte[], string>
+        {
+            { "truncated", truncated, "shorter than the 8-byte header" },
+            { "huge header", hugeHeader, "exceeds" },
+            { "header past end", pastEnd, "runs past the end" },
+            { "data cut short", cutData, "run past the end of the data" },
+            { "not json", WithHeader("{not json", 0), "not valid JSON" },
+            { "offsets past end", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 8), "run past the end" },
+            { "wrong byte count", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,2,3],\"data_offsets\":[0,16]}}", 16), "does not match" },
+            { "wrong dtype", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"I32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "expected F32" },
+            { "unknown dtype", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"Q7\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "unknown dtype" },
+            { "wrong rank", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16), "4 dimensions" },
+            { "overlap", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]},\"encoder.scores\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[8,24]}}", 24), "overlaps" },
+            { "negative dim", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,-1,2,2],\"data_offsets\":[0,16]}}", 16), "invalid dimension" },
+            { "no format", WithHeader("{\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "no 'format'" },
+            { "no tensors", WithHeader("{" + Meta + "}", 0), "no attention tensor" },
+            { "token count mismatch", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,3,3],\"data_offsets\":[0,36]}}", 36), "2 query and 2 key tokens" },
+            { "unexpected tensor", WithHeader("{" + Meta + ",\"weights\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "unexpected tensor" },
+            { "missing attention", WithHeader("{" + Meta + ",\"encoder.query\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "without 'encoder.attention'" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void MalformedFilesGiveAClearError(string why, byte[] bytes, string expected)
+    {
+        var e = Assert.Throws<AttnScopeException>(() => AttentionCapture.FromBytes(bytes, why));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(why, e.Message); // names the file
+    }
+
+    [Fact]
+    public void NonProbabilityValuesAreRejected()
+    {
+        var cap = SyntheticCaptures.Encoder(1, 1, 3);
+        var bytes = cap.ToBytes();
+        // Overwrite the first float of the data section with NaN.
+        long n = BitConverter.ToInt64(bytes, 0);
+        BitConverter.GetBytes(float.NaN).CopyTo(bytes, (int)(8 + n));
+        var e = Assert.Throws<AttnScopeException>(() => AttentionCapture.FromBytes(bytes));
+        Assert.Contains("not a probability", e.Message);
+    }
+
+    [Fact]
+    public void SavingIntoAMissingFolderFailsClearlyAndWritesNothing()
+    {
+        using var dir = new TempDir();
+        var cap = SyntheticCaptures.Encoder(1, 1, 3);
+        var e = Assert.Throws<AttnScopeException>(() => cap.Save(Path.Combine(dir.Path, "nope", "c.safetensors")));
+        Assert.Contains("does not exist", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void AFailedWriteLeavesTheOldFileIntact()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("out.bin");
+        File.WriteAllText(path, "old");
+        Assert.Throws<InvalidOperationException>(() => AttnScope.Capture.Io.AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[100]);
+            throw new InvalidOperationException("boom");
+        }));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Single(Directory.GetFiles(dir.Path)); // no temp file left behind
+    }
+
+    [Fact]
+    public void MissingFileIsAClearError()
+    {
+        var e = Assert.Throws<AttnScopeException>(() => AttentionCapture.Load("/nonexistent/x.safetensors"));
+        Assert.Contains("not found", e.Message);
+    }
+}
