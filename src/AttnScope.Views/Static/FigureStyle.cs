@@ -26,7 +26,7 @@ public sealed record FigureStyle
 
     public float Padding { get; init; } = 16;
     /// <summary>Gap between a label and the plot, and around axis titles.</summary>
-    public float LabelGap { get; init; } = 4;
+    public float LabelGap { get; init; } = 5;
     /// <summary>Free space between neighbouring labels.</summary>
     public float LabelSpacing { get; init; } = 1;
     /// <summary>Longer labels are cut with "…".</summary>
@@ -39,5 +39,5 @@ public sealed record FigureStyle
     /// <summary>Largest automatic cell edge.</summary>
     public float MaxAutoCell { get; init; } = 36;
     /// <summary>Automatic cells aim at a plot of about this many pixels on its longer side.</summary>
-    public float AutoPlotSize { get; init; } = 2560;
+    public float AutoPlotSize { get; init; } = 2048;
 }

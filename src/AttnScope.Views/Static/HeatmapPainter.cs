@@ -18,7 +18,18 @@ public static class HeatmapPainter
                 canvas.FillRect(layout.CellRect(r, c), colorMap.Map(m[r, c] * inv));
         Frame(canvas, layout.Plot, style.Frame, s);
 
-        // token labels
+        // token labels, each with a short tick mark from the plot edge to its row / column
+        float tick = MathF.Max(1, MathF.Round((style.LabelGap - 1) * s));
+        foreach (var l in layout.RowLabels)
+        {
+            float y = layout.Plot.Top + (l.Index + 0.5f) * layout.CellSize;
+            canvas.Line(layout.Plot.Left - tick, y, layout.Plot.Left, y, style.Frame, MathF.Max(1, s * 0.75f));
+        }
+        foreach (var l in layout.ColumnLabels)
+        {
+            float x = layout.Plot.Left + (l.Index + 0.5f) * layout.CellSize;
+            canvas.Line(x, layout.Plot.Bottom, x, layout.Plot.Bottom + tick, style.Frame, MathF.Max(1, s * 0.75f));
+        }
         foreach (var l in layout.RowLabels)
             canvas.Text(l.Text, l.Box.Right, l.Box.Top + fonts.AscentRatio * layout.RowPlan.FontSize,
                 layout.RowPlan.FontSize, LabelColor(l.Kind, style), TextAnchor.End);

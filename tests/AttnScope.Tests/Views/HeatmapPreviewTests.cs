@@ -41,4 +41,22 @@ public class HeatmapPreviewTests
             }
         }
     }
+
+    [Fact]
+    public void RendersMixedScriptsAtDoubleScale()
+    {
+        string[] words = ["[CLS]", "北京", "の", "天気", "café", "naïve", "##ing", "Ελλάδα", "[SEP]"];
+        var tokens = words.Select((w, i) => new AttnScope.Capture.CaptureToken(w, i, w.StartsWith('[') ? -1 : i, w.StartsWith('[') ? -1 : i + 1,
+            i > 4 && i < 8 ? AttnScope.Capture.Segment.B : AttnScope.Capture.Segment.A, w.StartsWith('['))).ToList();
+        var baseCapture = SyntheticCaptures.Realistic(words.Length, layers: 1, heads: 4);
+        var capture = SyntheticCaptures.Make(tokens, baseCapture.Stack("encoder").Attention, "minilm");
+        var renderer = new HeatmapRenderer();
+        var options = new HeatmapOptions { Heads = HeadSelection.Mean, Scale = 2, ColorMap = "greys" };
+        var layout = renderer.Layout(capture, options);
+        Assert.Equal(9, layout.RowLabels.Count);
+        Assert.Equal("minilm · encoder · layer 0 · mean of heads", layout.Title);
+        var png = renderer.RenderPng(layout, options.ColorMap);
+        var dir = Environment.GetEnvironmentVariable("ATTNSCOPE_PREVIEW_DIR");
+        if (!string.IsNullOrEmpty(dir)) File.WriteAllBytes(Path.Combine(dir, "heatmap-mixed-scripts-x2.png"), png);
+    }
 }
