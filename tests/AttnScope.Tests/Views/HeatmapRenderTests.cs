@@ -10,6 +10,8 @@ public class HeatmapRenderTests
     private static readonly HeatmapRenderer Renderer = new();
 
     [Theory]
+    [InlineData(1, "viridis")]
+    [InlineData(2, "viridis")]
     [InlineData(9, "viridis")]
     [InlineData(9, "greys")]
     [InlineData(23, "magma")]
