@@ -1,1 +1,0 @@
-namespace AttnScope.Views; public static class Placeholder {}

@@ -1,0 +1,222 @@
+using AttnScope.Capture;
+using SkiaSharp;
+
+namespace AttnScope.Views.Static;
+
+/// <summary>How a token label is coloured.</summary>
+public enum LabelKind { Normal, SegmentB, Special }
+
+/// <summary>A label as drawn: token index, printable (possibly shortened) text and its box in image pixels.</summary>
+public sealed record DrawnLabel(int Index, string Text, SKRect Box, LabelKind Kind);
+
+/// <summary>A piece of a note line, drawn in its own colour.</summary>
+public sealed record NotePiece(string Text, SKColor Color);
+
+/// <summary>A colour bar tick: value and its y in image pixels.</summary>
+public readonly record struct ColorBarTick(float Value, float Y, string Text);
+
+/// <summary>
+/// The geometry of one heatmap figure, in device pixels: image size, plot rectangle and cell size, token labels,
+/// colour bar, title, axis titles and notes. Computed once; painters (PNG, SVG) and tests read it.
+/// </summary>
+public sealed class HeatmapLayout
+{
+    public required HeatmapMatrix Matrix { get; init; }
+    public required float Scale { get; init; }
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    /// <summary>The cell area; its corners lie on whole pixels.</summary>
+    public required SKRect Plot { get; init; }
+    /// <summary>Cell edge in whole pixels.</summary>
+    public required int CellSize { get; init; }
+    public required float ColorMax { get; init; }
+
+    public required AxisLabelPlan RowPlan { get; init; }
+    public required AxisLabelPlan ColumnPlan { get; init; }
+    /// <summary>Query labels left of the plot (horizontal text).</summary>
+    public required IReadOnlyList<DrawnLabel> RowLabels { get; init; }
+    /// <summary>Key labels below the plot (text rotated 90°, reading upwards).</summary>
+    public required IReadOnlyList<DrawnLabel> ColumnLabels { get; init; }
+
+    public required SKRect ColorBar { get; init; }
+    public required IReadOnlyList<ColorBarTick> Ticks { get; init; }
+    public required float TickFont { get; init; }
+
+    public required string Title { get; init; }
+    public required float TitleFont { get; init; }
+    public required SKPoint TitleAnchor { get; init; }
+    public required string RowAxisTitle { get; init; }
+    public required string ColumnAxisTitle { get; init; }
+    public required float AxisTitleFont { get; init; }
+    /// <summary>Baseline anchor of the row axis title (rotated −90°, centred).</summary>
+    public required SKPoint RowAxisTitleAnchor { get; init; }
+    /// <summary>Baseline anchor of the column axis title (centred).</summary>
+    public required SKPoint ColumnAxisTitleAnchor { get; init; }
+
+    public required IReadOnlyList<IReadOnlyList<NotePiece>> Notes { get; init; }
+    public required float NoteFont { get; init; }
+    /// <summary>Baseline of the first note line; further lines follow every <see cref="NoteLineHeight"/>.</summary>
+    public required SKPoint NoteAnchor { get; init; }
+    public required float NoteLineHeight { get; init; }
+
+    /// <summary>The label notes ("labels: every 4th token ...") as plain text, empty when all labels are drawn full size.</summary>
+    public IEnumerable<string> LabelNotes => new[] { RowPlan.Note, ColumnPlan.Note }.Where(n => n is not null).Distinct()!;
+
+    /// <summary>The pixel rectangle of cell (row = query, col = key).</summary>
+    public SKRect CellRect(int row, int col) =>
+        SKRect.Create(Plot.Left + col * CellSize, Plot.Top + row * CellSize, CellSize, CellSize);
+
+    /// <summary>Hard limit on either image side; explicit cell sizes beyond it are a user error.</summary>
+    public const int MaxPixels = 16384;
+
+    public static HeatmapLayout Compute(HeatmapMatrix matrix, HeatmapOptions options, string modelId = "",
+        FontSet? fonts = null, FigureStyle? style = null)
+    {
+        options.Validate();
+        fonts ??= FontSet.Default;
+        style ??= FigureStyle.Default;
+        float s = options.Scale;
+        int n = Math.Max(matrix.Rows, matrix.Cols);
+        bool auto = options.CellSize is null;
+        int cell = auto
+            ? Math.Clamp((int)(style.AutoPlotSize * s / n), 1, Math.Max(1, (int)MathF.Round(style.MaxAutoCell * s)))
+            : Math.Max(1, (int)MathF.Round(options.CellSize!.Value * s));
+        while (true)
+        {
+            var layout = Build(matrix, options, modelId, fonts, style, cell);
+            if (auto && cell > 1 && (layout.Width > options.MaxImageSize || layout.Height > options.MaxImageSize))
+            {
+                cell--;
+                continue;
+            }
+            if (layout.Width > MaxPixels || layout.Height > MaxPixels)
+                throw new AttnScopeException(
+                    $"the heatmap would be {layout.Width} × {layout.Height} pixels (at most {MaxPixels} per side); use a smaller cell size or scale");
+            return layout;
+        }
+    }
+
+    private static HeatmapLayout Build(HeatmapMatrix m, HeatmapOptions o, string modelId, FontSet fonts, FigureStyle st, int cell)
+    {
+        float s = o.Scale;
+        float A(float size) => fonts.AscentRatio * size;
+        float D(float size) => fonts.DescentRatio * size;
+        float LH(float size) => fonts.LineHeightRatio * size;
+        float pad = st.Padding * s, gap = st.LabelGap * s;
+
+        // token labels
+        var rowPlan = LabelLayout.Plan(m.Rows, cell, fonts.LineHeightRatio, st.LabelFont * s, st.MinLabelFont * s, st.LabelSpacing * s);
+        var colPlan = LabelLayout.Plan(m.Cols, cell, fonts.LineHeightRatio, st.LabelFont * s, st.MinLabelFont * s, st.LabelSpacing * s);
+        var (rowTexts, rowWidths) = LabelTexts(m.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s);
+        var (colTexts, colWidths) = LabelTexts(m.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s);
+        float rowLabelW = rowPlan.Indices.Select(i => rowWidths[i]).DefaultIfEmpty(0).Max();
+        float colLabelH = colPlan.Indices.Select(i => colWidths[i]).DefaultIfEmpty(0).Max();
+
+        // title
+        float titleFont = st.TitleFont * s;
+        string title = TokenText.Printable(o.Title ?? DefaultTitle(modelId, m));
+        title = fonts.Fit(title, titleFont, o.MaxImageSize - 2 * pad, bold: true);
+        float titleW = fonts.Measure(title, titleFont, bold: true);
+
+        // axis titles
+        float axisFont = st.AxisTitleFont * s;
+        bool cross = m.Stack == AttentionStack.Cross;
+        string rowTitle = cross ? "target (query)" : "query";
+        string colTitle = cross ? "source (key)" : "key";
+
+        // plot
+        float plotLeft = MathF.Ceiling(pad + LH(axisFont) + 2 * gap + rowLabelW + gap);
+        float plotTop = MathF.Ceiling(pad + LH(titleFont) + st.TitleGap * s);
+        var plot = SKRect.Create(plotLeft, plotTop, m.Cols * cell, m.Rows * cell);
+
+        // colour bar
+        float tickFont = st.TickFont * s;
+        float colorMax = o.ColorMax ?? (m.MaxValue > 0 ? m.MaxValue : 1f);
+        float barLeft = MathF.Round(plot.Right + st.ColorBarGap * s);
+        float barHeight = MathF.Round(MathF.Max(plot.Height, st.ColorBarMinHeight * s));
+        var bar = SKRect.Create(barLeft, plotTop, MathF.Round(st.ColorBarWidth * s), barHeight);
+        var ticks = ColorBarTicks.Compute(colorMax, bar.Height, LH(tickFont))
+            .Select(v => new ColorBarTick(v, bar.Bottom - v / colorMax * bar.Height, ColorBarTicks.Format(v))).ToList();
+        float tickW = ticks.Select(t => fonts.Measure(t.Text, tickFont)).DefaultIfEmpty(0).Max();
+        float contentRight = bar.Right + st.TickLength * s + 3 * s + tickW;
+
+        // below the plot: column labels, then the column axis title
+        float colTitleBaseline = plot.Bottom + gap + colLabelH + 2 * gap + A(axisFont);
+        float plotAreaBottom = MathF.Max(colTitleBaseline + D(axisFont), bar.Bottom + LH(tickFont) / 2);
+
+        // notes: label thinning / shrinking, label colours
+        float noteFont = st.NoteFont * s;
+        var notes = new List<IReadOnlyList<NotePiece>>();
+        var labelNotes = new[] { rowPlan.Note, colPlan.Note }.Where(x => x is not null).Distinct().ToList();
+        if (labelNotes.Count == 1) notes.Add([new NotePiece(labelNotes[0]!, st.NoteText)]);
+        else if (labelNotes.Count == 2)
+            notes.Add([new NotePiece($"{rowTitle} {rowPlan.Note}; {colTitle} {colPlan.Note}", st.NoteText)]);
+        var all = m.RowTokens.Concat(m.ColumnTokens).ToList();
+        bool anySpecial = all.Any(t => t.IsSpecial), anyB = all.Any(t => !t.IsSpecial && t.Segment == Segment.B);
+        if (anySpecial || anyB)
+        {
+            var legend = new List<NotePiece> { new("label colours: ", st.NoteText) };
+            if (anySpecial) legend.Add(new("special token", st.SpecialText));
+            if (anyB)
+            {
+                if (anySpecial) legend.Add(new(" · ", st.NoteText));
+                legend.Add(new("sentence A", st.Text));
+                legend.Add(new(" · ", st.NoteText));
+                legend.Add(new("sentence B", st.SegmentBText));
+            }
+            notes.Add(legend);
+        }
+        float noteW = notes.Select(l => l.Sum(p => fonts.Measure(p.Text, noteFont))).DefaultIfEmpty(0).Max();
+        float noteLine = LH(noteFont) + 2 * s;
+        float noteTop = plotAreaBottom + (notes.Count > 0 ? 8 * s : 0);
+        float bottom = noteTop + notes.Count * noteLine;
+
+        int width = (int)MathF.Ceiling(MathF.Max(contentRight + pad, MathF.Max(titleW, noteW) + 2 * pad));
+        int height = (int)MathF.Ceiling(bottom + pad);
+
+        float lhRow = LH(rowPlan.FontSize), lhCol = LH(colPlan.FontSize);
+        var rowBoxes = LabelLayout.RowBoxes(rowPlan, rowWidths, lhRow, plot.Left, plot.Top, gap);
+        var colBoxes = LabelLayout.ColumnBoxes(colPlan, colWidths, lhCol, plot.Left, plot.Bottom, gap);
+
+        return new HeatmapLayout
+        {
+            Matrix = m, Scale = s, Width = width, Height = height, Plot = plot, CellSize = cell, ColorMax = colorMax,
+            RowPlan = rowPlan, ColumnPlan = colPlan,
+            RowLabels = rowBoxes.Select(b => new DrawnLabel(b.Index, rowTexts[b.Index], b.Box, Kind(m.RowTokens[b.Index]))).ToList(),
+            ColumnLabels = colBoxes.Select(b => new DrawnLabel(b.Index, colTexts[b.Index], b.Box, Kind(m.ColumnTokens[b.Index]))).ToList(),
+            ColorBar = bar, Ticks = ticks, TickFont = tickFont,
+            Title = title, TitleFont = titleFont, TitleAnchor = new SKPoint(width / 2f, pad + A(titleFont)),
+            RowAxisTitle = rowTitle, ColumnAxisTitle = colTitle, AxisTitleFont = axisFont,
+            RowAxisTitleAnchor = new SKPoint(pad + A(axisFont), plot.MidY),
+            ColumnAxisTitleAnchor = new SKPoint(plot.MidX, colTitleBaseline),
+            Notes = notes, NoteFont = noteFont, NoteAnchor = new SKPoint(pad, noteTop + A(noteFont)), NoteLineHeight = noteLine,
+        };
+    }
+
+    private static LabelKind Kind(CaptureToken t) =>
+        t.IsSpecial ? LabelKind.Special : t.Segment == Segment.B ? LabelKind.SegmentB : LabelKind.Normal;
+
+    private static (string[] Texts, float[] Widths) LabelTexts(IReadOnlyList<CaptureToken> tokens, AxisLabelPlan plan,
+        FontSet fonts, float maxWidth)
+    {
+        var texts = new string[tokens.Count];
+        var widths = new float[tokens.Count];
+        foreach (var i in plan.Indices)
+        {
+            texts[i] = fonts.Fit(TokenText.Printable(tokens[i].Text), plan.FontSize, maxWidth);
+            widths[i] = fonts.Measure(texts[i], plan.FontSize);
+        }
+        return (texts, widths);
+    }
+
+    /// <summary>"model · stack · layer L · head H" (the model part left out when unknown).</summary>
+    public static string DefaultTitle(string modelId, HeatmapMatrix m)
+    {
+        var parts = new List<string>();
+        if (!string.IsNullOrWhiteSpace(modelId)) parts.Add(modelId);
+        parts.Add(m.Stack);
+        parts.Add($"layer {m.Layer}");
+        parts.Add(m.Heads.ToString());
+        return string.Join(" · ", parts);
+    }
+}
