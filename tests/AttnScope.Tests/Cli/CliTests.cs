@@ -1,0 +1,152 @@
+using AttnScope.Capture;
+using AttnScope.Cli;
+using AttnScope.Tests.Support;
+
+namespace AttnScope.Tests.Cli;
+
+[Collection("minilm")]
+public class CliTests
+{
+    internal static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = AttnScopeCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    internal static void AssertOneLineError(int code, string err, string expected)
+    {
+        Assert.Equal(1, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("attnscope: error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", err); // never a stack trace
+    }
+
+    [Theory]
+    [InlineData("managed")]
+    [InlineData("onnx")]
+    public void CaptureWritesTheDocumentedShapeForTheCatSentence(string engine)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("cap.safetensors");
+        var (code, output, err) = Run("capture", "--model", "minilm", "--text", "The cat sat on the mat.", "--engine", engine, "-o", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("wrote", output);
+        var cap = AttentionCapture.Load(path);
+        Assert.Equal(new[] { 6, 12, 9, 9 }, cap.Stacks["encoder"].Attention.Shape);
+        Assert.Equal(engine, cap.Metadata.Source);
+        Assert.Equal("minilm", cap.Metadata.ModelId);
+        Assert.Equal(new[] { "The cat sat on the mat." }, cap.Metadata.Texts);
+        Assert.Equal("mat", cap.Tokens[6].Text);
+        Assert.Equal((19, 22), (cap.Tokens[6].Start, cap.Tokens[6].End));
+    }
+
+    [Fact]
+    public void CaptureWithQkvAndPairStoresEverything()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("pair.safetensors");
+        var (code, _, err) = Run("capture", "--text", "Where is it?", "--text-pair", "Over there.", "--qkv", "-o", path);
+        Assert.True(code == 0, err);
+        var cap = AttentionCapture.Load(path);
+        var s = cap.Stacks["encoder"];
+        int n = cap.Tokens.Count;
+        Assert.Equal(new[] { 6, 12, n, 32 }, s.Query!.Shape);
+        Assert.Equal(new[] { 6, 12, n, 32 }, s.Key!.Shape);
+        Assert.Equal(new[] { 6, 12, n, 32 }, s.Value!.Shape);
+        Assert.Equal(new[] { 6, 12, n, n }, s.Scores!.Shape);
+        Assert.Contains(cap.Tokens, t => t.Segment == Segment.B && t.Text == "there");
+    }
+
+    [Fact]
+    public void InspectSummarisesACapture()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("cap.safetensors");
+        SyntheticCaptures.Encoder(2, 3, 5).Save(path);
+        var (code, output, err) = Run("inspect", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("synthetic", output);
+        Assert.Contains("[2, 3, 5, 5]", output);
+        Assert.Contains("[CLS]", output);
+    }
+
+    [Fact]
+    public void InspectEscapesControlCharactersInTokenText()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("cap.safetensors");
+        var tokens = SyntheticCaptures.Tokens(3);
+        tokens[1] = tokens[1] with { Text = "\u001b[31mred" };
+        var cap = new AttentionCapture(new CaptureMetadata { ModelId = "m" }, tokens, [new AttentionStack("encoder", SyntheticCaptures.RandomAttention(1, 1, 3, 1))]);
+        cap.Save(path);
+        var (code, output, _) = Run("inspect", path);
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("\u001b", output);
+        Assert.Contains("\\u001b[31mred", output);
+    }
+
+    [Fact]
+    public void UnknownModelIsOneClearLine()
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = Run("capture", "--model", "nonexistent-model", "--text", "hi", "-o", dir.File("x.safetensors"));
+        AssertOneLineError(code, err, "unknown model 'nonexistent-model'");
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void EmptyTextIsOneClearLineAndWritesNothing()
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = Run("capture", "--text", "", "-o", dir.File("x.safetensors"));
+        AssertOneLineError(code, err, "the text is empty");
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void TextOfOnlySpecialsIsOneClearLine()
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = Run("capture", "--text", "\u0001\u0002", "-o", dir.File("x.safetensors"));
+        AssertOneLineError(code, err, "produces no tokens");
+    }
+
+    [Fact]
+    public void OverlongTextWarnsAndStillCaptures()
+    {
+        using var dir = new TempDir();
+        var text = string.Join(" ", Enumerable.Repeat("word", 600));
+        var (code, _, err) = Run("capture", "--text", text, "-o", dir.File("x.safetensors"));
+        Assert.Equal(0, code);
+        Assert.Contains("attnscope: warning: input longer than the model's maximum of 512 tokens", err);
+        Assert.Equal(512, AttentionCapture.Load(dir.File("x.safetensors")).Tokens.Count);
+    }
+
+    [Fact]
+    public void UnknownEngineIsOneClearLine()
+    {
+        var (code, _, err) = Run("capture", "--text", "hi", "--engine", "tpu", "-o", "/tmp/never.safetensors");
+        AssertOneLineError(code, err, "unknown engine 'tpu'");
+    }
+
+    [Fact]
+    public void InspectOfANonCaptureFileIsOneClearLine()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("junk.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        var (code, _, err) = Run("inspect", path);
+        AssertOneLineError(code, err, "not a valid safetensors file");
+    }
+
+    [Fact]
+    public void UnwritableOutputIsOneClearLine()
+    {
+        var (code, _, err) = Run("capture", "--text", "hi", "-o", "/nonexistent-dir/x.safetensors");
+        AssertOneLineError(code, err, "does not exist");
+    }
+}
