@@ -70,7 +70,8 @@ public sealed class OnnxTensor
             switch (DataType)
             {
                 case OnnxDataType.Float:
-                    for (int i = 0; i < n; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(i * 4, 4));
+                    if (BitConverter.IsLittleEndian) raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(result.AsSpan()));
+                    else for (int i = 0; i < n; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(i * 4, 4));
                     return result;
                 case OnnxDataType.Float16:
                     for (int i = 0; i < n; i++) result[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(raw.Slice(i * 2, 2)));
