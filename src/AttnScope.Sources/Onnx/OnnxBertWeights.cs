@@ -80,6 +80,47 @@ public static partial class OnnxBertWeights
         return store;
     }
 
+    /// <summary>
+    /// Everything the managed engine needs from an ONNX file: the recovered weights (checked complete and shaped
+    /// as the config says) and the config, from <paramref name="configJsonPath"/> when given, else inferred from
+    /// the graph. <see cref="BertConfig.Origin"/> says which was used.
+    /// </summary>
+    public static (WeightStore Weights, BertConfig Config) Load(string onnxPath, string? configJsonPath = null)
+    {
+        var model = OnnxModel.Load(onnxPath);
+        var config = ResolveConfig(model, configJsonPath);
+        var weights = Recover(model);
+        CheckComplete(weights, config);
+        return (weights, config);
+    }
+
+    /// <summary>Checks that every BERT weight is present with the shape <paramref name="config"/> implies.</summary>
+    public static void CheckComplete(WeightStore store, BertConfig config)
+    {
+        CheckComplete(store, config.NumLayers);
+        int h = config.HiddenSize, i = config.IntermediateSize;
+        store.Get("embeddings.word_embeddings.weight", config.VocabSize, h);
+        store.Get("embeddings.position_embeddings.weight", config.MaxPositions, h);
+        for (int l = 0; l < config.NumLayers; l++)
+        {
+            var p = $"encoder.layer.{l}.";
+            foreach (var lin in new[] { "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense" })
+            {
+                store.Get(p + lin + ".weight", h, h);
+                store.Get(p + lin + ".bias", h);
+            }
+            store.Get(p + "intermediate.dense.weight", i, h);
+            store.Get(p + "intermediate.dense.bias", i);
+            store.Get(p + "output.dense.weight", h, i);
+            store.Get(p + "output.dense.bias", h);
+            foreach (var ln in new[] { "attention.output.LayerNorm", "output.LayerNorm" })
+            {
+                store.Get(p + ln + ".weight", h);
+                store.Get(p + ln + ".bias", h);
+            }
+        }
+    }
+
     /// <summary>Throws naming every missing BERT weight (e.g. when a MatMul could not be paired with its bias).</summary>
     public static void CheckComplete(WeightStore store, int numLayers)
     {
@@ -272,7 +313,7 @@ public static partial class OnnxBertWeights
             var tail = TrailingShapeValues(g, node.Inputs[1], 2);
             if (tail is null) continue;
             long h = tail[0], d = tail[1];
-            if (h > 0 && d > 0 && h * d == hidden && h > 1) votes[(int)h] = votes.GetValueOrDefault((int)h) + 1;
+            if (h > 1 && d > 0 && h <= hidden && d <= hidden && h * d == hidden) votes[(int)h] = votes.GetValueOrDefault((int)h) + 1;
         }
         if (votes.Count > 0) return votes.MaxBy(kv => kv.Value).Key;
 

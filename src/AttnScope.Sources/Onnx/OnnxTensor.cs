@@ -31,7 +31,8 @@ public sealed class OnnxTensor
             foreach (var d in Dims)
             {
                 if (d < 0) throw new AttnScopeException($"ONNX tensor {DisplayName} has a negative dimension in {DimsText}");
-                n = checked(n * d);
+                if (d > Array.MaxLength) throw new AttnScopeException($"ONNX tensor {DisplayName} of shape {DimsText} is too large");
+                n *= d; // both factors are at most Array.MaxLength, so this cannot overflow
                 if (n > Array.MaxLength) throw new AttnScopeException($"ONNX tensor {DisplayName} of shape {DimsText} is too large");
             }
             return n;
@@ -63,6 +64,11 @@ public sealed class OnnxTensor
     {
         CheckNotExternal();
         long n = ElementCount;
+        if (!IsInteger(DataType) && DataType is not (OnnxDataType.Float or OnnxDataType.Float16 or OnnxDataType.BFloat16 or OnnxDataType.Double))
+            throw new AttnScopeException($"ONNX tensor {DisplayName} has data type {OnnxDataTypes.Name(DataType)}, which cannot be read as float");
+        // Check the stored length before allocating, so hostile dims cannot force a huge allocation.
+        if (HasRawData) Raw(n);
+        else CheckCount(StoredCount(), n);
         var result = new float[n];
         if (HasRawData)
         {
@@ -118,14 +124,26 @@ public sealed class OnnxTensor
     private static bool IsInteger(OnnxDataType t) => t is OnnxDataType.Int8 or OnnxDataType.UInt8 or OnnxDataType.Int16
         or OnnxDataType.UInt16 or OnnxDataType.Int32 or OnnxDataType.UInt32 or OnnxDataType.Int64 or OnnxDataType.UInt64 or OnnxDataType.Bool;
 
+    /// <summary>Number of values stored in the typed (non-raw) field that matches the data type.</summary>
+    private long StoredCount() => DataType switch
+    {
+        OnnxDataType.Float => FloatData.Count,
+        OnnxDataType.Double => DoubleData.Count,
+        OnnxDataType.Int64 => Int64Data.Count,
+        OnnxDataType.UInt64 or OnnxDataType.UInt32 => UInt64Data.Count,
+        _ => Int32Data.Count,
+    };
+
     /// <summary>The values as int64 (integer and bool types).</summary>
     public long[] ToInt64Array()
     {
         CheckNotExternal();
         long n = ElementCount;
-        var result = new long[n];
         if (!IsInteger(DataType))
             throw new AttnScopeException($"ONNX tensor {DisplayName} has data type {OnnxDataTypes.Name(DataType)}, expected an integer type");
+        if (HasRawData) Raw(n);
+        else CheckCount(StoredCount(), n);
+        var result = new long[n];
         if (HasRawData)
         {
             var raw = Raw(n);

@@ -45,6 +45,19 @@ public class OnnxBertWeightsTests(MiniLmOnnxFixture fx)
     }
 
     [Fact]
+    public void LoadReturnsCheckedWeightsAndConfig()
+    {
+        var (weights, config) = OnnxBertWeights.Load(fx.OnnxPath);
+        Assert.Equal(OnnxBertWeights.InferredOrigin, config.Origin);
+        OnnxBertWeights.CheckComplete(weights, EmbeddedMiniLm.Config);
+        // A weight whose pairing failed is named.
+        var partial = new WeightStore("partial");
+        foreach (var n in weights.Names.Where(n => n != "encoder.layer.3.attention.self.key.weight")) partial.Add(n, weights.Get(n));
+        var msg = Assert.Throws<AttnScopeException>(() => OnnxBertWeights.CheckComplete(partial, config)).Message;
+        Assert.Contains("encoder.layer.3.attention.self.key.weight", msg);
+    }
+
+    [Fact]
     public void InferredConfigMatchesMiniLm()
     {
         var cfg = OnnxBertWeights.ResolveConfig(fx.Model);

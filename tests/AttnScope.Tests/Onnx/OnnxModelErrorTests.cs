@@ -113,6 +113,28 @@ public class OnnxModelErrorTests
     }
 
     [Fact]
+    public void HostileDimsDoNotAllocate()
+    {
+        var bytes = new ProtoWriter().Int64(1, 8).Message(7, g =>
+        {
+            g.Message(1, n => n.String(1, "x").String(2, "y").String(4, "Relu"));
+            g.Message(5, t => t.PackedInt64(1, [2_000_000_000]).Int64(2, 1).String(8, "raw").Bytes(9, new byte[8]));
+            g.Message(5, t => t.PackedInt64(1, [2_000_000_000]).Int64(2, 7).String(8, "ints").PackedInt64(7, [1, 2]));
+            g.Message(5, t => t.PackedInt64(1, [2_000_000_000]).Int64(2, 8).String(8, "strings"));
+            g.Message(5, t => t.PackedInt64(1, [1L << 40, 1L << 40]).Int64(2, 1).String(8, "overflow"));
+            g.Message(5, t => t.PackedInt64(1, [2, 1L << 62, 1L << 62]).Int64(2, 1).String(8, "overflow2"));
+            g.Message(5, t => t.PackedInt64(1, [0, 1L << 62, 1L << 62]).Int64(2, 1).String(8, "zero-then-huge"));
+            g.Message(5, t => t.PackedInt64(1, [-3]).Int64(2, 1).String(8, "negative"));
+        }).ToArray();
+        var m = OnnxModel.Parse(bytes);
+        foreach (var t in m.Graph.Initializers)
+        {
+            Assert.Throws<AttnScopeException>(() => t.ToFloatArray());
+            Assert.Throws<AttnScopeException>(() => t.ToInt64Array());
+        }
+    }
+
+    [Fact]
     public void RawDataOfWrongLengthIsAClearError()
     {
         var bytes = new ProtoWriter().Int64(1, 8).Message(7, g =>
