@@ -10,10 +10,12 @@ namespace AttnScope.Sources.Engine;
 /// </summary>
 internal static class Activations
 {
-    private const int TaylorTerms = 21;
-    private const int FractionDepth = 24;
-    private const float TaylorLimit = 2f;
+    private const int TaylorTerms = 13;
+    private const float TaylorLimit = 1f;
+    private const int ChebyshevDegree = 18;
+    private const double TailLow = 1, TailHigh = 4;
     private static readonly float[] Taylor = BuildTaylor();
+    private static readonly float[] Chebyshev = BuildChebyshev();
 
     // erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)); stored as coefficients of x·P(x²).
     private static float[] BuildTaylor()
@@ -28,32 +30,80 @@ internal static class Activations
         return c;
     }
 
+    /// <summary>erfc(x) in double for 1 ≤ x ≤ 4: 1 − series below 3 (absolute error ~1e-16), continued fraction above.</summary>
+    private static double ErfcDouble(double x)
+    {
+        if (x < 3)
+        {
+            double sum = 0, term = x;
+            for (int n = 0; n < 120; n++)
+            {
+                sum += term / (2 * n + 1);
+                term *= -x * x / (n + 1);
+            }
+            return 1 - 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        double f = x;
+        for (int k = 400; k >= 1; k--) f = x + k * 0.5 / f;
+        return Math.Exp(-x * x) / (Math.Sqrt(Math.PI) * f);
+    }
+
+    // Chebyshev interpolant of the smooth factor R(x) = erfc(x)·e^(x²) on [1, 4], in u = (x − 2.5)/1.5.
+    private static float[] BuildChebyshev()
+    {
+        int n = ChebyshevDegree + 1;
+        double mid = (TailLow + TailHigh) / 2, half = (TailHigh - TailLow) / 2;
+        var f = new double[n];
+        for (int k = 0; k < n; k++)
+        {
+            double x = mid + half * Math.Cos(Math.PI * (k + 0.5) / n);
+            f[k] = ErfcDouble(x) * Math.Exp(x * x);
+        }
+        var c = new float[n];
+        for (int j = 0; j < n; j++)
+        {
+            double s = 0;
+            for (int k = 0; k < n; k++) s += f[k] * Math.Cos(Math.PI * j * (k + 0.5) / n);
+            c[j] = (float)(s * 2 / n * (j == 0 ? 0.5 : 1));
+        }
+        return c;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
         => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>
-    /// erf on 8 lanes. |x| &lt; 2: the Maclaurin series (21 terms, float Horner in x²). |x| ≥ 2: erf = 1 − erfc with
-    /// erfc(x) = e^(−x²)/√π · 1/(x + ½/(x + 1/(x + 3⁄2/(x + …)))) evaluated bottom-up.
+    /// erf on 8 lanes. |x| &lt; 1: the Maclaurin series (13 terms, float Horner in x²; relative error ~1e-7).
+    /// 1 ≤ |x| &lt; 4: erf = 1 − e^(−x²)·R(x), R a degree-18 Chebyshev interpolant of erfc(x)·e^(x²) built in double
+    /// at start-up (Clenshaw in float). |x| ≥ 4: ±1 (erfc(4) is below half a float ulp of 1).
     /// </summary>
     public static Vector256<float> Erf(Vector256<float> x)
     {
         var ax = Vector256.Abs(x);
-        var lim = Vector256.Create(TaylorLimit);
-        var xs = Vector256.Min(ax, lim);
+        var one = Vector256<float>.One;
+        var xs = Vector256.Min(ax, one);
         var t = xs * xs;
         var s = Vector256.Create(Taylor[TaylorTerms - 1]);
         for (int n = TaylorTerms - 2; n >= 0; n--) s = Madd(s, t, Vector256.Create(Taylor[n]));
         var small = s * xs;
 
-        var z = Vector256.Min(Vector256.Max(ax, lim), Vector256.Create(10f));
-        var f = z;
-        for (int k = FractionDepth; k >= 1; k--) f = z + Vector256.Create(k * 0.5f) / f;
-        var erfc = Vector256.Exp(-(z * z)) / (f * Vector256.Create(1.7724538509055160f));
-        var large = Vector256<float>.One - erfc;
+        var z = Vector256.Min(Vector256.Max(ax, one), Vector256.Create((float)TailHigh));
+        var u = (z - Vector256.Create((float)((TailLow + TailHigh) / 2))) * Vector256.Create((float)(2 / (TailHigh - TailLow)));
+        var u2 = u + u;
+        Vector256<float> b1 = Vector256<float>.Zero, b2 = Vector256<float>.Zero;
+        for (int j = ChebyshevDegree; j >= 1; j--)
+        {
+            var b0 = Madd(u2, b1, Vector256.Create(Chebyshev[j]) - b2);
+            b2 = b1;
+            b1 = b0;
+        }
+        var r = Madd(u, b1, Vector256.Create(Chebyshev[0]) - b2);
+        var large = one - Vector256.Exp(-(z * z)) * r;
+        large = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ax, Vector256.Create((float)TailHigh)), one, large);
 
-        var r = Vector256.ConditionalSelect(Vector256.LessThan(ax, lim), small, large);
-        return Vector256.CopySign(r, x);
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(ax, one), small, large);
+        return Vector256.CopySign(result, x);
     }
 
     /// <summary>Scalar erf through the vector path (same results as the vectorised loops).</summary>

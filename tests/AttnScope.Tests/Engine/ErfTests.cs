@@ -42,17 +42,17 @@ public class ErfTests
     [Fact]
     public void FloatErf_IsAccurate()
     {
-        double worstAbs = 0, worstRel = 0;
+        double worstAbs = 0, worstRel = 0; float worstX = 0;
         for (double x = -6; x <= 6; x += 0.0007)
         {
             float xf = (float)x;
             double expected = ReferenceErf(xf);
             double got = Activations.Erf(xf);
-            worstAbs = Math.Max(worstAbs, Math.Abs(got - expected));
+            if (Math.Abs(got - expected) > worstAbs) { worstAbs = Math.Abs(got - expected); worstX = xf; }
             if (expected != 0) worstRel = Math.Max(worstRel, Math.Abs(got - expected) / Math.Abs(expected));
         }
-        Assert.True(worstAbs < 2e-7, $"max abs error {worstAbs}");
-        Assert.True(worstRel < 3e-7, $"max rel error {worstRel}");
+        Assert.True(worstAbs < 1.3e-7, $"max abs error {worstAbs} at {worstX}");
+        Assert.True(worstRel < 2e-7, $"max rel error {worstRel}");
         Assert.Equal(0f, Activations.Erf(0f));
         Assert.Equal(1e-20f * 1.1283791670955126f, Activations.Erf(1e-20f), 1e-26f);
         Assert.Equal(1f, Activations.Erf(50f));
