@@ -78,6 +78,7 @@ internal static class Activations
     /// 1 ≤ |x| &lt; 4: erf = 1 − e^(−x²)·R(x), R a degree-18 Chebyshev interpolant of erfc(x)·e^(x²) built in double
     /// at start-up (Clenshaw in float). |x| ≥ 4: ±1 (erfc(4) is below half a float ulp of 1).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Erf(Vector256<float> x)
     {
         var ax = Vector256.Abs(x);
@@ -110,6 +111,7 @@ internal static class Activations
     public static float Erf(float x) => Erf(Vector256.Create(x)).GetElement(0);
 
     /// <summary>In place: x ← x·½(1 + erf(x/√2)) (Hugging Face "gelu").</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluErf(Span<float> data)
     {
         var inv = Vector256.Create(0.70710678118654752f);

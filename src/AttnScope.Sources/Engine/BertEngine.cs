@@ -136,18 +136,27 @@ public sealed unsafe class BertEngine
         for (int l = 0; l < layers; l++)
         {
             var w = _weights.Layers[l];
+            long t0 = EngineProfile.Now();
             Gemm.Multiply(x, hidden, n, w.Qkv, qkv, 3 * hidden, accumulate: false);
+            t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
             state.Layer = l;
             if (parallelHeads) Parallel.For(0, heads, state.RunHead);
             else for (int h = 0; h < heads; h++) state.RunHead(h);
+            t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
 
             Gemm.Multiply(ctx, hidden, n, w.AttentionOutput, x, hidden, accumulate: true);
+            t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
             NormRows(ws.Hidden, n, hidden, w.AttentionNormGamma, w.AttentionNormBeta, eps);
+            t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
 
             Gemm.Multiply(x, hidden, n, w.Intermediate, mid, inter, accumulate: false);
+            t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
             Activate(ws.Intermediate, n, inter);
+            t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
             Gemm.Multiply(mid, inter, n, w.Output, x, hidden, accumulate: true);
+            t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
             NormRows(ws.Hidden, n, hidden, w.OutputNormGamma, w.OutputNormBeta, eps);
+            EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
         }
 
         var last = new FloatTensor([n, hidden]);
@@ -202,6 +211,7 @@ public sealed unsafe class BertEngine
         private Action<int>? _runHead;
         public Action<int> RunHead => _runHead ??= Head;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Head(int h)
         {
             int n = N, dh = HeadDim, ld = 3 * Hidden;

@@ -20,9 +20,9 @@ internal static unsafe class GemmKernel
     /// <summary>Row block (multiple of MR): an MC×KC block of A (96 KiB) stays in L2.</summary>
     public const int MC = 96;
 
-    private static readonly bool UseFma = Fma.IsSupported;
 
     /// <summary>Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackTransposed(float* src, int ld, int n, int k, float* dst)
     {
         int panels = (n + NR - 1) / NR;
@@ -41,6 +41,7 @@ internal static unsafe class GemmKernel
     }
 
     /// <summary>Packs a row-major B [k, n] with row stride <paramref name="ld"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackRowMajor(float* src, int ld, int k, int n, float* dst)
     {
         int panels = (n + NR - 1) / NR;
@@ -130,7 +131,7 @@ internal static unsafe class GemmKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
-        => UseFma ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>
     /// The 6×16 microkernel. Rows past <paramref name="mr"/> reuse row 0 of A (their results are discarded by the
