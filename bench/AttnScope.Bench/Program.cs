@@ -1,1 +1,131 @@
-Console.WriteLine("bench");
+using System.Diagnostics;
+using AttnScope.Capture;
+using AttnScope.Sources.Engine;
+using AttnScope.Sources.Models;
+using AttnScope.Sources.Tokenization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+// Times the managed BertEngine (random weights of all-MiniLM-L6-v2's shape; values do not change speed) against
+// ONNX Runtime on the real embedded model, at several sequence lengths. Usage:
+//   dotnet run -c Release --project bench/AttnScope.Bench [-- --lengths 16,128,512] [--runs 9] [--no-ort] [--qkv]
+var lengths = new[] { 16, 128, 512 };
+int runs = 9;
+bool ort = true, qkv = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--lengths": lengths = args[++i].Split(',').Select(int.Parse).ToArray(); break;
+        case "--runs": runs = int.Parse(args[++i]); break;
+        case "--no-ort": ort = false; break;
+        case "--qkv": qkv = true; break;
+        case "--profile": EngineProfile.Enabled = true; break;
+        case "--gemm": GemmBench(); return;
+    }
+}
+
+var cfg = EmbeddedMiniLm.Config;
+var sw = Stopwatch.StartNew();
+var engine = new BertEngine(cfg, RandomWeights(cfg, 42));
+Console.WriteLine($"engine built in {sw.ElapsedMilliseconds} ms; threads {Environment.ProcessorCount}, " +
+    $"Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, FMA {System.Runtime.Intrinsics.X86.Fma.IsSupported}");
+InferenceSession? session = null;
+if (ort) session = new InferenceSession(EmbeddedMiniLm.Extract().OnnxPath);
+
+Console.WriteLine($"{"tokens",6} {"managed ms",11} {"ORT ms",8} {"ORT/managed",12}");
+foreach (int n in lengths)
+{
+    var rng = new Random(n);
+    var ids = Enumerable.Range(0, n).Select(i => i == 0 ? 101 : i == n - 1 ? 102 : rng.Next(1000, 30000)).ToArray();
+    var input = new EncodedInput(ids, new int[n], Array.Empty<CaptureToken>(), Array.Empty<string>());
+    int r = n <= 16 ? runs * 4 : runs;
+    Action runManaged = () => engine.Run(input, qkv);
+    Action? runOrt = null;
+    if (session is not null)
+    {
+        var idT = new DenseTensor<long>(ids.Select(x => (long)x).ToArray(), [1, n]);
+        var mask = new DenseTensor<long>(Enumerable.Repeat(1L, n).ToArray(), [1, n]);
+        var types = new DenseTensor<long>(new long[n], [1, n]);
+        var feeds = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", idT),
+            NamedOnnxValue.CreateFromTensor("attention_mask", mask),
+            NamedOnnxValue.CreateFromTensor("token_type_ids", types),
+        };
+        runOrt = () => { using var res = session.Run(feeds); };
+    }
+    // Warm up, then alternate the two so that load from other processes hits both alike.
+    for (int w = 0; w < 3; w++) { runManaged(); runOrt?.Invoke(); }
+    EngineProfile.Reset();
+    var tm = new double[r];
+    var to = new double[r];
+    for (int i = 0; i < r; i++)
+    {
+        tm[i] = Time(runManaged);
+        to[i] = runOrt is null ? double.NaN : Time(runOrt);
+    }
+    if (EngineProfile.Enabled) Console.WriteLine($"  per run ms: {EngineProfile.Report(r)}");
+    double managed = MedianOf(tm), onnx = MedianOf(to);
+    Console.WriteLine($"{n,6} {managed,11:F2} {onnx,8:F2} {onnx / managed,12:F2}");
+}
+session?.Dispose();
+
+static void GemmBench()
+{
+    int m = 512, k = 384, n = 1536;
+    var rng = new Random(1);
+    var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray();
+    var w = Enumerable.Range(0, n * k).Select(_ => (float)rng.NextDouble()).ToArray();
+    var b = PackedMatrix.FromTransposed(w, n, k);
+    var c = new float[m * n];
+    foreach (bool par in new[] { false, true })
+    {
+        var cpu0 = Environment.CpuUsage.TotalTime;
+        double ms = Median(7, () => Gemm.Multiply(a, m, b, c, parallel: par));
+        double cpuMs = (Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds / 9;
+        Console.WriteLine($"gemm {m}x{k}x{n} parallel={par}: {ms:F2} ms wall, {cpuMs:F2} ms cpu, {2.0 * m * n * k / ms / 1e6:F1} GFLOP/s wall, {2.0 * m * n * k / cpuMs / 1e6:F1} per cpu");
+    }
+}
+
+static double Time(Action run)
+{
+    var t = Stopwatch.StartNew();
+    run();
+    return t.Elapsed.TotalMilliseconds;
+}
+
+static double MedianOf(double[] times)
+{
+    var sorted = (double[])times.Clone();
+    Array.Sort(sorted);
+    return sorted[sorted.Length / 2];
+}
+
+static double Median(int runs, Action run)
+{
+    run(); run(); // warm up
+    var times = new double[runs];
+    for (int i = 0; i < runs; i++)
+    {
+        var t = Stopwatch.StartNew();
+        run();
+        times[i] = t.Elapsed.TotalMilliseconds;
+    }
+    Array.Sort(times);
+    return times[runs / 2];
+}
+
+static WeightStore RandomWeights(BertConfig c, int seed)
+{
+    var rng = new Random(seed);
+    var store = new WeightStore("random bench weights");
+    FloatTensor T(params int[] shape)
+    {
+        var t = new FloatTensor(shape);
+        for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;
+        return t;
+    }
+    foreach (var (name, shape) in BertWeights.Expected(c)) store.Add(name, T(shape));
+    return store;
+}

@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace AttnScope.Sources.Engine;
+
+/// <summary>
+/// Feed-forward activations: exact GELU (with a vectorised float erf accurate to about 1e-7), the tanh GELU
+/// approximation (<c>gelu_new</c>), and ReLU.
+/// </summary>
+internal static class Activations
+{
+    private const int TaylorTerms = 13;
+    private const float TaylorLimit = 1f;
+    private const int ChebyshevDegree = 18;
+    private const double TailLow = 1, TailHigh = 4;
+    private static readonly float[] Taylor = BuildTaylor();
+    private static readonly float[] Chebyshev = BuildChebyshev();
+
+    // erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)); stored as coefficients of x·P(x²).
+    private static float[] BuildTaylor()
+    {
+        var c = new float[TaylorTerms];
+        double fact = 1;
+        for (int n = 0; n < TaylorTerms; n++)
+        {
+            if (n > 0) fact *= n;
+            c[n] = (float)(2.0 / Math.Sqrt(Math.PI) * (n % 2 == 0 ? 1 : -1) / (fact * (2 * n + 1)));
+        }
+        return c;
+    }
+
+    /// <summary>erfc(x) in double for 1 ≤ x ≤ 4: 1 − series below 3 (absolute error ~1e-16), continued fraction above.</summary>
+    private static double ErfcDouble(double x)
+    {
+        if (x < 3)
+        {
+            double sum = 0, term = x;
+            for (int n = 0; n < 120; n++)
+            {
+                sum += term / (2 * n + 1);
+                term *= -x * x / (n + 1);
+            }
+            return 1 - 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        double f = x;
+        for (int k = 400; k >= 1; k--) f = x + k * 0.5 / f;
+        return Math.Exp(-x * x) / (Math.Sqrt(Math.PI) * f);
+    }
+
+    // Chebyshev interpolant of the smooth factor R(x) = erfc(x)·e^(x²) on [1, 4], in u = (x − 2.5)/1.5.
+    private static float[] BuildChebyshev()
+    {
+        int n = ChebyshevDegree + 1;
+        double mid = (TailLow + TailHigh) / 2, half = (TailHigh - TailLow) / 2;
+        var f = new double[n];
+        for (int k = 0; k < n; k++)
+        {
+            double x = mid + half * Math.Cos(Math.PI * (k + 0.5) / n);
+            f[k] = ErfcDouble(x) * Math.Exp(x * x);
+        }
+        var c = new float[n];
+        for (int j = 0; j < n; j++)
+        {
+            double s = 0;
+            for (int k = 0; k < n; k++) s += f[k] * Math.Cos(Math.PI * j * (k + 0.5) / n);
+            c[j] = (float)(s * 2 / n * (j == 0 ? 0.5 : 1));
+        }
+        return c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
+        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>
+    /// erf on 8 lanes. |x| &lt; 1: the Maclaurin series (13 terms, float Horner in x²; relative error ~1e-7).
+    /// 1 ≤ |x| &lt; 4: erf = 1 − e^(−x²)·R(x), R a degree-18 Chebyshev interpolant of erfc(x)·e^(x²) built in double
+    /// at start-up (Clenshaw in float). |x| ≥ 4: ±1 (erfc(4) is below half a float ulp of 1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Erf(Vector256<float> x)
+    {
+        var ax = Vector256.Abs(x);
+        var one = Vector256<float>.One;
+        var xs = Vector256.Min(ax, one);
+        var t = xs * xs;
+        var s = Vector256.Create(Taylor[TaylorTerms - 1]);
+        for (int n = TaylorTerms - 2; n >= 0; n--) s = Madd(s, t, Vector256.Create(Taylor[n]));
+        var small = s * xs;
+
+        var z = Vector256.Min(Vector256.Max(ax, one), Vector256.Create((float)TailHigh));
+        var u = (z - Vector256.Create((float)((TailLow + TailHigh) / 2))) * Vector256.Create((float)(2 / (TailHigh - TailLow)));
+        var u2 = u + u;
+        Vector256<float> b1 = Vector256<float>.Zero, b2 = Vector256<float>.Zero;
+        for (int j = ChebyshevDegree; j >= 1; j--)
+        {
+            var b0 = Madd(u2, b1, Vector256.Create(Chebyshev[j]) - b2);
+            b2 = b1;
+            b1 = b0;
+        }
+        var r = Madd(u, b1, Vector256.Create(Chebyshev[0]) - b2);
+        var large = one - Vector256.Exp(-(z * z)) * r;
+        large = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ax, Vector256.Create((float)TailHigh)), one, large);
+
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(ax, one), small, large);
+        return Vector256.CopySign(result, x);
+    }
+
+    /// <summary>Scalar erf through the vector path (same results as the vectorised loops).</summary>
+    public static float Erf(float x) => Erf(Vector256.Create(x)).GetElement(0);
+
+    /// <summary>In place: x ← x·½(1 + erf(x/√2)) (Hugging Face "gelu").</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GeluErf(Span<float> data)
+    {
+        var inv = Vector256.Create(0.70710678118654752f);
+        var half = Vector256.Create(0.5f);
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+        {
+            var x = Vector256.Create<float>(data.Slice(i, 8));
+            var e = Erf(x * inv);
+            (half * x * (Vector256<float>.One + e)).CopyTo(data.Slice(i, 8));
+        }
+        if (i < data.Length)
+        {
+            Span<float> tmp = stackalloc float[8];
+            tmp.Clear();
+            data[i..].CopyTo(tmp);
+            var x = Vector256.Create<float>(tmp);
+            var e = Erf(x * inv);
+            (half * x * (Vector256<float>.One + e)).CopyTo(tmp);
+            tmp[..(data.Length - i)].CopyTo(data[i..]);
+        }
+    }
+
+    /// <summary>In place: x ← ½x(1 + tanh(√(2/π)(x + 0.044715x³))) ("gelu_new", "gelu_pytorch_tanh").</summary>
+    public static void GeluTanh(Span<float> data)
+    {
+        const float c = 0.7978845608028654f;
+        for (int i = 0; i < data.Length; i++)
+        {
+            float x = data[i];
+            data[i] = 0.5f * x * (1f + MathF.Tanh(c * (x + 0.044715f * x * x * x)));
+        }
+    }
+
+    public static void Relu(Span<float> data) => System.Numerics.Tensors.TensorPrimitives.Max(data, 0f, data);
+
+    public static void Apply(string act, Span<float> data)
+    {
+        switch (act)
+        {
+            case "gelu": GeluErf(data); break;
+            case "gelu_new" or "gelu_pytorch_tanh": GeluTanh(data); break;
+            case "relu": Relu(data); break;
+            default: throw new Capture.AttnScopeException($"activation '{act}' is not supported (gelu, gelu_new, relu)");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace AttnScope.Sources.Engine;
+
+/// <summary>
+/// Single-threaded cache-blocked float32 GEMM over pointers: C[M, N] (+)= A[M, K] · B[K, N] (+ bias), with B
+/// packed into <see cref="NR"/>-wide column panels (see <see cref="PackedMatrix"/>). The 6×16 microkernel keeps
+/// 12 Vector256 accumulators in registers and uses FMA when the CPU has it. Accumulation is float32 in k order.
+/// </summary>
+internal static unsafe class GemmKernel
+{
+    /// <summary>Rows per microkernel tile.</summary>
+    public const int MR = 6;
+    /// <summary>Columns per microkernel tile (and per packed panel).</summary>
+    public const int NR = 16;
+    /// <summary>Depth block: a KC×NR slice of a panel (16 KiB) stays in L1 while row tiles stream past it.</summary>
+    public const int KC = 256;
+    /// <summary>Row block (multiple of MR): an MC×KC block of A (96 KiB) stays in L2.</summary>
+    public const int MC = 96;
+
+
+    /// <summary>Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackTransposed(float* src, int ld, int n, int k, float* dst)
+    {
+        int panels = (n + NR - 1) / NR;
+        for (int p = 0; p < panels; p++)
+        {
+            float* d = dst + (long)p * k * NR;
+            int jn = Math.Min(NR, n - p * NR);
+            for (int j = 0; j < jn; j++)
+            {
+                float* s = src + (long)(p * NR + j) * ld;
+                for (int kk = 0; kk < k; kk++) d[kk * NR + j] = s[kk];
+            }
+            for (int j = jn; j < NR; j++)
+                for (int kk = 0; kk < k; kk++) d[kk * NR + j] = 0f;
+        }
+    }
+
+    /// <summary>Packs a row-major B [k, n] with row stride <paramref name="ld"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackRowMajor(float* src, int ld, int k, int n, float* dst)
+    {
+        int panels = (n + NR - 1) / NR;
+        for (int p = 0; p < panels; p++)
+        {
+            float* d = dst + (long)p * k * NR;
+            int c0 = p * NR;
+            int jn = Math.Min(NR, n - c0);
+            if (jn == NR)
+            {
+                for (int kk = 0; kk < k; kk++)
+                {
+                    float* s = src + (long)kk * ld + c0;
+                    Vector256.Store(Vector256.Load(s), d + kk * NR);
+                    Vector256.Store(Vector256.Load(s + 8), d + kk * NR + 8);
+                }
+            }
+            else
+            {
+                for (int kk = 0; kk < k; kk++)
+                {
+                    float* s = src + (long)kk * ld + c0;
+                    int j = 0;
+                    for (; j < jn; j++) d[kk * NR + j] = s[j];
+                    for (; j < NR; j++) d[kk * NR + j] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// C rows [m0, m1) × panels [p0, p1) of C = A·B (+bias) (+C when <paramref name="accumulate"/>).
+    /// m0 must be a multiple of <see cref="MR"/> unless it is the first row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Compute(float* a, int lda, float* packed, int k, int n, float* c, int ldc, float* bias,
+        bool accumulate, int m0, int m1, int p0, int p1)
+    {
+        float* tile = stackalloc float[MR * NR];
+        for (int mb = m0; mb < m1; mb += MC)
+        {
+            int mEnd = Math.Min(mb + MC, m1);
+            for (int p = p0; p < p1; p++)
+            {
+                float* bp = packed + (long)p * k * NR;
+                int nr = Math.Min(NR, n - p * NR);
+                for (int kb = 0; kb < k; kb += KC)
+                {
+                    int kc = Math.Min(KC, k - kb);
+                    bool load = accumulate || kb > 0;
+                    float* bb = kb == 0 && bias != null ? bias + p * NR : null;
+                    float* bpk = bp + (long)kb * NR;
+                    for (int i = mb; i < mEnd; i += MR)
+                    {
+                        int mr = Math.Min(MR, mEnd - i);
+                        float* ap = a + (long)i * lda + kb;
+                        float* cp = c + (long)i * ldc + p * NR;
+                        if (mr == MR && nr == NR)
+                        {
+                            Kernel(ap, lda, MR, bpk, kc, cp, ldc, load, bb);
+                        }
+                        else
+                        {
+                            // Edge tile: work in a full 6×16 scratch tile, copy the valid part in and out.
+                            if (load)
+                            {
+                                for (int r = 0; r < MR; r++)
+                                    for (int j = 0; j < NR; j++)
+                                        tile[r * NR + j] = r < mr && j < nr ? cp[(long)r * ldc + j] : 0f;
+                            }
+                            Kernel(ap, lda, mr, bpk, kc, tile, NR, load, bb);
+                            for (int r = 0; r < mr; r++)
+                                for (int j = 0; j < nr; j++)
+                                    cp[(long)r * ldc + j] = tile[r * NR + j];
+                        }
+                    }
+                }
+                if (k == 0 && !accumulate)
+                {
+                    for (int i = mb; i < mEnd; i++)
+                        for (int j = 0; j < nr; j++)
+                            c[(long)i * ldc + p * NR + j] = bias != null ? bias[p * NR + j] : 0f;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
+        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>
+    /// The 6×16 microkernel. Rows past <paramref name="mr"/> reuse row 0 of A (their results are discarded by the
+    /// caller's edge copy), so C must be a full 6×16 tile reachable through <paramref name="ldc"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
+    {
+        float* a0 = a;
+        float* a1 = mr > 1 ? a + lda : a;
+        float* a2 = mr > 2 ? a + 2 * lda : a;
+        float* a3 = mr > 3 ? a + 3 * lda : a;
+        float* a4 = mr > 4 ? a + 4 * lda : a;
+        float* a5 = mr > 5 ? a + 5 * lda : a;
+        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (load)
+        {
+            c00 = Vector256.Load(c); c01 = Vector256.Load(c + 8);
+            c10 = Vector256.Load(c + ldc); c11 = Vector256.Load(c + ldc + 8);
+            c20 = Vector256.Load(c + 2 * ldc); c21 = Vector256.Load(c + 2 * ldc + 8);
+            c30 = Vector256.Load(c + 3 * ldc); c31 = Vector256.Load(c + 3 * ldc + 8);
+            c40 = Vector256.Load(c + 4 * ldc); c41 = Vector256.Load(c + 4 * ldc + 8);
+            c50 = Vector256.Load(c + 5 * ldc); c51 = Vector256.Load(c + 5 * ldc + 8);
+        }
+        else
+        {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
+        }
+        if (bias != null)
+        {
+            var b0 = Vector256.Load(bias);
+            var b1 = Vector256.Load(bias + 8);
+            c00 += b0; c01 += b1; c10 += b0; c11 += b1; c20 += b0; c21 += b1;
+            c30 += b0; c31 += b1; c40 += b0; c41 += b1; c50 += b0; c51 += b1;
+        }
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            b += NR;
+            var av = Vector256.Create(a0[k]);
+            c00 = Madd(av, b0, c00); c01 = Madd(av, b1, c01);
+            av = Vector256.Create(a1[k]);
+            c10 = Madd(av, b0, c10); c11 = Madd(av, b1, c11);
+            av = Vector256.Create(a2[k]);
+            c20 = Madd(av, b0, c20); c21 = Madd(av, b1, c21);
+            av = Vector256.Create(a3[k]);
+            c30 = Madd(av, b0, c30); c31 = Madd(av, b1, c31);
+            av = Vector256.Create(a4[k]);
+            c40 = Madd(av, b0, c40); c41 = Madd(av, b1, c41);
+            av = Vector256.Create(a5[k]);
+            c50 = Madd(av, b0, c50); c51 = Madd(av, b1, c51);
+        }
+        Vector256.Store(c00, c); Vector256.Store(c01, c + 8);
+        Vector256.Store(c10, c + ldc); Vector256.Store(c11, c + ldc + 8);
+        Vector256.Store(c20, c + 2 * ldc); Vector256.Store(c21, c + 2 * ldc + 8);
+        Vector256.Store(c30, c + 3 * ldc); Vector256.Store(c31, c + 3 * ldc + 8);
+        Vector256.Store(c40, c + 4 * ldc); Vector256.Store(c41, c + 4 * ldc + 8);
+        Vector256.Store(c50, c + 5 * ldc); Vector256.Store(c51, c + 5 * ldc + 8);
+    }
+}
