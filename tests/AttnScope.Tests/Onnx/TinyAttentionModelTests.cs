@@ -57,6 +57,54 @@ public class TinyAttentionModelTests
     }
 
     [Fact]
+    public void LayersFollowDataFlowNotNodeListOrder()
+    {
+        TinyOnnx.Node[] Layer(string i, string o, string tag) =>
+        [
+            new("Transpose", [i], [$"{tag}_t"], Attributes: nw => nw.Message(5, a => a.String(1, "perm").PackedInt64(8, [0, 2, 1]).Int64(20, (int)OnnxAttributeType.Ints))),
+            new("MatMul", [i, $"{tag}_t"], [$"{tag}_raw"]),
+            new("Softmax", [$"{tag}_raw"], [$"{tag}_p"], Name: $"softmax_{tag}", Attributes: TinyOnnx.IntAttribute("axis", -1)),
+            new("MatMul", [$"{tag}_p", i], [o]),
+        ];
+        // The second layer's nodes are listed first.
+        var nodes = new List<TinyOnnx.Node> { new("Gather", ["emb", "input_ids"], ["x"]) };
+        nodes.InsertRange(0, Layer("h1", "last_hidden_state", "second"));
+        nodes.AddRange(Layer("x", "h1", "first"));
+        var m = OnnxModel.Parse(TinyOnnx.Model(nodes, initializers: [("emb", [10, 4], Emb)],
+            inputs: [("input_ids", OnnxDataType.Int64, ["batch", "seq"])],
+            outputs: [("last_hidden_state", OnnxDataType.Float, ["batch", "seq", 4])]));
+        var layers = OnnxAttentionGraph.Find(m);
+        Assert.Equal(["softmax_first", "softmax_second"], layers.Select(l => l.SoftmaxNode));
+        Assert.Equal("first_raw", layers[0].Scores);
+        Assert.Equal("x", layers[0].Query);
+        Assert.Equal("first_t", layers[0].Key);
+        Assert.True(layers[0].KeyIsTransposed);
+    }
+
+    [Fact]
+    public void MissingQkvIsAClearError()
+    {
+        // Attention probabilities from a Softmax over a value that is not a Q·Kᵀ product.
+        var bytes = TinyOnnx.Model(
+            [
+                new("Gather", ["emb", "input_ids"], ["x"]),
+                new("Transpose", ["x"], ["xt"], Attributes: nw => nw.Message(5, a => a.String(1, "perm").PackedInt64(8, [0, 2, 1]).Int64(20, (int)OnnxAttributeType.Ints))),
+                new("Softmax", ["x"], ["p"], Attributes: TinyOnnx.IntAttribute("axis", -1)),
+                new("MatMul", ["p", "xt"], ["last_hidden_state"]),
+            ],
+            initializers: [("emb", [10, 4], Emb)],
+            inputs: [("input_ids", OnnxDataType.Int64, ["batch", "seq"])],
+            outputs: [("last_hidden_state", OnnxDataType.Float, ["batch", "seq", "seq"])]);
+        using var src = OnnxAttentionSource.FromBytes(bytes, new OnnxSessionSettings { IntraOpThreads = 1 });
+        Assert.False(src.CanCaptureQkv);
+        Assert.False(src.CanCaptureScores);
+        var input = new EncodedInput([1, 2, 3, 4], new int[4], [], []);
+        Assert.Contains("--engine managed", Assert.Throws<AttnScopeException>(() => src.Run([input], false, true)).Message);
+        Assert.Contains("--engine managed", Assert.Throws<AttnScopeException>(() => src.Run([input], true, false)).Message);
+        Assert.Equal([1, 1, 4, 4], src.Run([input])[0].Attention.Shape);
+    }
+
+    [Fact]
     public void UnknownModelInputIsNamed()
     {
         var bytes = TinyOnnx.Model(
