@@ -1,12 +1,56 @@
 using AttnScope.Capture;
+using AttnScope.Sources.Engine;
 using AttnScope.Sources.Models;
+using AttnScope.Sources.Onnx;
+using AttnScope.Sources.Tokenization;
 
 namespace AttnScope.Sources;
 
 /// <summary>Builds the attention source a user asked for from a model's files.</summary>
 public static class SourceFactory
 {
-    public static IAttentionSource Managed(ModelFiles files, BertConfig config) => throw new AttnScopeException("managed engine not wired yet");
-    public static IAttentionSource Onnx(ModelFiles files, BertConfig config) => throw new AttnScopeException("onnx engine not wired yet");
-    public static BertConfig InferConfigFromOnnx(string path) => throw new AttnScopeException("not wired yet");
+    /// <summary>The managed engine, with weights from model.safetensors or, failing that, recovered from the ONNX graph.</summary>
+    public static IAttentionSource Managed(ModelFiles files, BertConfig config)
+    {
+        WeightStore weights;
+        if (files.SafetensorsPath is not null) weights = SafetensorsWeights.Load(files.SafetensorsPath);
+        else if (files.OnnxPath is not null)
+        {
+            weights = OnnxBertWeights.Recover(files.OnnxPath);
+            OnnxBertWeights.CheckComplete(weights, config);
+        }
+        else throw new AttnScopeException($"model '{files.Id}' has no weights file (model.safetensors or model.onnx)");
+        return new ManagedSource(new BertEngine(config, weights));
+    }
+
+    /// <summary>ONNX Runtime on the model's .onnx file.</summary>
+    public static IAttentionSource Onnx(ModelFiles files, BertConfig config)
+    {
+        if (files.OnnxPath is null)
+            throw new AttnScopeException($"model '{files.Id}' has no .onnx file; use --engine managed (or export the model to ONNX)");
+        var source = OnnxAttentionSource.Load(files.OnnxPath);
+        if (source.LayerCount != config.NumLayers)
+        {
+            source.Dispose();
+            throw new AttnScopeException($"'{files.OnnxPath}' has {source.LayerCount} attention Softmax nodes but the config says {config.NumLayers} layers");
+        }
+        return new OnnxSource(source);
+    }
+
+    public static BertConfig InferConfigFromOnnx(string path) => OnnxBertWeights.InferConfig(OnnxModel.Load(path));
+
+    private sealed class ManagedSource(BertEngine engine) : IAttentionSource
+    {
+        public string Name => "managed";
+        public IReadOnlyList<SequenceAttention> Run(IReadOnlyList<EncodedInput> batch, bool captureQkv) => engine.RunBatch(batch, captureQkv);
+        public void Dispose() { }
+    }
+
+    private sealed class OnnxSource(OnnxAttentionSource source) : IAttentionSource
+    {
+        public string Name => "onnx";
+        public IReadOnlyList<SequenceAttention> Run(IReadOnlyList<EncodedInput> batch, bool captureQkv) =>
+            source.Run(batch, captureScores: captureQkv, captureQkv: captureQkv);
+        public void Dispose() => source.Dispose();
+    }
 }
