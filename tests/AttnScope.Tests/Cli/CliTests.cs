@@ -85,7 +85,7 @@ public class CliTests
         cap.Save(path);
         var (code, output, _) = Run("inspect", path);
         Assert.Equal(0, code);
-        Assert.DoesNotContain("\u001b", output);
+        Assert.False(output.Contains('\u001b'), "raw escape character in output");
         Assert.Contains("\\u001b[31mred", output);
     }
 
