@@ -1,3 +1,4 @@
+using System.Text;
 using AttnScope.Capture;
 using AttnScope.Cli;
 using AttnScope.Tests.Support;
@@ -148,5 +149,70 @@ public class CliTests
     {
         var (code, _, err) = Run("capture", "--text", "hi", "-o", "/nonexistent-dir/x.safetensors");
         AssertOneLineError(code, err, "does not exist");
+    }
+}
+
+public class HeatmapCliTests
+{
+    [Theory]
+    [InlineData("head.png", "3")]
+    [InlineData("head.svg", "mean")]
+    [InlineData("max.png", "max")]
+    public void HeatmapWritesAValidImage(string name, string head)
+    {
+        using var dir = new TempDir();
+        var cap = dir.File("cap.safetensors");
+        SyntheticCaptures.Encoder(2, 4, 9).Save(cap);
+        var output = dir.File(name);
+        var (code, _, err) = CliTests.Run("heatmap", cap, "--layer", "1", "--head", head, "-o", output);
+        Assert.True(code == 0, err);
+        var bytes = File.ReadAllBytes(output);
+        if (name.EndsWith(".png")) Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        else Assert.Equal("svg", System.Xml.Linq.XDocument.Parse(Encoding.UTF8.GetString(bytes)).Root!.Name.LocalName);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--layer", "5" }, "layer 5 is out of range")]
+    [InlineData(new[] { "--head", "12" }, "head 12 is out of range")]
+    [InlineData(new[] { "--head", "first" }, "head 'first' is not valid")]
+    [InlineData(new[] { "--stack", "cross" }, "no 'cross' stack")]
+    [InlineData(new[] { "--colormap", "rainbow" }, "rainbow")]
+    public void BadHeatmapArgumentsAreOneClearLine(string[] extra, string expected)
+    {
+        using var dir = new TempDir();
+        var cap = dir.File("cap.safetensors");
+        SyntheticCaptures.Encoder(2, 4, 9).Save(cap);
+        var (code, _, err) = CliTests.Run(["heatmap", cap, "-o", dir.File("x.png"), .. extra]);
+        CliTests.AssertOneLineError(code, err, expected);
+        Assert.False(File.Exists(dir.File("x.png")));
+    }
+
+    [Fact]
+    public void UnknownImageExtensionIsOneClearLine()
+    {
+        using var dir = new TempDir();
+        var cap = dir.File("cap.safetensors");
+        SyntheticCaptures.Encoder(1, 1, 3).Save(cap);
+        var (code, _, err) = CliTests.Run("heatmap", cap, "-o", dir.File("x.bmp"));
+        CliTests.AssertOneLineError(code, err, "use a .png or .svg");
+    }
+
+    [Fact]
+    public void DemoWritesACaptureAndReadableHeatmaps()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = CliTests.Run("demo", "--out", dir.Path);
+        Assert.True(code == 0, err);
+        var cap = AttentionCapture.Load(Path.Combine(dir.Path, "capture.safetensors"));
+        Assert.Equal(2, cap.Metadata.Texts.Count);
+        Assert.NotNull(cap.Stack("encoder").Query);
+        var pngs = Directory.GetFiles(dir.Path, "*.png");
+        Assert.NotEmpty(pngs);
+        foreach (var png in pngs)
+        {
+            using var bmp = SkiaSharp.SKBitmap.Decode(png);
+            Assert.True(bmp.Width > 400 && bmp.Height > 400);
+            Assert.Contains(Path.GetFileName(png), output);
+        }
     }
 }
