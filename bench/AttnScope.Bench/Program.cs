@@ -22,6 +22,16 @@ for (int i = 0; i < args.Length; i++)
         case "--qkv": qkv = true; break;
         case "--profile": EngineProfile.Enabled = true; break;
         case "--gemm": GemmBench(); return;
+        case "--gelu":
+        {
+            var buf = Enumerable.Range(0, 128 * 1536).Select(i => (float)Math.Sin(i) * 3).ToArray();
+            var work = new float[buf.Length];
+            var cpu0 = Environment.CpuUsage.TotalTime;
+            double ms = Median(15, () => { buf.CopyTo(work, 0); Activations.GeluErf(work); });
+            double cpuMs = (Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds / 17;
+            Console.WriteLine($"gelu {buf.Length} elements: {ms:F3} ms wall, {cpuMs:F3} ms cpu, {cpuMs * 1e6 / buf.Length:F2} cpu ns/element");
+            return;
+        }
     }
 }
 

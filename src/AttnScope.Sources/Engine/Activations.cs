@@ -100,7 +100,7 @@ internal static class Activations
             b1 = b0;
         }
         var r = Madd(u, b1, Vector256.Create(Chebyshev[0]) - b2);
-        var large = one - Vector256.Exp(-(z * z)) * r;
+        var large = one - FastMath.ExpNonPositive(-(z * z)) * r;
         large = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ax, Vector256.Create((float)TailHigh)), one, large);
 
         var result = Vector256.ConditionalSelect(Vector256.LessThan(ax, one), small, large);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using AttnScope.Sources.Engine;
 using Xunit;
 
@@ -70,6 +71,45 @@ public class ErfTests
         {
             double e = 0.5 * xs[i] * (1 + ReferenceErf(xs[i] / Math.Sqrt(2)));
             Assert.True(Math.Abs(e - ys[i]) <= 1e-6 * Math.Max(1, Math.Abs(e)), $"gelu({xs[i]}) = {ys[i]}, expected {e}");
+        }
+    }
+}
+
+public class FastMathTests
+{
+    [Fact]
+    public void ExpNonPositive_IsAccurate()
+    {
+        double worst = 0;
+        for (double x = -87; x <= 0; x += 0.00731)
+        {
+            float xf = (float)x;
+            double e = Math.Exp(xf);
+            double got = FastMath.ExpNonPositive(System.Runtime.Intrinsics.Vector256.Create(xf)).GetElement(0);
+            worst = Math.Max(worst, Math.Abs(got - e) / e);
+        }
+        Assert.True(worst < 3e-7, $"max relative error {worst}");
+        Assert.Equal(1f, FastMath.ExpNonPositive(System.Runtime.Intrinsics.Vector256.Create(0f)).GetElement(0));
+        Assert.Equal(0f, FastMath.ExpNonPositive(System.Runtime.Intrinsics.Vector256.Create(-200f)).GetElement(0));
+        Assert.Equal(0f, FastMath.ExpNonPositive(System.Runtime.Intrinsics.Vector256.Create(float.NegativeInfinity)).GetElement(0));
+    }
+
+    [Fact]
+    public void Softmax_MatchesDouble()
+    {
+        var rng = new Random(3);
+        foreach (int n in new[] { 1, 5, 8, 13, 64, 77 })
+        {
+            var row = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 40 - 20)).ToArray();
+            var scores = new float[n];
+            var expected = row.Select(v => (double)v * 0.25).ToArray();
+            double max = expected.Max(), sum = expected.Sum(v => Math.Exp(v - max));
+            RowOps.Softmax(row, 0.25f, scores);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(expected[i], scores[i], 1e-6);
+                Assert.Equal(Math.Exp(expected[i] - max) / sum, row[i], 1e-7);
+            }
         }
     }
 }

@@ -1,0 +1,39 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace AttnScope.Sources.Engine;
+
+/// <summary>Vectorised float helpers for the hot loops (softmax, erf).</summary>
+internal static class FastMath
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
+        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>
+    /// e^x for x ≤ 0 (0 below −87, where the result would leave the normal float range). x = n·ln2 + r with a
+    /// two-part ln2 so r is exact to float precision, |r| ≤ ln2/2; e^r by a degree-7 Taylor polynomial (truncation
+    /// below 5e-9 relative); 2^n goes straight into the exponent bits. About 2 ulp.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ExpNonPositive(Vector256<float> x)
+    {
+        var floor = Vector256.Create(-87f);
+        var underflow = Vector256.LessThan(x, floor);
+        x = Vector256.Max(x, floor);
+        var n = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
+        var r = Madd(n, Vector256.Create(-0.693145751953125f), x);
+        r = Madd(n, Vector256.Create(-1.428606765330187045e-06f), r);
+        var p = Vector256.Create(1f / 5040);
+        p = Madd(p, r, Vector256.Create(1f / 720));
+        p = Madd(p, r, Vector256.Create(1f / 120));
+        p = Madd(p, r, Vector256.Create(1f / 24));
+        p = Madd(p, r, Vector256.Create(1f / 6));
+        p = Madd(p, r, Vector256.Create(0.5f));
+        p = Madd(p, r, Vector256<float>.One);
+        p = Madd(p, r, Vector256<float>.One);
+        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;
+        return Vector256.AndNot(p * scale.AsSingle(), underflow);
+    }
+}
