@@ -1,3 +1,4 @@
+using AttnScope.Tests.Support;
 using AttnScope.Views.Static;
 using Xunit;
 
