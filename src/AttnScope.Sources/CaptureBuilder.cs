@@ -8,7 +8,7 @@ namespace AttnScope.Sources;
 public static class CaptureBuilder
 {
     public static AttentionCapture Build(string modelId, string architecture, string source, EncodedInput input,
-        SequenceAttention result, string text, string? pair)
+        SequenceAttention result, string text, string? pair, IReadOnlyDictionary<string, string>? extra = null)
     {
         var stack = new AttentionStack(AttentionStack.Encoder, result.Attention)
         {
@@ -21,6 +21,7 @@ public static class CaptureBuilder
             Source = source,
             Texts = pair is null ? [text] : [text, pair],
             Warnings = input.Warnings,
+            Extra = extra ?? new Dictionary<string, string>(),
         };
         return new AttentionCapture(meta, input.Tokens, [stack]);
     }

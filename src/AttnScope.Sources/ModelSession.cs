@@ -101,9 +101,10 @@ public sealed class ModelSession : IDisposable
     {
         var encoded = inputs.Select(i => Encode(i.Text, i.Pair)).ToList();
         var results = Source.Run(encoded, captureQkv);
+        var extra = new Dictionary<string, string> { ["config"] = Config.Origin };
         var list = new List<AttentionCapture>(inputs.Count);
         for (int i = 0; i < inputs.Count; i++)
-            list.Add(CaptureBuilder.Build(Files.Id, Config.ModelType, Source.Name, encoded[i], results[i], inputs[i].Text, inputs[i].Pair));
+            list.Add(CaptureBuilder.Build(Files.Id, Config.ModelType, Source.Name, encoded[i], results[i], inputs[i].Text, inputs[i].Pair, extra));
         return list;
     }
 

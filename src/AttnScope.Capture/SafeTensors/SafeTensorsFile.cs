@@ -105,13 +105,16 @@ public sealed class SafeTensorsFile
             throw new AttnScopeException(bad($"tensor '{prop.Name}' has no shape"));
         var shape = new List<int>();
         long count = 1;
+        bool zero = false, tooBig = false;
         foreach (var d in sh.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var dim) || dim < 0 || dim > int.MaxValue)
                 throw new AttnScopeException(bad($"tensor '{prop.Name}' has an invalid dimension in its shape"));
             shape.Add((int)dim);
-            // Saturate instead of overflowing: any count past the data size fails the byte check below.
-            count = count > dataLen || dim > dataLen ? long.MaxValue / 16 : count * dim;
+            // Never overflow: a count beyond the data size can only fail the byte check below.
+            if (dim == 0) zero = true;
+            else if (!tooBig && count > dataLen / dim) tooBig = true;
+            else if (!tooBig) count *= dim;
         }
         if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new AttnScopeException(bad($"tensor '{prop.Name}' has no data_offsets pair"));
@@ -119,7 +122,8 @@ public sealed class SafeTensorsFile
             throw new AttnScopeException(bad($"tensor '{prop.Name}' has invalid data_offsets"));
         if (e > dataLen)
             throw new AttnScopeException(bad($"tensor '{prop.Name}' data_offsets [{b}, {e}] run past the end of the data ({dataLen} bytes)"));
-        if (count > (long.MaxValue / 16) - 1 || count * esize != e - b)
+        if (zero) count = 0;
+        if ((tooBig && !zero) || count * esize != e - b)
             throw new AttnScopeException(bad($"tensor '{prop.Name}' shape [{string.Join(", ", shape)}] × {dtype} does not match its {e - b} data bytes"));
         return new SafeTensorsEntry(prop.Name, dtype, shape.ToArray(), b, e);
     }

@@ -42,6 +42,7 @@ public static class CaptureCommand
         {
             var kind = ParseEngine(r.GetValue(engine)!);
             using var session = ModelSession.Open(r.GetValue(model)!, kind);
+            foreach (var note in session.Notes) output.Err.WriteLine($"attnscope: {note}");
             var cap = session.Capture(r.GetValue(text)!, r.GetValue(pair), r.GetValue(qkv));
             foreach (var w in cap.Metadata.Warnings) output.Warn(w);
             var path = r.GetValue(outPath)!;

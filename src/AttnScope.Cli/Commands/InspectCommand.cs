@@ -27,6 +27,7 @@ public static class InspectCommand
         var m = cap.Metadata;
         sb.AppendLine($"model:        {m.ModelId} ({m.Architecture})");
         sb.AppendLine($"source:       {m.Source}");
+        if (m.Extra.TryGetValue("config", out var cfg)) sb.AppendLine($"config:       {Printable(cfg, 200)}");
         for (int i = 0; i < m.Texts.Count; i++)
             sb.AppendLine($"text {(i == 0 ? "A" : "B")}:       {Printable(m.Texts[i], 200)}");
         foreach (var w in m.Warnings) sb.AppendLine($"warning:      {w}");

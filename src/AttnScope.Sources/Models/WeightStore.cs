@@ -37,11 +37,14 @@ public sealed class WeightStore
         return t;
     }
 
-    /// <summary>Strips a leading model prefix such as <c>bert.</c> or <c>roberta.</c>.</summary>
+    private static readonly string[] ModelPrefixes = ["bert.", "roberta.", "electra."];
+    private static readonly string[] ModelParts = ["embeddings.", "encoder.", "pooler."];
+
+    /// <summary>Strips a leading model prefix (<c>bert.embeddings...</c> → <c>embeddings...</c>).</summary>
     public static string NormalizeName(string name)
     {
-        foreach (var p in new[] { "bert.", "roberta.", "model.", "electra." })
-            if (name.StartsWith(p, StringComparison.Ordinal) && (name.Contains(".embeddings.") || name.Contains("encoder.") || name.StartsWith(p + "embeddings", StringComparison.Ordinal) || name.StartsWith(p + "pooler", StringComparison.Ordinal)))
+        foreach (var p in ModelPrefixes)
+            if (name.StartsWith(p, StringComparison.Ordinal) && ModelParts.Any(part => name.AsSpan(p.Length).StartsWith(part, StringComparison.Ordinal)))
                 return name[p.Length..];
         return name;
     }

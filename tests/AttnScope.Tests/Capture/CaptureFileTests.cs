@@ -117,6 +117,7 @@ public class CaptureFileTests
             { "unknown dtype", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"Q7\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "unknown dtype" },
             { "wrong rank", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16), "4 dimensions" },
             { "overlap", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]},\"encoder.scores\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[8,24]}}", 24), "overlaps" },
+            { "overflowing shape", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647,4],\"data_offsets\":[0,16]}}", 16), "does not match" },
             { "negative dim", WithHeader("{" + Meta + ",\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,-1,2,2],\"data_offsets\":[0,16]}}", 16), "invalid dimension" },
             { "no format", WithHeader("{\"encoder.attention\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]}}", 16), "no 'format'" },
             { "no tensors", WithHeader("{" + Meta + "}", 0), "no attention tensor" },
