@@ -15,7 +15,7 @@ public sealed class ModelSession : IDisposable
     public BertConfig Config { get; }
     public WordPieceTextEncoder Tokenizer { get; }
     public IAttentionSource Source { get; }
-    /// <summary>Notes for the user about how the model was set up (e.g. where the config came from).</summary>
+    /// <summary>What the user should know about how the model was set up (e.g. sizes inferred, not read from a config).</summary>
     public IReadOnlyList<string> Notes { get; }
 
     private ModelSession(ModelFiles files, BertConfig config, WordPieceTextEncoder tokenizer, IAttentionSource source, IReadOnlyList<string> notes)
@@ -46,12 +46,10 @@ public sealed class ModelSession : IDisposable
         if (files.ConfigPath is not null)
         {
             config = BertConfig.FromJson(File.ReadAllText(files.ConfigPath), files.ConfigPath);
-            notes.Add($"config: {files.ConfigPath}");
         }
         else if (files.BuiltInConfig is not null)
         {
             config = files.BuiltInConfig;
-            notes.Add($"config: {config.Origin}");
         }
         else if (files.OnnxPath is not null)
         {
