@@ -19,6 +19,7 @@ for (int i = 0; i < args.Length; i++)
         case "--lengths": lengths = args[++i].Split(',').Select(int.Parse).ToArray(); break;
         case "--runs": runs = int.Parse(args[++i]); break;
         case "--no-ort": ort = false; break;
+        case "--threads": Gemm.Threads = int.Parse(args[++i]); break;
         case "--qkv": qkv = true; break;
         case "--profile": EngineProfile.Enabled = true; break;
         case "--gemm": GemmBench(); return;
@@ -83,6 +84,12 @@ session?.Dispose();
 
 static void GemmBench()
 {
+    {
+        var ka = new float[6 * 256]; var kw = new float[16 * 256]; var kc = new float[6 * 16];
+        var kb = PackedMatrix.FromTransposed(kw, 16, 256);
+        double kms = Median(5, () => { for (int i = 0; i < 20000; i++) Gemm.Multiply(ka, 6, kb, kc, parallel: false); });
+        Console.WriteLine($"kernel in L1: {2.0 * 6 * 16 * 256 * 20000 / kms / 1e6:F1} GFLOP/s");
+    }
     int m = 512, k = 384, n = 1536;
     var rng = new Random(1);
     var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray();
