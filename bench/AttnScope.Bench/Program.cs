@@ -23,6 +23,15 @@ for (int i = 0; i < args.Length; i++)
         case "--qkv": qkv = true; break;
         case "--profile": EngineProfile.Enabled = true; break;
         case "--gemm": GemmBench(); return;
+        case "--bandwidth":
+        {
+            var big = new float[16 << 20];
+            Array.Fill(big, 1f);
+            double ms1 = Median(7, () => System.Numerics.Tensors.TensorPrimitives.Sum(big));
+            double ms2 = Median(7, () => Parallel.For(0, 2, t => System.Numerics.Tensors.TensorPrimitives.Sum(big.AsSpan(t * (8 << 20), 8 << 20))));
+            Console.WriteLine($"read 64 MiB: 1 thread {64 / 1.024 / ms1:F1} GB/s, 2 threads {64 / 1.024 / ms2:F1} GB/s");
+            return;
+        }
         case "--gelu":
         {
             var buf = Enumerable.Range(0, 128 * 1536).Select(i => (float)Math.Sin(i) * 3).ToArray();
@@ -66,7 +75,8 @@ foreach (int n in lengths)
         };
         runOrt = () => { using var res = session.Run(feeds); };
     }
-    // Warm up, then alternate the two so that load from other processes hits both alike.
+    // Warm up, then alternate the two so that load from other processes hits both alike. Each timed run starts after
+    // a short pause so that neither side's spinning worker threads (ORT's pool spins after a run) eat into the other.
     for (int w = 0; w < 3; w++) { runManaged(); runOrt?.Invoke(); }
     EngineProfile.Reset();
     var tm = new double[r];
@@ -107,6 +117,7 @@ static void GemmBench()
 
 static double Time(Action run)
 {
+    Thread.Sleep(15);
     var t = Stopwatch.StartNew();
     run();
     return t.Elapsed.TotalMilliseconds;

@@ -140,7 +140,7 @@ public sealed unsafe class BertEngine
             Gemm.Multiply(x, hidden, n, w.Qkv, qkv, 3 * hidden, accumulate: false);
             t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
             state.Layer = l;
-            if (parallelHeads) Parallel.For(0, heads, state.RunHead);
+            if (parallelHeads) WorkerPool.For(heads, state.RunHead, Gemm.Threads);
             else for (int h = 0; h < heads; h++) state.RunHead(h);
             t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
 
@@ -194,11 +194,11 @@ public sealed unsafe class BertEngine
             return;
         }
         int chunks = Math.Min(n, Gemm.Threads * 2);
-        Parallel.For(0, chunks, t =>
+        WorkerPool.For(chunks, t =>
         {
             int r0 = n * t / chunks, r1 = n * (t + 1) / chunks;
             Activations.Apply(act, buf.AsSpan(r0 * width, (r1 - r0) * width));
-        });
+        }, Gemm.Threads);
     }
 
     /// <summary>Everything one attention head of the current layer needs; <see cref="RunHead"/> is the per-head body.</summary>

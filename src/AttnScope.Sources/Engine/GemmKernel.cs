@@ -19,6 +19,8 @@ internal static unsafe class GemmKernel
     public const int KC = 256;
     /// <summary>Row block (multiple of MR): an MC×KC block of A (96 KiB) stays in L2.</summary>
     public const int MC = 96;
+    /// <summary>Software prefetch distance into the packed B stream, in floats (64 cache lines).</summary>
+    private const int PrefetchAhead = 64 * NR;
 
 
     /// <summary>Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>.</summary>
@@ -169,6 +171,9 @@ internal static unsafe class GemmKernel
         }
         for (int k = 0; k < kc; k++)
         {
+            // One 64-byte line of B per step; fetch 64 lines ahead so the panel streams in from DRAM in time
+            // when there are few rows to amortise it over (short inputs).
+            if (Sse.IsSupported) Sse.Prefetch0(b + PrefetchAhead);
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
             b += NR;
