@@ -23,6 +23,27 @@ for (int i = 0; i < args.Length; i++)
         case "--qkv": qkv = true; break;
         case "--profile": EngineProfile.Enabled = true; break;
         case "--gemm": GemmBench(); return;
+        case "--rowops":
+        {
+            var rows = Enumerable.Range(0, 512 * 512).Select(i => (float)Math.Sin(i)).ToArray();
+            double ms = Median(7, () => { for (int r = 0; r < 512; r++) RowOps.Softmax(rows.AsSpan(r * 512, 512), 0.17f, default); });
+            Console.WriteLine($"softmax 512 rows of 512: {ms:F3} ms, {ms * 1e6 / rows.Length:F2} ns/element");
+            var g = Enumerable.Repeat(1f, 384).ToArray(); var bb = new float[384];
+            double ms2 = Median(7, () => { for (int r = 0; r < 512; r++) RowOps.LayerNorm(rows.AsSpan(r * 384, 384), g, bb, 1e-12f); });
+            Console.WriteLine($"layernorm 512 rows of 384: {ms2:F3} ms, {ms2 * 1e6 / (512 * 384):F2} ns/element");
+            return;
+        }
+        case "--alloc":
+        {
+            int len = 6 * 12 * 512 * 512;
+            double ms = Median(7, () =>
+            {
+                var arr = GC.AllocateUninitializedArray<float>(len, pinned: true);
+                for (int i = 0; i < len; i += 1024) arr[i] = 1;
+            });
+            Console.WriteLine($"allocate + touch 75 MB: {ms:F2} ms");
+            return;
+        }
         case "--bandwidth":
         {
             var big = new float[16 << 20];
@@ -117,7 +138,7 @@ static void GemmBench()
 
 static double Time(Action run)
 {
-    Thread.Sleep(15);
+    Thread.Sleep(60);
     var t = Stopwatch.StartNew();
     run();
     return t.Elapsed.TotalMilliseconds;

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using AttnScope.Capture;
 using AttnScope.Sources.Models;
 using AttnScope.Sources.Tokenization;
@@ -173,8 +172,7 @@ public sealed unsafe class BertEngine
         for (int i = 0; i < input.Length; i++)
         {
             var row = hiddenBuf.AsSpan(i * hidden, hidden);
-            TensorPrimitives.Add(wte.Slice(input.Ids[i] * hidden, hidden), wpe.Slice(i * hidden, hidden), row);
-            TensorPrimitives.Add(row, wtt.Slice(input.TypeIds[i] * hidden, hidden), row);
+            RowOps.Add3(wte.Slice(input.Ids[i] * hidden, hidden), wpe.Slice(i * hidden, hidden), wtt.Slice(input.TypeIds[i] * hidden, hidden), row);
             RowOps.LayerNorm(row, _weights.EmbeddingNormGamma, _weights.EmbeddingNormBeta, _config.LayerNormEps);
         }
     }
@@ -204,6 +202,9 @@ public sealed unsafe class BertEngine
     /// <summary>Everything one attention head of the current layer needs; <see cref="RunHead"/> is the per-head body.</summary>
     private sealed class HeadState
     {
+        /// <summary>Query rows per attention block (a multiple of the GEMM tile height; 48×512 floats = 96 KiB).</summary>
+        private const int RowBlock = 8 * GemmKernel.MR;
+
         public int N, Hidden, Heads, HeadDim, Layer;
         public float Scale;
         public nint Qkv, Context, Attention;
@@ -233,21 +234,29 @@ public sealed unsafe class BertEngine
                 }
             }
 
+            long t0 = EngineProfile.Now();
             float* att = (float*)Attention + (long)(Layer * Heads + h) * n * n;
             float* packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
             GemmKernel.PackTransposed(kh, ld, n, dh, packK);
-            GemmKernel.Compute(qh, ld, packK, dh, n, att, n, null, false, 0, n, 0, keyPanels);
-
-            int soff = (Layer * Heads + h) * n * n;
-            for (int i = 0; i < n; i++)
-            {
-                var row = new Span<float>(att + (long)i * n, n);
-                RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + i * n, n));
-            }
-
             float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
             GemmKernel.PackRowMajor(vh, ld, n, dh, packV);
-            GemmKernel.Compute(att, n, packV, n, dh, (float*)Context + h * dh, Hidden, null, false, 0, n, 0, dimPanels);
+            int soff = (Layer * Heads + h) * n * n;
+            float* ctx = (float*)Context + h * dh;
+
+            // A block of query rows at a time: its scores are computed, normalised and multiplied by V while
+            // they are still in L2, so the n×n matrix goes to memory once (as the captured attention).
+            for (int r0 = 0; r0 < n; r0 += RowBlock)
+            {
+                int r1 = Math.Min(n, r0 + RowBlock);
+                GemmKernel.Compute(qh, ld, packK, dh, n, att, n, null, false, r0, r1, 0, keyPanels);
+                for (int i = r0; i < r1; i++)
+                {
+                    var row = new Span<float>(att + (long)i * n, n);
+                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + i * n, n));
+                }
+                GemmKernel.Compute(att, n, packV, n, dh, ctx, Hidden, null, false, r0, r1, 0, dimPanels);
+            }
+            EngineProfile.Add(EngineProfile.Part.HeadScores, t0);
         }
     }
 }

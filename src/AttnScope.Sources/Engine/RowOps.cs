@@ -1,28 +1,71 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace AttnScope.Sources.Engine;
 
-/// <summary>Per-row LayerNorm and softmax on spans, built from TensorPrimitives.</summary>
+/// <summary>
+/// Per-row LayerNorm, softmax and adds, hand-vectorised with Vector256 and compiled fully optimised from the first
+/// call (TensorPrimitives' generic kernels start at tier 0 in a short-lived process, several times slower).
+/// </summary>
 internal static class RowOps
 {
-    /// <summary>In place: (x − mean)/√(var + eps)·γ + β, mean and (biased) variance over the row.</summary>
+    /// <summary>In place: (x − mean)/√(var + eps)·γ + β, mean and (biased) variance over the row, two passes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNorm(Span<float> row, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps)
     {
-        float mean = TensorPrimitives.Sum(row) / row.Length;
-        TensorPrimitives.Subtract(row, mean, row);
-        double variance = TensorPrimitives.SumOfSquares(row) / (double)row.Length;
-        float rstd = (float)(1.0 / Math.Sqrt(variance + eps));
-        TensorPrimitives.Multiply(row, rstd, row);
-        TensorPrimitives.FusedMultiplyAdd(row, gamma, beta, row);
+        int n = row.Length;
+        if (gamma.Length < n || beta.Length < n) throw new ArgumentException("gamma/beta are shorter than the row");
+        ref float x = ref MemoryMarshal.GetReference(row);
+        ref float g = ref MemoryMarshal.GetReference(gamma);
+        ref float b = ref MemoryMarshal.GetReference(beta);
+        int i = 0;
+        var vs = Vector256<float>.Zero;
+        for (; i + 8 <= n; i += 8) vs += Vector256.LoadUnsafe(ref x, (nuint)i);
+        double sum = Vector256.Sum(vs);
+        for (; i < n; i++) sum += Unsafe.Add(ref x, i);
+        float mean = (float)(sum / n);
+
+        var vm = Vector256.Create(mean);
+        var vq = Vector256<float>.Zero;
+        i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var d = Vector256.LoadUnsafe(ref x, (nuint)i) - vm;
+            vq = FastMath.Madd(d, d, vq);
+        }
+        double sq = Vector256.Sum(vq);
+        for (; i < n; i++)
+        {
+            float d = Unsafe.Add(ref x, i) - mean;
+            sq += d * d;
+        }
+        float rstd = (float)(1.0 / Math.Sqrt(sq / n + eps));
+
+        var vr = Vector256.Create(rstd);
+        i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var d = (Vector256.LoadUnsafe(ref x, (nuint)i) - vm) * vr;
+            FastMath.Madd(d, Vector256.LoadUnsafe(ref g, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i)).StoreUnsafe(ref x, (nuint)i);
+        }
+        for (; i < n; i++)
+            Unsafe.Add(ref x, i) = (Unsafe.Add(ref x, i) - mean) * rstd * Unsafe.Add(ref g, i) + Unsafe.Add(ref b, i);
+    }
+
+    /// <summary>dst = a + b + c, elementwise (the embedding sum).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Add3(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> dst)
+    {
+        int n = dst.Length;
+        if (a.Length < n || b.Length < n || c.Length < n) throw new ArgumentException("inputs are shorter than the output");
+        for (int i = 0; i < n; i++) dst[i] = a[i] + b[i] + c[i];
     }
 
     /// <summary>
     /// In place: row ← softmax(row·scale). When <paramref name="scores"/> is not empty the scaled pre-softmax
     /// values are copied there first. Stable: the row maximum is subtracted before exponentiating; the sum is
-    /// accumulated in float over 8 lanes and the row divided by it.
+    /// accumulated in float over 8 lanes and the row multiplied by its reciprocal.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(Span<float> row, float scale, Span<float> scores)
@@ -41,13 +84,13 @@ internal static class RowOps
                 v.StoreUnsafe(ref r0, (nuint)i);
                 vmax = Vector256.Max(vmax, v);
             }
-            max = Vector256.Max(vmax, Vector256.Create(float.NegativeInfinity)).GetElement(0);
-            for (int j = 1; j < 8; j++) max = MathF.Max(max, vmax.GetElement(j));
+            for (int j = 0; j < 8; j++) max = MathF.Max(max, vmax.GetElement(j));
         }
         for (; i < n; i++)
         {
-            row[i] *= scale;
-            max = MathF.Max(max, row[i]);
+            float v = Unsafe.Add(ref r0, i) * scale;
+            Unsafe.Add(ref r0, i) = v;
+            max = MathF.Max(max, v);
         }
         if (!scores.IsEmpty) row.CopyTo(scores);
 
@@ -70,7 +113,11 @@ internal static class RowOps
             tail[..(n - i)].CopyTo(row[i..]);
             vsum += e;
         }
-        float sum = Vector256.Sum(vsum);
-        TensorPrimitives.Divide(row, sum, row);
+        // Multiply by the reciprocal (within an ulp of dividing; division is slow on some cores).
+        float inv = 1f / Vector256.Sum(vsum);
+        var vd = Vector256.Create(inv);
+        i = 0;
+        for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vd).StoreUnsafe(ref r0, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref r0, i) *= inv;
     }
 }
