@@ -109,7 +109,9 @@ public sealed unsafe class BertEngine
         int inter = c.IntermediateSize;
         float eps = c.LayerNormEps;
 
-        var attention = new FloatTensor([layers, heads, n, n], GC.AllocateUninitializedArray<float>(layers * heads * n * n, pinned: true));
+        // An ordinary (large-object) array, pinned only for this pass: fresh pinned-heap arrays of this size are
+        // several times slower to write the first time.
+        var attention = new FloatTensor([layers, heads, n, n], GC.AllocateUninitializedArray<float>(layers * heads * n * n));
         FloatTensor? q = null, k = null, v = null, scores = null;
         if (captureQkv)
         {
@@ -124,38 +126,40 @@ public sealed unsafe class BertEngine
         float* qkv = Gemm.Ptr(ws.Qkv);
         float* ctx = Gemm.Ptr(ws.Context);
         float* mid = Gemm.Ptr(ws.Intermediate);
-        float* att = Gemm.Ptr(attention.Data);
-        var state = new HeadState
+        fixed (float* att = attention.Data)
         {
-            N = n, Hidden = hidden, Heads = heads, HeadDim = dh, Scale = 1f / MathF.Sqrt(dh),
-            Qkv = (nint)qkv, Context = (nint)ctx, Attention = (nint)att, Q = q, K = k, V = v, Scores = scores,
-        };
-        bool parallelHeads = Gemm.Threads > 1 && (long)heads * n * n * dh >= ParallelWork;
+            var state = new HeadState
+            {
+                N = n, Hidden = hidden, Heads = heads, HeadDim = dh, Scale = 1f / MathF.Sqrt(dh),
+                Qkv = (nint)qkv, Context = (nint)ctx, Attention = (nint)att, Q = q, K = k, V = v, Scores = scores,
+            };
+            bool parallelHeads = Gemm.Threads > 1 && (long)heads * n * n * dh >= ParallelWork;
 
-        for (int l = 0; l < layers; l++)
-        {
-            var w = _weights.Layers[l];
-            long t0 = EngineProfile.Now();
-            Gemm.Multiply(x, hidden, n, w.Qkv, qkv, 3 * hidden, accumulate: false);
-            t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
-            state.Layer = l;
-            if (parallelHeads) WorkerPool.For(heads, state.RunHead, Gemm.Threads);
-            else for (int h = 0; h < heads; h++) state.RunHead(h);
-            t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
+            for (int l = 0; l < layers; l++)
+            {
+                var w = _weights.Layers[l];
+                long t0 = EngineProfile.Now();
+                Gemm.Multiply(x, hidden, n, w.Qkv, qkv, 3 * hidden, accumulate: false);
+                t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
+                state.Layer = l;
+                if (parallelHeads) WorkerPool.For(heads, state.RunHead, Gemm.Threads);
+                else for (int h = 0; h < heads; h++) state.RunHead(h);
+                t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
 
-            Gemm.Multiply(ctx, hidden, n, w.AttentionOutput, x, hidden, accumulate: true);
-            t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
-            NormRows(ws.Hidden, n, hidden, w.AttentionNormGamma, w.AttentionNormBeta, eps);
-            t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                Gemm.Multiply(ctx, hidden, n, w.AttentionOutput, x, hidden, accumulate: true);
+                t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
+                NormRows(ws.Hidden, n, hidden, w.AttentionNormGamma, w.AttentionNormBeta, eps);
+                t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
 
-            Gemm.Multiply(x, hidden, n, w.Intermediate, mid, inter, accumulate: false);
-            t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
-            Activate(ws.Intermediate, n, inter);
-            t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
-            Gemm.Multiply(mid, inter, n, w.Output, x, hidden, accumulate: true);
-            t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
-            NormRows(ws.Hidden, n, hidden, w.OutputNormGamma, w.OutputNormBeta, eps);
-            EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                Gemm.Multiply(x, hidden, n, w.Intermediate, mid, inter, accumulate: false);
+                t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
+                Activate(ws.Intermediate, n, inter);
+                t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
+                Gemm.Multiply(mid, inter, n, w.Output, x, hidden, accumulate: true);
+                t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
+                NormRows(ws.Hidden, n, hidden, w.OutputNormGamma, w.OutputNormBeta, eps);
+                EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+            }
         }
 
         var last = new FloatTensor([n, hidden]);
@@ -241,22 +245,28 @@ public sealed unsafe class BertEngine
             float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
             GemmKernel.PackRowMajor(vh, ld, n, dh, packV);
             int soff = (Layer * Heads + h) * n * n;
+            t0 = EngineProfile.Add(EngineProfile.Part.HeadPack, t0);
             float* ctx = (float*)Context + h * dh;
 
-            // A block of query rows at a time: its scores are computed, normalised and multiplied by V while
-            // they are still in L2, so the n×n matrix goes to memory once (as the captured attention).
+            // A block of query rows at a time, in a per-thread buffer that stays in L2: scores, softmax and the
+            // product with V all hit cache; the probabilities go out to the captured attention once, with
+            // streaming stores.
+            float* block = Gemm.Ptr(HeadScratch.Block(RowBlock * n));
             for (int r0 = 0; r0 < n; r0 += RowBlock)
             {
-                int r1 = Math.Min(n, r0 + RowBlock);
-                GemmKernel.Compute(qh, ld, packK, dh, n, att, n, null, false, r0, r1, 0, keyPanels);
-                for (int i = r0; i < r1; i++)
+                int rows = Math.Min(RowBlock, n - r0);
+                GemmKernel.Compute(qh + (long)r0 * ld, ld, packK, dh, n, block, n, null, false, 0, rows, 0, keyPanels);
+                t0 = EngineProfile.Add(EngineProfile.Part.HeadScores, t0);
+                for (int i = 0; i < rows; i++)
                 {
-                    var row = new Span<float>(att + (long)i * n, n);
-                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + i * n, n));
+                    var row = new Span<float>(block + (long)i * n, n);
+                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n));
                 }
-                GemmKernel.Compute(att, n, packV, n, dh, ctx, Hidden, null, false, r0, r1, 0, dimPanels);
+                RowOps.StreamCopy(block, att + (long)r0 * n, rows * n);
+                t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
+                GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * Hidden, Hidden, null, false, 0, rows, 0, dimPanels);
+                t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);
             }
-            EngineProfile.Add(EngineProfile.Part.HeadScores, t0);
         }
     }
 }

@@ -10,6 +10,7 @@ namespace AttnScope.Sources.Engine;
 /// </summary>
 internal static class RowOps
 {
+
     /// <summary>In place: (x − mean)/√(var + eps)·γ + β, mean and (biased) variance over the row, two passes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNorm(Span<float> row, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps)
@@ -51,6 +52,23 @@ internal static class RowOps
         }
         for (; i < n; i++)
             Unsafe.Add(ref x, i) = (Unsafe.Add(ref x, i) - mean) * rstd * Unsafe.Add(ref g, i) + Unsafe.Add(ref b, i);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="count"/> floats with non-temporal (cache-bypassing) stores where AVX allows, for
+    /// results that are written once and not read again soon (the captured attention).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void StreamCopy(float* src, float* dst, int count)
+    {
+        int i = 0;
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported && count >= 16)
+        {
+            while (i < count && ((nuint)(dst + i) & 31) != 0) { dst[i] = src[i]; i++; }
+            for (; i + 8 <= count; i += 8)
+                System.Runtime.Intrinsics.X86.Avx.StoreAlignedNonTemporal(dst + i, Vector256.Load(src + i));
+        }
+        for (; i < count; i++) dst[i] = src[i];
     }
 
     /// <summary>dst = a + b + c, elementwise (the embedding sum).</summary>
