@@ -145,6 +145,26 @@ public class BertEngineTests
     }
 
     [Fact]
+    public void ConcurrentRunsMatchSequentialRuns()
+    {
+        var c = new BertConfig
+        {
+            HiddenSize = 64, NumHeads = 4, NumLayers = 2, IntermediateSize = 128, VocabSize = 40,
+            MaxPositions = 100, Origin = "test",
+        };
+        var engine = new BertEngine(c, NaiveBert.RandomWeights(c, seed: 10, scale: 0.2f));
+        var inputs = Enumerable.Range(0, 6).Select(i => Input(RandomIds(30 + 11 * i, i, c.VocabSize))).ToArray();
+        var expected = inputs.Select(x => engine.Run(x)).ToArray();
+        var got = new SequenceAttention[inputs.Length];
+        Parallel.For(0, inputs.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i => got[i] = engine.Run(inputs[i]));
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            Assert.Equal(expected[i].Attention.Data, got[i].Attention.Data);
+            Assert.Equal(expected[i].LastHidden.Data, got[i].LastHidden.Data);
+        }
+    }
+
+    [Fact]
     public void WrongWeightShape_NamesTensor()
     {
         var c = Tiny();
