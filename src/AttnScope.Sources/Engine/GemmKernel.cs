@@ -139,8 +139,50 @@ internal static unsafe class GemmKernel
     /// The 6×16 microkernel. Rows past <paramref name="mr"/> reuse row 0 of A (their results are discarded by the
     /// caller's edge copy), so C must be a full 6×16 tile reachable through <paramref name="ldc"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// Use the Vector128 kernel even where Vector256 is accelerated (tests set this to cover the fallback).
+    /// </summary>
+    internal static bool ForceVector128 { get; set; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
+    {
+        if (Vector256.IsHardwareAccelerated && !ForceVector128) Kernel256(a, lda, mr, b, kc, c, ldc, load, bias);
+        else Kernel128(a, lda, mr, b, kc, c, ldc, load, bias);
+    }
+
+    /// <summary>
+    /// Fallback 6×16 microkernel on Vector128 for CPUs without accelerated Vector256 (Arm64 NEON, SSE-only x64):
+    /// one row at a time with four accumulators. Same packing, same k order and the same fused multiply-adds, so
+    /// results are bit-identical to <see cref="Kernel256"/> (slower: B is re-read for each row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel128(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
+    {
+        var acc = stackalloc Vector128<float>[MR * 4];
+        for (int r = 0; r < MR; r++)
+            for (int q = 0; q < 4; q++)
+                acc[r * 4 + q] = (load ? Vector128.Load(c + r * ldc + q * 4) : Vector128<float>.Zero)
+                    + (bias != null ? Vector128.Load(bias + q * 4) : Vector128<float>.Zero);
+        for (int r = 0; r < MR; r++)
+        {
+            float* ar = a + (r < mr ? r : 0) * lda;
+            var c0 = acc[r * 4]; var c1 = acc[r * 4 + 1]; var c2 = acc[r * 4 + 2]; var c3 = acc[r * 4 + 3];
+            float* bk = b;
+            for (int k = 0; k < kc; k++, bk += NR)
+            {
+                var av = Vector128.Create(ar[k]);
+                c0 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk), c0);
+                c1 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk + 4), c1);
+                c2 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk + 8), c2);
+                c3 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk + 12), c3);
+            }
+            c0.Store(c + r * ldc); c1.Store(c + r * ldc + 4); c2.Store(c + r * ldc + 8); c3.Store(c + r * ldc + 12);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
     {
         float* a0 = a;
         float* a1 = mr > 1 ? a + lda : a;

@@ -11,6 +11,7 @@ namespace AttnScope.Sources.Engine;
 internal static class RowOps
 {
 
+
     /// <summary>In place: (x − mean)/√(var + eps)·γ + β, mean and (biased) variance over the row, two passes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNorm(Span<float> row, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps)

@@ -54,6 +54,27 @@ public class GemmTests
         }
     }
 
+    [Fact]
+    public void Vector128Fallback_IsBitIdentical()
+    {
+        var r = new Random(11);
+        int m = 37, k = 300, n = 45;
+        var a = Random(r, m * k);
+        var w = Random(r, n * k);
+        var bias = Random(r, n);
+        var packed = PackedMatrix.FromTransposed(w, n, k, bias);
+        var fast = new float[m * n];
+        Gemm.Multiply(a, m, packed, fast, parallel: false);
+        var slow = new float[m * n];
+        try
+        {
+            GemmKernel.ForceVector128 = true;
+            Gemm.Multiply(a, m, packed, slow, parallel: false);
+        }
+        finally { GemmKernel.ForceVector128 = false; }
+        Assert.Equal(fast, slow);
+    }
+
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(7, 13, 5)]
