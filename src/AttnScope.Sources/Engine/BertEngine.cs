@@ -17,7 +17,7 @@ public sealed unsafe class BertEngine
     private EngineWorkspace? _spare;
 
     /// <summary>Work (multiply-adds) below which attention heads and activations stay on the calling thread.</summary>
-    private const long ParallelWork = 1L << 17;
+    private const long ParallelWork = 1L << 14;
 
     /// <summary>Checks every weight's presence and shape against <paramref name="config"/>, then packs them.</summary>
     /// <exception cref="AttnScopeException">A tensor is missing or has the wrong shape, or the config is invalid.</exception>
@@ -190,7 +190,7 @@ public sealed unsafe class BertEngine
     {
         string act = _config.HiddenAct;
         long work = (long)n * width;
-        if (Gemm.Threads <= 1 || work < 32768)
+        if (Gemm.Threads <= 1 || work < 8192)
         {
             Activations.Apply(act, buf.AsSpan(0, n * width));
             return;
