@@ -260,9 +260,9 @@ public sealed unsafe class BertEngine
                 for (int i = 0; i < rows; i++)
                 {
                     var row = new Span<float>(block + (long)i * n, n);
-                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n));
+                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n),
+                        att + (long)(r0 + i) * n);
                 }
-                RowOps.StreamCopy(block, att + (long)r0 * n, rows * n);
                 t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
                 GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * Hidden, Hidden, null, false, 0, rows, 0, dimPanels);
                 t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);

@@ -55,23 +55,6 @@ internal static class RowOps
             Unsafe.Add(ref x, i) = (Unsafe.Add(ref x, i) - mean) * rstd * Unsafe.Add(ref g, i) + Unsafe.Add(ref b, i);
     }
 
-    /// <summary>
-    /// Copies <paramref name="count"/> floats with non-temporal (cache-bypassing) stores where AVX allows, for
-    /// results that are written once and not read again soon (the captured attention).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void StreamCopy(float* src, float* dst, int count)
-    {
-        int i = 0;
-        if (System.Runtime.Intrinsics.X86.Avx.IsSupported && count >= 16)
-        {
-            while (i < count && ((nuint)(dst + i) & 31) != 0) { dst[i] = src[i]; i++; }
-            for (; i + 8 <= count; i += 8)
-                System.Runtime.Intrinsics.X86.Avx.StoreAlignedNonTemporal(dst + i, Vector256.Load(src + i));
-        }
-        for (; i < count; i++) dst[i] = src[i];
-    }
-
     /// <summary>dst = a + b + c, elementwise (the embedding sum).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add3(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> dst)
@@ -87,7 +70,14 @@ internal static class RowOps
     /// accumulated in float over 8 lanes and the row multiplied by its reciprocal.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Softmax(Span<float> row, float scale, Span<float> scores)
+    public static unsafe void Softmax(Span<float> row, float scale, Span<float> scores) => Softmax(row, scale, scores, null);
+
+    /// <summary>
+    /// As <see cref="Softmax(Span{float}, float, Span{float})"/>; when <paramref name="copyTo"/> is not null the
+    /// probabilities are also written there, with streaming stores, in the same pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Softmax(Span<float> row, float scale, Span<float> scores, float* copyTo)
     {
         int n = row.Length;
         ref float r0 = ref MemoryMarshal.GetReference(row);
@@ -136,7 +126,24 @@ internal static class RowOps
         float inv = 1f / Vector256.Sum(vsum);
         var vd = Vector256.Create(inv);
         i = 0;
-        for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vd).StoreUnsafe(ref r0, (nuint)i);
+        if (copyTo == null)
+        {
+            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vd).StoreUnsafe(ref r0, (nuint)i);
+        }
+        else
+        {
+            bool stream = System.Runtime.Intrinsics.X86.Avx.IsSupported && ((nuint)copyTo & 3) == 0;
+            int head = stream ? Math.Min(n, (int)((32 - ((nuint)copyTo & 31)) & 31) / 4) : n;
+            for (; i < head; i++) copyTo[i] = Unsafe.Add(ref r0, i) *= inv;
+            for (; i + 8 <= n; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref r0, (nuint)i) * vd;
+                v.StoreUnsafe(ref r0, (nuint)i);
+                System.Runtime.Intrinsics.X86.Avx.StoreAlignedNonTemporal(copyTo + i, v);
+            }
+            for (; i < n; i++) copyTo[i] = Unsafe.Add(ref r0, i) *= inv;
+            return;
+        }
         for (; i < n; i++) Unsafe.Add(ref r0, i) *= inv;
     }
 }

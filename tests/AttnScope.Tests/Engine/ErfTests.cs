@@ -95,6 +95,24 @@ public class FastMathTests
     }
 
     [Fact]
+    public unsafe void Softmax_CopyTo_WritesSameValues()
+    {
+        var rng = new Random(4);
+        foreach (int n in new[] { 1, 3, 8, 21, 64, 130 })
+            foreach (int offset in new[] { 0, 1, 5 })
+            {
+                var src = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 10 - 5)).ToArray();
+                var a = (float[])src.Clone();
+                var b = (float[])src.Clone();
+                var dst = new float[n + offset + 8];
+                RowOps.Softmax(a, 0.5f, default);
+                fixed (float* d = dst) RowOps.Softmax(b, 0.5f, default, d + offset);
+                Assert.Equal(a, b);
+                Assert.Equal(a, dst.Skip(offset).Take(n).ToArray());
+            }
+    }
+
+    [Fact]
     public void Softmax_MatchesDouble()
     {
         var rng = new Random(3);
