@@ -55,7 +55,7 @@ public class GemmTests
     }
 
     [Fact]
-    public void Vector128Fallback_IsBitIdentical()
+    public void Vector128AndVector512Kernels_AreBitIdentical()
     {
         var r = new Random(11);
         int m = 37, k = 300, n = 45;
@@ -73,6 +73,15 @@ public class GemmTests
         }
         finally { GemmKernel.ForceVector128 = false; }
         Assert.Equal(fast, slow);
+
+        var wide = new float[m * n];
+        try
+        {
+            GemmKernel.ForceVector512 = true; // emulated where AVX-512 is absent: slow but exact
+            Gemm.Multiply(a, m, packed, wide, parallel: false);
+        }
+        finally { GemmKernel.ForceVector512 = false; }
+        Assert.Equal(fast, wide);
     }
 
     [Theory]
