@@ -7,7 +7,7 @@ using Xunit;
 
 namespace AttnScope.Tests.Engine;
 
-public class BertEngineTests
+public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static BertConfig Tiny(string act = "gelu") => new()
     {
@@ -24,7 +24,7 @@ public class BertEngineTests
         return Enumerable.Range(0, n).Select(_ => r.Next(vocab)).ToArray();
     }
 
-    private static void AssertMatches(NaiveBert expected, SequenceAttention got, BertConfig c, int n, bool qkv)
+    private void AssertMatches(NaiveBert expected, SequenceAttention got, BertConfig c, int n, bool qkv)
     {
         int L = c.NumLayers, H = c.NumHeads, dh = c.HeadDim;
         Assert.Equal(new[] { n, c.HiddenSize }, got.LastHidden.Shape);
@@ -45,6 +45,7 @@ public class BertEngineTests
                     }
                     Assert.True(Math.Abs(rowSum - 1) < 1e-5, $"attention row sum {rowSum}");
                 }
+        output.WriteLine($"n={n}: attention max error {worstAtt:E2}, hidden max error {worstHidden:E2}");
         Assert.True(worstAtt <= 1e-5, $"attention max error {worstAtt}");
         Assert.True(worstHidden <= 1e-4, $"hidden max error {worstHidden}");
         if (!qkv)
@@ -67,6 +68,7 @@ public class BertEngineTests
                     for (int j = 0; j < n; j++)
                         worstScores = Math.Max(worstScores, Math.Abs(expected.Scores[l, h, i, j] - got.Scores![l, h, i, j]));
                 }
+        output.WriteLine($"n={n}: Q/K/V max error {worstQkv:E2}, scores max error {worstScores:E2}");
         Assert.True(worstQkv <= 1e-4, $"Q/K/V max error {worstQkv}");
         Assert.True(worstScores <= 1e-4, $"scores max error {worstScores}");
     }
@@ -124,6 +126,23 @@ public class BertEngineTests
         var ids = RandomIds(130, 9, c.VocabSize);
         var got = new BertEngine(c, w).Run(Input(ids), true);
         AssertMatches(NaiveBert.Run(c, w, ids, new int[130]), got, c, 130, qkv: true);
+    }
+
+    [Fact]
+    public void MiniLmSizedLayerMatchesReference()
+    {
+        // all-MiniLM-L6-v2's widths (one layer, small vocabulary): every blocking path of the real model runs —
+        // 72 QKV panels, k-blocks over 1536, 48-row attention blocks, parallel GEMMs and heads.
+        var c = new BertConfig
+        {
+            HiddenSize = 384, NumHeads = 12, NumLayers = 1, IntermediateSize = 1536, VocabSize = 60,
+            MaxPositions = 128, Origin = "test",
+        };
+        var w = NaiveBert.RandomWeights(c, seed: 12, scale: 0.08f);
+        var ids = RandomIds(101, 12, c.VocabSize);
+        var types = Enumerable.Range(0, 101).Select(i => i < 60 ? 0 : 1).ToArray();
+        var got = new BertEngine(c, w).Run(Input(ids, types), captureQkv: true);
+        AssertMatches(NaiveBert.Run(c, w, ids, types), got, c, 101, qkv: true);
     }
 
     [Fact]
