@@ -7,8 +7,11 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 // Times the managed BertEngine (random weights of all-MiniLM-L6-v2's shape; values do not change speed) against
-// ONNX Runtime on the real embedded model, at several sequence lengths. Usage:
+// ONNX Runtime (default session options) on the real embedded model, at several sequence lengths; medians of
+// interleaved runs, each after a short pause so neither side's spinning pool threads slow the other. Usage:
 //   dotnet run -c Release --project bench/AttnScope.Bench [-- --lengths 16,128,512] [--runs 9] [--no-ort] [--qkv]
+//        [--threads N] [--profile (per-stage ms)]
+// Diagnostics: --gemm (GEMM GFLOP/s), --gelu, --rowops (softmax/LayerNorm ns per element), --alloc, --bandwidth.
 var lengths = new[] { 16, 128, 512 };
 int runs = 9;
 bool ort = true, qkv = false;
