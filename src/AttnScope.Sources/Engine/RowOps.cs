@@ -80,35 +80,35 @@ internal static class RowOps
     public static unsafe void Softmax(Span<float> row, float scale, Span<float> scores, float* copyTo)
     {
         int n = row.Length;
+        if (!(scale > 0)) throw new ArgumentOutOfRangeException(nameof(scale), "the softmax scale must be positive");
         ref float r0 = ref MemoryMarshal.GetReference(row);
-        var vs = Vector256.Create(scale);
-        float max = float.NegativeInfinity;
+        // The scale is folded into the exponent: max(x·scale) = max(x)·scale for scale > 0, and
+        // e^(x·scale − m) is evaluated with one fused multiply-add, so the row is not rescaled in a separate pass.
+        float rawMax = float.NegativeInfinity;
         int i = 0;
         if (n >= 8)
         {
             var vmax = Vector256.Create(float.NegativeInfinity);
-            for (; i + 8 <= n; i += 8)
-            {
-                var v = Vector256.LoadUnsafe(ref r0, (nuint)i) * vs;
-                v.StoreUnsafe(ref r0, (nuint)i);
-                vmax = Vector256.Max(vmax, v);
-            }
-            for (int j = 0; j < 8; j++) max = MathF.Max(max, vmax.GetElement(j));
+            for (; i + 8 <= n; i += 8) vmax = Vector256.Max(vmax, Vector256.LoadUnsafe(ref r0, (nuint)i));
+            for (int j = 0; j < 8; j++) rawMax = MathF.Max(rawMax, vmax.GetElement(j));
         }
-        for (; i < n; i++)
+        for (; i < n; i++) rawMax = MathF.Max(rawMax, Unsafe.Add(ref r0, i));
+        if (!scores.IsEmpty)
         {
-            float v = Unsafe.Add(ref r0, i) * scale;
-            Unsafe.Add(ref r0, i) = v;
-            max = MathF.Max(max, v);
+            ref float s0 = ref MemoryMarshal.GetReference(scores);
+            var vsc = Vector256.Create(scale);
+            i = 0;
+            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vsc).StoreUnsafe(ref s0, (nuint)i);
+            for (; i < n; i++) Unsafe.Add(ref s0, i) = Unsafe.Add(ref r0, i) * scale;
         }
-        if (!scores.IsEmpty) row.CopyTo(scores);
 
-        var vm = Vector256.Create(max);
+        var vs = Vector256.Create(scale);
+        var vm = Vector256.Create(-(rawMax * scale));
         var vsum = Vector256<float>.Zero;
         i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            var e = FastMath.ExpNonPositive(Vector256.LoadUnsafe(ref r0, (nuint)i) - vm);
+            var e = FastMath.ExpNonPositive(FastMath.Madd(Vector256.LoadUnsafe(ref r0, (nuint)i), vs, vm));
             e.StoreUnsafe(ref r0, (nuint)i);
             vsum += e;
         }
@@ -117,7 +117,7 @@ internal static class RowOps
             Span<float> tail = stackalloc float[8];
             tail.Fill(float.NegativeInfinity);
             row[i..].CopyTo(tail);
-            var e = FastMath.ExpNonPositive(Vector256.Create<float>(tail) - vm);
+            var e = FastMath.ExpNonPositive(FastMath.Madd(Vector256.Create<float>(tail), vs, vm));
             e.CopyTo(tail);
             tail[..(n - i)].CopyTo(row[i..]);
             vsum += e;
