@@ -7,8 +7,11 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 // Times the managed BertEngine (random weights of all-MiniLM-L6-v2's shape; values do not change speed) against
-// ONNX Runtime on the real embedded model, at several sequence lengths. Usage:
+// ONNX Runtime (default session options) on the real embedded model, at several sequence lengths; medians of
+// interleaved runs, each after a short pause so neither side's spinning pool threads slow the other. Usage:
 //   dotnet run -c Release --project bench/AttnScope.Bench [-- --lengths 16,128,512] [--runs 9] [--no-ort] [--qkv]
+//        [--threads N] [--profile (per-stage ms)]
+// Diagnostics: --gemm (GEMM GFLOP/s), --gelu, --rowops (softmax/LayerNorm ns per element), --alloc, --bandwidth.
 var lengths = new[] { 16, 128, 512 };
 int runs = 9;
 bool ort = true, qkv = false;
@@ -19,9 +22,47 @@ for (int i = 0; i < args.Length; i++)
         case "--lengths": lengths = args[++i].Split(',').Select(int.Parse).ToArray(); break;
         case "--runs": runs = int.Parse(args[++i]); break;
         case "--no-ort": ort = false; break;
+        case "--threads": Gemm.Threads = int.Parse(args[++i]); break;
         case "--qkv": qkv = true; break;
         case "--profile": EngineProfile.Enabled = true; break;
         case "--gemm": GemmBench(); return;
+        case "--rowops":
+        {
+            var rows = Enumerable.Range(0, 512 * 512).Select(i => (float)Math.Sin(i)).ToArray();
+            double ms = Median(7, () => { for (int r = 0; r < 512; r++) RowOps.Softmax(rows.AsSpan(r * 512, 512), 0.17f, default); });
+            Console.WriteLine($"softmax 512 rows of 512: {ms:F3} ms, {ms * 1e6 / rows.Length:F2} ns/element");
+            var g = Enumerable.Repeat(1f, 384).ToArray(); var bb = new float[384];
+            double ms2 = Median(7, () => { for (int r = 0; r < 512; r++) RowOps.LayerNorm(rows.AsSpan(r * 384, 384), g, bb, 1e-12f); });
+            Console.WriteLine($"layernorm 512 rows of 384: {ms2:F3} ms, {ms2 * 1e6 / (512 * 384):F2} ns/element");
+            return;
+        }
+        case "--alloc":
+        {
+            int len = 6 * 12 * 512 * 512;
+            double ms = Median(7, () =>
+            {
+                var arr = GC.AllocateUninitializedArray<float>(len, pinned: true);
+                for (int i = 0; i < len; i += 1024) arr[i] = 1;
+            });
+            Console.WriteLine($"allocate + touch 75 MB: {ms:F2} ms");
+            var fixedArr = GC.AllocateUninitializedArray<float>(len, pinned: true);
+            double ms2 = Median(7, () => fixedArr.AsSpan().Fill(1f));
+            double ms3 = Median(7, () => GC.AllocateUninitializedArray<float>(len, pinned: true).AsSpan().Fill(1f));
+            double ms4 = Median(7, () => GC.AllocateUninitializedArray<float>(len).AsSpan().Fill(1f));
+            double ms5 = Median(7, () => { var q = GC.AllocateUninitializedArray<float>(len); for (int i = 0; i < len; i += 1024) q[i] = 1; });
+            Console.WriteLine($"LOH fresh fill {ms4:F2} ms, LOH touch {ms5:F2}");
+            Console.WriteLine($"fill 75 MB: reused {ms2:F2} ms, fresh {ms3:F2} ms");
+            return;
+        }
+        case "--bandwidth":
+        {
+            var big = new float[16 << 20];
+            Array.Fill(big, 1f);
+            double ms1 = Median(7, () => System.Numerics.Tensors.TensorPrimitives.Sum(big));
+            double ms2 = Median(7, () => Parallel.For(0, 2, t => System.Numerics.Tensors.TensorPrimitives.Sum(big.AsSpan(t * (8 << 20), 8 << 20))));
+            Console.WriteLine($"read 64 MiB: 1 thread {64 / 1.024 / ms1:F1} GB/s, 2 threads {64 / 1.024 / ms2:F1} GB/s");
+            return;
+        }
         case "--gelu":
         {
             var buf = Enumerable.Range(0, 128 * 1536).Select(i => (float)Math.Sin(i) * 3).ToArray();
@@ -65,7 +106,8 @@ foreach (int n in lengths)
         };
         runOrt = () => { using var res = session.Run(feeds); };
     }
-    // Warm up, then alternate the two so that load from other processes hits both alike.
+    // Warm up, then alternate the two so that load from other processes hits both alike. Each timed run starts after
+    // a short pause so that neither side's spinning worker threads (ORT's pool spins after a run) eat into the other.
     for (int w = 0; w < 3; w++) { runManaged(); runOrt?.Invoke(); }
     EngineProfile.Reset();
     var tm = new double[r];
@@ -83,6 +125,12 @@ session?.Dispose();
 
 static void GemmBench()
 {
+    {
+        var ka = new float[6 * 256]; var kw = new float[16 * 256]; var kc = new float[6 * 16];
+        var kb = PackedMatrix.FromTransposed(kw, 16, 256);
+        double kms = Median(5, () => { for (int i = 0; i < 20000; i++) Gemm.Multiply(ka, 6, kb, kc, parallel: false); });
+        Console.WriteLine($"kernel in L1: {2.0 * 6 * 16 * 256 * 20000 / kms / 1e6:F1} GFLOP/s");
+    }
     int m = 512, k = 384, n = 1536;
     var rng = new Random(1);
     var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray();
@@ -100,6 +148,7 @@ static void GemmBench()
 
 static double Time(Action run)
 {
+    Thread.Sleep(60);
     var t = Stopwatch.StartNew();
     run();
     return t.Elapsed.TotalMilliseconds;

@@ -10,9 +10,9 @@ namespace AttnScope.Sources.Engine;
 /// </summary>
 internal static class Activations
 {
-    private const int TaylorTerms = 13;
+    private const int TaylorTerms = 11;
     private const float TaylorLimit = 1f;
-    private const int ChebyshevDegree = 18;
+    private const int ChebyshevDegree = 11;
     private const double TailLow = 1, TailHigh = 4;
     private static readonly float[] Taylor = BuildTaylor();
     private static readonly float[] Chebyshev = BuildChebyshev();
@@ -59,14 +59,29 @@ internal static class Activations
             double x = mid + half * Math.Cos(Math.PI * (k + 0.5) / n);
             f[k] = ErfcDouble(x) * Math.Exp(x * x);
         }
-        var c = new float[n];
+        // Chebyshev coefficients, then expanded into powers of u (in double) for a plain Horner evaluation.
+        var mono = new double[n];
+        var tPrev = new double[n];
+        var tCur = new double[n];
+        tPrev[0] = 1; // T0
+        tCur[1] = 1;  // T1
         for (int j = 0; j < n; j++)
         {
             double s = 0;
             for (int k = 0; k < n; k++) s += f[k] * Math.Cos(Math.PI * j * (k + 0.5) / n);
-            c[j] = (float)(s * 2 / n * (j == 0 ? 0.5 : 1));
+            double cj = s * 2 / n * (j == 0 ? 0.5 : 1);
+            var tj = j == 0 ? tPrev : tCur;
+            for (int i = 0; i < n; i++) mono[i] += cj * tj[i];
+            if (j >= 1)
+            {
+                // T(j+1) = 2u·T(j) − T(j−1)
+                var next = new double[n];
+                for (int i = 0; i < n; i++) next[i] = (i > 0 ? 2 * tCur[i - 1] : 0) - tPrev[i];
+                tPrev = tCur;
+                tCur = next;
+            }
         }
-        return c;
+        return Array.ConvertAll(mono, v => (float)v);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -74,9 +89,9 @@ internal static class Activations
         => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>
-    /// erf on 8 lanes. |x| &lt; 1: the Maclaurin series (13 terms, float Horner in x²; relative error ~1e-7).
-    /// 1 ≤ |x| &lt; 4: erf = 1 − e^(−x²)·R(x), R a degree-18 Chebyshev interpolant of erfc(x)·e^(x²) built in double
-    /// at start-up (Clenshaw in float). |x| ≥ 4: ±1 (erfc(4) is below half a float ulp of 1).
+    /// erf on 8 lanes. |x| &lt; 1: the Maclaurin series (11 terms, float Horner in x²; relative error ~1e-7).
+    /// 1 ≤ |x| &lt; 4: erf = 1 − e^(−x²)·R(x), R a degree-11 Chebyshev interpolant of erfc(x)·e^(x²) built in double
+    /// at start-up and expanded into powers of u (Horner in float). |x| ≥ 4: ±1 (erfc(4) is below half a float ulp of 1).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Erf(Vector256<float> x)
@@ -91,15 +106,8 @@ internal static class Activations
 
         var z = Vector256.Min(Vector256.Max(ax, one), Vector256.Create((float)TailHigh));
         var u = (z - Vector256.Create((float)((TailLow + TailHigh) / 2))) * Vector256.Create((float)(2 / (TailHigh - TailLow)));
-        var u2 = u + u;
-        Vector256<float> b1 = Vector256<float>.Zero, b2 = Vector256<float>.Zero;
-        for (int j = ChebyshevDegree; j >= 1; j--)
-        {
-            var b0 = Madd(u2, b1, Vector256.Create(Chebyshev[j]) - b2);
-            b2 = b1;
-            b1 = b0;
-        }
-        var r = Madd(u, b1, Vector256.Create(Chebyshev[0]) - b2);
+        var r = Vector256.Create(Chebyshev[ChebyshevDegree]);
+        for (int j = ChebyshevDegree - 1; j >= 0; j--) r = Madd(r, u, Vector256.Create(Chebyshev[j]));
         var large = one - FastMath.ExpNonPositive(-(z * z)) * r;
         large = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ax, Vector256.Create((float)TailHigh)), one, large);
 
@@ -116,12 +124,13 @@ internal static class Activations
     {
         var inv = Vector256.Create(0.70710678118654752f);
         var half = Vector256.Create(0.5f);
+        ref float d0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(data);
         int i = 0;
         for (; i + 8 <= data.Length; i += 8)
         {
-            var x = Vector256.Create<float>(data.Slice(i, 8));
+            var x = Vector256.LoadUnsafe(ref d0, (nuint)i);
             var e = Erf(x * inv);
-            (half * x * (Vector256<float>.One + e)).CopyTo(data.Slice(i, 8));
+            (half * x * (Vector256<float>.One + e)).StoreUnsafe(ref d0, (nuint)i);
         }
         if (i < data.Length)
         {

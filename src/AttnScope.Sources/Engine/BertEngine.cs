@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using AttnScope.Capture;
 using AttnScope.Sources.Models;
 using AttnScope.Sources.Tokenization;
@@ -8,8 +7,12 @@ namespace AttnScope.Sources.Engine;
 /// <summary>
 /// A managed BERT-family encoder (post-LayerNorm BERT, MiniLM, …) that returns every layer's attention
 /// probabilities alongside the last hidden state. Linear weights are packed once at construction; each run reuses
-/// pinned workspaces and splits products across cores with a cache-blocked AVX2/FMA GEMM. Thread-safe: concurrent
-/// runs each take their own workspace.
+/// pinned workspaces and splits products across cores with a cache-blocked AVX2/FMA GEMM (AVX-512 or Vector128
+/// kernels where those are what the CPU has; all three give bit-identical results). Thread-safe: concurrent runs
+/// each take their own workspace.
+/// <para>Numerics: float32 throughout with fused multiply-adds in a fixed k order (results do not depend on the
+/// thread count); softmax subtracts the row maximum and uses a ~2-ulp vectorised exp; LayerNorm takes mean and
+/// variance in two passes with double totals; GELU uses an erf accurate to about 1.3e-7.</para>
 /// </summary>
 public sealed unsafe class BertEngine
 {
@@ -18,7 +21,7 @@ public sealed unsafe class BertEngine
     private EngineWorkspace? _spare;
 
     /// <summary>Work (multiply-adds) below which attention heads and activations stay on the calling thread.</summary>
-    private const long ParallelWork = 1L << 17;
+    private const long ParallelWork = 1L << 14;
 
     /// <summary>Checks every weight's presence and shape against <paramref name="config"/>, then packs them.</summary>
     /// <exception cref="AttnScopeException">A tensor is missing or has the wrong shape, or the config is invalid.</exception>
@@ -110,7 +113,9 @@ public sealed unsafe class BertEngine
         int inter = c.IntermediateSize;
         float eps = c.LayerNormEps;
 
-        var attention = new FloatTensor([layers, heads, n, n], GC.AllocateUninitializedArray<float>(layers * heads * n * n, pinned: true));
+        // An ordinary (large-object) array, pinned only for this pass: fresh pinned-heap arrays of this size are
+        // several times slower to write the first time.
+        var attention = new FloatTensor([layers, heads, n, n], GC.AllocateUninitializedArray<float>(layers * heads * n * n));
         FloatTensor? q = null, k = null, v = null, scores = null;
         if (captureQkv)
         {
@@ -125,38 +130,40 @@ public sealed unsafe class BertEngine
         float* qkv = Gemm.Ptr(ws.Qkv);
         float* ctx = Gemm.Ptr(ws.Context);
         float* mid = Gemm.Ptr(ws.Intermediate);
-        float* att = Gemm.Ptr(attention.Data);
-        var state = new HeadState
+        fixed (float* att = attention.Data)
         {
-            N = n, Hidden = hidden, Heads = heads, HeadDim = dh, Scale = 1f / MathF.Sqrt(dh),
-            Qkv = (nint)qkv, Context = (nint)ctx, Attention = (nint)att, Q = q, K = k, V = v, Scores = scores,
-        };
-        bool parallelHeads = Gemm.Threads > 1 && (long)heads * n * n * dh >= ParallelWork;
+            var state = new HeadState
+            {
+                N = n, Hidden = hidden, Heads = heads, HeadDim = dh, Scale = 1f / MathF.Sqrt(dh),
+                Qkv = (nint)qkv, Context = (nint)ctx, Attention = (nint)att, Q = q, K = k, V = v, Scores = scores,
+            };
+            bool parallelHeads = Gemm.Threads > 1 && (long)heads * n * n * dh >= ParallelWork;
 
-        for (int l = 0; l < layers; l++)
-        {
-            var w = _weights.Layers[l];
-            long t0 = EngineProfile.Now();
-            Gemm.Multiply(x, hidden, n, w.Qkv, qkv, 3 * hidden, accumulate: false);
-            t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
-            state.Layer = l;
-            if (parallelHeads) Parallel.For(0, heads, state.RunHead);
-            else for (int h = 0; h < heads; h++) state.RunHead(h);
-            t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
+            for (int l = 0; l < layers; l++)
+            {
+                var w = _weights.Layers[l];
+                long t0 = EngineProfile.Now();
+                Gemm.Multiply(x, hidden, n, w.Qkv, qkv, 3 * hidden, accumulate: false);
+                t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
+                state.Layer = l;
+                if (parallelHeads) WorkerPool.For(heads, state.RunHead, Gemm.Threads);
+                else for (int h = 0; h < heads; h++) state.RunHead(h);
+                t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
 
-            Gemm.Multiply(ctx, hidden, n, w.AttentionOutput, x, hidden, accumulate: true);
-            t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
-            NormRows(ws.Hidden, n, hidden, w.AttentionNormGamma, w.AttentionNormBeta, eps);
-            t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                Gemm.Multiply(ctx, hidden, n, w.AttentionOutput, x, hidden, accumulate: true);
+                t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
+                NormRows(ws.Hidden, n, hidden, w.AttentionNormGamma, w.AttentionNormBeta, eps);
+                t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
 
-            Gemm.Multiply(x, hidden, n, w.Intermediate, mid, inter, accumulate: false);
-            t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
-            Activate(ws.Intermediate, n, inter);
-            t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
-            Gemm.Multiply(mid, inter, n, w.Output, x, hidden, accumulate: true);
-            t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
-            NormRows(ws.Hidden, n, hidden, w.OutputNormGamma, w.OutputNormBeta, eps);
-            EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                Gemm.Multiply(x, hidden, n, w.Intermediate, mid, inter, accumulate: false);
+                t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
+                Activate(ws.Intermediate, n, inter);
+                t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
+                Gemm.Multiply(mid, inter, n, w.Output, x, hidden, accumulate: true);
+                t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
+                NormRows(ws.Hidden, n, hidden, w.OutputNormGamma, w.OutputNormBeta, eps);
+                EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+            }
         }
 
         var last = new FloatTensor([n, hidden]);
@@ -173,8 +180,7 @@ public sealed unsafe class BertEngine
         for (int i = 0; i < input.Length; i++)
         {
             var row = hiddenBuf.AsSpan(i * hidden, hidden);
-            TensorPrimitives.Add(wte.Slice(input.Ids[i] * hidden, hidden), wpe.Slice(i * hidden, hidden), row);
-            TensorPrimitives.Add(row, wtt.Slice(input.TypeIds[i] * hidden, hidden), row);
+            RowOps.Add3(wte.Slice(input.Ids[i] * hidden, hidden), wpe.Slice(i * hidden, hidden), wtt.Slice(input.TypeIds[i] * hidden, hidden), row);
             RowOps.LayerNorm(row, _weights.EmbeddingNormGamma, _weights.EmbeddingNormBeta, _config.LayerNormEps);
         }
     }
@@ -188,22 +194,25 @@ public sealed unsafe class BertEngine
     {
         string act = _config.HiddenAct;
         long work = (long)n * width;
-        if (Gemm.Threads <= 1 || work < 32768)
+        if (Gemm.Threads <= 1 || work < 8192)
         {
             Activations.Apply(act, buf.AsSpan(0, n * width));
             return;
         }
         int chunks = Math.Min(n, Gemm.Threads * 2);
-        Parallel.For(0, chunks, t =>
+        WorkerPool.For(chunks, t =>
         {
             int r0 = n * t / chunks, r1 = n * (t + 1) / chunks;
             Activations.Apply(act, buf.AsSpan(r0 * width, (r1 - r0) * width));
-        });
+        }, Gemm.Threads);
     }
 
     /// <summary>Everything one attention head of the current layer needs; <see cref="RunHead"/> is the per-head body.</summary>
     private sealed class HeadState
     {
+        /// <summary>Query rows per attention block (a multiple of the GEMM tile height; 48×512 floats = 96 KiB).</summary>
+        private const int RowBlock = 8 * GemmKernel.MR;
+
         public int N, Hidden, Heads, HeadDim, Layer;
         public float Scale;
         public nint Qkv, Context, Attention;
@@ -233,21 +242,35 @@ public sealed unsafe class BertEngine
                 }
             }
 
+            long t0 = EngineProfile.Now();
             float* att = (float*)Attention + (long)(Layer * Heads + h) * n * n;
             float* packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
             GemmKernel.PackTransposed(kh, ld, n, dh, packK);
-            GemmKernel.Compute(qh, ld, packK, dh, n, att, n, null, false, 0, n, 0, keyPanels);
-
-            int soff = (Layer * Heads + h) * n * n;
-            for (int i = 0; i < n; i++)
-            {
-                var row = new Span<float>(att + (long)i * n, n);
-                RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + i * n, n));
-            }
-
             float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
             GemmKernel.PackRowMajor(vh, ld, n, dh, packV);
-            GemmKernel.Compute(att, n, packV, n, dh, (float*)Context + h * dh, Hidden, null, false, 0, n, 0, dimPanels);
+            int soff = (Layer * Heads + h) * n * n;
+            t0 = EngineProfile.Add(EngineProfile.Part.HeadPack, t0);
+            float* ctx = (float*)Context + h * dh;
+
+            // A block of query rows at a time, in a per-thread buffer that stays in L2: scores, softmax and the
+            // product with V all hit cache; the probabilities go out to the captured attention once, with
+            // streaming stores.
+            float* block = Gemm.Ptr(HeadScratch.Block(RowBlock * n));
+            for (int r0 = 0; r0 < n; r0 += RowBlock)
+            {
+                int rows = Math.Min(RowBlock, n - r0);
+                GemmKernel.Compute(qh + (long)r0 * ld, ld, packK, dh, n, block, n, null, false, 0, rows, 0, keyPanels);
+                t0 = EngineProfile.Add(EngineProfile.Part.HeadScores, t0);
+                for (int i = 0; i < rows; i++)
+                {
+                    var row = new Span<float>(block + (long)i * n, n);
+                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n),
+                        att + (long)(r0 + i) * n);
+                }
+                t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
+                GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * Hidden, Hidden, null, false, 0, rows, 0, dimPanels);
+                t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ namespace AttnScope.Sources.Engine;
 /// <summary>Opt-in wall-clock totals per forward-pass stage, for the benchmark. Off by default (one branch per stage).</summary>
 internal static class EngineProfile
 {
-    public enum Part { Qkv, Attention, AttentionOutput, LayerNorm, Intermediate, Activation, Output }
+    public enum Part { Qkv, Attention, AttentionOutput, LayerNorm, Intermediate, Activation, Output, HeadPack, HeadScores, HeadSoftmax, HeadContext }
 
     public static bool Enabled { get; set; }
     private static readonly long[] Ticks = new long[Enum.GetValues<Part>().Length];

@@ -31,9 +31,12 @@ internal static class HeadScratch
 {
     [ThreadStatic] private static float[]? _keys;
     [ThreadStatic] private static float[]? _values;
+    [ThreadStatic] private static float[]? _block;
 
     public static float[] Keys(int length) => Grow(ref _keys, length);
     public static float[] Values(int length) => Grow(ref _values, length);
+    /// <summary>Scores/probabilities of one block of query rows.</summary>
+    public static float[] Block(int length) => Grow(ref _block, length);
 
     private static float[] Grow(ref float[]? buffer, int length)
     {

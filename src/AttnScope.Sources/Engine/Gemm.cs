@@ -5,7 +5,7 @@ namespace AttnScope.Sources.Engine;
 
 /// <summary>
 /// Multi-threaded front end of <see cref="GemmKernel"/>: splits C into column-panel or row-tile chunks and runs
-/// them with <see cref="Parallel.For(int, int, Action{int})"/>, or stays on the calling thread when the product
+/// them on <see cref="WorkerPool"/>, or stays on the calling thread when the product
 /// is too small for threading to pay off.
 /// </summary>
 internal static unsafe class Gemm
@@ -39,21 +39,21 @@ internal static unsafe class Gemm
         if (panels >= 2 * threads)
         {
             int chunks = Math.Min(panels, threads * 2);
-            Parallel.For(0, chunks, t =>
+            WorkerPool.For(chunks, t =>
             {
                 int p0 = panels * t / chunks, p1 = panels * (t + 1) / chunks;
                 GemmKernel.Compute((float*)pa, lda, (float*)pp, k, n, (float*)pc, ldc, (float*)pbias, accumulate, 0, m, p0, p1);
-            });
+            }, threads);
         }
         else
         {
             int chunks = Math.Min(rowTiles, threads * 2);
-            Parallel.For(0, chunks, t =>
+            WorkerPool.For(chunks, t =>
             {
                 int r0 = rowTiles * t / chunks * GemmKernel.MR;
                 int r1 = Math.Min(m, rowTiles * (t + 1) / chunks * GemmKernel.MR);
                 GemmKernel.Compute((float*)pa, lda, (float*)pp, k, n, (float*)pc, ldc, (float*)pbias, accumulate, r0, r1, 0, panels);
-            });
+            }, threads);
         }
     }
 

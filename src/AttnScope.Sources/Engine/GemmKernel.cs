@@ -19,6 +19,8 @@ internal static unsafe class GemmKernel
     public const int KC = 256;
     /// <summary>Row block (multiple of MR): an MC×KC block of A (96 KiB) stays in L2.</summary>
     public const int MC = 96;
+    /// <summary>Software prefetch distance into the packed B stream, in floats (64 cache lines).</summary>
+    private const int PrefetchAhead = 64 * NR;
 
 
     /// <summary>Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>.</summary>
@@ -137,8 +139,95 @@ internal static unsafe class GemmKernel
     /// The 6×16 microkernel. Rows past <paramref name="mr"/> reuse row 0 of A (their results are discarded by the
     /// caller's edge copy), so C must be a full 6×16 tile reachable through <paramref name="ldc"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// Use the Vector128 kernel even where Vector256 is accelerated (tests set this to cover the fallback).
+    /// </summary>
+    internal static bool ForceVector128 { get; set; }
+
+    /// <summary>Use the Vector512 kernel even where it is not accelerated (tests set this to check it).</summary>
+    internal static bool ForceVector512 { get; set; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
+    {
+        if ((Vector512.IsHardwareAccelerated || ForceVector512) && !ForceVector128) Kernel512(a, lda, mr, b, kc, c, ldc, load, bias);
+        else if (Vector256.IsHardwareAccelerated && !ForceVector128) Kernel256(a, lda, mr, b, kc, c, ldc, load, bias);
+        else Kernel128(a, lda, mr, b, kc, c, ldc, load, bias);
+    }
+
+    /// <summary>
+    /// The 6×16 microkernel on AVX-512: one Vector512 accumulator per row covers a whole panel row. Same k order
+    /// and fused multiply-adds as <see cref="Kernel256"/>, so results are bit-identical.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
+    {
+        float* a0 = a;
+        float* a1 = mr > 1 ? a + lda : a;
+        float* a2 = mr > 2 ? a + 2 * lda : a;
+        float* a3 = mr > 3 ? a + 3 * lda : a;
+        float* a4 = mr > 4 ? a + 4 * lda : a;
+        float* a5 = mr > 5 ? a + 5 * lda : a;
+        Vector512<float> c0, c1, c2, c3, c4, c5;
+        if (load)
+        {
+            c0 = Vector512.Load(c); c1 = Vector512.Load(c + ldc); c2 = Vector512.Load(c + 2 * ldc);
+            c3 = Vector512.Load(c + 3 * ldc); c4 = Vector512.Load(c + 4 * ldc); c5 = Vector512.Load(c + 5 * ldc);
+        }
+        else c0 = c1 = c2 = c3 = c4 = c5 = Vector512<float>.Zero;
+        if (bias != null)
+        {
+            var bv = Vector512.Load(bias);
+            c0 += bv; c1 += bv; c2 += bv; c3 += bv; c4 += bv; c5 += bv;
+        }
+        for (int k = 0; k < kc; k++)
+        {
+            if (Sse.IsSupported) Sse.Prefetch0(b + PrefetchAhead);
+            var bk = Vector512.Load(b);
+            b += NR;
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[k]), bk, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[k]), bk, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[k]), bk, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[k]), bk, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[k]), bk, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[k]), bk, c5);
+        }
+        c0.Store(c); c1.Store(c + ldc); c2.Store(c + 2 * ldc);
+        c3.Store(c + 3 * ldc); c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc);
+    }
+
+    /// <summary>
+    /// Fallback 6×16 microkernel on Vector128 for CPUs without accelerated Vector256 (Arm64 NEON, SSE-only x64):
+    /// one row at a time with four accumulators. Same packing, same k order and the same fused multiply-adds, so
+    /// results are bit-identical to <see cref="Kernel256"/> (slower: B is re-read for each row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel128(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
+    {
+        var acc = stackalloc Vector128<float>[MR * 4];
+        for (int r = 0; r < MR; r++)
+            for (int q = 0; q < 4; q++)
+                acc[r * 4 + q] = (load ? Vector128.Load(c + r * ldc + q * 4) : Vector128<float>.Zero)
+                    + (bias != null ? Vector128.Load(bias + q * 4) : Vector128<float>.Zero);
+        for (int r = 0; r < MR; r++)
+        {
+            float* ar = a + (r < mr ? r : 0) * lda;
+            var c0 = acc[r * 4]; var c1 = acc[r * 4 + 1]; var c2 = acc[r * 4 + 2]; var c3 = acc[r * 4 + 3];
+            float* bk = b;
+            for (int k = 0; k < kc; k++, bk += NR)
+            {
+                var av = Vector128.Create(ar[k]);
+                c0 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk), c0);
+                c1 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk + 4), c1);
+                c2 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk + 8), c2);
+                c3 = Vector128.FusedMultiplyAdd(av, Vector128.Load(bk + 12), c3);
+            }
+            c0.Store(c + r * ldc); c1.Store(c + r * ldc + 4); c2.Store(c + r * ldc + 8); c3.Store(c + r * ldc + 12);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
     {
         float* a0 = a;
         float* a1 = mr > 1 ? a + lda : a;
@@ -169,6 +258,9 @@ internal static unsafe class GemmKernel
         }
         for (int k = 0; k < kc; k++)
         {
+            // One 64-byte line of B per step; fetch 64 lines ahead so the panel streams in from DRAM in time
+            // when there are few rows to amortise it over (short inputs).
+            if (Sse.IsSupported) Sse.Prefetch0(b + PrefetchAhead);
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
             b += NR;

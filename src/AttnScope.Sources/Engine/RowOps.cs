@@ -1,62 +1,114 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace AttnScope.Sources.Engine;
 
-/// <summary>Per-row LayerNorm and softmax on spans, built from TensorPrimitives.</summary>
+/// <summary>
+/// Per-row LayerNorm, softmax and adds, hand-vectorised with Vector256 and compiled fully optimised from the first
+/// call (TensorPrimitives' generic kernels start at tier 0 in a short-lived process, several times slower).
+/// </summary>
 internal static class RowOps
 {
-    /// <summary>In place: (x − mean)/√(var + eps)·γ + β, mean and (biased) variance over the row.</summary>
+
+
+    /// <summary>In place: (x − mean)/√(var + eps)·γ + β, mean and (biased) variance over the row, two passes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNorm(Span<float> row, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps)
     {
-        float mean = TensorPrimitives.Sum(row) / row.Length;
-        TensorPrimitives.Subtract(row, mean, row);
-        double variance = TensorPrimitives.SumOfSquares(row) / (double)row.Length;
-        float rstd = (float)(1.0 / Math.Sqrt(variance + eps));
-        TensorPrimitives.Multiply(row, rstd, row);
-        TensorPrimitives.FusedMultiplyAdd(row, gamma, beta, row);
+        int n = row.Length;
+        if (gamma.Length < n || beta.Length < n) throw new ArgumentException("gamma/beta are shorter than the row");
+        ref float x = ref MemoryMarshal.GetReference(row);
+        ref float g = ref MemoryMarshal.GetReference(gamma);
+        ref float b = ref MemoryMarshal.GetReference(beta);
+        int i = 0;
+        var vs = Vector256<float>.Zero;
+        for (; i + 8 <= n; i += 8) vs += Vector256.LoadUnsafe(ref x, (nuint)i);
+        double sum = Vector256.Sum(vs);
+        for (; i < n; i++) sum += Unsafe.Add(ref x, i);
+        float mean = (float)(sum / n);
+
+        var vm = Vector256.Create(mean);
+        var vq = Vector256<float>.Zero;
+        i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var d = Vector256.LoadUnsafe(ref x, (nuint)i) - vm;
+            vq = FastMath.Madd(d, d, vq);
+        }
+        double sq = Vector256.Sum(vq);
+        for (; i < n; i++)
+        {
+            float d = Unsafe.Add(ref x, i) - mean;
+            sq += d * d;
+        }
+        float rstd = (float)(1.0 / Math.Sqrt(sq / n + eps));
+
+        var vr = Vector256.Create(rstd);
+        i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var d = (Vector256.LoadUnsafe(ref x, (nuint)i) - vm) * vr;
+            FastMath.Madd(d, Vector256.LoadUnsafe(ref g, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i)).StoreUnsafe(ref x, (nuint)i);
+        }
+        for (; i < n; i++)
+            Unsafe.Add(ref x, i) = (Unsafe.Add(ref x, i) - mean) * rstd * Unsafe.Add(ref g, i) + Unsafe.Add(ref b, i);
+    }
+
+    /// <summary>dst = a + b + c, elementwise (the embedding sum).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Add3(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> dst)
+    {
+        int n = dst.Length;
+        if (a.Length < n || b.Length < n || c.Length < n) throw new ArgumentException("inputs are shorter than the output");
+        for (int i = 0; i < n; i++) dst[i] = a[i] + b[i] + c[i];
     }
 
     /// <summary>
     /// In place: row ← softmax(row·scale). When <paramref name="scores"/> is not empty the scaled pre-softmax
     /// values are copied there first. Stable: the row maximum is subtracted before exponentiating; the sum is
-    /// accumulated in float over 8 lanes and the row divided by it.
+    /// accumulated in float over 8 lanes and the row multiplied by its reciprocal.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Softmax(Span<float> row, float scale, Span<float> scores)
+    public static unsafe void Softmax(Span<float> row, float scale, Span<float> scores) => Softmax(row, scale, scores, null);
+
+    /// <summary>
+    /// As <see cref="Softmax(Span{float}, float, Span{float})"/>; when <paramref name="copyTo"/> is not null the
+    /// probabilities are also written there, with streaming stores, in the same pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Softmax(Span<float> row, float scale, Span<float> scores, float* copyTo)
     {
         int n = row.Length;
+        if (!(scale > 0)) throw new ArgumentOutOfRangeException(nameof(scale), "the softmax scale must be positive");
         ref float r0 = ref MemoryMarshal.GetReference(row);
-        var vs = Vector256.Create(scale);
-        float max = float.NegativeInfinity;
+        // The scale is folded into the exponent: max(x·scale) = max(x)·scale for scale > 0, and
+        // e^(x·scale − m) is evaluated with one fused multiply-add, so the row is not rescaled in a separate pass.
+        float rawMax = float.NegativeInfinity;
         int i = 0;
         if (n >= 8)
         {
             var vmax = Vector256.Create(float.NegativeInfinity);
-            for (; i + 8 <= n; i += 8)
-            {
-                var v = Vector256.LoadUnsafe(ref r0, (nuint)i) * vs;
-                v.StoreUnsafe(ref r0, (nuint)i);
-                vmax = Vector256.Max(vmax, v);
-            }
-            max = Vector256.Max(vmax, Vector256.Create(float.NegativeInfinity)).GetElement(0);
-            for (int j = 1; j < 8; j++) max = MathF.Max(max, vmax.GetElement(j));
+            for (; i + 8 <= n; i += 8) vmax = Vector256.Max(vmax, Vector256.LoadUnsafe(ref r0, (nuint)i));
+            for (int j = 0; j < 8; j++) rawMax = MathF.Max(rawMax, vmax.GetElement(j));
         }
-        for (; i < n; i++)
+        for (; i < n; i++) rawMax = MathF.Max(rawMax, Unsafe.Add(ref r0, i));
+        if (!scores.IsEmpty)
         {
-            row[i] *= scale;
-            max = MathF.Max(max, row[i]);
+            ref float s0 = ref MemoryMarshal.GetReference(scores);
+            var vsc = Vector256.Create(scale);
+            i = 0;
+            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vsc).StoreUnsafe(ref s0, (nuint)i);
+            for (; i < n; i++) Unsafe.Add(ref s0, i) = Unsafe.Add(ref r0, i) * scale;
         }
-        if (!scores.IsEmpty) row.CopyTo(scores);
 
-        var vm = Vector256.Create(max);
+        var vs = Vector256.Create(scale);
+        var vm = Vector256.Create(-(rawMax * scale));
         var vsum = Vector256<float>.Zero;
         i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            var e = FastMath.ExpNonPositive(Vector256.LoadUnsafe(ref r0, (nuint)i) - vm);
+            var e = FastMath.ExpNonPositive(FastMath.Madd(Vector256.LoadUnsafe(ref r0, (nuint)i), vs, vm));
             e.StoreUnsafe(ref r0, (nuint)i);
             vsum += e;
         }
@@ -65,12 +117,33 @@ internal static class RowOps
             Span<float> tail = stackalloc float[8];
             tail.Fill(float.NegativeInfinity);
             row[i..].CopyTo(tail);
-            var e = FastMath.ExpNonPositive(Vector256.Create<float>(tail) - vm);
+            var e = FastMath.ExpNonPositive(FastMath.Madd(Vector256.Create<float>(tail), vs, vm));
             e.CopyTo(tail);
             tail[..(n - i)].CopyTo(row[i..]);
             vsum += e;
         }
-        float sum = Vector256.Sum(vsum);
-        TensorPrimitives.Divide(row, sum, row);
+        // Multiply by the reciprocal (within an ulp of dividing; division is slow on some cores).
+        float inv = 1f / Vector256.Sum(vsum);
+        var vd = Vector256.Create(inv);
+        i = 0;
+        if (copyTo == null)
+        {
+            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vd).StoreUnsafe(ref r0, (nuint)i);
+        }
+        else
+        {
+            bool stream = System.Runtime.Intrinsics.X86.Avx.IsSupported && ((nuint)copyTo & 3) == 0;
+            int head = stream ? Math.Min(n, (int)((32 - ((nuint)copyTo & 31)) & 31) / 4) : n;
+            for (; i < head; i++) copyTo[i] = Unsafe.Add(ref r0, i) *= inv;
+            for (; i + 8 <= n; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref r0, (nuint)i) * vd;
+                v.StoreUnsafe(ref r0, (nuint)i);
+                System.Runtime.Intrinsics.X86.Avx.StoreAlignedNonTemporal(copyTo + i, v);
+            }
+            for (; i < n; i++) copyTo[i] = Unsafe.Add(ref r0, i) *= inv;
+            return;
+        }
+        for (; i < n; i++) Unsafe.Add(ref r0, i) *= inv;
     }
 }

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace AttnScope.Tests.Engine;
 
-public class BertEngineTests
+public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static BertConfig Tiny(string act = "gelu") => new()
     {
@@ -24,7 +24,7 @@ public class BertEngineTests
         return Enumerable.Range(0, n).Select(_ => r.Next(vocab)).ToArray();
     }
 
-    private static void AssertMatches(NaiveBert expected, SequenceAttention got, BertConfig c, int n, bool qkv)
+    private void AssertMatches(NaiveBert expected, SequenceAttention got, BertConfig c, int n, bool qkv)
     {
         int L = c.NumLayers, H = c.NumHeads, dh = c.HeadDim;
         Assert.Equal(new[] { n, c.HiddenSize }, got.LastHidden.Shape);
@@ -45,6 +45,7 @@ public class BertEngineTests
                     }
                     Assert.True(Math.Abs(rowSum - 1) < 1e-5, $"attention row sum {rowSum}");
                 }
+        output.WriteLine($"n={n}: attention max error {worstAtt:E2}, hidden max error {worstHidden:E2}");
         Assert.True(worstAtt <= 1e-5, $"attention max error {worstAtt}");
         Assert.True(worstHidden <= 1e-4, $"hidden max error {worstHidden}");
         if (!qkv)
@@ -67,6 +68,7 @@ public class BertEngineTests
                     for (int j = 0; j < n; j++)
                         worstScores = Math.Max(worstScores, Math.Abs(expected.Scores[l, h, i, j] - got.Scores![l, h, i, j]));
                 }
+        output.WriteLine($"n={n}: Q/K/V max error {worstQkv:E2}, scores max error {worstScores:E2}");
         Assert.True(worstQkv <= 1e-4, $"Q/K/V max error {worstQkv}");
         Assert.True(worstScores <= 1e-4, $"scores max error {worstScores}");
     }
@@ -127,6 +129,23 @@ public class BertEngineTests
     }
 
     [Fact]
+    public void MiniLmSizedLayerMatchesReference()
+    {
+        // all-MiniLM-L6-v2's widths (one layer, small vocabulary): every blocking path of the real model runs —
+        // 72 QKV panels, k-blocks over 1536, 48-row attention blocks, parallel GEMMs and heads.
+        var c = new BertConfig
+        {
+            HiddenSize = 384, NumHeads = 12, NumLayers = 1, IntermediateSize = 1536, VocabSize = 60,
+            MaxPositions = 128, Origin = "test",
+        };
+        var w = NaiveBert.RandomWeights(c, seed: 12, scale: 0.08f);
+        var ids = RandomIds(101, 12, c.VocabSize);
+        var types = Enumerable.Range(0, 101).Select(i => i < 60 ? 0 : 1).ToArray();
+        var got = new BertEngine(c, w).Run(Input(ids, types), captureQkv: true);
+        AssertMatches(NaiveBert.Run(c, w, ids, types), got, c, 101, qkv: true);
+    }
+
+    [Fact]
     public void BatchOfDifferentLengthsEqualsSingleRuns()
     {
         var c = Tiny();
@@ -141,6 +160,26 @@ public class BertEngineTests
             Assert.Equal(single.Attention.Data, batch[b].Attention.Data);
             Assert.Equal(single.LastHidden.Data, batch[b].LastHidden.Data);
             Assert.Equal(single.Scores!.Data, batch[b].Scores!.Data);
+        }
+    }
+
+    [Fact]
+    public void ConcurrentRunsMatchSequentialRuns()
+    {
+        var c = new BertConfig
+        {
+            HiddenSize = 64, NumHeads = 4, NumLayers = 2, IntermediateSize = 128, VocabSize = 40,
+            MaxPositions = 100, Origin = "test",
+        };
+        var engine = new BertEngine(c, NaiveBert.RandomWeights(c, seed: 10, scale: 0.2f));
+        var inputs = Enumerable.Range(0, 6).Select(i => Input(RandomIds(30 + 11 * i, i, c.VocabSize))).ToArray();
+        var expected = inputs.Select(x => engine.Run(x)).ToArray();
+        var got = new SequenceAttention[inputs.Length];
+        Parallel.For(0, inputs.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i => got[i] = engine.Run(inputs[i]));
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            Assert.Equal(expected[i].Attention.Data, got[i].Attention.Data);
+            Assert.Equal(expected[i].LastHidden.Data, got[i].LastHidden.Data);
         }
     }
 

@@ -54,6 +54,36 @@ public class GemmTests
         }
     }
 
+    [Fact]
+    public void Vector128AndVector512Kernels_AreBitIdentical()
+    {
+        var r = new Random(11);
+        int m = 37, k = 300, n = 45;
+        var a = Random(r, m * k);
+        var w = Random(r, n * k);
+        var bias = Random(r, n);
+        var packed = PackedMatrix.FromTransposed(w, n, k, bias);
+        var fast = new float[m * n];
+        Gemm.Multiply(a, m, packed, fast, parallel: false);
+        var slow = new float[m * n];
+        try
+        {
+            GemmKernel.ForceVector128 = true;
+            Gemm.Multiply(a, m, packed, slow, parallel: false);
+        }
+        finally { GemmKernel.ForceVector128 = false; }
+        Assert.Equal(fast, slow);
+
+        var wide = new float[m * n];
+        try
+        {
+            GemmKernel.ForceVector512 = true; // emulated where AVX-512 is absent: slow but exact
+            Gemm.Multiply(a, m, packed, wide, parallel: false);
+        }
+        finally { GemmKernel.ForceVector512 = false; }
+        Assert.Equal(fast, wide);
+    }
+
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(7, 13, 5)]
