@@ -101,8 +101,11 @@ public static class ForwardBenchmark
         ];
     }
 
+    /// <summary>Times one run after a short pause, so neither side's spinning worker threads (ONNX Runtime's pool
+    /// spins after a run, so does the engine's) eat into the other's time.</summary>
     private static double Time(Action a)
     {
+        Thread.Sleep(60);
         var sw = Stopwatch.StartNew();
         a();
         return sw.Elapsed.TotalMilliseconds;
