@@ -15,6 +15,14 @@ public static class AttnScopeCli
         root.Subcommands.Add(HeatmapCommand.Create(output));
         root.Subcommands.Add(DemoCommand.Create(output));
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line per problem and a pointer to the help, instead of the whole help text.
+            foreach (var error in parse.Errors) output.Err.WriteLine($"attnscope: error: {error.Message}");
+            var name = parse.CommandResult.Command == root ? "attnscope" : $"attnscope {parse.CommandResult.Command.Name}";
+            output.Err.WriteLine($"attnscope: see '{name} --help'");
+            return 1;
+        }
         var config = new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false };
         try
         {

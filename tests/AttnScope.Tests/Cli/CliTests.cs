@@ -216,3 +216,32 @@ public class HeatmapCliTests
         }
     }
 }
+
+public class CliUsageTests
+{
+    [Fact]
+    public void MissingRequiredOptionSaysWhichAndPointsToHelp()
+    {
+        var (code, output, err) = CliTests.Run("capture", "-o", "x.safetensors");
+        Assert.Equal(1, code);
+        Assert.Contains("attnscope: error: Option '--text' is required.", err);
+        Assert.Contains("attnscope capture --help", err);
+        Assert.DoesNotContain("Usage:", output + err);
+    }
+
+    [Fact]
+    public void UnknownCommandIsAnError()
+    {
+        var (code, _, err) = CliTests.Run("frobnicate");
+        Assert.Equal(1, code);
+        Assert.Contains("frobnicate", err);
+    }
+
+    [Fact]
+    public void HelpListsEveryCommand()
+    {
+        var (code, output, _) = CliTests.Run("--help");
+        Assert.Equal(0, code);
+        foreach (var c in new[] { "capture", "inspect", "heatmap", "demo" }) Assert.Contains(c, output);
+    }
+}

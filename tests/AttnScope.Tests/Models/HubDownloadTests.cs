@@ -49,6 +49,19 @@ public class HubDownloadTests
     }
 
     [Fact]
+    public void AHubModelCapturesEndToEnd()
+    {
+        using var hub = new LoopbackHub();
+        using var cache = new TempDir();
+        hub.AddRepo("org/tiny-bert", TinyBert.Files());
+        using var session = AttnScope.Sources.ModelSession.Open("hf:org/tiny-bert", AttnScope.Sources.EngineKind.Managed,
+            new HubClient(hub.Endpoint, cache.Path, false, ""));
+        var cap = session.Capture("the big cat sat");
+        Assert.Equal("hf:org/tiny-bert", cap.Metadata.ModelId);
+        Assert.Equal(new[] { TinyBert.Layers, TinyBert.Heads, 6, 6 }, cap.Stack("encoder").Attention.Shape);
+    }
+
+    [Fact]
     public void UnknownRepositoryIsAClearError()
     {
         using var hub = new LoopbackHub();
