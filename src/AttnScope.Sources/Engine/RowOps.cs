@@ -55,6 +55,24 @@ internal static class RowOps
             Unsafe.Add(ref x, i) = (Unsafe.Add(ref x, i) - mean) * rstd * Unsafe.Add(ref g, i) + Unsafe.Add(ref b, i);
     }
 
+    /// <summary>
+    /// row[0..count) ← e^(row − max) (count a multiple of 8), returning the 8 lane sums. Its own small method so the
+    /// register allocator keeps the running sum and the maximum in registers (inlined into the softmax, both were
+    /// spilled and reloaded on every iteration, a store-forwarding stall on the sum's dependency chain).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static Vector256<float> ExpInPlace(ref float row, int count, Vector256<float> max)
+    {
+        var sum = Vector256<float>.Zero;
+        for (int i = 0; i < count; i += 8)
+        {
+            var e = FastMath.ExpNonPositive(Vector256.LoadUnsafe(ref row, (nuint)i) - max);
+            e.StoreUnsafe(ref row, (nuint)i);
+            sum += e;
+        }
+        return sum;
+    }
+
     /// <summary>dst = a + b + c, elementwise (the embedding sum).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add3(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> dst)
@@ -82,42 +100,59 @@ internal static class RowOps
         int n = row.Length;
         if (!(scale > 0)) throw new ArgumentOutOfRangeException(nameof(scale), "the softmax scale must be positive");
         ref float r0 = ref MemoryMarshal.GetReference(row);
-        // The scale is folded into the exponent: max(x·scale) = max(x)·scale for scale > 0, and
-        // e^(x·scale − m) is evaluated with one fused multiply-add, so the row is not rescaled in a separate pass.
-        float rawMax = float.NegativeInfinity;
+        // Pass 1 scales the row in place (and copies it to the captured scores) while taking its maximum, with
+        // native vmaxps (scores are finite) over two accumulators. Pass 2 then needs only the maximum besides the
+        // exp constants: with the scale also live the loop ran out of the 16 ymm registers and spilled its sum.
+        var vs = Vector256.Create(scale);
+        bool keep = !scores.IsEmpty;
+        ref float s0 = ref MemoryMarshal.GetReference(scores);
+        float max = float.NegativeInfinity;
         int i = 0;
         if (n >= 8)
         {
-            var vmax = Vector256.Create(float.NegativeInfinity);
-            for (; i + 8 <= n; i += 8) vmax = Vector256.Max(vmax, Vector256.LoadUnsafe(ref r0, (nuint)i));
-            for (int j = 0; j < 8; j++) rawMax = MathF.Max(rawMax, vmax.GetElement(j));
+            var m0 = Vector256.Create(float.NegativeInfinity);
+            var m1 = m0;
+            for (; i + 16 <= n; i += 16)
+            {
+                var a0 = Vector256.LoadUnsafe(ref r0, (nuint)i) * vs;
+                var a1 = Vector256.LoadUnsafe(ref r0, (nuint)i + 8) * vs;
+                a0.StoreUnsafe(ref r0, (nuint)i);
+                a1.StoreUnsafe(ref r0, (nuint)i + 8);
+                if (keep)
+                {
+                    a0.StoreUnsafe(ref s0, (nuint)i);
+                    a1.StoreUnsafe(ref s0, (nuint)i + 8);
+                }
+                m0 = FastMath.Max(m0, a0);
+                m1 = FastMath.Max(m1, a1);
+            }
+            if (i + 8 <= n)
+            {
+                var a0 = Vector256.LoadUnsafe(ref r0, (nuint)i) * vs;
+                a0.StoreUnsafe(ref r0, (nuint)i);
+                if (keep) a0.StoreUnsafe(ref s0, (nuint)i);
+                m0 = FastMath.Max(m0, a0);
+                i += 8;
+            }
+            m0 = FastMath.Max(m0, m1);
+            for (int j = 0; j < 8; j++) max = MathF.Max(max, m0.GetElement(j));
         }
-        for (; i < n; i++) rawMax = MathF.Max(rawMax, Unsafe.Add(ref r0, i));
-        if (!scores.IsEmpty)
+        for (; i < n; i++)
         {
-            ref float s0 = ref MemoryMarshal.GetReference(scores);
-            var vsc = Vector256.Create(scale);
-            i = 0;
-            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vsc).StoreUnsafe(ref s0, (nuint)i);
-            for (; i < n; i++) Unsafe.Add(ref s0, i) = Unsafe.Add(ref r0, i) * scale;
+            float a0 = Unsafe.Add(ref r0, i) *= scale;
+            if (keep) Unsafe.Add(ref s0, i) = a0;
+            max = MathF.Max(max, a0);
         }
 
-        var vs = Vector256.Create(scale);
-        var vm = Vector256.Create(-(rawMax * scale));
-        var vsum = Vector256<float>.Zero;
-        i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var e = FastMath.ExpNonPositive(FastMath.Madd(Vector256.LoadUnsafe(ref r0, (nuint)i), vs, vm));
-            e.StoreUnsafe(ref r0, (nuint)i);
-            vsum += e;
-        }
+        var vm = Vector256.Create(max);
+        i = n & ~7;
+        var vsum = ExpInPlace(ref r0, i, vm);
         if (i < n)
         {
             Span<float> tail = stackalloc float[8];
             tail.Fill(float.NegativeInfinity);
             row[i..].CopyTo(tail);
-            var e = FastMath.ExpNonPositive(FastMath.Madd(Vector256.Create<float>(tail), vs, vm));
+            var e = FastMath.ExpNonPositive(Vector256.Create<float>(tail) - vm);
             e.CopyTo(tail);
             tail[..(n - i)].CopyTo(row[i..]);
             vsum += e;
