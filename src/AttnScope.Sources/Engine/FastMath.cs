@@ -16,6 +16,16 @@ internal static class FastMath
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b)
         => Avx.IsSupported ? Avx.Max(a, b) : Vector256.Max(a, b);
 
+    /// <summary>Largest of the 8 lanes by two in-register halvings and vmaxps (no scalar NaN-aware compares).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HorizontalMax(Vector256<float> v)
+    {
+        var m = Max(v.GetLower().ToVector256Unsafe(), v.GetUpper().ToVector256Unsafe()).GetLower();
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
+    }
+
     /// <summary>
     /// e^x for x ≤ 0 (inputs below −87 are treated as −87, giving about 1.6e-38 instead of a denormal or 0).
     /// x = n·ln2 + r with n from the round-to-nearest "magic number" trick (which also yields n's integer bits) and
