@@ -245,7 +245,7 @@ public sealed unsafe class BertEngine
             long t0 = EngineProfile.Now();
             float* att = (float*)Attention + (long)(Layer * Heads + h) * n * n;
             float* packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
-            GemmKernel.PackTransposed(kh, ld, n, dh, packK);
+            GemmKernel.PackTransposed(kh, ld, n, dh, packK, Scale);
             float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
             GemmKernel.PackRowMajor(vh, ld, n, dh, packV);
             int soff = (Layer * Heads + h) * n * n;
@@ -254,8 +254,11 @@ public sealed unsafe class BertEngine
 
             // A block of query rows at a time, in a per-thread buffer that stays in L2: scores, softmax and the
             // product with V all hit cache; the probabilities go out to the captured attention once, with
-            // streaming stores.
+            // streaming stores. K carries the 1/√d scale, so the scores come out scaled; P·V uses the unnormalised
+            // exponentials still in the block and each context row is divided by its sum afterwards (d values
+            // instead of n per row).
             float* block = Gemm.Ptr(HeadScratch.Block(RowBlock * n));
+            float* inv = stackalloc float[RowBlock];
             for (int r0 = 0; r0 < n; r0 += RowBlock)
             {
                 int rows = Math.Min(RowBlock, n - r0);
@@ -264,11 +267,12 @@ public sealed unsafe class BertEngine
                 for (int i = 0; i < rows; i++)
                 {
                     var row = new Span<float>(block + (long)i * n, n);
-                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n),
+                    inv[i] = RowOps.SoftmaxUnnormalized(row, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n),
                         att + (long)(r0 + i) * n);
                 }
                 t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
                 GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * Hidden, Hidden, null, false, 0, rows, 0, dimPanels);
+                for (int i = 0; i < rows; i++) RowOps.Scale(new Span<float>(ctx + (long)(r0 + i) * Hidden, dh), inv[i]);
                 t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);
             }
         }

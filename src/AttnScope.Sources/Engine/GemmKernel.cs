@@ -23,9 +23,13 @@ internal static unsafe class GemmKernel
     private const int PrefetchAhead = 64 * NR;
 
 
-    /// <summary>Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>.</summary>
+    /// <summary>
+    /// Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>,
+    /// each element multiplied by <paramref name="scale"/> (attention folds 1/√d into K here, n·d multiplies
+    /// instead of n² on the scores).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackTransposed(float* src, int ld, int n, int k, float* dst)
+    public static void PackTransposed(float* src, int ld, int n, int k, float* dst, float scale = 1f)
     {
         int panels = (n + NR - 1) / NR;
         for (int p = 0; p < panels; p++)
@@ -35,7 +39,7 @@ internal static unsafe class GemmKernel
             for (int j = 0; j < jn; j++)
             {
                 float* s = src + (long)(p * NR + j) * ld;
-                for (int kk = 0; kk < k; kk++) d[kk * NR + j] = s[kk];
+                for (int kk = 0; kk < k; kk++) d[kk * NR + j] = s[kk] * scale;
             }
             for (int j = jn; j < NR; j++)
                 for (int kk = 0; kk < k; kk++) d[kk * NR + j] = 0f;

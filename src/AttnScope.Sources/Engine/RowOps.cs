@@ -55,6 +55,66 @@ internal static class RowOps
             Unsafe.Add(ref x, i) = (Unsafe.Add(ref x, i) - mean) * rstd * Unsafe.Add(ref g, i) + Unsafe.Add(ref b, i);
     }
 
+    /// <summary>row ← e^(row − max) over the whole row (vector tail padded with −∞), returning the 8 lane sums.</summary>
+    private static Vector256<float> ExpRow(Span<float> row, Vector256<float> vm)
+    {
+        int n = row.Length, i = n & ~7;
+        var vsum = ExpInPlace(ref MemoryMarshal.GetReference(row), i, vm);
+        if (i < n)
+        {
+            Span<float> tail = stackalloc float[8];
+            tail.Fill(float.NegativeInfinity);
+            row[i..].CopyTo(tail);
+            var e = FastMath.ExpNonPositive(Vector256.Create<float>(tail) - vm);
+            e.CopyTo(tail);
+            tail[..(n - i)].CopyTo(row[i..]);
+            vsum += e;
+        }
+        return vsum;
+    }
+
+    /// <summary>
+    /// Softmax of an already-scaled row, left unnormalised for the caller to fold 1/Σ into a later, smaller
+    /// product (the attention context): row ← e^(row − max row); returns 1/Σ e. <paramref name="scores"/>, when not
+    /// empty, gets the row as given; <paramref name="probabilities"/> gets e/Σ with streaming stores. Against
+    /// <see cref="Softmax(Span{float}, float, Span{float}, float*)"/> this saves rewriting the row twice (scaled,
+    /// then normalised) in cache: two passes that only read it (max, then the normalised copy) and one exp pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe float SoftmaxUnnormalized(Span<float> row, Span<float> scores, float* probabilities)
+    {
+        int n = row.Length;
+        ref float r0 = ref MemoryMarshal.GetReference(row);
+        if (!scores.IsEmpty) row.CopyTo(scores);
+        float max = float.NegativeInfinity;
+        int i = 0;
+        if (n >= 8)
+        {
+            var m0 = Vector256.Create(float.NegativeInfinity);
+            var m1 = m0;
+            for (; i + 16 <= n; i += 16)
+            {
+                m0 = FastMath.Max(m0, Vector256.LoadUnsafe(ref r0, (nuint)i));
+                m1 = FastMath.Max(m1, Vector256.LoadUnsafe(ref r0, (nuint)i + 8));
+            }
+            if (i + 8 <= n) { m0 = FastMath.Max(m0, Vector256.LoadUnsafe(ref r0, (nuint)i)); i += 8; }
+            max = FastMath.HorizontalMax(FastMath.Max(m0, m1));
+        }
+        for (; i < n; i++) max = MathF.Max(max, Unsafe.Add(ref r0, i));
+
+        float inv = 1f / Vector256.Sum(ExpRow(row, Vector256.Create(max)));
+        if (probabilities == null) return inv;
+        var vd = Vector256.Create(inv);
+        bool stream = System.Runtime.Intrinsics.X86.Avx.IsSupported && ((nuint)probabilities & 3) == 0;
+        int head = stream ? Math.Min(n, (int)((32 - ((nuint)probabilities & 31)) & 31) / 4) : n;
+        i = 0;
+        for (; i < head; i++) probabilities[i] = Unsafe.Add(ref r0, i) * inv;
+        for (; i + 8 <= n; i += 8)
+            System.Runtime.Intrinsics.X86.Avx.StoreAlignedNonTemporal(probabilities + i, Vector256.LoadUnsafe(ref r0, (nuint)i) * vd);
+        for (; i < n; i++) probabilities[i] = Unsafe.Add(ref r0, i) * inv;
+        return inv;
+    }
+
     /// <summary>
     /// row[0..count) ← e^(row − max) (count a multiple of 8), returning the 8 lane sums. Its own small method so the
     /// register allocator keeps the running sum and the maximum in registers (inlined into the softmax, both were
@@ -84,6 +144,17 @@ internal static class RowOps
             sum += e;
         }
         return sum + sum1;
+    }
+
+    /// <summary>In place: row ← row·factor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scale(Span<float> row, float factor)
+    {
+        ref float r0 = ref MemoryMarshal.GetReference(row);
+        var vf = Vector256.Create(factor);
+        int i = 0;
+        for (; i + 8 <= row.Length; i += 8) (Vector256.LoadUnsafe(ref r0, (nuint)i) * vf).StoreUnsafe(ref r0, (nuint)i);
+        for (; i < row.Length; i++) Unsafe.Add(ref r0, i) *= factor;
     }
 
     /// <summary>dst = a + b + c, elementwise (the embedding sum).</summary>
@@ -157,18 +228,7 @@ internal static class RowOps
         }
 
         var vm = Vector256.Create(max);
-        i = n & ~7;
-        var vsum = ExpInPlace(ref r0, i, vm);
-        if (i < n)
-        {
-            Span<float> tail = stackalloc float[8];
-            tail.Fill(float.NegativeInfinity);
-            row[i..].CopyTo(tail);
-            var e = FastMath.ExpNonPositive(Vector256.Create<float>(tail) - vm);
-            e.CopyTo(tail);
-            tail[..(n - i)].CopyTo(row[i..]);
-            vsum += e;
-        }
+        var vsum = ExpRow(row, vm);
         // Multiply by the reciprocal (within an ulp of dividing; division is slow on some cores).
         float inv = 1f / Vector256.Sum(vsum);
         var vd = Vector256.Create(inv);
