@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace AttnScope.Sources.Engine;
 
@@ -104,15 +105,42 @@ internal static class RowOps
 
         float inv = 1f / Vector256.Sum(ExpRow(row, Vector256.Create(max)));
         if (probabilities == null) return inv;
-        var vd = Vector256.Create(inv);
-        bool stream = System.Runtime.Intrinsics.X86.Avx.IsSupported && ((nuint)probabilities & 3) == 0;
-        int head = stream ? Math.Min(n, (int)((32 - ((nuint)probabilities & 31)) & 31) / 4) : n;
-        i = 0;
-        for (; i < head; i++) probabilities[i] = Unsafe.Add(ref r0, i) * inv;
-        for (; i + 8 <= n; i += 8)
-            System.Runtime.Intrinsics.X86.Avx.StoreAlignedNonTemporal(probabilities + i, Vector256.LoadUnsafe(ref r0, (nuint)i) * vd);
-        for (; i < n; i++) probabilities[i] = Unsafe.Add(ref r0, i) * inv;
+        StreamScaled(ref r0, n, inv, probabilities);
         return inv;
+    }
+
+    /// <summary>
+    /// dst[0..n) ← src·factor with non-temporal stores only: 4-byte movnti up to 16-byte alignment, then 16- and
+    /// 32-byte movntps, the same at the end. Mixing ordinary stores into lines that are also streamed (the
+    /// unaligned head and tail of each row) defeats write-combining: with 128-float rows that tripled the
+    /// cost of the copy. Falls back to ordinary stores without SSE2/AVX or for a misaligned destination.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void StreamScaled(ref float src, int n, float factor, float* dst)
+    {
+        int i = 0;
+        if (!Avx.IsSupported || ((nuint)dst & 3) != 0)
+        {
+            for (; i < n; i++) dst[i] = Unsafe.Add(ref src, i) * factor;
+            return;
+        }
+        for (; i < n && ((nuint)(dst + i) & 15) != 0; i++)
+            Sse2.StoreNonTemporal((int*)(dst + i), BitConverter.SingleToInt32Bits(Unsafe.Add(ref src, i) * factor));
+        var v4 = Vector128.Create(factor);
+        if (i + 4 <= n && ((nuint)(dst + i) & 31) != 0)
+        {
+            Sse.StoreAlignedNonTemporal(dst + i, Vector128.LoadUnsafe(ref src, (nuint)i) * v4);
+            i += 4;
+        }
+        var v8 = Vector256.Create(factor);
+        for (; i + 8 <= n; i += 8) Avx.StoreAlignedNonTemporal(dst + i, Vector256.LoadUnsafe(ref src, (nuint)i) * v8);
+        if (i + 4 <= n)
+        {
+            Sse.StoreAlignedNonTemporal(dst + i, Vector128.LoadUnsafe(ref src, (nuint)i) * v4);
+            i += 4;
+        }
+        for (; i < n; i++)
+            Sse2.StoreNonTemporal((int*)(dst + i), BitConverter.SingleToInt32Bits(Unsafe.Add(ref src, i) * factor));
     }
 
     /// <summary>
