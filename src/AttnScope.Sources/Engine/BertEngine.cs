@@ -187,7 +187,41 @@ public sealed unsafe class BertEngine
 
     private static void NormRows(float[] buf, int n, int width, float[] gamma, float[] beta, float eps)
     {
-        for (int i = 0; i < n; i++) RowOps.LayerNorm(buf.AsSpan(i * width, width), gamma, beta, eps);
+        if (Gemm.Threads <= 1 || (long)n * width < 16384)
+        {
+            for (int i = 0; i < n; i++) RowOps.LayerNorm(buf.AsSpan(i * width, width), gamma, beta, eps);
+            return;
+        }
+        var task = NormTask.Instance ??= new NormTask();
+        task.Set(buf, n, width, gamma, beta, eps, Math.Min(n, Gemm.Threads * 2));
+        WorkerPool.For(task.Chunks, task.Body, Gemm.Threads);
+    }
+
+    /// <summary>
+    /// LayerNorm of row chunks on <see cref="WorkerPool"/> (serial, it was ~1% of a 512-token pass with the other
+    /// core idle). One per calling thread with its delegate cached, so a pass allocates no closures for it.
+    /// </summary>
+    private sealed class NormTask
+    {
+        [ThreadStatic] public static NormTask? Instance;
+        private float[] _buf = null!, _gamma = null!, _beta = null!;
+        private int _n, _width;
+        private float _eps;
+        public int Chunks { get; private set; }
+        public Action<int> Body { get; }
+
+        public NormTask() => Body = Run;
+
+        public void Set(float[] buf, int n, int width, float[] gamma, float[] beta, float eps, int chunks)
+        {
+            (_buf, _n, _width, _gamma, _beta, _eps, Chunks) = (buf, n, width, gamma, beta, eps, chunks);
+        }
+
+        private void Run(int t)
+        {
+            int r0 = _n * t / Chunks, r1 = _n * (t + 1) / Chunks;
+            for (int i = r0; i < r1; i++) RowOps.LayerNorm(_buf.AsSpan(i * _width, _width), _gamma, _beta, _eps);
+        }
     }
 
     private void Activate(float[] buf, int n, int width)
