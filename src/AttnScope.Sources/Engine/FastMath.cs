@@ -56,4 +56,28 @@ internal static class FastMath
         var scale = (t.AsInt32() << 23) + Vector256<float>.One.AsInt32();
         return p * scale.AsSingle();
     }
+
+    /// <summary>
+    /// e^x for x ≤ 0 to an absolute error of about 2.6e-7·e^x, for softmax numerators, which are compared with 1 (the
+    /// row maximum's term) and need no relative accuracy in the far tail: one-part ln2 in the reduction (its
+    /// rounding adds n·1.9e-9 to r, negligible once e^x is small) and Q of degree 4 — two FMAs fewer than
+    /// <see cref="ExpNonPositive"/>. Same clamp at −87.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ExpForSoftmax(Vector256<float> x)
+    {
+        const float Magic = 12582912f;
+        x = Max(x, Vector256.Create(-87f));
+        var t = Madd(x, Vector256.Create(1.44269504088896341f), Vector256.Create(Magic));
+        var n = t - Vector256.Create(Magic);
+        var r = Madd(n, Vector256.Create(-0.693147180559945f), x);
+        var p = Vector256.Create(0.008363173343241215f);
+        p = Madd(p, r, Vector256.Create(0.04187564551830292f));
+        p = Madd(p, r, Vector256.Create(0.16666577756404877f));
+        p = Madd(p, r, Vector256.Create(0.4999937117099762f));
+        p = Madd(p, r, Vector256<float>.One);
+        p = Madd(p, r, Vector256<float>.One);
+        var scale = (t.AsInt32() << 23) + Vector256<float>.One.AsInt32();
+        return p * scale.AsSingle();
+    }
 }
