@@ -11,8 +11,10 @@ namespace AttnScope.Sources.Engine;
 /// kernels where those are what the CPU has; all three give bit-identical results). Thread-safe: concurrent runs
 /// each take their own workspace.
 /// <para>Numerics: float32 throughout with fused multiply-adds in a fixed k order (results do not depend on the
-/// thread count); softmax subtracts the row maximum and uses a ~2-ulp vectorised exp; LayerNorm takes mean and
-/// variance in two passes with double totals; GELU uses an erf accurate to about 1.3e-7.</para>
+/// thread count); 1/√d is folded into the packed keys; softmax subtracts the row maximum and uses a vectorised
+/// exp accurate to about 2.6e-7 of the row's largest term, and P·V runs on the unnormalised exponentials with each
+/// context row then divided by its sum; LayerNorm takes mean and variance in two passes with double totals; GELU
+/// goes through erfc, accurate to about 2e-7·max(1, |GELU|).</para>
 /// </summary>
 public sealed unsafe class BertEngine
 {
