@@ -11,8 +11,10 @@ namespace AttnScope.Sources.Engine;
 /// kernels where those are what the CPU has; all three give bit-identical results). Thread-safe: concurrent runs
 /// each take their own workspace.
 /// <para>Numerics: float32 throughout with fused multiply-adds in a fixed k order (results do not depend on the
-/// thread count); softmax subtracts the row maximum and uses a ~2-ulp vectorised exp; LayerNorm takes mean and
-/// variance in two passes with double totals; GELU uses an erf accurate to about 1.3e-7.</para>
+/// thread count); 1/√d is folded into the packed keys; softmax subtracts the row maximum and uses a vectorised
+/// exp accurate to about 2.6e-7 of the row's largest term, and P·V runs on the unnormalised exponentials with each
+/// context row then divided by its sum; LayerNorm takes mean and variance in two passes with double totals; GELU
+/// goes through erfc, accurate to about 2e-7·max(1, |GELU|).</para>
 /// </summary>
 public sealed unsafe class BertEngine
 {
@@ -187,7 +189,41 @@ public sealed unsafe class BertEngine
 
     private static void NormRows(float[] buf, int n, int width, float[] gamma, float[] beta, float eps)
     {
-        for (int i = 0; i < n; i++) RowOps.LayerNorm(buf.AsSpan(i * width, width), gamma, beta, eps);
+        if (Gemm.Threads <= 1 || (long)n * width < 16384)
+        {
+            for (int i = 0; i < n; i++) RowOps.LayerNorm(buf.AsSpan(i * width, width), gamma, beta, eps);
+            return;
+        }
+        var task = NormTask.Instance ??= new NormTask();
+        task.Set(buf, n, width, gamma, beta, eps, Math.Min(n, Gemm.Threads * 2));
+        WorkerPool.For(task.Chunks, task.Body, Gemm.Threads);
+    }
+
+    /// <summary>
+    /// LayerNorm of row chunks on <see cref="WorkerPool"/> (serial, it was ~1% of a 512-token pass with the other
+    /// core idle). One per calling thread with its delegate cached, so a pass allocates no closures for it.
+    /// </summary>
+    private sealed class NormTask
+    {
+        [ThreadStatic] public static NormTask? Instance;
+        private float[] _buf = null!, _gamma = null!, _beta = null!;
+        private int _n, _width;
+        private float _eps;
+        public int Chunks { get; private set; }
+        public Action<int> Body { get; }
+
+        public NormTask() => Body = Run;
+
+        public void Set(float[] buf, int n, int width, float[] gamma, float[] beta, float eps, int chunks)
+        {
+            (_buf, _n, _width, _gamma, _beta, _eps, Chunks) = (buf, n, width, gamma, beta, eps, chunks);
+        }
+
+        private void Run(int t)
+        {
+            int r0 = _n * t / Chunks, r1 = _n * (t + 1) / Chunks;
+            for (int i = r0; i < r1; i++) RowOps.LayerNorm(_buf.AsSpan(i * _width, _width), _gamma, _beta, _eps);
+        }
     }
 
     private void Activate(float[] buf, int n, int width)
@@ -245,7 +281,7 @@ public sealed unsafe class BertEngine
             long t0 = EngineProfile.Now();
             float* att = (float*)Attention + (long)(Layer * Heads + h) * n * n;
             float* packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
-            GemmKernel.PackTransposed(kh, ld, n, dh, packK);
+            GemmKernel.PackTransposed(kh, ld, n, dh, packK, Scale);
             float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
             GemmKernel.PackRowMajor(vh, ld, n, dh, packV);
             int soff = (Layer * Heads + h) * n * n;
@@ -254,8 +290,11 @@ public sealed unsafe class BertEngine
 
             // A block of query rows at a time, in a per-thread buffer that stays in L2: scores, softmax and the
             // product with V all hit cache; the probabilities go out to the captured attention once, with
-            // streaming stores.
+            // streaming stores. K carries the 1/√d scale, so the scores come out scaled; P·V uses the unnormalised
+            // exponentials still in the block and each context row is divided by its sum afterwards (d values
+            // instead of n per row).
             float* block = Gemm.Ptr(HeadScratch.Block(RowBlock * n));
+            float* inv = stackalloc float[RowBlock];
             for (int r0 = 0; r0 < n; r0 += RowBlock)
             {
                 int rows = Math.Min(RowBlock, n - r0);
@@ -264,11 +303,12 @@ public sealed unsafe class BertEngine
                 for (int i = 0; i < rows; i++)
                 {
                     var row = new Span<float>(block + (long)i * n, n);
-                    RowOps.Softmax(row, Scale, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n),
+                    inv[i] = RowOps.SoftmaxUnnormalized(row, Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n),
                         att + (long)(r0 + i) * n);
                 }
                 t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
                 GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * Hidden, Hidden, null, false, 0, rows, 0, dimPanels);
+                for (int i = 0; i < rows; i++) RowOps.Scale(new Span<float>(ctx + (long)(r0 + i) * Hidden, dh), inv[i]);
                 t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);
             }
         }

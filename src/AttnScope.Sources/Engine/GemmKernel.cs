@@ -23,23 +23,75 @@ internal static unsafe class GemmKernel
     private const int PrefetchAhead = 64 * NR;
 
 
-    /// <summary>Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>.</summary>
+    /// <summary>
+    /// Packs B given as Bᵀ: <paramref name="n"/> rows of <paramref name="k"/> floats, row stride <paramref name="ld"/>,
+    /// each element multiplied by <paramref name="scale"/> (attention folds 1/√d into K here, n·d multiplies
+    /// instead of n² on the scores).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackTransposed(float* src, int ld, int n, int k, float* dst)
+    public static void PackTransposed(float* src, int ld, int n, int k, float* dst, float scale = 1f)
     {
         int panels = (n + NR - 1) / NR;
         for (int p = 0; p < panels; p++)
         {
             float* d = dst + (long)p * k * NR;
             int jn = Math.Min(NR, n - p * NR);
+            if (jn == NR && (k & 7) == 0)
+            {
+                // Full panel: 8×8 blocks read as rows and written as columns (strided scalar stores cost ~3 ns each).
+                for (int kk = 0; kk < k; kk += 8)
+                {
+                    Transpose8x8(src + (long)p * NR * ld + kk, ld, scale, d + kk * NR);
+                    Transpose8x8(src + (long)(p * NR + 8) * ld + kk, ld, scale, d + kk * NR + 8);
+                }
+                continue;
+            }
             for (int j = 0; j < jn; j++)
             {
                 float* s = src + (long)(p * NR + j) * ld;
-                for (int kk = 0; kk < k; kk++) d[kk * NR + j] = s[kk];
+                for (int kk = 0; kk < k; kk++) d[kk * NR + j] = s[kk] * scale;
             }
             for (int j = jn; j < NR; j++)
                 for (int kk = 0; kk < k; kk++) d[kk * NR + j] = 0f;
         }
+    }
+
+    /// <summary>dst[c·NR + r] = src[r·ld + c]·scale for an 8×8 block (unpack, shuffle, then swap 128-bit halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, int ld, float scale, float* dst)
+    {
+        var vs = Vector256.Create(scale);
+        var r0 = Vector256.Load(src) * vs;
+        var r1 = Vector256.Load(src + ld) * vs;
+        var r2 = Vector256.Load(src + 2L * ld) * vs;
+        var r3 = Vector256.Load(src + 3L * ld) * vs;
+        var r4 = Vector256.Load(src + 4L * ld) * vs;
+        var r5 = Vector256.Load(src + 5L * ld) * vs;
+        var r6 = Vector256.Load(src + 6L * ld) * vs;
+        var r7 = Vector256.Load(src + 7L * ld) * vs;
+        if (!Avx.IsSupported)
+        {
+            Span<Vector256<float>> rows = [r0, r1, r2, r3, r4, r5, r6, r7];
+            for (int c = 0; c < 8; c++)
+                for (int r = 0; r < 8; r++) dst[c * NR + r] = rows[r].GetElement(c);
+            return;
+        }
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Vector256.Store(Avx.Permute2x128(u0, u4, 0x20), dst);
+        Vector256.Store(Avx.Permute2x128(u1, u5, 0x20), dst + NR);
+        Vector256.Store(Avx.Permute2x128(u2, u6, 0x20), dst + 2 * NR);
+        Vector256.Store(Avx.Permute2x128(u3, u7, 0x20), dst + 3 * NR);
+        Vector256.Store(Avx.Permute2x128(u0, u4, 0x31), dst + 4 * NR);
+        Vector256.Store(Avx.Permute2x128(u1, u5, 0x31), dst + 5 * NR);
+        Vector256.Store(Avx.Permute2x128(u2, u6, 0x31), dst + 6 * NR);
+        Vector256.Store(Avx.Permute2x128(u3, u7, 0x31), dst + 7 * NR);
     }
 
     /// <summary>Packs a row-major B [k, n] with row stride <paramref name="ld"/>.</summary>
