@@ -45,12 +45,14 @@ public class CliTests
         Assert.Equal((19, 22), (cap.Tokens[6].Start, cap.Tokens[6].End));
     }
 
-    [Fact]
-    public void CaptureWithQkvAndPairStoresEverything()
+    [Theory]
+    [InlineData("managed")]
+    [InlineData("onnx")]
+    public void CaptureWithQkvAndPairStoresEverything(string engine)
     {
         using var dir = new TempDir();
         var path = dir.File("pair.safetensors");
-        var (code, _, err) = Run("capture", "--text", "Where is it?", "--text-pair", "Over there.", "--qkv", "-o", path);
+        var (code, _, err) = Run("capture", "--text", "Where is it?", "--text-pair", "Over there.", "--qkv", "--engine", engine, "-o", path);
         Assert.True(code == 0, err);
         var cap = AttentionCapture.Load(path);
         var s = cap.Stacks["encoder"];

@@ -111,6 +111,21 @@ public class ManagedVsOnnxRuntimeTests(MiniLmSessions sessions)
         Assert.Equal(new[] { 6, 12, n, d }, r.Value!.Shape);
     }
 
+    [Fact]
+    public void QueryKeyValueAndScoresMatchOnnxRuntime()
+    {
+        // ONNX Runtime's Q/K/V are the per-head tensors feeding its score MatMul; its scores the scaled,
+        // pre-mask input of the Add before each Softmax. Both engines' must agree.
+        var input = sessions.Managed.Encode("Who wrote Hamlet?", "William Shakespeare wrote it.");
+        var managed = sessions.Managed.Source.Run([input], captureQkv: true)[0];
+        var onnx = sessions.Onnx.Source.Run([input], captureQkv: true)[0];
+        AssertClose(onnx.Query!.Data, managed.Query!.Data, 1e-4, "query");
+        AssertClose(onnx.Key!.Data, managed.Key!.Data, 1e-4, "key");
+        AssertClose(onnx.Value!.Data, managed.Value!.Data, 1e-4, "value");
+        AssertClose(onnx.Scores!.Data, managed.Scores!.Data, 1e-4, "scores");
+        AssertClose(onnx.Attention.Data, managed.Attention.Data, 1e-5, "attention");
+    }
+
     internal static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
