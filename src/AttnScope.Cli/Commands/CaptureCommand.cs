@@ -29,21 +29,25 @@ public static class CaptureCommand
     public static Command Create(CliOutput output)
     {
         var model = ModelOption();
-        var text = new Option<string>("--text", "-t") { Description = "the input text", Required = true };
+        var text = new Option<string?>("--text", "-t") { Description = "the input text" };
+        var textFile = new Option<string?>("--text-file") { Description = "read the input text from a UTF-8 file ('-' for standard input)" };
         var pair = new Option<string?>("--text-pair") { Description = "a second text (sentence B of a pair)" };
+        var pairFile = new Option<string?>("--text-pair-file") { Description = "read the second text from a UTF-8 file" };
         var engine = EngineOption();
         var qkv = new Option<bool>("--qkv") { Description = "also record queries, keys, values and pre-softmax scores" };
         var outPath = new Option<string>("--output", "-o") { Description = "capture file to write (.safetensors)", Required = true };
         var cmd = new Command("capture", "Run a model on text and save every attention tensor as a capture file.")
         {
-            model, text, pair, engine, qkv, outPath,
+            model, text, textFile, pair, pairFile, engine, qkv, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
             var kind = ParseEngine(r.GetValue(engine)!);
             using var session = ModelSession.Open(r.GetValue(model)!, kind);
             foreach (var note in session.Notes) output.Err.WriteLine($"attnscope: {note}");
-            var cap = session.Capture(r.GetValue(text)!, r.GetValue(pair), r.GetValue(qkv));
+            var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
+            var second = TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false);
+            var cap = session.Capture(input, second, r.GetValue(qkv));
             foreach (var w in cap.Metadata.Warnings) output.Warn(w);
             var path = r.GetValue(outPath)!;
             cap.Save(path);

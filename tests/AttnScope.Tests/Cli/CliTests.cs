@@ -224,9 +224,9 @@ public class CliUsageTests
     [Fact]
     public void MissingRequiredOptionSaysWhichAndPointsToHelp()
     {
-        var (code, output, err) = CliTests.Run("capture", "-o", "x.safetensors");
+        var (code, output, err) = CliTests.Run("capture", "--text", "hi");
         Assert.Equal(1, code);
-        Assert.Contains("attnscope: error: Option '--text' is required.", err);
+        Assert.Contains("attnscope: error: Option '--output' is required.", err);
         Assert.Contains("attnscope capture --help", err);
         Assert.DoesNotContain("Usage:", output + err);
     }
@@ -245,5 +245,68 @@ public class CliUsageTests
         var (code, output, _) = CliTests.Run("--help");
         Assert.Equal(0, code);
         foreach (var c in new[] { "capture", "inspect", "heatmap", "demo" }) Assert.Contains(c, output);
+    }
+}
+
+[Collection("minilm")]
+public class TextFileCliTests
+{
+    [Fact]
+    public void TextAndPairCanComeFromFiles()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.txt"), "Café au lait.\n");
+        File.WriteAllText(dir.File("b.txt"), "Tea, please.");
+        var (code, _, err) = CliTests.Run("capture", "--text-file", dir.File("a.txt"), "--text-pair-file", dir.File("b.txt"), "-o", dir.File("c.safetensors"));
+        Assert.True(code == 0, err);
+        var cap = AttentionCapture.Load(dir.File("c.safetensors"));
+        Assert.Equal(new[] { "Café au lait.\n", "Tea, please." }, cap.Metadata.Texts);
+        var cafe = cap.Tokens.Single(t => t.Text == "cafe");
+        Assert.Equal("Café", cap.Metadata.Texts[0][cafe.Start..cafe.End]);
+    }
+
+    [Fact]
+    public void HugeTextFromAFileIsTruncatedToTheModelMaximum()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("big.txt"), string.Concat(Enumerable.Repeat("lorem ipsum dolor sit amet. ", 40_000)));
+        var (code, _, err) = CliTests.Run("capture", "--text-file", dir.File("big.txt"), "-o", dir.File("c.safetensors"));
+        Assert.True(code == 0, err);
+        Assert.Contains("truncated at character", err);
+        Assert.Equal(512, AttentionCapture.Load(dir.File("c.safetensors")).Tokens.Count);
+    }
+
+    [Fact]
+    public void BothInlineAndFileIsAnError()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.txt"), "x");
+        var (code, _, err) = CliTests.Run("capture", "--text", "x", "--text-file", dir.File("a.txt"), "-o", dir.File("c.safetensors"));
+        CliTests.AssertOneLineError(code, err, "not both");
+    }
+
+    [Fact]
+    public void MissingTextFileIsAnError()
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = CliTests.Run("capture", "--text-file", dir.File("nope.txt"), "-o", dir.File("c.safetensors"));
+        CliTests.AssertOneLineError(code, err, "text file not found");
+    }
+
+    [Fact]
+    public void InvalidUtf8IsAnError()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("bad.txt"), [0x68, 0x69, 0xff, 0xfe, 0x80]);
+        var (code, _, err) = CliTests.Run("capture", "--text-file", dir.File("bad.txt"), "-o", dir.File("c.safetensors"));
+        CliTests.AssertOneLineError(code, err, "not valid UTF-8");
+    }
+
+    [Fact]
+    public void NoTextAtAllIsAnError()
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = CliTests.Run("capture", "-o", dir.File("c.safetensors"));
+        CliTests.AssertOneLineError(code, err, "no input text");
     }
 }
