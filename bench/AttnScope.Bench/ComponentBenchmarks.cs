@@ -6,6 +6,8 @@ using AttnScope.Sources.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
+using static AttnScope.Bench.Timing;
+
 namespace AttnScope.Bench;
 
 /// <summary>
@@ -128,7 +130,7 @@ public static class ComponentBenchmarks
                 to[i] = runOrt is null ? double.NaN : Time(runOrt);
             }
             if (EngineProfile.Enabled) Console.WriteLine($"  per run ms: {EngineProfile.Report(r)}");
-            double managed = MedianOf(tm), onnx = MedianOf(to);
+            double managed = Median(tm), onnx = Median(to);
             Console.WriteLine($"{n,6} {managed,11:F2} {onnx,8:F2} {onnx / managed,12:F2}");
         }
         session?.Dispose();
@@ -137,68 +139,39 @@ public static class ComponentBenchmarks
     }
 
     private static void GemmBench()
-{
     {
-        var ka = new float[6 * 256]; var kw = new float[16 * 256]; var kc = new float[6 * 16];
-        var kb = PackedMatrix.FromTransposed(kw, 16, 256);
-        double kms = Median(5, () => { for (int i = 0; i < 20000; i++) Gemm.Multiply(ka, 6, kb, kc, parallel: false); });
-        Console.WriteLine($"kernel in L1: {2.0 * 6 * 16 * 256 * 20000 / kms / 1e6:F1} GFLOP/s");
+        {
+            var ka = new float[6 * 256]; var kw = new float[16 * 256]; var kc = new float[6 * 16];
+            var kb = PackedMatrix.FromTransposed(kw, 16, 256);
+            double kms = Median(5, () => { for (int i = 0; i < 20000; i++) Gemm.Multiply(ka, 6, kb, kc, parallel: false); });
+            Console.WriteLine($"kernel in L1: {2.0 * 6 * 16 * 256 * 20000 / kms / 1e6:F1} GFLOP/s");
+        }
+        int m = 512, k = 384, n = 1536;
+        var rng = new Random(1);
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray();
+        var w = Enumerable.Range(0, n * k).Select(_ => (float)rng.NextDouble()).ToArray();
+        var b = PackedMatrix.FromTransposed(w, n, k);
+        var c = new float[m * n];
+        foreach (bool par in new[] { false, true })
+        {
+            var cpu0 = Environment.CpuUsage.TotalTime;
+            double ms = Median(7, () => Gemm.Multiply(a, m, b, c, parallel: par));
+            double cpuMs = (Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds / 9;
+            Console.WriteLine($"gemm {m}x{k}x{n} parallel={par}: {ms:F2} ms wall, {cpuMs:F2} ms cpu, {2.0 * m * n * k / ms / 1e6:F1} GFLOP/s wall, {2.0 * m * n * k / cpuMs / 1e6:F1} per cpu");
+        }
     }
-    int m = 512, k = 384, n = 1536;
-    var rng = new Random(1);
-    var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray();
-    var w = Enumerable.Range(0, n * k).Select(_ => (float)rng.NextDouble()).ToArray();
-    var b = PackedMatrix.FromTransposed(w, n, k);
-    var c = new float[m * n];
-    foreach (bool par in new[] { false, true })
-    {
-        var cpu0 = Environment.CpuUsage.TotalTime;
-        double ms = Median(7, () => Gemm.Multiply(a, m, b, c, parallel: par));
-        double cpuMs = (Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds / 9;
-        Console.WriteLine($"gemm {m}x{k}x{n} parallel={par}: {ms:F2} ms wall, {cpuMs:F2} ms cpu, {2.0 * m * n * k / ms / 1e6:F1} GFLOP/s wall, {2.0 * m * n * k / cpuMs / 1e6:F1} per cpu");
-    }
-}
-
-    private static double Time(Action run)
-{
-    Thread.Sleep(60);
-    var t = Stopwatch.StartNew();
-    run();
-    return t.Elapsed.TotalMilliseconds;
-}
-
-    private static double MedianOf(double[] times)
-{
-    var sorted = (double[])times.Clone();
-    Array.Sort(sorted);
-    return sorted[sorted.Length / 2];
-}
-
-    private static double Median(int runs, Action run)
-{
-    run(); run(); // warm up
-    var times = new double[runs];
-    for (int i = 0; i < runs; i++)
-    {
-        var t = Stopwatch.StartNew();
-        run();
-        times[i] = t.Elapsed.TotalMilliseconds;
-    }
-    Array.Sort(times);
-    return times[runs / 2];
-}
 
     private static WeightStore RandomWeights(BertConfig c, int seed)
-{
-    var rng = new Random(seed);
-    var store = new WeightStore("random bench weights");
-    FloatTensor T(params int[] shape)
     {
-        var t = new FloatTensor(shape);
-        for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;
-        return t;
+        var rng = new Random(seed);
+        var store = new WeightStore("random bench weights");
+        FloatTensor T(params int[] shape)
+        {
+            var t = new FloatTensor(shape);
+            for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;
+            return t;
+        }
+        foreach (var (name, shape) in BertWeights.Expected(c)) store.Add(name, T(shape));
+        return store;
     }
-    foreach (var (name, shape) in BertWeights.Expected(c)) store.Add(name, T(shape));
-    return store;
-}
 }

@@ -8,6 +8,8 @@ using AttnScope.Sources.Onnx;
 using AttnScope.Sources.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
+using static AttnScope.Bench.Timing;
+
 namespace AttnScope.Bench;
 
 /// <summary>
@@ -112,22 +114,6 @@ public static class ForwardBenchmark
         {
             foreach (var v in Values) v.Dispose();
         }
-    }
-
-    /// <summary>Times one run after a short pause, so neither side's spinning worker threads (ONNX Runtime's pool
-    /// spins after a run, so does the engine's) eat into the other's time.</summary>
-    private static double Time(Action a)
-    {
-        Thread.Sleep(60);
-        var sw = Stopwatch.StartNew();
-        a();
-        return sw.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(double[] xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
     private static string RuntimeInfo() =>
