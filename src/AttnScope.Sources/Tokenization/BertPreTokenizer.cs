@@ -52,6 +52,15 @@ public static class BertPreTokenizer
             int s = i, e = i + used;
             i = e;
             int cp = rune.Value;
+            if (cp is > 32 and < 127)
+            {
+                // Printable ASCII, most of any input: no normalisation to do, lower-casing is arithmetic.
+                char ch = (char)cp;
+                if (IsAsciiPunctuation(cp)) { Flush(); sb.Append(ch); starts.Add(s); ends.Add(e); Flush(); continue; }
+                if (lowerCase && ch is >= 'A' and <= 'Z') ch = (char)(ch + 32);
+                sb.Append(ch); starts.Add(s); ends.Add(e);
+                continue;
+            }
             if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
             if (IsWhitespace(rune)) { Flush(); continue; }
             if (IsCjk(cp)) { AddWord(rune.ToString(), s, e); continue; }
@@ -85,10 +94,13 @@ public static class BertPreTokenizer
         return c is UnicodeCategory.Control or UnicodeCategory.Format;
     }
 
+    private static bool IsAsciiPunctuation(int cp) =>
+        (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
+
     private static bool IsPunctuation(Rune r)
     {
         int cp = r.Value;
-        if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+        if (IsAsciiPunctuation(cp)) return true;
         return Rune.GetUnicodeCategory(r) switch
         {
             UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation

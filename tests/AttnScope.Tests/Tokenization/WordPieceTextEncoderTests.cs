@@ -84,6 +84,15 @@ public class WordPieceTextEncoderTests
         Assert.Contains(e.Warnings, w => w.Contains("[UNK]"));
     }
 
+    [Theory]
+    [InlineData(true, "hello|,|world|!|(|x|)|don|'|t|cafe|x|tokyo")]
+    [InlineData(false, "Hello|,|WORLD|!|(|x|)|Don|'|t|Café|x|TOKYO")]
+    public void PreTokenizerSplitsPunctuationAndFoldsCaseAsBertDoes(bool lower, string expected)
+    {
+        var words = BertPreTokenizer.Split("Hello, WORLD! (x) Don't Café x　TOKYO", lower);
+        Assert.Equal(expected, string.Join("|", words.Select(w => w.Text)));
+    }
+
     [Fact]
     public void TabsAndNewlinesSeparateWords()
     {
