@@ -56,9 +56,7 @@ public sealed class OnnxAttentionSource : IDisposable
             throw new AttnScopeException($"{model.Source}: the model has no input_ids input (inputs: {string.Join(", ", model.Graph.RealInputs.Select(i => i.Name))})");
 
         var outputs = model.Graph.Outputs;
-        var hidden = outputs.FirstOrDefault(o => o.Name == "last_hidden_state")
-            ?? outputs.FirstOrDefault(o => o.Rank == 3 && IsFloat(o.ElemType))
-            ?? throw new AttnScopeException($"{model.Source}: no last_hidden_state or 3-D float output (outputs: {string.Join(", ", outputs.Select(o => o.ToString()))})");
+        var hidden = FindHiddenOutput(model, outputs);
         _hiddenOutput = hidden.Name;
         var floatType = IsFloat(hidden.ElemType) ? hidden.ElemType : OnnxDataType.Float;
 
@@ -82,6 +80,23 @@ public sealed class OnnxAttentionSource : IDisposable
         {
             throw new AttnScopeException($"ONNX Runtime cannot load {model.Source}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The last hidden state: the output named last_hidden_state, else the first 3-D float output, else the only
+    /// output with no shape (float or untyped), whose rank is then checked on every run.
+    /// </summary>
+    private static OnnxValueInfo FindHiddenOutput(OnnxModel model, List<OnnxValueInfo> outputs)
+    {
+        var hidden = outputs.FirstOrDefault(o => o.Name == "last_hidden_state")
+            ?? outputs.FirstOrDefault(o => o.HasShape && o.Rank == 3 && IsFloat(o.ElemType));
+        if (hidden is not null) return hidden;
+        var shapeless = outputs.Where(o => !o.HasShape && (IsFloat(o.ElemType) || o.ElemType == OnnxDataType.Undefined)).ToList();
+        if (shapeless.Count == 1) return shapeless[0];
+        var list = string.Join(", ", outputs.Select(o => o.ToString()));
+        if (shapeless.Count > 1)
+            throw new AttnScopeException($"{model.Source}: no last_hidden_state output, and outputs {string.Join(", ", shapeless.Select(o => $"'{o.Name}'"))} carry no shape, so the 3-D [batch, seq, hidden] output cannot be told apart; name it last_hidden_state or give the outputs shapes (outputs: {list})");
+        throw new AttnScopeException($"{model.Source}: no last_hidden_state or 3-D float output (outputs: {list})");
     }
 
     private static bool IsFloat(OnnxDataType t) => t is OnnxDataType.Float or OnnxDataType.Float16 or OnnxDataType.Double or OnnxDataType.BFloat16;
