@@ -54,3 +54,36 @@ public class HalfPrecisionOnnxTests
         for (int i = 0; i < hid.Length; i++) Assert.True(Math.Abs(hid[i] - r.LastHidden.Data[i]) < tol, $"hidden {i}: {hid[i]} vs {r.LastHidden.Data[i]}");
     }
 }
+
+/// <summary><see cref="OnnxAttentionSource.ElemTypes"/> on a parsed graph (no ONNX Runtime); the expected types follow the ONNX operator definitions.</summary>
+public class OnnxElemTypeInferenceTests
+{
+    [Fact]
+    public void TypesFollowCastConstantWhereAndShapeOps()
+    {
+        var m = OnnxModel.Parse(TinyOnnx.Model(
+            [
+                new("Gather", ["emb", "input_ids"], ["x32"]),
+                new("Cast", ["x32"], ["x16"], Attributes: TinyOnnx.IntAttribute("to", (int)OnnxDataType.Float16)),
+                new("Shape", ["x16"], ["shp"]),
+                new("Constant", [], ["c"], Attributes: nw => nw.Message(5, a => a.String(1, "value").Message(5, t => TinyOnnx.Tensor(t, "", [], [0f])).Int64(20, (int)OnnxAttributeType.Tensor))),
+                new("Equal", ["x32", "c"], ["cond"]),
+                new("Where", ["cond", "x16", "x16"], ["w"]),
+                new("Softmax", ["w"], ["p"]),
+                new("Mul", ["p", "x16"], ["declared"]),
+            ],
+            initializers: [("emb", [10, 4], new float[40])],
+            inputs: [("input_ids", OnnxDataType.Int32, ["batch", "seq"])],
+            outputs: [("declared", OnnxDataType.Double, null)]));
+        var t = OnnxAttentionSource.ElemTypes(m.Graph);
+        Assert.Equal(OnnxDataType.Int32, t["input_ids"]);
+        Assert.Equal(OnnxDataType.Float, t["x32"]);
+        Assert.Equal(OnnxDataType.Float16, t["x16"]);
+        Assert.Equal(OnnxDataType.Int64, t["shp"]);
+        Assert.Equal(OnnxDataType.Float, t["c"]);
+        Assert.Equal(OnnxDataType.Bool, t["cond"]);
+        Assert.Equal(OnnxDataType.Float16, t["w"]);
+        Assert.Equal(OnnxDataType.Float16, t["p"]);
+        Assert.Equal(OnnxDataType.Double, t["declared"]); // a declared type wins over propagation
+    }
+}
