@@ -56,9 +56,7 @@ public sealed class OnnxAttentionSource : IDisposable
             throw new AttnScopeException($"{model.Source}: the model has no input_ids input (inputs: {string.Join(", ", model.Graph.RealInputs.Select(i => i.Name))})");
 
         var outputs = model.Graph.Outputs;
-        var hidden = outputs.FirstOrDefault(o => o.Name == "last_hidden_state")
-            ?? outputs.FirstOrDefault(o => o.Rank == 3 && IsFloat(o.ElemType))
-            ?? throw new AttnScopeException($"{model.Source}: no last_hidden_state or 3-D float output (outputs: {string.Join(", ", outputs.Select(o => o.ToString()))})");
+        var hidden = FindHiddenOutput(model, outputs);
         _hiddenOutput = hidden.Name;
         var floatType = IsFloat(hidden.ElemType) ? hidden.ElemType : OnnxDataType.Float;
 
@@ -71,8 +69,11 @@ public sealed class OnnxAttentionSource : IDisposable
             if (_scoresAvailable) extra.Add(l.Scores!);
             if (_qkvAvailable) { extra.Add(l.Query!); extra.Add(l.Key!); extra.Add(l.Value!); }
         }
-        var typeOf = model.Graph.ValueInfo.Where(v => IsFloat(v.ElemType)).GroupBy(v => v.Name).ToDictionary(g => g.Key, g => g.First().ElemType);
-        var bytes = OnnxModelEditor.AddOutputs(model, extra.Distinct().Select(n => (n, typeOf.GetValueOrDefault(n, floatType))));
+        // ONNX Runtime rejects an added output whose declared type differs from the computed one, and mixed-precision
+        // graphs (float32 I/O around FLOAT16 attention, or the reverse) are common, so each type is inferred.
+        var typeOf = ElemTypes(model.Graph);
+        var bytes = OnnxModelEditor.AddOutputs(model, extra.Distinct().Select(n =>
+            (n, typeOf.TryGetValue(n, out var t) && IsFloat(t) ? t : floatType)));
         try
         {
             using var options = (settings ?? OnnxSessionSettings.Default).CreateSessionOptions();
@@ -82,6 +83,55 @@ public sealed class OnnxAttentionSource : IDisposable
         {
             throw new AttnScopeException($"ONNX Runtime cannot load {model.Source}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The last hidden state: the output named last_hidden_state, else the first 3-D float output, else the only
+    /// output with no shape (float or untyped), whose rank is then checked on every run.
+    /// </summary>
+    private static OnnxValueInfo FindHiddenOutput(OnnxModel model, List<OnnxValueInfo> outputs)
+    {
+        var hidden = outputs.FirstOrDefault(o => o.Name == "last_hidden_state")
+            ?? outputs.FirstOrDefault(o => o.HasShape && o.Rank == 3 && IsFloat(o.ElemType));
+        if (hidden is not null) return hidden;
+        var shapeless = outputs.Where(o => !o.HasShape && (IsFloat(o.ElemType) || o.ElemType == OnnxDataType.Undefined)).ToList();
+        if (shapeless.Count == 1) return shapeless[0];
+        var list = string.Join(", ", outputs.Select(o => o.ToString()));
+        if (shapeless.Count > 1)
+            throw new AttnScopeException($"{model.Source}: no last_hidden_state output, and outputs {string.Join(", ", shapeless.Select(o => $"'{o.Name}'"))} carry no shape, so the 3-D [batch, seq, hidden] output cannot be told apart; name it last_hidden_state or give the outputs shapes (outputs: {list})");
+        throw new AttnScopeException($"{model.Source}: no last_hidden_state or 3-D float output (outputs: {list})");
+    }
+
+    /// <summary>
+    /// Element types of the graph's values: declared ones (value_info, inputs, outputs, initializers) first, else
+    /// propagated in topological order (Cast gives its 'to', Constant its tensor's type, shape-like ops INT64,
+    /// comparisons BOOL, Where its second input, other ops their first input with a known type).
+    /// </summary>
+    internal static Dictionary<string, OnnxDataType> ElemTypes(OnnxGraph g)
+    {
+        var types = new Dictionary<string, OnnxDataType>(StringComparer.Ordinal);
+        foreach (var v in g.Inputs.Concat(g.Outputs).Concat(g.ValueInfo))
+            if (v.ElemType != OnnxDataType.Undefined) types.TryAdd(v.Name, v.ElemType);
+        foreach (var t in g.Initializers) types.TryAdd(t.Name, t.DataType);
+        foreach (var node in g.TopologicalOrder())
+        {
+            OnnxDataType type = OnnxDataType.Undefined;
+            if (!node.IsDefaultDomain) { }
+            else if (node.Is("Cast") && node.IntAttribute("to") is { } to) type = (OnnxDataType)to;
+            else if (node.Is("Constant")) type = node.Attribute("value")?.Tensor?.DataType ?? OnnxDataType.Undefined;
+            else if (node.OpType is "Shape" or "Size" or "NonZero" or "ArgMax" or "ArgMin") type = OnnxDataType.Int64;
+            else if (node.OpType is "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "Not" or "And" or "Or" or "Xor" or "IsNaN" or "IsInf") type = OnnxDataType.Bool;
+            else
+            {
+                var data = node.Is("Where") ? node.Inputs.Skip(1) : node.Inputs;
+                foreach (var i in data)
+                    if (i.Length > 0 && types.TryGetValue(i, out var ti)) { type = ti; break; }
+            }
+            if (type == OnnxDataType.Undefined) continue;
+            foreach (var o in node.Outputs)
+                if (o.Length > 0) types.TryAdd(o, type);
+        }
+        return types;
     }
 
     private static bool IsFloat(OnnxDataType t) => t is OnnxDataType.Float or OnnxDataType.Float16 or OnnxDataType.Double or OnnxDataType.BFloat16;
@@ -186,6 +236,13 @@ public sealed class OnnxAttentionSource : IDisposable
             case TensorElementType.Float16:
             {
                 var src = v.GetTensorDataAsSpan<Float16>();
+                var dst = new float[src.Length];
+                for (int i = 0; i < src.Length; i++) dst[i] = src[i].ToFloat();
+                return (shape, dst);
+            }
+            case TensorElementType.BFloat16:
+            {
+                var src = v.GetTensorDataAsSpan<BFloat16>();
                 var dst = new float[src.Length];
                 for (int i = 0; i < src.Length; i++) dst[i] = src[i].ToFloat();
                 return (shape, dst);

@@ -15,8 +15,9 @@ public sealed class OnnxValueInfo
 
     public int Rank => Dims.Count;
 
-    public override string ToString() =>
-        $"{Name}: {OnnxDataTypes.Name(ElemType)} [{string.Join(", ", Dims.Select((d, i) => d?.ToString() ?? DimParams[i] ?? "?"))}]";
+    public override string ToString() => !HasShape
+        ? $"{Name}: {OnnxDataTypes.Name(ElemType)} (no shape)"
+        : $"{Name}: {OnnxDataTypes.Name(ElemType)} [{string.Join(", ", Dims.Select((d, i) => d?.ToString() ?? DimParams[i] ?? "?"))}]";
 
     internal static OnnxValueInfo Parse(ProtoReader r)
     {

@@ -9,8 +9,9 @@ internal static class TinyOnnx
 
     public static byte[] Model(IEnumerable<Node> nodes, IEnumerable<(string Name, long[] Dims, float[] Values)>? initializers = null,
         IEnumerable<(string Name, OnnxDataType Type, object[] Dims)>? inputs = null,
-        IEnumerable<(string Name, OnnxDataType Type, object[] Dims)>? outputs = null,
-        IEnumerable<(string Domain, long Version)>? opsets = null)
+        IEnumerable<(string Name, OnnxDataType Type, object[]? Dims)>? outputs = null,
+        IEnumerable<(string Domain, long Version)>? opsets = null,
+        IEnumerable<(string Name, long[] Dims, long[] Values)>? int64Initializers = null)
     {
         var w = new ProtoWriter().Int64(1, 8).String(2, "attnscope-tests");
         foreach (var (domain, version) in opsets ?? [("", 17)])
@@ -30,6 +31,8 @@ internal static class TinyOnnx
             g.String(2, "tiny");
             foreach (var (name, dims, values) in initializers ?? [])
                 g.Message(5, t => Tensor(t, name, dims, values));
+            foreach (var (name, dims, values) in int64Initializers ?? [])
+                g.Message(5, t => t.PackedInt64(1, dims).Int64(2, (int)OnnxDataType.Int64).String(8, name).PackedInt64(7, values));
             foreach (var vi in inputs ?? []) g.Message(11, v => ValueInfo(v, vi.Name, vi.Type, vi.Dims));
             foreach (var vi in outputs ?? []) g.Message(12, v => ValueInfo(v, vi.Name, vi.Type, vi.Dims));
         });
@@ -44,11 +47,13 @@ internal static class TinyOnnx
         t.Bytes(9, raw);
     }
 
-    public static void ValueInfo(ProtoWriter v, string name, OnnxDataType type, object[] dims)
+    /// <summary>A tensor ValueInfoProto; null <paramref name="dims"/> writes no shape at all (rank unknown).</summary>
+    public static void ValueInfo(ProtoWriter v, string name, OnnxDataType type, object[]? dims)
     {
         v.String(1, name).Message(2, tp => tp.Message(1, tt =>
         {
             tt.Int64(1, (int)type);
+            if (dims is null) return;
             tt.Message(2, shape =>
             {
                 foreach (var d in dims)
@@ -56,6 +61,9 @@ internal static class TinyOnnx
             });
         }));
     }
+
+    public static Action<ProtoWriter> IntsAttribute(string name, params long[] values) =>
+        nw => nw.Message(5, a => a.String(1, name).PackedInt64(8, values).Int64(20, (int)OnnxAttributeType.Ints));
 
     public static Action<ProtoWriter> IntAttribute(string name, long value) =>
         nw => nw.Message(5, a => a.String(1, name).Int64(3, value).Int64(20, (int)OnnxAttributeType.Int));
