@@ -27,9 +27,9 @@ public static class InspectCommand
         var m = cap.Metadata;
         sb.AppendLine($"model:        {m.ModelId} ({m.Architecture})");
         sb.AppendLine($"source:       {m.Source}");
-        if (m.Extra.TryGetValue("config", out var cfg)) sb.AppendLine($"config:       {Printable(cfg, 200)}");
+        if (m.Extra.TryGetValue("config", out var cfg)) sb.AppendLine($"config:       {TokenText.Printable(cfg, 200)}");
         for (int i = 0; i < m.Texts.Count; i++)
-            sb.AppendLine($"text {(i == 0 ? "A" : "B")}:       {Printable(m.Texts[i], 200)}");
+            sb.AppendLine($"text {(i == 0 ? "A" : "B")}:       {TokenText.Printable(m.Texts[i], 200)}");
         foreach (var w in m.Warnings) sb.AppendLine($"warning:      {w}");
         sb.AppendLine("stacks:");
         foreach (var s in cap.Stacks.Values)
@@ -52,20 +52,7 @@ public static class InspectCommand
             if (!all && tokens.Count > 40 && i == 20) { sb.AppendLine($"  ... {tokens.Count - 40} more (use --all-tokens)"); i = tokens.Count - 20; }
             var t = tokens[i];
             var span = t.IsSpecial ? "special" : $"{t.Start}..{t.End}";
-            sb.AppendLine($"  {i,-5} {Printable(t.Text, 20),-21} {t.Id,-7} {span,-12} {t.Segment}");
+            sb.AppendLine($"  {i,-5} {TokenText.Printable(t.Text, 20),-21} {t.Id,-7} {span,-12} {t.Segment}");
         }
-    }
-
-    /// <summary>Token text is data: control characters are shown escaped so they cannot drive the terminal.</summary>
-    public static string Printable(string s, int max)
-    {
-        var sb = new StringBuilder();
-        foreach (var ch in s)
-        {
-            if (sb.Length >= max) { sb.Append('…'); break; }
-            if (char.IsControl(ch)) sb.Append($"\\u{(int)ch:x4}");
-            else sb.Append(ch);
-        }
-        return sb.ToString();
     }
 }

@@ -1,3 +1,4 @@
+using AttnScope.Capture;
 using AttnScope.Tests.Support;
 using AttnScope.Views.Static;
 using Xunit;

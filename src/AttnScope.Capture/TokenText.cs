@@ -1,14 +1,22 @@
 using System.Globalization;
 using System.Text;
 
-namespace AttnScope.Views.Static;
+namespace AttnScope.Capture;
 
 /// <summary>
 /// Turns token text (data, never markup) into a printable label: control characters and line breaks become
-/// visible escapes, blank tokens become "␣", lone surrogates become U+FFFD.
+/// visible escapes (<c>\n</c>, <c>\u001b</c>), blank tokens become "␣", lone surrogates become U+FFFD. Used by every view
+/// and by the CLI, so token text can never drive a terminal or a renderer.
 /// </summary>
 public static class TokenText
 {
+    /// <summary>The printable form, cut to <paramref name="max"/> characters with "…" when longer.</summary>
+    public static string Printable(string text, int max)
+    {
+        var p = Printable(text);
+        return p.Length <= max ? p : p[..max] + "…";
+    }
+
     public static string Printable(string text)
     {
         if (text.Length == 0) return "∅";
@@ -32,7 +40,7 @@ public static class TokenText
             var cat = char.GetUnicodeCategory(c);
             if (cat is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator
                 or UnicodeCategory.ParagraphSeparator or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned)
-                sb.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
             else sb.Append(c);
         }
         return sb.ToString();
