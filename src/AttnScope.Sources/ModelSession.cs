@@ -64,7 +64,7 @@ public sealed class ModelSession : IDisposable
             {
                 using var doc = JsonDocument.Parse(File.ReadAllText(files.TokenizerConfigPath));
                 if (doc.RootElement.TryGetProperty("do_lower_case", out var lc) && lc.ValueKind is JsonValueKind.True or JsonValueKind.False)
-                    config = CopyWithLowerCase(config, lc.GetBoolean());
+                    config = config with { DoLowerCase = lc.GetBoolean() };
             }
             catch (JsonException e)
             {
@@ -73,13 +73,6 @@ public sealed class ModelSession : IDisposable
         }
         return config;
     }
-
-    private static BertConfig CopyWithLowerCase(BertConfig c, bool lower) => new()
-    {
-        ModelType = c.ModelType, HiddenSize = c.HiddenSize, NumHeads = c.NumHeads, NumLayers = c.NumLayers,
-        IntermediateSize = c.IntermediateSize, VocabSize = c.VocabSize, MaxPositions = c.MaxPositions,
-        TypeVocabSize = c.TypeVocabSize, LayerNormEps = c.LayerNormEps, HiddenAct = c.HiddenAct, DoLowerCase = lower, Origin = c.Origin,
-    };
 
     private static WordPieceTextEncoder LoadTokenizer(ModelFiles files, BertConfig config)
     {

@@ -69,6 +69,21 @@ public class ModelFolderTests
         Assert.Equal(expected, store.Get("embeddings.LayerNorm.weight", 2, 3).Data);
     }
 
+    [Theory]
+    [InlineData(null, "the")]
+    [InlineData("{\"do_lower_case\": true}", "the")]
+    [InlineData("{\"do_lower_case\": false}", "[UNK]")]
+    public void TokenizerConfigDecidesLowerCasing(string? tokenizerConfig, string expected)
+    {
+        // The tiny vocabulary holds only lower-case "the": a cased tokenizer cannot find "The".
+        using var dir = new TempDir();
+        TinyBert.WriteFolder(dir.Path);
+        if (tokenizerConfig is not null) File.WriteAllText(dir.File("tokenizer_config.json"), tokenizerConfig);
+        using var session = ModelSession.Open(dir.Path, EngineKind.Managed);
+        Assert.Equal(expected, session.Encode("The").Tokens[1].Text);
+        Assert.Equal(tokenizerConfig?.Contains("false") != true, session.Config.DoLowerCase);
+    }
+
     [Fact]
     public void FolderWithoutWeightsIsAClearError()
     {
