@@ -43,7 +43,7 @@ public sealed class Transformer
         Config = config;
         int d = config.Dim;
         SourceEmbedding = new Embedding(config.SharedEmbeddings ? "embed" : "src_embed", config.VocabSize, d);
-        TargetEmbedding = config.SharedEmbeddings ? SourceEmbedding : new Embedding("tgt_embed", config.VocabSize, d);
+        TargetEmbedding = config.SharedEmbeddings ? new Embedding(SourceEmbedding.Table) : new Embedding("tgt_embed", config.VocabSize, d);
         SourcePositions = new PositionalEncoding("src_pos", config.MaxLength, d, config.LearnedPositions);
         TargetPositions = new PositionalEncoding("tgt_pos", config.MaxLength, d, config.LearnedPositions);
         SourceDropout = new Dropout(config.Dropout);

@@ -14,11 +14,16 @@ public sealed class Embedding
     private int[] _ids = [];
     private int _count;
 
-    public Embedding(string name, int vocab, int dim)
+    public Embedding(string name, int vocab, int dim) : this(new Parameter(name + ".weight", [vocab, dim]))
     {
-        Table = new Parameter(name + ".weight", [vocab, dim]);
-        Dim = dim;
-        Scale = MathF.Sqrt(dim);
+    }
+
+    /// <summary>A second lookup into an existing table (shared source/target embeddings), with its own state.</summary>
+    public Embedding(Parameter table)
+    {
+        Table = table;
+        Dim = table.Shape[1];
+        Scale = MathF.Sqrt(Dim);
     }
 
     public int Vocab => Table.Shape[0];
