@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AttnScope.Capture;
+using AttnScope.Training.Model;
+using AttnScope.Training.Training;
+
+namespace AttnScope.Training.Checkpoints;
+
+/// <summary>A run folder's config.json: model shape, training options, languages and the corpus it came from.</summary>
+public sealed record RunConfig
+{
+    public const string FormatId = "attnscope.translation/1";
+
+    [JsonPropertyName("format")] public string Format { get; init; } = FormatId;
+    [JsonPropertyName("architecture")] public string Architecture { get; init; } = "encoder-decoder";
+    [JsonPropertyName("model")] public TransformerConfig Model { get; init; } = new();
+    [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new();
+    [JsonPropertyName("source_language")] public string SourceLanguage { get; init; } = "en";
+    [JsonPropertyName("target_language")] public string TargetLanguage { get; init; } = "de";
+    /// <summary>"builtin" or the path the corpus was read from.</summary>
+    [JsonPropertyName("corpus")] public string Corpus { get; init; } = "builtin";
+    /// <summary>The sentence captured at every checkpoint (attention learning to align).</summary>
+    [JsonPropertyName("probe")] public string Probe { get; init; } = "";
+
+    public string ToJson() => JsonSerializer.Serialize(this, TransformerConfig.JsonOptions);
+
+    public static RunConfig FromJson(string json, string path)
+    {
+        RunConfig? config;
+        try { config = JsonSerializer.Deserialize<RunConfig>(json); }
+        catch (JsonException e) { throw new AttnScopeException($"'{path}' is not a valid run config: {e.Message}"); }
+        if (config is null) throw new AttnScopeException($"'{path}' is empty");
+        if (config.Format != FormatId)
+            throw new AttnScopeException($"'{path}' has format '{config.Format}', expected {FormatId}");
+        config.Model.Validate();
+        config.Training.Validate();
+        return config;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using AttnScope.Capture;
+using AttnScope.Capture.Io;
+using AttnScope.Training.Text;
+
+namespace AttnScope.Training.Checkpoints;
+
+/// <summary>
+/// A training run on disk: <c>config.json</c>, <c>tokenizer/</c> (the sub-word vocabulary files),
+/// <c>checkpoints/step-NNNNNNN.safetensors</c>, <c>probe/step-NNNNNNN.safetensors</c> (the probe sentence's
+/// attention capture at each checkpoint) and <c>log.tsv</c> (loss per logged step).
+/// </summary>
+public sealed class RunFolder
+{
+    public const string ConfigFile = "config.json";
+    public const string TokenizerFolder = "tokenizer";
+    public const string CheckpointFolder = "checkpoints";
+    public const string ProbeFolder = "probe";
+
+    public string Path { get; }
+    public RunConfig Config { get; }
+
+    private RunFolder(string path, RunConfig config)
+    {
+        Path = path;
+        Config = config;
+    }
+
+    public string TokenizerPath => System.IO.Path.Combine(Path, TokenizerFolder);
+    public string LogPath => System.IO.Path.Combine(Path, "log.tsv");
+    public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointFolder, $"step-{step:D7}.safetensors");
+    public string ProbePath(long step) => System.IO.Path.Combine(Path, ProbeFolder, $"step-{step:D7}.safetensors");
+
+    /// <summary>True when <paramref name="path"/> is a folder with a translation run's config.json.</summary>
+    public static bool IsRunFolder(string path)
+    {
+        var config = System.IO.Path.Combine(path, ConfigFile);
+        if (!Directory.Exists(path) || !File.Exists(config)) return false;
+        try { return File.ReadAllText(config).Contains(RunConfig.FormatId, StringComparison.Ordinal); }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>Creates a new run folder (an existing folder must be empty or hold no run).</summary>
+    public static RunFolder Create(string path, RunConfig config)
+    {
+        if (File.Exists(path)) throw new AttnScopeException($"'{path}' is a file, not a folder for the run");
+        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
+            throw new AttnScopeException($"'{path}' is not empty; give a new folder, or --resume to continue the run in it");
+        Directory.CreateDirectory(path);
+        Directory.CreateDirectory(System.IO.Path.Combine(path, CheckpointFolder));
+        Directory.CreateDirectory(System.IO.Path.Combine(path, ProbeFolder));
+        var run = new RunFolder(path, config);
+        run.SaveConfig();
+        return run;
+    }
+
+    public void SaveConfig() => AtomicFile.WriteAllBytes(System.IO.Path.Combine(Path, ConfigFile), System.Text.Encoding.UTF8.GetBytes(Config.ToJson()));
+
+    /// <summary>Opens an existing run; clear errors for a missing folder, config or tokenizer.</summary>
+    public static RunFolder Open(string path)
+    {
+        if (!Directory.Exists(path)) throw new AttnScopeException($"run folder '{path}' does not exist");
+        var configPath = System.IO.Path.Combine(path, ConfigFile);
+        if (!File.Exists(configPath))
+            throw new AttnScopeException($"'{path}' is not a run folder: it has no {ConfigFile} (make one with 'attnscope train --out {path}')");
+        var config = RunConfig.FromJson(File.ReadAllText(configPath), configPath);
+        return new RunFolder(path, config);
+    }
+
+    public SubwordVocabulary LoadVocabulary()
+    {
+        if (!Directory.Exists(TokenizerPath)) throw new AttnScopeException($"run folder '{Path}' has no {TokenizerFolder}/ folder");
+        var vocab = SubwordVocabulary.Load(TokenizerPath);
+        if (vocab.Size != Config.Model.VocabSize)
+            throw new AttnScopeException($"the tokenizer in '{TokenizerPath}' has {vocab.Size} entries but the model's vocabulary is {Config.Model.VocabSize}");
+        return vocab;
+    }
+
+    /// <summary>Checkpoint files by step, oldest first.</summary>
+    public IReadOnlyList<(long Step, string Path)> Checkpoints() => Steps(System.IO.Path.Combine(Path, CheckpointFolder));
+
+    /// <summary>Probe captures by step, oldest first.</summary>
+    public IReadOnlyList<(long Step, string Path)> Probes() => Steps(System.IO.Path.Combine(Path, ProbeFolder));
+
+    private static List<(long, string)> Steps(string folder)
+    {
+        if (!Directory.Exists(folder)) return [];
+        var list = new List<(long, string)>();
+        foreach (var f in Directory.EnumerateFiles(folder, "step-*.safetensors"))
+        {
+            var name = System.IO.Path.GetFileNameWithoutExtension(f);
+            if (long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var step)) list.Add((step, f));
+        }
+        list.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return list;
+    }
+
+    public string LatestCheckpoint() =>
+        Checkpoints() is { Count: > 0 } list ? list[^1].Path
+        : throw new AttnScopeException($"run folder '{Path}' has no checkpoint yet (in {CheckpointFolder}/)");
+
+    /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints.</summary>
+    public void PruneCheckpoints(int keep)
+    {
+        var list = Checkpoints();
+        for (int i = 0; i < list.Count - keep; i++)
+        {
+            try { File.Delete(list[i].Path); } catch (IOException) { /* keep going; an old checkpoint left behind is harmless */ }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using AttnScope.Capture;
+using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Model;
+using AttnScope.Training.Text;
+
+namespace AttnScope.Training.Decoding;
+
+/// <summary>A translation: the text, the target ids (no BOS/EOS), the encoded source, and notes (e.g. truncation).</summary>
+public sealed record Translation(string Source, string Text, int[] TargetIds, EncodedText EncodedSource, int[] SourceIds, IReadOnlyList<string> Warnings);
+
+/// <summary>A trained model with its vocabulary: translates text and captures the attention of a translation.</summary>
+public sealed class Translator
+{
+    public Transformer Model { get; }
+    public SubwordVocabulary Vocabulary { get; }
+    public string ModelId { get; }
+
+    public Translator(Transformer model, SubwordVocabulary vocabulary, string modelId)
+    {
+        Model = model;
+        Vocabulary = vocabulary;
+        ModelId = modelId;
+    }
+
+    /// <summary>Loads a run folder's config, tokenizer and its newest checkpoint (or the given one).</summary>
+    public static Translator Open(string runFolder, string? checkpoint = null)
+    {
+        var run = RunFolder.Open(runFolder);
+        var vocab = run.LoadVocabulary();
+        var model = new Transformer(run.Config.Model);
+        Checkpoint.Load(checkpoint ?? run.LatestCheckpoint(), model, optimizer: null);
+        return new Translator(model, vocab, runFolder);
+    }
+
+    /// <summary>Source ids for a text: its pieces plus EOS, truncated to the model's maximum length (with a warning).</summary>
+    public (EncodedText Encoded, int[] Ids, List<string> Warnings) EncodeSource(string text)
+    {
+        var warnings = new List<string>();
+        var enc = Vocabulary.Encode(text);
+        int max = Model.Config.MaxLength - 1;
+        if (enc.Ids.Length > max)
+        {
+            warnings.Add($"the input has {enc.Ids.Length} pieces; only the first {max} were translated (the model's maximum length is {Model.Config.MaxLength})");
+            enc = new EncodedText(enc.Ids[..max], enc.WordIndex[..max], enc.Offsets[..max], enc.Pieces[..max]);
+        }
+        return (enc, [.. enc.Ids, SubwordVocabulary.EosId], warnings);
+    }
+
+    public int MaxSteps(int sourceLength) => Math.Min(Model.Config.MaxLength, 2 * sourceLength + 10);
+
+    public Translation Translate(string text, int beam = 1)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new AttnScopeException("the text to translate is empty");
+        var (enc, ids, warnings) = EncodeSource(text);
+        var hyp = beam <= 1
+            ? Search.Greedy(Model, ids, SubwordVocabulary.BosId, SubwordVocabulary.EosId, MaxSteps(ids.Length))
+            : Search.Beam(Model, ids, SubwordVocabulary.BosId, SubwordVocabulary.EosId, MaxSteps(ids.Length), beam);
+        if (!hyp.Finished) warnings.Add("the translation reached the length limit before an end-of-sentence token");
+        return new Translation(text, Vocabulary.Decode(hyp.Ids), hyp.Ids, enc, ids, warnings);
+    }
+
+    /// <summary>
+    /// Attention of the model while producing <paramref name="t"/>: the decoder re-reads BOS and the produced
+    /// pieces with teacher forcing (the same numbers the step-by-step decoding computed, since the decoder is
+    /// causal). Stacks encoder [L,H,S,S], decoder [L,H,T,T] and cross [L,H,T,S]; Tokens are the source pieces
+    /// plus EOS, TargetTokens are the decoder inputs: BOS and the produced pieces, so row t of decoder and cross
+    /// is the step that produced target piece t+1 (or EOS).
+    /// </summary>
+    public AttentionCapture Capture(Translation t)
+    {
+        var (enc, dec, cross) = AttentionRecorder.Record(Model, t.SourceIds, t.TargetIds);
+        var tokens = new List<CaptureToken>();
+        for (int i = 0; i < t.EncodedSource.Ids.Length; i++)
+        {
+            var (start, end) = t.EncodedSource.Offsets[i];
+            tokens.Add(new CaptureToken(t.EncodedSource.Pieces[i], t.EncodedSource.Ids[i], start, end, Segment.A, false));
+        }
+        tokens.Add(Special(SubwordVocabulary.EosId, Segment.A));
+        var target = new List<CaptureToken> { Special(SubwordVocabulary.BosId, Segment.B) };
+        // Offsets into the translation text where re-encoding it gives back the produced pieces.
+        var again = Vocabulary.Encode(t.Text);
+        bool same = again.Ids.AsSpan().SequenceEqual(t.TargetIds);
+        for (int i = 0; i < t.TargetIds.Length; i++)
+        {
+            var (start, end) = same ? again.Offsets[i] : (-1, -1);
+            target.Add(new CaptureToken(Vocabulary.PieceText(t.TargetIds[i]), t.TargetIds[i], start, end, Segment.B, false));
+        }
+        var meta = new CaptureMetadata
+        {
+            ModelId = ModelId,
+            Architecture = "encoder-decoder",
+            Source = "managed",
+            Texts = [t.Source, t.Text],
+            Warnings = t.Warnings,
+            Extra = new Dictionary<string, string>
+            {
+                ["translation"] = t.Text,
+                ["target_rows"] = "decoder inputs: row t produced target piece t+1 (the last row produced the end of sentence)",
+            },
+        };
+        return new AttentionCapture(meta, tokens,
+            [new AttentionStack(AttentionStack.Encoder, enc), new AttentionStack(AttentionStack.Decoder, dec), new AttentionStack(AttentionStack.Cross, cross)],
+            target);
+    }
+
+    private CaptureToken Special(int id, Segment segment) => new(Vocabulary.PieceText(id), id, -1, -1, segment, true);
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+using AttnScope.Capture;
+
+namespace AttnScope.Training.Training;
+
+/// <summary>How a model is trained. Saved as the "training" object of a run folder's config.json.</summary>
+public sealed record TrainingOptions
+{
+    [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1e-3;
+    [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 300;
+    /// <summary>inverse-sqrt, cosine or constant.</summary>
+    [JsonPropertyName("decay")] public string Decay { get; init; } = "inverse-sqrt";
+    [JsonPropertyName("batch_tokens")] public int BatchTokens { get; init; } = 3000;
+    [JsonPropertyName("label_smoothing")] public float LabelSmoothing { get; init; } = 0.1f;
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
+    [JsonPropertyName("clip_norm")] public double ClipNorm { get; init; } = 1.0;
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 1;
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 1000;
+    /// <summary>Pairs longer than this many sub-word pieces (either side) are left out of training.</summary>
+    [JsonPropertyName("max_pieces")] public int MaxPieces { get; init; } = 100;
+    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 200;
+    [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
+    /// <summary>Stop after this many optimizer steps (0: no step limit).</summary>
+    [JsonPropertyName("max_steps")] public long MaxSteps { get; init; }
+    /// <summary>Stop after this many minutes of training (0: no time limit).</summary>
+    [JsonPropertyName("max_minutes")] public double MaxMinutes { get; init; }
+    /// <summary>Training pairs of the built-in corpus.</summary>
+    [JsonPropertyName("builtin_train_pairs")] public int BuiltinTrainPairs { get; init; } = 40_000;
+    [JsonPropertyName("builtin_test_pairs")] public int BuiltinTestPairs { get; init; } = 1_000;
+
+    public void Validate()
+    {
+        static void Check(bool ok, string message) { if (!ok) throw new AttnScopeException($"invalid training options: {message}"); }
+        Check(LearningRate > 0, "learning_rate must be positive");
+        Check(WarmupSteps >= 1, "warmup_steps must be at least 1");
+        Check(BatchTokens >= 8, "batch_tokens must be at least 8");
+        Check(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing must be in [0, 1)");
+        Check(VocabSize >= 8, "vocab_size must be at least 8");
+        Check(CheckpointEvery >= 1, "checkpoint_every must be at least 1");
+        Check(KeepCheckpoints >= 1, "keep_checkpoints must be at least 1");
+        Check(MaxSteps >= 0 && MaxMinutes >= 0, "step and time limits cannot be negative");
+    }
+}

@@ -1,0 +1,86 @@
+using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Model;
+using AttnScope.Training.Optim;
+using AttnScope.Training.Text;
+
+namespace AttnScope.Training.Training;
+
+/// <summary>What one optimizer step did.</summary>
+public readonly record struct StepReport(long Step, StepLoss Loss, double LearningRate, double GradientNorm, int SourceTokens);
+
+/// <summary>
+/// The training loop's core, independent of files: a model, AdamW, the schedule, encoded examples and a batch
+/// plan per epoch. Every step's randomness comes from (seed, step) and every epoch's batch order from
+/// (seed, epoch), so a session restored from <see cref="State"/> continues bit for bit.
+/// </summary>
+public sealed class TrainingSession
+{
+    public Transformer Model { get; }
+    public AdamW Optimizer { get; }
+    public LearningRateSchedule Schedule { get; }
+    public TrainingOptions Options { get; }
+    public IReadOnlyList<EncodedPair> Examples { get; }
+    public TrainingState State { get; private set; }
+
+    private readonly Func<int, IReadOnlyList<int[]>> _plan;
+    private IReadOnlyList<int[]>? _epochBatches;
+    private int _planEpoch = -1;
+    private readonly Batch _batch = new();
+
+    /// <param name="plan">Batches (indices into <paramref name="examples"/>) for an epoch number; must be deterministic.</param>
+    public TrainingSession(Transformer model, TrainingOptions options, IReadOnlyList<EncodedPair> examples,
+        Func<int, IReadOnlyList<int[]>> plan, TrainingState? state = null)
+    {
+        if (examples.Count == 0) throw new Capture.AttnScopeException("there are no training pairs left to train on");
+        Model = model;
+        Options = options;
+        Examples = examples;
+        _plan = plan;
+        Optimizer = new AdamW(model.Parameters) { WeightDecay = options.WeightDecay };
+        Schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Decay,
+            (int)Math.Min(int.MaxValue, options.MaxSteps), options.LearningRate * 0.02);
+        State = state ?? new TrainingState(0, 0, 0, 0, 0);
+        model.SetLabelSmoothing(options.LabelSmoothing);
+    }
+
+    public void Restore(TrainingState state) => State = state;
+
+    /// <summary>The batch plan of the default data path: length-bucketed batches under the token budget.</summary>
+    public static Func<int, IReadOnlyList<int[]>> BucketPlan(IReadOnlyList<EncodedPair> examples, int batchTokens, int seed)
+    {
+        var lengths = examples.Select(e => e.Length).ToArray();
+        return epoch => Data.LengthBuckets.Batches(lengths, batchTokens, new Random(unchecked(seed * 7919 + epoch)));
+    }
+
+    /// <summary>Runs one optimizer step on the next batch of the plan.</summary>
+    public StepReport Step(double elapsedSeconds)
+    {
+        var s = State;
+        if (_planEpoch != s.Epoch)
+        {
+            _epochBatches = _plan(s.Epoch);
+            _planEpoch = s.Epoch;
+            if (_epochBatches.Count == 0) throw new Capture.AttnScopeException("the batch plan is empty");
+        }
+        var indices = _epochBatches![s.BatchInEpoch];
+        _batch.Fill(Examples, indices, SubwordVocabulary.BosId, SubwordVocabulary.EosId);
+        Model.ZeroGrad();
+        var random = FastRandom.ForStep(Options.Seed, s.Step);
+        var loss = Model.Forward(_batch, ref random, training: true);
+        Model.Backward(loss.Tokens == 0 ? 0f : 1f / loss.Tokens);
+        double norm = Optimizer.ClipGradients(Options.ClipNorm);
+        double lr = Schedule.At(s.Step);
+        Optimizer.Step(lr);
+        int next = s.BatchInEpoch + 1;
+        int epoch = s.Epoch;
+        if (next >= _epochBatches.Count) { next = 0; epoch++; }
+        State = new TrainingState(s.Step + 1, epoch, next, s.TokensSeen + loss.Tokens, elapsedSeconds);
+        int sourceTokens = 0;
+        for (int b = 0; b < _batch.Size; b++) sourceTokens += _batch.SourceLengths[b];
+        return new StepReport(s.Step + 1, loss, lr, norm, sourceTokens);
+    }
+
+    public void SaveCheckpoint(string path) => Checkpoint.Save(path, Model, Optimizer, State);
+
+    public void LoadCheckpoint(string path) => State = Checkpoint.Load(path, Model, Optimizer);
+}
