@@ -21,6 +21,8 @@ public sealed record RunConfig
     [JsonPropertyName("corpus")] public string Corpus { get; init; } = "builtin";
     /// <summary>The sentence captured at every checkpoint (attention learning to align).</summary>
     [JsonPropertyName("probe")] public string Probe { get; init; } = "";
+    /// <summary>The probe's reference translation, force-decoded so every probe capture has the same axes.</summary>
+    [JsonPropertyName("probe_target")] public string ProbeTarget { get; init; } = "";
 
     public string ToJson() => JsonSerializer.Serialize(this, TransformerConfig.JsonOptions);
 

@@ -59,6 +59,16 @@ public sealed class Translator
         return new Translation(text, Vocabulary.Decode(hyp.Ids), hyp.Ids, enc, ids, warnings);
     }
 
+    /// <summary>Attention while the model is made to produce a given reference translation (teacher forcing):
+    /// the probe captured at every checkpoint, so frames across training share their axes.</summary>
+    public AttentionCapture CaptureReference(string source, string reference)
+    {
+        var (enc, ids, warnings) = EncodeSource(source);
+        var target = Vocabulary.Encode(reference).Ids;
+        if (target.Length > Model.Config.MaxLength - 1) target = target[..(Model.Config.MaxLength - 1)];
+        return Capture(new Translation(source, reference, target, enc, ids, warnings));
+    }
+
     /// <summary>
     /// Attention of the model while producing <paramref name="t"/>: the decoder re-reads BOS and the produced
     /// pieces with teacher forcing (the same numbers the step-by-step decoding computed, since the decoder is

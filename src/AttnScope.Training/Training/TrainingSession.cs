@@ -27,6 +27,9 @@ public sealed class TrainingSession
     private int _planEpoch = -1;
     private readonly Batch _batch = new();
 
+    /// <summary>The batch of the last step (for throughput accounting).</summary>
+    public Batch LastBatch => _batch;
+
     /// <param name="plan">Batches (indices into <paramref name="examples"/>) for an epoch number; must be deterministic.</param>
     public TrainingSession(Transformer model, TrainingOptions options, IReadOnlyList<EncodedPair> examples,
         Func<int, IReadOnlyList<int[]>> plan, TrainingState? state = null)

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+using AttnScope.Capture;
+using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Decoding;
+using AttnScope.Training.Evaluation;
+using AttnScope.Training.Model;
+using AttnScope.Training.Text;
+
+namespace AttnScope.Training.Training;
+
+/// <summary>What <c>attnscope train</c> asks for.</summary>
+public sealed record TrainRequest
+{
+    public string Corpus { get; init; } = CorpusLoader.Builtin;
+    public string SourceLanguage { get; init; } = "en";
+    public string TargetLanguage { get; init; } = "de";
+    public required string Out { get; init; }
+    public bool Resume { get; init; }
+    /// <summary>Total optimizer steps to reach (0: no step limit).</summary>
+    public long Steps { get; init; }
+    /// <summary>Minutes to train in this session (0: no time limit).</summary>
+    public double Minutes { get; init; }
+    public TransformerConfig Model { get; init; } = TrainingDefaults.Model;
+    public TrainingOptions Options { get; init; } = TrainingDefaults.Options;
+    public bool Evaluate { get; init; } = true;
+    /// <summary>Held-out sentences scored at the end (null: all).</summary>
+    public int? EvaluateLimit { get; init; }
+}
+
+public sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond);
+
+/// <summary>
+/// A training run from start to finish: corpus, vocabulary, run folder, the loop with progress, checkpoints and
+/// a probe capture at each checkpoint, a clean stop on cancellation (Ctrl-C), and held-out BLEU and AER at the end.
+/// </summary>
+public static class RunTrainer
+{
+    public static TrainOutcome Run(TrainRequest request, TextWriter log, bool interactive, CancellationToken cancel)
+    {
+        RunFolder run;
+        SubwordVocabulary vocab;
+        LoadedCorpus corpus;
+        if (request.Resume)
+        {
+            run = RunFolder.Open(request.Out);
+            run.LatestCheckpoint(); // a clear error before any work if there is nothing to resume
+            vocab = run.LoadVocabulary();
+            var o = run.Config.Training with { MaxSteps = request.Steps, MaxMinutes = request.Minutes };
+            corpus = CorpusLoader.Load(run.Config.Corpus, run.Config.SourceLanguage, run.Config.TargetLanguage, o);
+            run = RunFolder.Open(request.Out);
+        }
+        else
+        {
+            request.Model.Validate();
+            request.Options.Validate();
+            if (File.Exists(Path.Combine(request.Out, RunFolder.ConfigFile)))
+                throw new AttnScopeException($"'{request.Out}' already holds a run; add --resume to continue it, or give a new folder");
+            corpus = CorpusLoader.Load(request.Corpus, request.SourceLanguage, request.TargetLanguage, request.Options);
+            foreach (var note in corpus.Notes) log.WriteLine(note);
+            var sw = Stopwatch.StartNew();
+            vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize);
+            log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
+            var probe = corpus.Test.Count > 0 ? corpus.Test[0] : corpus.Train[0];
+            var config = new RunConfig
+            {
+                Model = request.Model with { VocabSize = vocab.Size },
+                Training = request.Options,
+                SourceLanguage = request.SourceLanguage,
+                TargetLanguage = request.TargetLanguage,
+                Corpus = request.Corpus.Equals(CorpusLoader.Builtin, StringComparison.OrdinalIgnoreCase) ? CorpusLoader.Builtin : Path.GetFullPath(request.Corpus),
+                Probe = probe.Source,
+                ProbeTarget = probe.Target,
+            };
+            run = RunFolder.Create(request.Out, config);
+            vocab.Save(run.TokenizerPath);
+        }
+
+        var options = run.Config.Training with { MaxSteps = request.Steps, MaxMinutes = request.Minutes };
+        var (examples, skipped) = CorpusLoader.Encode(vocab, corpus.Train, options.MaxPieces, run.Config.Model.MaxLength);
+        log.WriteLine($"{examples.Count} training pairs encoded" + (skipped > 0 ? $", {skipped} left out as longer than {Math.Min(options.MaxPieces, run.Config.Model.MaxLength - 1)} pieces" : ""));
+        var model = new Transformer(run.Config.Model, options.LabelSmoothing);
+        model.Initialize(options.Seed);
+        var session = new TrainingSession(model, options, examples, TrainingSession.BucketPlan(examples, options.BatchTokens, options.Seed));
+        if (request.Resume)
+        {
+            var latest = run.LatestCheckpoint();
+            session.LoadCheckpoint(latest);
+            log.WriteLine($"resuming from {Path.GetFileName(latest)} (step {session.State.Step}, epoch {session.State.Epoch})");
+        }
+        log.WriteLine($"model: {model.ParameterCount:N0} parameters; d_model {run.Config.Model.Dim}, {run.Config.Model.Heads} heads, " +
+                      $"{run.Config.Model.EncoderLayers}+{run.Config.Model.DecoderLayers} layers, d_ff {run.Config.Model.FeedForward}, " +
+                      $"{(run.Config.Model.PreNorm ? "pre" : "post")}-LN; {AttnScope.Sources.Engine.Gemm.Threads} threads");
+
+        var translator = new Translator(model, vocab, run.Path);
+        long lastSaved = -1;
+        void Save()
+        {
+            long step = session.State.Step;
+            if (step == lastSaved) return;
+            session.SaveCheckpoint(run.CheckpointPath(step));
+            run.PruneCheckpoints(options.KeepCheckpoints);
+            if (run.Config.Probe.Length > 0)
+                translator.CaptureReference(run.Config.Probe, run.Config.ProbeTarget).Save(run.ProbePath(step));
+            lastSaved = step;
+        }
+        if (!request.Resume) Save(); // step 0: the probe before any training
+
+        var progress = new ProgressReporter(log, interactive, options.MaxSteps, options.MaxMinutes * 60);
+        var clock = Stopwatch.StartNew();
+        double startElapsed = session.State.ElapsedSeconds;
+        double flops = 0;
+        bool cancelled = false;
+        using (var logFile = new StreamWriter(run.LogPath, append: true))
+        {
+            if (logFile.BaseStream.Length == 0) logFile.WriteLine("step\tloss\tnll\tlearning_rate\tgrad_norm\ttokens\tseconds");
+            while (true)
+            {
+                if (options.MaxSteps > 0 && session.State.Step >= options.MaxSteps) break;
+                if (options.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= options.MaxMinutes) break;
+                if (cancel.IsCancellationRequested) { cancelled = true; break; }
+                var r = session.Step(startElapsed + clock.Elapsed.TotalSeconds);
+                if (!double.IsFinite(r.Loss.Loss))
+                    throw new AttnScopeException($"the loss became {r.Loss.Loss} at step {r.Step}; lower the learning rate (the last good checkpoint is kept)");
+                flops += StepFlops(model.Config, session);
+                progress.Update(r);
+                if (r.Step % 50 == 0 || r.Step == 1)
+                    logFile.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{r.Step}\t{r.Loss.MeanLoss:F4}\t{r.Loss.MeanNll:F4}\t{r.LearningRate:G4}\t{r.GradientNorm:F3}\t{r.Loss.Tokens}\t{startElapsed + clock.Elapsed.TotalSeconds:F1}"));
+                if (r.Step % options.CheckpointEvery == 0) Save();
+            }
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        progress.Finish();
+        Save();
+        double tokensPerSecond = progress.Tokens / Math.Max(1e-9, seconds);
+        log.WriteLine($"stopped at step {session.State.Step}{(cancelled ? " (interrupted)" : "")} after {ProgressReporter.Clock(seconds)}: " +
+                      $"{tokensPerSecond:N0} target tokens/s, {flops / seconds / 1e9:F1} GFLOP/s; checkpoint {Path.GetFileName(run.CheckpointPath(session.State.Step))}");
+        EvaluationReport? report = null;
+        if (!cancelled && request.Evaluate)
+        {
+            report = Evaluator.Evaluate(translator, corpus.Test, beam: 1, limit: request.EvaluateLimit);
+            foreach (var line in report.Lines()) log.WriteLine(line);
+        }
+        else if (cancelled) log.WriteLine($"resume with: attnscope train --out {run.Path} --resume");
+        return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9);
+    }
+
+    /// <summary>Floating-point operations of the last step: forward plus backward (about twice the forward).</summary>
+    private static double StepFlops(TransformerConfig config, TrainingSession session) =>
+        3 * Transformer.ForwardFlops(config, session.LastBatch.Size, session.LastBatch.SourceLength, session.LastBatch.TargetLength);
+}
