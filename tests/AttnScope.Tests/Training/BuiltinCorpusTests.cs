@@ -136,7 +136,7 @@ public class BuiltinCorpusTests(BuiltinCorpusFixture corpus) : IClassFixture<Bui
     [Fact]
     public void AccusativeMasculineObject()
     {
-        Assert.True(CountChecked(new Regex(@"\b(sees|see) the (dog|man)\b"), m => new Regex($@"\b(sieht|sehen) .*\bden {Nouns[m.Groups[2].Value].German}\b")) > 0);
+        Assert.True(CountChecked(new Regex(@"\b(sees|see) the (dog|man)\b"), m => new Regex($@"\bden {Nouns[m.Groups[2].Value].German}\b")) > 0);
         Assert.True(CountChecked(new Regex(@"\b(sees|see) the (cat|woman|child|horse)\b"), m =>
             new Regex($@"\b{(Nouns[m.Groups[2].Value].Gender == 'f' ? "die" : "das")} {Nouns[m.Groups[2].Value].German}\b")) > 0);
     }
@@ -154,9 +154,9 @@ public class BuiltinCorpusTests(BuiltinCorpusFixture corpus) : IClassFixture<Bui
     public void SeparableVerbsSplitInMainClausesAndJoinInSubordinateOnes()
     {
         // A one-clause sentence with "calls": "ruft" second, "an" last. In a "that" clause: "anruft" last.
-        Assert.True(CountChecked(new Regex(@"^(The|A|My) [a-z ]*calls [^,]*\.$"), _ => new Regex(@"^\w+ (\w+ )?\w+ ruft .* an\.$")) > 0);
+        Assert.True(CountChecked(new Regex(@"^(?!.*\b(because|although|when|that)\b)(The|A|My) [a-z ]*calls .*\.$"), _ => new Regex(@"^\w+ (\w+ )?\w+ ruft .* an\.$")) > 0);
         Assert.True(CountChecked(new Regex(@" that .* calls "), _ => new Regex(@", dass .* anruft\.$")) > 0);
-        Assert.True(CountChecked(new Regex(@"^(The|A|My) [a-z ]*picks up [^,]*\.$"), _ => new Regex(@" holt .* ab\.$")) > 0);
+        Assert.True(CountChecked(new Regex(@"^(?!.*\b(because|although|when|that)\b)(The|A|My) [a-z ]*picks up .*\.$"), _ => new Regex(@" holt .* ab\.$")) > 0);
     }
 
     [Fact]
@@ -166,6 +166,11 @@ public class BuiltinCorpusTests(BuiltinCorpusFixture corpus) : IClassFixture<Bui
 
     [Fact]
     public void NumbersTakeThePluralAndThePluralVerb()
-        => Assert.True(CountChecked(new Regex(@"^(Two|Three|Four) (dogs|cats|children) (sleep|see)\b"), m =>
-            new Regex($@"^{m.Groups[1].Value switch { "Two" => "Zwei", "Three" => "Drei", _ => "Vier" }} {m.Groups[2].Value switch { "dogs" => "Hunde", "cats" => "Katzen", _ => "Kinder" }} {(m.Groups[3].Value == "sleep" ? "schlafen" : "sehen")}\b")) > 0);
+    {
+        var numbers = new Dictionary<string, string> { ["Two"] = "Zwei", ["Three"] = "Drei", ["Four"] = "Vier", ["Five"] = "Fünf", ["Twelve"] = "Zwölf" };
+        var plurals = new Dictionary<string, string> { ["dogs"] = "Hunde", ["cats"] = "Katzen", ["children"] = "Kinder", ["men"] = "Männer", ["women"] = "Frauen", ["horses"] = "Pferde" };
+        // German third person plural present ends in -en for every verb of the grammar (sehen, schlafen, mögen, …).
+        Assert.True(CountChecked(new Regex(@"^(Two|Three|Four|Five|Twelve) (dogs|cats|children|men|women|horses) [a-z]+ "), m =>
+            new Regex($@"^{numbers[m.Groups[1].Value]} {plurals[m.Groups[2].Value]} \w+en\b")) > 0);
+    }
 }
