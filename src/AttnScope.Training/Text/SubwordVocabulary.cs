@@ -6,7 +6,17 @@ namespace AttnScope.Training.Text;
 
 /// <summary>Text encoded into sub-word ids (no BOS/EOS), with, for every piece, the index of the whitespace-split
 /// word it came from (for word-level alignment), its UTF-16 span in the text, and its printable piece text.</summary>
-public sealed record EncodedText(int[] Ids, int[] WordIndex, (int Start, int End)[] Offsets, string[] Pieces);
+public sealed record EncodedText(int[] Ids, int[] WordIndex, (int Start, int End)[] Offsets, string[] Pieces)
+{
+    public int Length => Ids.Length;
+
+    /// <summary>The first <paramref name="maxPieces"/> pieces (this object itself when it is no longer).</summary>
+    public EncodedText Truncate(int maxPieces)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxPieces);
+        return Ids.Length <= maxPieces ? this : new EncodedText(Ids[..maxPieces], WordIndex[..maxPieces], Offsets[..maxPieces], Pieces[..maxPieces]);
+    }
+}
 
 /// <summary>A joint source+target sub-word vocabulary learned from the training side, saved in a standard form that
 /// Microsoft.ML.Tokenizers loads, and encoding through that library. Ids 0..3 are pad, unk, bos, eos.</summary>
@@ -133,6 +143,17 @@ public sealed class SubwordVocabulary
 
     /// <summary>The printable text of one piece (for capture token labels), e.g. "Hund", "##e" or "&lt;eos&gt;".</summary>
     public string PieceText(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : $"<{id}>";
+
+    /// <summary>Pads sequences of ids to one width with <see cref="PadId"/>: row-major [rows.Count, width], where width
+    /// is the longest row (or <paramref name="minWidth"/> if larger).</summary>
+    public static int[] PadRows(IReadOnlyList<int[]> rows, out int width, int minWidth = 0)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        width = Math.Max(minWidth, rows.Count == 0 ? 0 : rows.Max(r => r.Length));
+        var padded = new int[rows.Count * width]; // PadId is 0
+        for (int i = 0; i < rows.Count; i++) rows[i].CopyTo(padded, i * width);
+        return padded;
+    }
 
     /// <summary>The id of a piece as written in vocab.txt, or <see cref="UnkId"/>.</summary>
     public int IdOf(string piece) => Array.IndexOf(_pieces, piece) is var i and >= 0 ? i : UnkId;

@@ -144,4 +144,20 @@ public class SubwordVocabularyTests(LearnedVocabularyFixture f) : IClassFixture<
         Assert.Contains("UTF-8", Assert.Throws<AttnScopeException>(() => SubwordVocabulary.Load(dir.Path)).Message);
         Assert.Throws<AttnScopeException>(() => SubwordVocabulary.Learn(["a b"], 5));
     }
+
+    [Fact]
+    public void TruncationAndPadding()
+    {
+        var e = f.Vocabulary.Encode("Der Hund sieht die Katze im Garten.");
+        var t = e.Truncate(3);
+        Assert.Equal(3, t.Length);
+        Assert.Equal(e.Ids[..3], t.Ids);
+        Assert.Equal(e.Offsets[..3], t.Offsets);
+        Assert.Same(e, e.Truncate(100));
+        var padded = SubwordVocabulary.PadRows([[5, 6, 7], [8], []], out int width);
+        Assert.Equal(3, width);
+        Assert.Equal([5, 6, 7, 8, 0, 0, 0, 0, 0], padded);
+        SubwordVocabulary.PadRows([[1]], out width, minWidth: 4);
+        Assert.Equal(4, width);
+    }
 }
