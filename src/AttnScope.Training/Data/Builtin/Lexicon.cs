@@ -15,7 +15,7 @@ internal enum NounKind
 
 /// <summary>A noun: English singular/plural, German gender, nominative singular, plural, and for weak masculine
 /// nouns (der Junge → den Jungen) the accusative/dative singular. Dative plural adds -n unless the plural ends in
-/// -n or -s (den Kindern, den Frauen, den Autos).</summary>
+/// -n or -s (den Kindern, but den Frauen, den Babys).</summary>
 internal sealed record Noun(string En, string EnPlural, Gender Gender, string De, string DePlural, NounKind Kind, string? DeOblique = null)
 {
     public string German(Case c, bool plural)
