@@ -4,9 +4,11 @@ using AttnScope.Capture;
 // The benchmark command (see README):
 //   dotnet run --project bench/AttnScope.Bench -c Release -- [--lengths 16,128,512] [--runs 15] [--json FILE]
 // Developer component timings: -- --component [--gemm|--rowops|--gelu|--alloc|--bandwidth|--profile]
+// Translation training throughput (default config): -- --training [--steps N]
 try
 {
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
+    if (args.Contains("--training")) return TrainingBenchmark.Run(args.Where(a => a != "--training").ToArray());
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

@@ -14,6 +14,9 @@ public static class AttnScopeCli
         root.Subcommands.Add(InspectCommand.Create(output));
         root.Subcommands.Add(HeatmapCommand.Create(output));
         root.Subcommands.Add(DemoCommand.Create(output));
+        root.Subcommands.Add(TrainCommand.Create(output));
+        root.Subcommands.Add(TranslateCommand.Create(output));
+        root.Subcommands.Add(EvaluateCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -9,7 +9,7 @@ public static class CaptureCommand
 {
     public static Option<string> ModelOption() => new("--model", "-m")
     {
-        Description = "minilm (embedded default), a Hugging Face folder, an .onnx file, or hf:ORG/NAME[@revision]",
+        Description = "minilm (embedded default), a Hugging Face folder, an .onnx file, hf:ORG/NAME[@revision], or a translation run folder (attnscope train)",
         DefaultValueFactory = _ => "minilm",
     };
 
@@ -42,6 +42,8 @@ public static class CaptureCommand
         };
         cmd.SetAction(r => output.Guard(() =>
         {
+            if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(r.GetValue(model)!))
+                return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);
             using var session = ModelSession.Open(r.GetValue(model)!, kind);
             foreach (var note in session.Notes) output.Err.WriteLine($"attnscope: {note}");

@@ -28,6 +28,20 @@ public sealed class RunFolder
 
     public string TokenizerPath => System.IO.Path.Combine(Path, TokenizerFolder);
     public string LogPath => System.IO.Path.Combine(Path, "log.tsv");
+    public string EvaluationPath => System.IO.Path.Combine(Path, "evaluation.json");
+
+    /// <summary>The decoder layer whose cross attention aligned best at the last evaluation, or null.</summary>
+    public int? BestAlignmentLayer()
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(EvaluationPath));
+            return doc.RootElement.TryGetProperty("best_layer", out var b) && b.TryGetInt32(out var layer) && layer >= 0 && layer < Config.Model.DecoderLayers ? layer : null;
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or UnauthorizedAccessException) { return null; }
+    }
+
+    public void SaveEvaluation(string json) => AtomicFile.WriteAllBytes(EvaluationPath, System.Text.Encoding.UTF8.GetBytes(json));
     public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointFolder, $"step-{step:D7}.safetensors");
     public string ProbePath(long step) => System.IO.Path.Combine(Path, ProbeFolder, $"step-{step:D7}.safetensors");
 

@@ -15,6 +15,17 @@ public sealed record EvaluationReport(
     public int BestLayer => AerPerLayer.Count == 0 ? -1 : AerPerLayer.Select((a, i) => (a, i)).MinBy(x => x.a).i;
     public double BestAer => AerPerLayer.Count == 0 ? double.NaN : AerPerLayer.Min();
 
+    /// <summary>The scores as JSON (saved as evaluation.json in the run folder).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["bleu"] = Math.Round(Bleu.Score, 4),
+        ["sentences"] = Sentences,
+        ["beam"] = Beam,
+        ["aer_per_layer"] = AerPerLayer.Select(a => Math.Round(a, 5)).ToArray(),
+        ["best_layer"] = BestLayer,
+        ["aligned_sentences"] = AlignedSentences,
+    }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+
     public IEnumerable<string> Lines()
     {
         yield return $"held-out BLEU {Bleu.Score:F2} on {Sentences} sentences ({(Beam <= 1 ? "greedy" : $"beam {Beam}")}; " +

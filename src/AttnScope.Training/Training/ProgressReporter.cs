@@ -12,10 +12,12 @@ public sealed class ProgressReporter(TextWriter output, bool interactive, long s
 {
     public TimeSpan PlainInterval { get; init; } = TimeSpan.FromSeconds(15);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastPrint = TimeSpan.MinValue;
+    private TimeSpan _lastPrint = TimeSpan.FromDays(-1);
     private double _smoothedLoss = double.NaN;
     private long _tokens, _startStep = -1;
     private int _lastWidth;
+    private StepReport? _last;
+    private long _printedStep = -1;
 
     public double TokensPerSecond => _tokens / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
     public long Tokens => _tokens;
@@ -28,8 +30,10 @@ public sealed class ProgressReporter(TextWriter output, bool interactive, long s
         _smoothedLoss = double.IsNaN(_smoothedLoss) ? loss : 0.95 * _smoothedLoss + 0.05 * loss;
         var now = _clock.Elapsed;
         var interval = interactive ? TimeSpan.FromMilliseconds(250) : PlainInterval;
+        _last = r;
         if (!force && now - _lastPrint < interval) return;
         _lastPrint = now;
+        _printedStep = r.Step;
         string line = Line(r, now);
         if (interactive)
         {
@@ -43,6 +47,13 @@ public sealed class ProgressReporter(TextWriter output, bool interactive, long s
     /// <summary>Ends the in-place line (so the next output starts on a fresh line).</summary>
     public void Finish()
     {
+        if (_last is { } last && last.Step != _printedStep)
+        {
+            string line = Line(last, _clock.Elapsed);
+            if (interactive) output.Write("\r" + line.PadRight(_lastWidth));
+            else output.WriteLine(line);
+            _lastWidth = line.Length;
+        }
         if (interactive && _lastWidth > 0) output.WriteLine();
         _lastWidth = 0;
     }

@@ -52,7 +52,7 @@ public static class RunTrainer
         }
         else
         {
-            request.Model.Validate();
+            (request.Model with { VocabSize = request.Options.VocabSize }).Validate();
             request.Options.Validate();
             if (File.Exists(Path.Combine(request.Out, RunFolder.ConfigFile)))
                 throw new AttnScopeException($"'{request.Out}' already holds a run; add --resume to continue it, or give a new folder");
@@ -141,6 +141,7 @@ public static class RunTrainer
         {
             report = Evaluator.Evaluate(translator, corpus.Test, beam: 1, limit: request.EvaluateLimit);
             foreach (var line in report.Lines()) log.WriteLine(line);
+            run.SaveEvaluation(report.ToJson());
         }
         else if (cancelled) log.WriteLine($"resume with: attnscope train --out {run.Path} --resume");
         return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9);

@@ -10,12 +10,12 @@ public static class TrainingDefaults
 {
     public static TransformerConfig Model => new()
     {
-        Dim = 128, Heads = 4, FeedForward = 512, EncoderLayers = 3, DecoderLayers = 3, PreNorm = true,
+        Dim = 128, Heads = 4, FeedForward = 512, EncoderLayers = 2, DecoderLayers = 2, PreNorm = true,
         LearnedPositions = false, SharedEmbeddings = true, Dropout = 0.1f, MaxLength = 128,
     };
 
     public static TrainingOptions Options => new();
 
     /// <summary>Training time when neither --steps nor --minutes is given.</summary>
-    public const double Minutes = 14;
+    public const double Minutes = 12;
 }

@@ -6,11 +6,11 @@ namespace AttnScope.Training.Training;
 /// <summary>How a model is trained. Saved as the "training" object of a run folder's config.json.</summary>
 public sealed record TrainingOptions
 {
-    [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1e-3;
-    [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 300;
+    [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1.5e-3;
+    [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 150;
     /// <summary>inverse-sqrt, cosine or constant.</summary>
     [JsonPropertyName("decay")] public string Decay { get; init; } = "inverse-sqrt";
-    [JsonPropertyName("batch_tokens")] public int BatchTokens { get; init; } = 3000;
+    [JsonPropertyName("batch_tokens")] public int BatchTokens { get; init; } = 1500;
     [JsonPropertyName("label_smoothing")] public float LabelSmoothing { get; init; } = 0.1f;
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
     [JsonPropertyName("clip_norm")] public double ClipNorm { get; init; } = 1.0;
@@ -18,7 +18,7 @@ public sealed record TrainingOptions
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 1000;
     /// <summary>Pairs longer than this many sub-word pieces (either side) are left out of training.</summary>
     [JsonPropertyName("max_pieces")] public int MaxPieces { get; init; } = 100;
-    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 200;
+    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 50;
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
     /// <summary>Stop after this many optimizer steps (0: no step limit).</summary>
     [JsonPropertyName("max_steps")] public long MaxSteps { get; init; }

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using AttnScope.Capture;
+using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Decoding;
+using AttnScope.Training.Evaluation;
+using AttnScope.Training.Training;
+
+namespace AttnScope.Cli;
+
+/// <summary><c>attnscope evaluate RUN [--corpus builtin|PATH] [--beam N] [--limit N]</c>: held-out BLEU and cross-attention AER.</summary>
+public static class EvaluateCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train'" };
+        var corpus = new Option<string?>("--corpus") { Description = "test corpus: builtin, a .tsv/.jsonl file or a PATH prefix (default: the run's held-out set)" };
+        var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 1 };
+        var limit = new Option<int?>("--limit") { Description = "score only the first N test sentences" };
+        var cmd = new Command("evaluate", "Print held-out BLEU and the alignment error rate of cross attention per layer.")
+        {
+            run, corpus, beam, limit,
+        };
+        cmd.SetAction(r => output.Guard(() =>
+        {
+            int beamSize = r.GetValue(beam);
+            if (beamSize < 1 || beamSize > 64) throw new AttnScopeException($"--beam {beamSize} is out of range (1..64)");
+            if (r.GetValue(limit) is < 1) throw new AttnScopeException("--limit must be at least 1");
+            var folder = RunFolder.Open(r.GetValue(run)!);
+            var translator = Translator.Open(folder.Path);
+            var c = folder.Config;
+            var name = r.GetValue(corpus);
+            var test = name is null
+                ? CorpusLoader.Load(c.Corpus, c.SourceLanguage, c.TargetLanguage, c.Training)
+                : CorpusLoader.LoadTest(name, c.SourceLanguage, c.TargetLanguage, c.Training);
+            foreach (var note in test.Notes) output.Err.WriteLine($"attnscope: {note}");
+            var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit));
+            foreach (var line in report.Lines()) output.Out.WriteLine(line);
+            return 0;
+        }));
+        return cmd;
+    }
+}

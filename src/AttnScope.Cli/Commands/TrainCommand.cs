@@ -1,0 +1,100 @@
+using System.CommandLine;
+using AttnScope.Capture;
+using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Training;
+
+namespace AttnScope.Cli;
+
+/// <summary><c>attnscope train --corpus builtin|PATH [--src en --tgt de] --out RUN [--minutes N | --steps N] [--resume]</c></summary>
+public static class TrainCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var d = TrainingDefaults.Model;
+        var o = TrainingDefaults.Options;
+        var corpus = new Option<string>("--corpus") { Description = "builtin (generated English→German with gold alignments), a .tsv/.jsonl file, or a prefix PATH with PATH.SRC and PATH.TGT", DefaultValueFactory = _ => "builtin" };
+        var src = new Option<string>("--src") { Description = "source language code", DefaultValueFactory = _ => "en" };
+        var tgt = new Option<string>("--tgt") { Description = "target language code", DefaultValueFactory = _ => "de" };
+        var outPath = new Option<string>("--out") { Description = "run folder for config, tokenizer, checkpoints and probe captures", Required = true };
+        var minutes = new Option<double?>("--minutes") { Description = $"train for this many minutes (default {TrainingDefaults.Minutes} when --steps is not given)" };
+        var steps = new Option<long?>("--steps") { Description = "train until this many optimizer steps" };
+        var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint" };
+        var layers = new Option<int>("--layers") { Description = "encoder and decoder layers", DefaultValueFactory = _ => d.EncoderLayers };
+        var dim = new Option<int>("--d-model") { Description = "model width", DefaultValueFactory = _ => d.Dim };
+        var heads = new Option<int>("--heads") { Description = "attention heads", DefaultValueFactory = _ => d.Heads };
+        var ff = new Option<int>("--d-ff") { Description = "feed-forward width", DefaultValueFactory = _ => d.FeedForward };
+        var postNorm = new Option<bool>("--post-norm") { Description = "layer norm after each residual sum (original Transformer) instead of before each sub-layer" };
+        var learned = new Option<bool>("--learned-positions") { Description = "learned position table instead of sinusoids" };
+        var separate = new Option<bool>("--separate-embeddings") { Description = "separate source, target and output embeddings instead of one shared table" };
+        var dropout = new Option<float>("--dropout") { DefaultValueFactory = _ => d.Dropout };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "tokens per batch (padding included)", DefaultValueFactory = _ => o.BatchTokens };
+        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => o.LearningRate };
+        var warmup = new Option<int>("--warmup") { Description = "warm-up steps", DefaultValueFactory = _ => o.WarmupSteps };
+        var decay = new Option<string>("--decay") { Description = "inverse-sqrt, cosine or constant", DefaultValueFactory = _ => o.Decay };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => o.Seed };
+        var vocab = new Option<int>("--vocab-size") { Description = "sub-word vocabulary size", DefaultValueFactory = _ => o.VocabSize };
+        var every = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints (each also captures the probe sentence)", DefaultValueFactory = _ => o.CheckpointEvery };
+        var trainPairs = new Option<int>("--builtin-pairs") { Description = "training pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTrainPairs };
+        var testPairs = new Option<int>("--builtin-test-pairs") { Description = "held-out pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTestPairs };
+        var animate = new Option<string?>("--animate") { Description = "also write the probe sentence's cross attention across checkpoints as an animated .gif" };
+        var noEval = new Option<bool>("--no-evaluate") { Description = "skip the held-out BLEU and AER at the end" };
+        var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
+        {
+            corpus, src, tgt, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
+            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval,
+        };
+        cmd.SetAction(r => output.Guard(() =>
+        {
+            long stepLimit = r.GetValue(steps) ?? 0;
+            double minuteLimit = r.GetValue(minutes) ?? (stepLimit > 0 ? 0 : TrainingDefaults.Minutes);
+            if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
+            var request = new TrainRequest
+            {
+                Corpus = r.GetValue(corpus)!,
+                SourceLanguage = r.GetValue(src)!,
+                TargetLanguage = r.GetValue(tgt)!,
+                Out = r.GetValue(outPath)!,
+                Resume = r.GetValue(resume),
+                Steps = stepLimit,
+                Minutes = minuteLimit,
+                Evaluate = !r.GetValue(noEval),
+                Model = d with
+                {
+                    EncoderLayers = r.GetValue(layers), DecoderLayers = r.GetValue(layers), Dim = r.GetValue(dim), Heads = r.GetValue(heads),
+                    FeedForward = r.GetValue(ff), PreNorm = !r.GetValue(postNorm), LearnedPositions = r.GetValue(learned),
+                    SharedEmbeddings = !r.GetValue(separate), Dropout = r.GetValue(dropout),
+                },
+                Options = o with
+                {
+                    BatchTokens = r.GetValue(batchTokens), LearningRate = r.GetValue(lr), WarmupSteps = r.GetValue(warmup),
+                    Decay = r.GetValue(decay)!, Seed = r.GetValue(seed), VocabSize = r.GetValue(vocab), CheckpointEvery = r.GetValue(every),
+                    BuiltinTrainPairs = r.GetValue(trainPairs), BuiltinTestPairs = r.GetValue(testPairs),
+                },
+            };
+            var animation = r.GetValue(animate);
+            if (animation is not null && !animation.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
+                throw new AttnScopeException($"cannot write animation '{animation}': only .gif is supported");
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true; // save a checkpoint and stop cleanly instead of dying mid-write
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                bool interactive = ReferenceEquals(output.Out, Console.Out) && !Console.IsOutputRedirected;
+                var outcome = RunTrainer.Run(request, output.Out, interactive, cancel.Token);
+                if (animation is not null)
+                {
+                    int layer = outcome.Run.BestAlignmentLayer() ?? outcome.Run.Config.Model.DecoderLayers - 1;
+                    TranslationAnimation.Save(animation, TranslationAnimation.TrainingFrames(outcome.Run, layer), delayMs: 400);
+                    output.Out.WriteLine($"wrote {animation}: the probe's cross attention (layer {layer}) at {outcome.Run.Probes().Count} checkpoints");
+                }
+                return outcome.Cancelled ? 130 : 0;
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+        }));
+        return cmd;
+    }
+}
