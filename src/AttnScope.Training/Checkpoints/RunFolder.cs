@@ -6,14 +6,13 @@ using AttnScope.Training.Text;
 namespace AttnScope.Training.Checkpoints;
 
 /// <summary>
-/// A training run on disk: <c>config.json</c>, <c>tokenizer/</c> (the sub-word vocabulary files),
+/// A training run on disk: <c>config.json</c>, the tokenizer files (<c>vocab.txt</c>),
 /// <c>checkpoints/step-NNNNNNN.safetensors</c>, <c>probe/step-NNNNNNN.safetensors</c> (the probe sentence's
 /// attention capture at each checkpoint) and <c>log.tsv</c> (loss per logged step).
 /// </summary>
 public sealed class RunFolder
 {
     public const string ConfigFile = "config.json";
-    public const string TokenizerFolder = "tokenizer";
     public const string CheckpointFolder = "checkpoints";
     public const string ProbeFolder = "probe";
 
@@ -26,7 +25,8 @@ public sealed class RunFolder
         Config = config;
     }
 
-    public string TokenizerPath => System.IO.Path.Combine(Path, TokenizerFolder);
+    /// <summary>Where the sub-word vocabulary files live: the run folder itself.</summary>
+    public string TokenizerPath => Path;
     public string LogPath => System.IO.Path.Combine(Path, "log.tsv");
     public string EvaluationPath => System.IO.Path.Combine(Path, "evaluation.json");
 
@@ -83,7 +83,6 @@ public sealed class RunFolder
 
     public SubwordVocabulary LoadVocabulary()
     {
-        if (!Directory.Exists(TokenizerPath)) throw new AttnScopeException($"run folder '{Path}' has no {TokenizerFolder}/ folder");
         var vocab = SubwordVocabulary.Load(TokenizerPath);
         if (vocab.Size != Config.Model.VocabSize)
             throw new AttnScopeException($"the tokenizer in '{TokenizerPath}' has {vocab.Size} entries but the model's vocabulary is {Config.Model.VocabSize}");

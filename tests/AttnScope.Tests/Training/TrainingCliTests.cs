@@ -37,7 +37,7 @@ public class TrainingCliTests(TinyRunFixture fixture) : IClassFixture<TinyRunFix
         var run = RunFolder.Open(fixture.Run);
         Assert.Equal([2, 4], run.Checkpoints().Select(c => c.Step)); // keeps the newest 2
         Assert.Equal([0, 2, 4], run.Probes().Select(p => p.Step));
-        Assert.True(File.Exists(Path.Combine(fixture.Run, "tokenizer", "vocab.txt")));
+        Assert.True(File.Exists(Path.Combine(fixture.Run, "vocab.txt")));
         Assert.True(File.Exists(run.EvaluationPath));
         Assert.Contains("step 4/4", fixture.TrainOutput);          // plain progress lines (output is not a terminal)
         Assert.DoesNotContain("\r", fixture.TrainOutput);
