@@ -36,6 +36,12 @@ public sealed class SubwordVocabulary
     private readonly string[] _pieces;
     private readonly WordPieceTokenizer _tokenizer;
 
+    /// <summary>Pieces per word (ids and spans relative to the word), remembered for the first
+    /// <see cref="CacheLimit"/> distinct words: corpora repeat words, and the library call is the cost of encoding.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Id, int Start, int End)[]> _cache = new(StringComparer.Ordinal);
+    private const int CacheLimit = 200_000;
+    private int _cached;
+
     public int Size => _pieces.Length;
 
     private SubwordVocabulary(string[] pieces, string origin)
@@ -102,22 +108,29 @@ public sealed class SubwordVocabulary
         for (int w = 0; w < spans.Count; w++)
         {
             var (start, end) = spans[w];
-            var tokens = _tokenizer.EncodeToTokens(text.AsSpan(start, end - start), out _, considerPreTokenization: false, considerNormalization: false);
-            if (tokens.Count == 0 || tokens.Any(t => t.Id == UnkId))
+            var word = text[start..end];
+            if (!_cache.TryGetValue(word, out var wordPieces))
             {
-                // WordPiece gives a whole word as unk when any part of it is unknown; keep that, with the word's span.
-                ids.Add(UnkId); wordIndex.Add(w); offsets.Add((start, end)); pieces.Add(Specials[UnkId]);
-                continue;
+                wordPieces = EncodeWord(word);
+                if (Volatile.Read(ref _cached) < CacheLimit && _cache.TryAdd(word, wordPieces)) Interlocked.Increment(ref _cached);
             }
-            foreach (var t in tokens)
+            foreach (var (id, s, e) in wordPieces)
             {
-                ids.Add(t.Id);
+                ids.Add(id);
                 wordIndex.Add(w);
-                offsets.Add((start + t.Offset.Start.Value, start + t.Offset.End.Value));
-                pieces.Add(_pieces[t.Id]);
+                offsets.Add((start + s, start + e));
+                pieces.Add(_pieces[id]);
             }
         }
         return new EncodedText(ids.ToArray(), wordIndex.ToArray(), offsets.ToArray(), pieces.ToArray());
+    }
+
+    private (int Id, int Start, int End)[] EncodeWord(string word)
+    {
+        var tokens = _tokenizer.EncodeToTokens(word, out _, considerPreTokenization: false, considerNormalization: false);
+        // WordPiece gives a whole word as unk when any part of it is unknown; keep that, with the word's span.
+        if (tokens.Count == 0 || tokens.Any(t => t.Id == UnkId)) return [(UnkId, 0, word.Length)];
+        return tokens.Select(t => (t.Id, t.Offset.Start.Value, t.Offset.End.Value)).ToArray();
     }
 
     /// <summary>Detokenized text; pad/bos/eos are dropped.</summary>
