@@ -15,16 +15,8 @@ public static class TranslationAnimation
     /// <summary>Decoding frames from a translation capture: one per produced piece (and the end of sentence).</summary>
     public static List<AnimationFrame> DecodingFrames(AttentionCapture capture, int layer, string modelName)
     {
-        var cross = capture.Stack(AttentionStack.Cross);
-        if (capture.Tokens.Count == 0 || !capture.Tokens[^1].IsSpecial)
-            throw new AttnScopeException("the capture is not a translation capture (its source does not end in an end-of-sentence token)");
-        CheckLayer(cross, layer);
-        int rows = cross.Queries, keys = cross.Keys;
-        var mean = HeadMean(cross, layer);
-        // Row t of the capture is the step that produced decoder input t+1 (the last step produced the end of sentence).
-        var produced = new List<CaptureToken>();
-        for (int t = 0; t < rows; t++)
-            produced.Add(t + 1 < capture.TargetTokens.Count ? capture.TargetTokens[t + 1] : capture.Tokens[^1] with { Segment = Segment.B });
+        var (mean, produced) = ProducedRows(capture, layer);
+        int rows = produced.Count, keys = capture.Tokens.Count;
         var renderer = new HeatmapRenderer();
         var frames = new List<AnimationFrame>();
         for (int t = 0; t < rows; t++)
@@ -32,12 +24,10 @@ public static class TranslationAnimation
             var data = new float[rows * keys];
             Array.Copy(mean, data, (t + 1) * keys);
             var tokens = produced.Select((tok, i) => i <= t ? tok : new CaptureToken("·", -1, -1, -1, Segment.B, true)).ToList();
-            var frameCapture = new AttentionCapture(capture.Metadata, capture.Tokens,
-                [new AttentionStack(AttentionStack.Cross, new FloatTensor([1, 1, rows, keys], data))], tokens);
-            var png = renderer.RenderPng(frameCapture, new HeatmapOptions
+            var png = renderer.RenderPng(CrossOnly(capture, data, rows, tokens), new HeatmapOptions
             {
                 Stack = AttentionStack.Cross, Heads = HeadSelection.Single(0), ColorMax = 1f,
-                Title = $"{modelName} · cross attention · layer {layer} · mean of heads",
+                Title = $"{modelName} · cross attention · layer {layer} · mean of heads · rows: produced pieces",
             });
             frames.Add(AnimationFrame.FromEncoded(png, $"step {t + 1} of {rows}: {TokenText.Printable(produced[t].Text)}"));
         }
@@ -54,16 +44,36 @@ public static class TranslationAnimation
         foreach (var (step, path) in probes)
         {
             var cap = AttentionCapture.Load(path);
-            CheckLayer(cap.Stack(AttentionStack.Cross), layer);
-            var png = renderer.RenderPng(cap, new HeatmapOptions
+            var (mean, produced) = ProducedRows(cap, layer);
+            var png = renderer.RenderPng(CrossOnly(cap, mean, produced.Count, produced), new HeatmapOptions
             {
-                Stack = AttentionStack.Cross, Layer = layer, Heads = HeadSelection.Mean, ColorMax = 1f,
-                Title = $"probe · cross attention · layer {layer} · mean of heads",
+                Stack = AttentionStack.Cross, Heads = HeadSelection.Single(0), ColorMax = 1f,
+                Title = $"probe · cross attention · layer {layer} · mean of heads · rows: produced pieces",
             });
             frames.Add(AnimationFrame.FromEncoded(png, $"training step {step}"));
         }
         return frames;
     }
+
+    /// <summary>
+    /// The head-mean cross attention of one layer, with each row labelled by the piece its step produced (row t of
+    /// a translation capture is the step that read decoder input t and produced input t+1, or the end of sentence).
+    /// </summary>
+    private static (float[] Mean, List<CaptureToken> Produced) ProducedRows(AttentionCapture capture, int layer)
+    {
+        var cross = capture.Stack(AttentionStack.Cross);
+        if (capture.Tokens.Count == 0 || !capture.Tokens[^1].IsSpecial)
+            throw new AttnScopeException("the capture is not a translation capture (its source does not end in an end-of-sentence token)");
+        CheckLayer(cross, layer);
+        var produced = new List<CaptureToken>();
+        for (int t = 0; t < cross.Queries; t++)
+            produced.Add(t + 1 < capture.TargetTokens.Count ? capture.TargetTokens[t + 1] : capture.Tokens[^1] with { Segment = Segment.B });
+        return (HeadMean(cross, layer), produced);
+    }
+
+    private static AttentionCapture CrossOnly(AttentionCapture capture, float[] data, int rows, IReadOnlyList<CaptureToken> rowTokens) =>
+        new(capture.Metadata, capture.Tokens,
+            [new AttentionStack(AttentionStack.Cross, new FloatTensor([1, 1, rows, capture.Tokens.Count], data))], rowTokens);
 
     public static void Save(string path, List<AnimationFrame> frames, int delayMs)
     {

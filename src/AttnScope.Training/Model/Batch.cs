@@ -60,5 +60,5 @@ public sealed class Batch
         return batch;
     }
 
-    private static int[] Grow(int[] a, int n) => a.Length == n ? a : new int[n];
+    private static int[] Grow(int[] a, int n) => a.Length >= n ? a : new int[Math.Max(n, a.Length * 3 / 2)];
 }
