@@ -4,7 +4,7 @@
 # numpy, which a test uses to read a capture the way a Python user would. Installs only what is missing.
 set -euo pipefail
 need=()
-for p in libfontconfig1 fonts-dejavu-core fonts-noto-cjk python3 python3-numpy; do
+for p in libfontconfig1 fonts-dejavu-core fonts-noto-cjk python3 python3-numpy chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
