@@ -124,7 +124,7 @@ public sealed class ViewerServer : IAsyncDisposable
         });
         app.MapGet("/api/data/{id}/{**section}", (string id, string section) =>
             Results.Bytes(store.Get(id).Section(section), "application/octet-stream"));
-        app.MapFallback((HttpContext ctx) => throw new HttpError(404, $"nothing at {ctx.Request.Path}"));
+        app.MapFallback("{**path}", (HttpContext ctx) => throw new HttpError(404, $"nothing at {ctx.Request.Path}"));
 
         await app.StartAsync();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

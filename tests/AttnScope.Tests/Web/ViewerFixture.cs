@@ -84,8 +84,12 @@ public sealed class ViewerFixture : IAsyncLifetime
     {
         var tokens = SyntheticCaptures.Tokens(8, pair: true);
         tokens[5] = tokens[5] with { Text = XssToken };
-        var att = SyntheticCaptures.RandomAttention(2, 3, 8, seed: 7);
-        return SyntheticCaptures.Make(tokens, att);
+        var stack = new AttentionStack(AttentionStack.Encoder, SyntheticCaptures.RandomAttention(2, 3, 8, seed: 7))
+        {
+            Query = SyntheticCaptures.Random([2, 3, 8, 4], 8),
+            Key = SyntheticCaptures.Random([2, 3, 8, 4], 9),
+        };
+        return new AttentionCapture(new CaptureMetadata { ModelId = "synthetic", Architecture = "bert", Source = "managed" }, tokens, [stack]);
     }
 
     private static AttentionCapture Seq2SeqCapture()

@@ -18,13 +18,20 @@ export class HeadView {
     this.viewer = viewer;
     this.scroll = new ScrollCanvas(Math.max(360, Math.round(window.innerHeight - 230)));
     this.element = el('div', 'as-view as-head-view');
-    this.element.append(this.scroll.element);
+    this.element.append(el('p', 'as-note', 'Hover a token to see only its attention; click it to keep that (for export), click again to release.'), this.scroll.element);
     this.hover = null;
+    this.pinned = false;
     this.layer = null;
     this.scroll.onscroll = () => this.draw();
     const canvas = this.scroll.canvas;
     canvas.addEventListener('mousemove', e => this.onMove(e));
-    canvas.addEventListener('mouseleave', e => this.setHover(null, e));
+    canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
+    canvas.addEventListener('click', e => {
+      const h = this.hit(this.scroll.point(e));
+      this.pinned = !!h && !(this.pinned && this.hover && h.side === this.hover.side && h.index === this.hover.index);
+      this.pinned = this.pinned && !!h;
+      this.setHover(h, e, true);
+    });
   }
 
   async update() {
@@ -46,7 +53,7 @@ export class HeadView {
     this.kPos = new Int32Array(this.layer.nk).fill(-1);
     queries.forEach((q, row) => { this.qPos[q] = row; });
     keys.forEach((k, row) => { this.kPos[k] = row; });
-    const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 24), HEAD_FONT)), 80);
+    const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 32), HEAD_FONT)), 80);
     this.colW = Math.ceil(Math.max(widest(queries.map(q => this.qLabels[q])), widest(keys.map(k => this.kLabels[k])))) + 16;
     this.width = this.colW * 2 + HEAD_GAP;
     this.height = HEAD_TOP + Math.max(queries.length, keys.length) * HEAD_ROW + 8;
@@ -78,7 +85,7 @@ export class HeadView {
     p.text(x1 - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
     p.text(x2 + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
     const heads = [...s.heads].sort((a, b) => a - b);
-    const hv = this.hover;
+    const hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
     for (const h of heads) {
       const buckets = Array.from({ length: HEAD_ALPHA_LEVELS + 1 }, () => ({ coords: [], data: forSvg ? [] : null }));
       const add = (q, k, v) => {
@@ -114,7 +121,7 @@ export class HeadView {
 
   token(p, side, index, x, y, align) {
     const t = (side === 'q' ? this.qLabels : this.kLabels)[index];
-    const text = shortLabel(t.label, 24);
+    const text = shortLabel(t.label, 32);
     const hovered = this.hover && this.hover.side === side && this.hover.index === index;
     if (hovered) {
       const w = textWidth(text, HEAD_FONT, 'bold') + 8;
@@ -133,13 +140,13 @@ export class HeadView {
   }
 
   onMove(e) {
-    if (!this.layer) return;
+    if (!this.layer || this.pinned) return;
     this.setHover(this.hit(this.scroll.point(e)), e);
   }
 
-  setHover(h, e) {
+  setHover(h, e, force) {
     const same = (a, b) => (a === b) || (a && b && a.side === b.side && a.index === b.index);
-    if (same(h, this.hover)) return;
+    if (!force && same(h, this.hover)) return;
     this.hover = h;
     this.draw();
     this.viewer.timeHover(e);

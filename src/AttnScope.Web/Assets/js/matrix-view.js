@@ -13,12 +13,18 @@ export class MatrixView {
     this.box = el('div', 'as-scroll as-scroll-both');
     this.canvas = el('canvas', 'as-canvas');
     this.box.append(this.canvas);
-    this.element.append(this.box);
+    this.element.append(el('p', 'as-note', 'Hover a cell for its exact value; click to keep it (for export), click again to release.'), this.box);
     this.hover = null;
     this.exact = null;
     this.lut = lutBytes(viewer.data.meta.colormap);
-    this.canvas.addEventListener('mousemove', e => this.onMove(e));
-    this.canvas.addEventListener('mouseleave', e => this.setHover(null, e));
+    this.pinned = false;
+    this.canvas.addEventListener('mousemove', e => { if (!this.pinned) this.onMove(e); });
+    this.canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
+    this.canvas.addEventListener('click', e => {
+      this.pinned = !this.pinned;
+      this.onMove(e);
+      if (!this.hover) this.pinned = false;
+    });
   }
 
   async update() {
@@ -96,8 +102,8 @@ export class MatrixView {
     p.text(bx + 18, top + 4, formatValue(Math.fround(max)), { size: 10, color: '#333' });
     p.text(bx + 18, top + bh - 4, '0', { size: 10, color: '#333' });
     const h = this.hover;
-    if (h) {
-      const r = this.queries.indexOf(h.q), c = this.keys.indexOf(h.k);
+    const r = h ? this.queries.indexOf(h.q) : -1, c = h ? this.keys.indexOf(h.k) : -1;
+    if (r >= 0 && c >= 0) {
       p.strokeRect(left + c * cell - 0.5, top + r * cell - 0.5, cell + 1, cell + 1, '#ff2d2d', Math.max(1, Math.min(2, cell / 4)));
       const lines = this.tooltipLines(h);
       const w = Math.max(...lines.map(l => textWidth(l, 11))) + 12;
