@@ -6,7 +6,8 @@ using Microsoft.Playwright;
 namespace AttnScope.Bench;
 
 /// <summary>
-/// <c>-- viewer [--tokens 128,1024] [--layers 12] [--heads 12] [--hovers 40] [--screenshots DIR]</c>: opens a
+/// <c>-- viewer [--tokens 128,1024] [--layers 12] [--heads 12] [--hovers 40] [--screenshots DIR]</c>, or
+/// <c>-- viewer --capture FILE [--layer L] [--hover TOKEN] --screenshots DIR</c> for a picture of a real capture: opens a
 /// synthetic capture from <c>attnscope serve</c> in headless Chromium (Debian's /usr/bin/chromium) and prints, as the
 /// page measured them with the Performance API, the first paint of the head view after the data arrived and the
 /// time from a hover's mouse event to the next frame with the new lines (and to the end of drawing). With
@@ -18,7 +19,8 @@ public static class ViewerBenchmark
     {
         var lengths = new[] { 128, 1024 };
         int layers = 12, heads = 12, hovers = 40;
-        string? shots = null;
+        string? shots = null, capture = null;
+        int hover = -1, layer = 0;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new AttnScopeException($"{args[i]} needs a value");
@@ -29,9 +31,13 @@ public static class ViewerBenchmark
                 case "--heads": heads = int.Parse(Next()); break;
                 case "--hovers": hovers = int.Parse(Next()); break;
                 case "--screenshots": shots = Next(); break;
-                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --tokens, --layers, --heads, --hovers or --screenshots)");
+                case "--capture": capture = Next(); break;
+                case "--hover": hover = int.Parse(Next()); break;
+                case "--layer": layer = int.Parse(Next()); break;
+                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --tokens, --layers, --heads, --hovers, --screenshots, --capture or --hover)");
             }
         }
+        if (capture is not null) return ScreenshotAsync(capture, shots ?? ".", hover, layer).GetAwaiter().GetResult();
         return RunAsync(lengths, layers, heads, hovers, shots).GetAwaiter().GetResult();
     }
 
@@ -66,11 +72,11 @@ public static class ViewerBenchmark
                 var dataBytes = await page.EvaluateAsync<double>("() => performance.getEntriesByType('resource').filter(r => r.name.includes('/api/data/')).reduce((s, r) => s + r.encodedBodySize, 0)");
                 if (shots is not null) await ShotAsync(page, shots, n, "head");
                 var hoverTimes = await HoverAsync(page, "tokenPoint", hovers, i => new object[] { "q", (i * 7) % Math.Min(n, 40) });
-                // Matrix view: from the click to the drawn heatmap, then hovers over cells.
-                var t0 = await page.EvaluateAsync<double>("() => performance.now()");
+                // Matrix view: from the switch to the next frame with the heatmap drawn, then hovers over cells.
                 await page.ClickAsync(".as-tab[data-view=\"matrix\"]");
                 await page.EvaluateAsync("() => attnscope.viewer.busy");
-                var matrixOpen = await page.EvaluateAsync<double>("() => new Promise(r => requestAnimationFrame(() => r(performance.now())))") - t0;
+                await page.EvaluateAsync("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
+                var matrixOpen = await page.EvaluateAsync<double>("() => attnscope.viewer.timings.views.filter(v => v.view === 'matrix').at(-1).ms");
                 if (shots is not null) await ShotAsync(page, shots, n, "matrix");
                 var matrixHover = await HoverAsync(page, "cellPoint", hovers, i => new object[] { (i * 5) % n, (i * 11) % n });
                 if (shots is not null)
@@ -93,6 +99,30 @@ public static class ViewerBenchmark
         {
             try { Directory.Delete(dir, recursive: true); } catch { /* best effort */ }
         }
+    }
+
+    /// <summary>A screenshot of the head view of a real capture file, a query token pinned (for the README).</summary>
+    private static async Task<int> ScreenshotAsync(string capture, string dir, int hover, int layer)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(capture))!;
+        await using var server = await ViewerServer.StartAsync(new ViewerServerOptions { CapturesDir = folder, Port = 0 });
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox", "--disable-gpu"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 860 } });
+        await page.GotoAsync($"{server.Address}?open={Uri.EscapeDataString(Path.GetFileName(capture))}");
+        await page.WaitForFunctionAsync("() => window.attnscope && window.attnscope.viewer && window.attnscope.viewer.timings.firstPaint !== null");
+        await page.SelectOptionAsync("[data-control=\"layer\"]", layer.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await page.EvaluateAsync("() => attnscope.viewer.busy");
+        if (hover >= 0)
+        {
+            var e = await page.EvaluateAsync<JsonElement>("(i) => attnscope.viewer.current.tokenPoint('q', i)", hover);
+            await page.Mouse.ClickAsync(e.GetProperty("x").GetSingle(), e.GetProperty("y").GetSingle());
+        }
+        await ShotAsync(page, dir, 0, "readme");
+        return 0;
     }
 
     private static async Task ShotAsync(IPage page, string dir, int n, string view)

@@ -86,12 +86,16 @@ export class HeadView {
     p.text(x2 + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
     const heads = [...s.heads].sort((a, b) => a - b);
     const hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
-    for (const h of heads) {
+    // Each selected head's lines start and end a little apart within the row, so heads that attend alike show as
+    // parallel strands of their colours rather than one line drawn over and over.
+    const spread = Math.min(HEAD_ROW - 6, heads.length * 2);
+    heads.forEach((h, slot) => {
+      const dy = heads.length > 1 ? (slot / (heads.length - 1) - 0.5) * spread : 0;
       const buckets = Array.from({ length: HEAD_ALPHA_LEVELS + 1 }, () => ({ coords: [], data: forSvg ? [] : null }));
       const add = (q, k, v) => {
-        const y1 = this.rowY(this.qPos[q]), y2 = this.rowY(this.kPos[k]);
+        const y1 = this.rowY(this.qPos[q]) + dy, y2 = this.rowY(this.kPos[k]) + dy;
         if (Math.max(y1, y2) < top || Math.min(y1, y2) > bottom) return;
-        const b = buckets[Math.min(HEAD_ALPHA_LEVELS, Math.round(v * HEAD_ALPHA_LEVELS))];
+        const b = buckets[Math.min(HEAD_ALPHA_LEVELS, Math.ceil(v * HEAD_ALPHA_LEVELS))];
         b.coords.push(x1, y1 - top, x2, y2 - top);
         if (forSvg) b.data.push({ head: h, q, k });
       };
@@ -106,10 +110,11 @@ export class HeadView {
         }
       }
       const color = headColor(h);
+      const width = heads.length > 4 ? 1.5 : 2;
       buckets.forEach((b, level) => {
-        if (b.coords.length) p.lines(color, Math.max(0.06, level / HEAD_ALPHA_LEVELS), 2, b.coords, b.data);
+        if (b.coords.length) p.lines(color, level / HEAD_ALPHA_LEVELS, width, b.coords, b.data);
       });
-    }
+    });
     const first = Math.max(0, Math.floor((top - HEAD_TOP) / HEAD_ROW));
     const last = Math.min(Math.max(this.queries.length, this.keys.length) - 1, Math.ceil((bottom - HEAD_TOP) / HEAD_ROW));
     for (let row = first; row <= last; row++) {

@@ -1,6 +1,6 @@
 // Matrix view: one head as a heatmap (queries down, keys across). Hovering a cell shows the exact value with its
 // query and key tokens, in a tooltip and (for export) on the figure itself.
-import { el, formatValue, shortLabel } from './format.js';
+import { el, formatShort, formatValue, shortLabel } from './format.js';
 import { lutBytes, lutCss } from './colors.js';
 import { sizeCanvas, textWidth } from './painter.js';
 
@@ -99,7 +99,7 @@ export class MatrixView {
     // Colour scale: 0 … the head's maximum.
     const bx = left + this.keys.length * cell + 16, bh = Math.min(200, this.queries.length * cell);
     for (let i = 0; i < bh; i++) p.rect(bx, top + i, 14, 1.5, lutCss(this.viewer.data.meta.colormap, 1 - i / bh));
-    p.text(bx + 18, top + 4, formatValue(Math.fround(max)), { size: 10, color: '#333' });
+    p.text(bx + 18, top + 4, formatShort(max), { size: 10, color: '#333' });
     p.text(bx + 18, top + bh - 4, '0', { size: 10, color: '#333' });
     const h = this.hover;
     const r = h ? this.queries.indexOf(h.q) : -1, c = h ? this.keys.indexOf(h.k) : -1;

@@ -18,7 +18,7 @@ export class Viewer {
   constructor(root, data) {
     this.root = root;
     this.data = data;
-    this.timings = { firstPaint: null, hovers: [] };
+    this.timings = { firstPaint: null, hovers: [], views: [] };
     const first = data.meta.stacks[0];
     this.state = {
       view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all',
@@ -208,6 +208,7 @@ export class Viewer {
 
   async doRefresh() {
     const seq = ++this.seq;
+    const start = performance.now();
     this.syncControls();
     const v = this.current;
     if (this.stage.firstChild !== v.element) this.stage.replaceChildren(v.element);
@@ -216,6 +217,8 @@ export class Viewer {
       if (seq !== this.seq) return;
       this.error.hidden = true;
       this.root.dataset.ready = String(seq);
+      const view = this.state.view;
+      requestAnimationFrame(() => this.timings.views.push({ view, ms: performance.now() - start }));
       if (this.timings.firstPaint === null) this.markFirstPaint();
     } catch (e) {
       this.error.textContent = `Could not show this view: ${e.message}`;
