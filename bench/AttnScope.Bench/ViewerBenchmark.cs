@@ -49,10 +49,13 @@ public static class ViewerBenchmark
         Directory.CreateDirectory(dir);
         try
         {
+            var peerBytes = new Dictionary<int, double>();
             foreach (var n in lengths)
             {
                 Console.Error.WriteLine($"bench: building a {n}-token × {layers} × {heads} capture");
-                SyntheticCapture(n, layers, heads).Save(Path.Combine(dir, $"bench{n}.safetensors"));
+                var cap = SyntheticCapture(n, layers, heads);
+                cap.Save(Path.Combine(dir, $"bench{n}.safetensors"));
+                peerBytes[n] = BertVizStyleJsonBytes(cap);
             }
             await using var server = await ViewerServer.StartAsync(new ViewerServerOptions { CapturesDir = dir, Port = 0 });
             using var playwright = await Playwright.CreateAsync();
@@ -91,6 +94,10 @@ public static class ViewerBenchmark
                 Console.WriteLine($"{n,7} {dataBytes / 1e6,7:0.0}MB {firstPaint,12:0.0} {Median(hoverTimes.Frame),16:0.0} {P95(hoverTimes.Frame),7:0.0} {Median(hoverTimes.Draw),15:0.0} {matrixOpen,12:0.0} {Median(matrixHover.Frame),17:0.0}");
                 await page.CloseAsync();
             }
+            Console.WriteLine();
+            Console.WriteLine("page data before the first paint: AttnScope (one layer, 8-bit) vs the whole tensor as JSON floats, as BertViz embeds it");
+            foreach (var n in lengths)
+                Console.WriteLine($"{n,7} tokens: AttnScope {FirstPaintBytes(n, heads) / 1e6,8:0.0} MB, BertViz-style JSON {peerBytes[n] / 1e6,9:0.0} MB, ratio {peerBytes[n] / FirstPaintBytes(n, heads),6:0}x");
             Console.WriteLine("goals (issue 4): first paint ≤ 1000 ms after the data arrives, hover ≤ 50 ms, at 1024 tokens × 12 × 12");
             Console.WriteLine("'data' is what the head view fetched before its first paint (one layer: 8-bit values with a scale per row).");
             return 0;
@@ -148,6 +155,25 @@ public static class ViewerBenchmark
         var list = hovers.EnumerateArray().ToList();
         if (list.Count == 0) throw new AttnScopeException("no hover was timed");
         return (list.Select(h => h.GetProperty("draw").GetDouble()).ToArray(), list.Select(h => h.GetProperty("frame").GetDouble()).ToArray());
+    }
+
+    /// <summary>Bytes of the one layer section the head view needs: a float32 scale per row and a byte per value.</summary>
+    private static double FirstPaintBytes(int n, int heads) => (double)heads * n * 4 + (double)heads * n * n;
+
+    /// <summary>
+    /// Size of the attention as BertViz puts it in its page: nested JSON lists of Python floats (float32 values
+    /// widened to double, written in their shortest double form). Counted for the first layer and scaled by the
+    /// number of layers (every layer has the same shape and kind of values).
+    /// </summary>
+    private static double BertVizStyleJsonBytes(AttentionCapture cap)
+    {
+        var s = cap.Stacks[AttentionStack.Encoder];
+        var layer = s.Attention.Slice(0);
+        long bytes = 2;
+        for (int i = 0; i < layer.Length; i++)
+            bytes += ((double)layer[i]).ToString("R", System.Globalization.CultureInfo.InvariantCulture).Length + 2; // ", "
+        bytes += (long)s.Heads * s.Queries * 4; // brackets and separators of the inner lists
+        return (double)bytes * s.Layers;
     }
 
     private static double Median(double[] v) => Timing.Median(v);

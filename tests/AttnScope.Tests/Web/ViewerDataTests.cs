@@ -166,21 +166,5 @@ public class ViewerDataTests
         Assert.False(ViewerServer.IsLoopback("0.0.0.0"));
     }
 
-    [Fact]
-    public void HtmlCommandWritesAPageAndRefusesABadCapture()
-    {
-        using var dir = new TempDir();
-        var capPath = dir.File("c.safetensors");
-        SyntheticCaptures.Encoder(1, 2, 5).Save(capPath);
-        var (code, output, err) = Cli.CliTests.Run("html", capPath, "-o", dir.File("v.html"));
-        Assert.True(code == 0, err);
-        Assert.Contains("wrote", output);
-        Assert.Contains("class=\"attnscope-data\"", File.ReadAllText(dir.File("v.html")));
-        File.WriteAllText(dir.File("bad.safetensors"), "nope");
-        var (code2, _, err2) = Cli.CliTests.Run("html", dir.File("bad.safetensors"), "-o", dir.File("w.html"));
-        Cli.CliTests.AssertOneLineError(code2, err2, "bad.safetensors");
-        Assert.False(File.Exists(dir.File("w.html")));
-    }
-
     private static float[] Floats(byte[] b) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(b).ToArray();
 }
