@@ -28,7 +28,10 @@ public static class HtmlCommand
             var html = OfflinePage.Build(data);
             var path = r.GetValue(outPath)!;
             AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(html)));
-            output.Out.WriteLine($"wrote {path} ({html.Length / 1024.0 / 1024.0:0.0} MB)");
+            double mb = html.Length / 1024.0 / 1024.0;
+            if (mb > 100)
+                output.Warn($"the page is {mb:0} MB, which browsers open slowly; 'attnscope serve --captures FOLDER' loads one layer at a time instead");
+            output.Out.WriteLine($"wrote {path} ({mb:0.0} MB)");
             return 0;
         }));
         return cmd;
