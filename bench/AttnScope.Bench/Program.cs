@@ -4,9 +4,11 @@ using AttnScope.Capture;
 // The benchmark command (see README):
 //   dotnet run --project bench/AttnScope.Bench -c Release -- [--lengths 16,128,512] [--runs 15] [--json FILE]
 // Developer component timings: -- --component [--gemm|--rowops|--gelu|--alloc|--bandwidth|--profile]
+// The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
 try
 {
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
+    if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

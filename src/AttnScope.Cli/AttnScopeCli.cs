@@ -14,6 +14,8 @@ public static class AttnScopeCli
         root.Subcommands.Add(InspectCommand.Create(output));
         root.Subcommands.Add(HeatmapCommand.Create(output));
         root.Subcommands.Add(DemoCommand.Create(output));
+        root.Subcommands.Add(ServeCommand.Create(output));
+        root.Subcommands.Add(HtmlCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
