@@ -27,7 +27,7 @@ public sealed class HeatmapRenderer
         ArgumentNullException.ThrowIfNull(capture);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var matrix = HeatmapMatrix.From(capture, options.Stack, options.Layer, options.Heads);
+        var matrix = HeatmapMatrix.From(capture, options);
         return HeatmapLayout.Compute(matrix, options, capture.Metadata.ModelId, Fonts, _style);
     }
 

@@ -39,6 +39,27 @@ public sealed class SvgFigureCanvas : IFigureCanvas
         _hasPending = true;
     }
 
+    /// <summary>Above this many cells a panel is embedded as a PNG image instead of rectangles (text stays text).</summary>
+    public const int MaxCellRects = 40000;
+
+    public void Cells(SKRect plot, CellImage cells)
+    {
+        if (cells.Width * cells.Height <= MaxCellRects)
+        {
+            float cw = plot.Width / cells.Width, ch = plot.Height / cells.Height;
+            for (int y = 0; y < cells.Height; y++)
+                for (int x = 0; x < cells.Width; x++)
+                    FillRect(SKRect.Create(plot.Left + x * cw, plot.Top + y * ch, cw, ch), cells[x, y]);
+            return;
+        }
+        Flush();
+        using var image = cells.ToImage();
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100) ?? throw new InvalidOperationException("PNG encoding failed");
+        _sb.Append($"<image x=\"{N(plot.Left)}\" y=\"{N(plot.Top)}\" width=\"{N(plot.Width)}\" height=\"{N(plot.Height)}\" preserveAspectRatio=\"none\" ")
+           .Append("image-rendering=\"pixelated\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,")
+           .Append(Convert.ToBase64String(png.AsSpan())).Append("\"/>\n");
+    }
+
     private void Flush()
     {
         if (!_hasPending) return;
