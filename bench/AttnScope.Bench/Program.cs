@@ -4,8 +4,12 @@ using AttnScope.Capture;
 // The benchmark command (see README):
 //   dotnet run --project bench/AttnScope.Bench -c Release -- [--lengths 16,128,512] [--runs 15] [--json FILE]
 // Developer component timings: -- --component [--gemm|--rowops|--gelu|--alloc|--bandwidth|--profile]
+// Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
 try
 {
+    if (args.FirstOrDefault() == "views")
+        return ViewsBenchmark.Run(args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(7),
+            args.SkipWhile(a => a != "--peer-runs").Skip(1).Select(int.Parse).FirstOrDefault(3));
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;

@@ -31,24 +31,50 @@ public sealed class CellImage
         var colors = new SKColor[w * h];
         if (pool == 1)
         {
-            for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(m.Values[i]));
+            var all = m.Data.Span;
+            for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(all[i]));
             return new CellImage(w, h, 1, colors);
         }
+        // first the rows of a block row into one row (vectorised), then the columns of each block
         var pooled = new float[w * h];
-        var mag = new float[w * h];
-        for (int r = 0; r < m.Rows; r++)
+        var values = m.Data.Span;
+        bool signed = m.MinValue < 0;
+        var rowAcc = new float[m.Cols];
+        for (int by = 0; by < h; by++)
         {
-            int y = r / pool;
-            var row = m.Values.AsSpan(r * m.Cols, m.Cols);
-            for (int c = 0; c < m.Cols; c++)
+            int r0 = by * pool, r1 = Math.Min(m.Rows, r0 + pool);
+            values.Slice(r0 * m.Cols, m.Cols).CopyTo(rowAcc);
+            for (int r = r0 + 1; r < r1; r++) Combine(rowAcc, values.Slice(r * m.Cols, m.Cols), signed);
+            for (int bx = 0, c0 = 0; bx < w; bx++, c0 += pool)
             {
-                float v = row[c], a = MathF.Abs(v);
-                int i = y * w + c / pool;
-                if (a > mag[i]) { mag[i] = a; pooled[i] = v; }
+                float best = rowAcc[c0];
+                for (int c = c0 + 1; c < Math.Min(m.Cols, c0 + pool); c++)
+                {
+                    float v = rowAcc[c];
+                    if (signed ? MathF.Abs(v) > MathF.Abs(best) : v > best) best = v;
+                }
+                pooled[by * w + bx] = best;
             }
         }
         for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(pooled[i]));
         return new CellImage(w, h, pool, colors);
+    }
+
+    /// <summary>acc = the elementwise maximum (signed: the value of larger magnitude) of acc and row.</summary>
+    private static void Combine(Span<float> acc, ReadOnlySpan<float> row, bool signed)
+    {
+        int w = System.Numerics.Vector<float>.Count, i = 0;
+        for (; i <= acc.Length - w; i += w)
+        {
+            var a = new System.Numerics.Vector<float>(acc.Slice(i, w));
+            var x = new System.Numerics.Vector<float>(row.Slice(i, w));
+            var r = signed
+                ? System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(System.Numerics.Vector.Abs(x), System.Numerics.Vector.Abs(a)), x, a)
+                : System.Numerics.Vector.Max(a, x);
+            r.CopyTo(acc.Slice(i, w));
+        }
+        for (; i < acc.Length; i++)
+            if (signed ? MathF.Abs(row[i]) > MathF.Abs(acc[i]) : row[i] > acc[i]) acc[i] = row[i];
     }
 
     /// <summary>The cells as an opaque BGRA bitmap, one pixel per cell (scaled up with nearest-neighbour sampling when drawn).</summary>

@@ -13,8 +13,11 @@ public sealed class HeatmapMatrix
     public HeadSelection Heads { get; }
     public int Rows { get; }
     public int Cols { get; }
-    /// <summary>Row-major values, Rows × Cols.</summary>
-    public float[] Values { get; }
+    /// <summary>Row-major values, Rows × Cols (a view of the capture's tensor when nothing was selected or combined).</summary>
+    public ReadOnlyMemory<float> Data { get; }
+    private float[]? _values;
+    /// <summary>Row-major values, Rows × Cols, as an array (copied from <see cref="Data"/> on first use when it is a view).</summary>
+    public float[] Values => _values ??= Data.ToArray();
     public IReadOnlyList<CaptureToken> RowTokens { get; }
     public IReadOnlyList<CaptureToken> ColumnTokens { get; }
     /// <summary>Largest value in the matrix (0 when empty or all negative).</summary>
@@ -26,23 +29,49 @@ public sealed class HeatmapMatrix
 
     public HeatmapMatrix(string stack, int layer, HeadSelection heads, float[] values,
         IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens)
+        : this(stack, layer, heads, (ReadOnlyMemory<float>)values, rowTokens, columnTokens)
     {
-        if (values.Length != rowTokens.Count * columnTokens.Count)
-            throw new ArgumentException($"{values.Length} values for {rowTokens.Count} × {columnTokens.Count} tokens");
-        Stack = stack; Layer = layer; Heads = heads; Values = values;
-        RowTokens = rowTokens; ColumnTokens = columnTokens;
-        Rows = rowTokens.Count; Cols = columnTokens.Count;
-        float max = 0, min = 0;
-        foreach (var v in values)
-        {
-            if (v > max) max = v;
-            if (v < min) min = v;
-        }
-        MaxValue = max;
-        MinValue = min;
+        _values = values;
     }
 
-    public float this[int row, int col] => Values[row * Cols + col];
+    public HeatmapMatrix(string stack, int layer, HeadSelection heads, ReadOnlyMemory<float> data,
+        IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens)
+    {
+        if (data.Length != rowTokens.Count * columnTokens.Count)
+            throw new ArgumentException($"{data.Length} values for {rowTokens.Count} × {columnTokens.Count} tokens");
+        Stack = stack; Layer = layer; Heads = heads; Data = data;
+        RowTokens = rowTokens; ColumnTokens = columnTokens;
+        Rows = rowTokens.Count; Cols = columnTokens.Count;
+        (MinValue, MaxValue) = MinMax(data.Span);
+    }
+
+    /// <summary>Smallest and largest value, each clamped towards 0 (vectorised: grid views scan every head).</summary>
+    private static (float Min, float Max) MinMax(ReadOnlySpan<float> v)
+    {
+        var vmin = System.Numerics.Vector<float>.Zero;
+        var vmax = System.Numerics.Vector<float>.Zero;
+        int w = System.Numerics.Vector<float>.Count, i = 0;
+        for (; i <= v.Length - w; i += w)
+        {
+            var x = new System.Numerics.Vector<float>(v.Slice(i, w));
+            vmin = System.Numerics.Vector.Min(vmin, x);
+            vmax = System.Numerics.Vector.Max(vmax, x);
+        }
+        float min = 0, max = 0;
+        for (int k = 0; k < w; k++)
+        {
+            min = MathF.Min(min, vmin[k]);
+            max = MathF.Max(max, vmax[k]);
+        }
+        for (; i < v.Length; i++)
+        {
+            if (v[i] > max) max = v[i];
+            if (v[i] < min) min = v[i];
+        }
+        return (min, max);
+    }
+
+    public float this[int row, int col] => Data.Span[row * Cols + col];
 
     /// <summary>Selects a layer and head (or aggregates heads) of a stack; out-of-range indices are user errors.</summary>
     public static HeatmapMatrix From(AttentionCapture capture, string stack, int layer, HeadSelection heads) =>
@@ -61,8 +90,15 @@ public sealed class HeatmapMatrix
         var tensor = Tensor(s, o.Values);
         selection ??= TokenSelection.For(q, k, o);
         int rows = selection.Rows.Length, cols = selection.Columns.Length;
-        var values = new float[rows * cols];
         bool all = selection.IsAll(s.Queries, s.Keys);
+        if (all && o.Heads.Aggregation == HeadAggregation.Single)
+        {
+            // one whole head: a view of the tensor, no copy
+            int size = s.Queries * s.Keys;
+            var view = new ReadOnlyMemory<float>(tensor.Data, (o.Layer * s.Heads + o.Heads.Head) * size, size);
+            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description };
+        }
+        var values = new float[rows * cols];
 
         void Gather(int head, Func<float, float, float>? combine)
         {

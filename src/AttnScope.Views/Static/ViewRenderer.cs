@@ -65,7 +65,18 @@ public sealed class ViewRenderer
     public byte[] RenderPng(IFigureLayout layout, string colorMap)
     {
         using var bitmap = RenderBitmap(layout, colorMap);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100) ?? throw new AttnScopeException("PNG encoding failed");
+        return EncodePng(bitmap);
+    }
+
+    /// <summary>
+    /// Lossless PNG. Figures are large flat areas and runs of one colour, which zlib's fast levels compress almost
+    /// as well as its slow ones, so a fast level keeps encoding from dominating the render time.
+    /// </summary>
+    public byte[] EncodePng(SKBitmap bitmap)
+    {
+        using var pixmap = bitmap.PeekPixels();
+        using var data = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1))
+            ?? throw new AttnScopeException("PNG encoding failed");
         return data.ToArray();
     }
 

@@ -229,4 +229,19 @@ public class ViewRenderTests
                 Assert.Equal(any ? map.Top : map.Bottom, img[bx, by]);
             }
     }
+
+    [Fact]
+    public void PooledSignedCellsShowTheValueOfLargestMagnitude()
+    {
+        var values = new float[4 * 4];
+        values[0] = 0.5f; values[1] = -2f;  // block (0, 0): −2 wins
+        values[2] = 1f; values[7] = -0.5f;  // block (1, 0): 1 wins
+        var tokens = AttnScope.Tests.Support.SyntheticCaptures.Tokens(4);
+        var m = new HeatmapMatrix("encoder", 0, HeadSelection.Single(0), values, tokens, tokens);
+        var map = ColorMap.Get("rdbu");
+        var img = CellImage.Build(m, ColorScale.For(m.MinValue, m.MaxValue, false, true), map, pool: 2);
+        Assert.Equal(map.Bottom, img[0, 0]);
+        Assert.Equal(map.Map(0.75f), img[1, 0]);
+        Assert.Equal(map.Map(0.5f), img[0, 1]);
+    }
 }
