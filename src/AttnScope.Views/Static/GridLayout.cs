@@ -63,6 +63,8 @@ public sealed class GridLayout : IFigureLayout
     public required SKPoint NoteAnchor { get; init; }
     public required float NoteLineHeight { get; init; }
 
+    public long CellBlocks => Panels.Sum(p => (long)((p.Matrix.Rows + p.Pool - 1) / p.Pool) * ((p.Matrix.Cols + p.Pool - 1) / p.Pool));
+
     /// <summary>All drawn token labels (for overlap checks).</summary>
     public IEnumerable<DrawnLabel> AllLabels => Panels.SelectMany(p => p.RowLabels.Concat(p.ColumnLabels));
 

@@ -64,6 +64,8 @@ public sealed class HeatmapLayout : IFigureLayout
     /// <summary>The label notes ("labels: every 4th token ...") as plain text, empty when all labels are drawn full size.</summary>
     public IEnumerable<string> LabelNotes => new[] { RowPlan.Note, ColumnPlan.Note }.Where(n => n is not null).Distinct()!;
 
+    public long CellBlocks => (long)Matrix.Rows * Matrix.Cols;
+
     /// <summary>The pixel rectangle of cell (row = query, col = key).</summary>
     public SKRect CellRect(int row, int col) =>
         SKRect.Create(Plot.Left + col * CellSize, Plot.Top + row * CellSize, CellSize, CellSize);

@@ -7,5 +7,7 @@ public interface IFigureLayout
     int Height { get; }
     /// <summary>The DPI scale the figure was laid out at.</summary>
     float Scale { get; }
+    /// <summary>Cell blocks drawn over all panels (one per cell, or per pooled block of cells).</summary>
+    long CellBlocks { get; }
     void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style);
 }

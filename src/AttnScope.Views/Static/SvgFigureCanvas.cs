@@ -39,12 +39,16 @@ public sealed class SvgFigureCanvas : IFigureCanvas
         _hasPending = true;
     }
 
-    /// <summary>Above this many cells a panel is embedded as a PNG image instead of rectangles (text stays text).</summary>
-    public const int MaxCellRects = 40000;
+    /// <summary>Figures with more cells than this embed each panel's cells as a PNG image instead of rectangles
+    /// (text stays text), so that SVG files stay small enough for browsers and editors.</summary>
+    public const int MaxCellRects = 65536;
+
+    /// <summary>Cells as &lt;rect&gt; elements (true) or as embedded images; set from the figure's total cell count.</summary>
+    public bool CellRects { get; init; } = true;
 
     public void Cells(SKRect plot, CellImage cells)
     {
-        if (cells.Width * cells.Height <= MaxCellRects)
+        if (CellRects)
         {
             float cw = plot.Width / cells.Width, ch = plot.Height / cells.Height;
             for (int y = 0; y < cells.Height; y++)

@@ -40,7 +40,7 @@ public sealed class ViewRenderer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         return view == ViewKind.Head
-            ? HeatmapLayout.Compute(HeatmapMatrix.From(capture, options), options, capture.Metadata.ModelId, Fonts, _style)
+            ? new HeatmapRenderer(_style, _fonts).Layout(capture, options)
             : GridLayout.Compute(capture, view, options, Fonts, _style);
     }
 
@@ -82,7 +82,10 @@ public sealed class ViewRenderer
 
     public string RenderSvg(IFigureLayout layout, string colorMap)
     {
-        var canvas = new SvgFigureCanvas(layout.Width, layout.Height, _style.Background, Fonts.FamilyName);
+        var canvas = new SvgFigureCanvas(layout.Width, layout.Height, _style.Background, Fonts.FamilyName)
+        {
+            CellRects = layout.CellBlocks <= SvgFigureCanvas.MaxCellRects,
+        };
         layout.Paint(canvas, ColorMap.Get(colorMap), Fonts, _style);
         return canvas.Finish();
     }

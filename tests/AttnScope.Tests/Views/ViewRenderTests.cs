@@ -244,4 +244,24 @@ public class ViewRenderTests
         Assert.Equal(map.Map(0.75f), img[1, 0]);
         Assert.Equal(map.Map(0.5f), img[0, 1]);
     }
+
+    [Fact]
+    public void LargeFiguresEmbedCellsAsImagesInSvgAndKeepTextAsText()
+    {
+        var cap = AttnScope.Tests.Support.SyntheticCaptures.Realistic(128, layers: 2, heads: 4);
+        var layout = Renderer.Layout(cap, ViewKind.Model, new HeatmapOptions());
+        Assert.True(layout.CellBlocks > SvgFigureCanvas.MaxCellRects);
+        var svg = Renderer.RenderSvg(layout, "viridis");
+        var doc = System.Xml.Linq.XDocument.Parse(svg);
+        var images = doc.Descendants().Where(e => e.Name.LocalName == "image").ToList();
+        Assert.Equal(8, images.Count); // one per panel
+        var href = images[0].Attribute("href")!.Value;
+        Assert.StartsWith("data:image/png;base64,", href);
+        using var panel = SKBitmap.Decode(Convert.FromBase64String(href["data:image/png;base64,".Length..]));
+        Assert.Equal(128, panel.Width); // one pixel per cell
+        Assert.Contains(doc.Descendants(), e => e.Name.LocalName == "text" && e.Value.Contains("2 layers × 4 heads"));
+        Assert.True(svg.Length < 2_000_000, $"{svg.Length} characters");
+        // small figures keep one rectangle per run of cells (checked cell by cell in SvgCellRectsHaveTopAndBottomColours)
+        Assert.DoesNotContain("<image", Renderer.RenderSvg(Renderer.Layout(Capture, ViewKind.Model, new HeatmapOptions()), "viridis"));
+    }
 }
