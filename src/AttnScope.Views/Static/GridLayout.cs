@@ -110,8 +110,6 @@ public sealed class GridLayout : IFigureLayout
         switch (view)
         {
             case ViewKind.Heads:
-                if ((uint)o.Layer >= (uint)stack.Layers)
-                    throw new AttnScopeException($"layer {o.Layer} is out of range: {o.Stack} has {stack.Layers} layers (0..{stack.Layers - 1})");
                 for (int h = 0; h < stack.Heads; h++)
                     items.Add((HeatmapMatrix.From(capture, o with { Heads = HeadSelection.Single(h) }, selection), $"head {h}"));
                 (gridCols, gridRows) = Shape(stack.Heads);
@@ -135,6 +133,7 @@ public sealed class GridLayout : IFigureLayout
         if (!string.IsNullOrWhiteSpace(capture.Metadata.ModelId)) titleParts.Add(capture.Metadata.ModelId);
         titleParts.Add(o.Stack);
         titleParts.Add(what);
+        if (o.Values == ValueKind.Scores) titleParts.Add(ValueKind.ScoresTitle);
         titleParts.AddRange(selection.Description);
         string title = TokenText.Printable(o.Title ?? string.Join(" · ", titleParts));
 

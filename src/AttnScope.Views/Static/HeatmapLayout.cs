@@ -185,6 +185,7 @@ public sealed class HeatmapLayout : IFigureLayout
         parts.Add(m.Stack);
         parts.Add($"layer {m.Layer}");
         parts.Add(m.Heads.ToString());
+        if (m.Kind == ValueKind.Scores) parts.Add(ValueKind.ScoresTitle);
         parts.AddRange(m.SelectionNotes);
         return string.Join(" · ", parts);
     }

@@ -24,6 +24,8 @@ public sealed class HeatmapMatrix
     public float MaxValue { get; }
     /// <summary>Smallest value in the matrix (0 when empty or all positive).</summary>
     public float MinValue { get; }
+    /// <summary>Which values: <see cref="ValueKind.Attention"/> or <see cref="ValueKind.Scores"/>.</summary>
+    public string Kind { get; init; } = ValueKind.Attention;
     /// <summary>What was left out (token window, pair filter, hidden special tokens), for titles.</summary>
     public IReadOnlyList<string> SelectionNotes { get; init; } = [];
 
@@ -96,7 +98,7 @@ public sealed class HeatmapMatrix
             // one whole head: a view of the tensor, no copy
             int size = s.Queries * s.Keys;
             var view = new ReadOnlyMemory<float>(tensor.Data, (o.Layer * s.Heads + o.Heads.Head) * size, size);
-            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description };
+            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description, Kind = o.Values };
         }
         var values = new float[rows * cols];
 
@@ -131,7 +133,7 @@ public sealed class HeatmapMatrix
         }
         var rowTokens = all ? q : selection.Rows.Select(i => q[i]).ToList();
         var colTokens = all ? k : selection.Columns.Select(i => k[i]).ToList();
-        return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, values, rowTokens, colTokens) { SelectionNotes = selection.Description };
+        return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, values, rowTokens, colTokens) { SelectionNotes = selection.Description, Kind = o.Values };
     }
 
     private static FloatTensor Tensor(AttentionStack s, string values) => values switch

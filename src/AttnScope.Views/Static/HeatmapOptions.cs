@@ -56,4 +56,6 @@ public static class ValueKind
 {
     public const string Attention = "attention";
     public const string Scores = "scores";
+    /// <summary>How titles name scores.</summary>
+    public const string ScoresTitle = "pre-softmax scores";
 }

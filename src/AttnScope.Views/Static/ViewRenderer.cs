@@ -127,7 +127,8 @@ public sealed class ViewRenderer
         if (o.ColorMax is null)
         {
             float lo = 0, hi = 0;
-            var sel = TokenSelection.For(capture.AxisTokens(o.Stack).Queries, capture.AxisTokens(o.Stack).Keys, o);
+            var (queries, keys) = capture.AxisTokens(o.Stack);
+            var sel = TokenSelection.For(queries, keys, o);
             for (int l = 0; l < stack.Layers; l++)
             {
                 if (view == ViewKind.Head)

@@ -111,6 +111,8 @@ public class ViewOptionsTests
         var cap = ViewTestCaptures.WithScores(5, 1, 2);
         var o = new HeatmapOptions { Values = ValueKind.Scores, ColorMap = "rdbu", Heads = HeadSelection.Single(1) };
         var layout = (HeatmapLayout)Renderer.Layout(cap, ViewKind.Head, o);
+        Assert.Contains("pre-softmax scores", layout.Title);
+        Assert.Contains("pre-softmax scores", ((GridLayout)Renderer.Layout(cap, ViewKind.Layers, o)).Title);
         Assert.Equal(-3f, layout.ColorScale.Min);
         Assert.Equal(3f, layout.ColorScale.Max);
         Assert.Equal(-3f, layout.Ticks[0].Value);
