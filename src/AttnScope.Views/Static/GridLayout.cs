@@ -3,19 +3,6 @@ using SkiaSharp;
 
 namespace AttnScope.Views.Static;
 
-/// <summary>The views AttnScope draws.</summary>
-public enum ViewKind
-{
-    /// <summary>One head (or the mean / max of the heads) of one layer, labelled on both axes.</summary>
-    Head,
-    /// <summary>All heads of one layer in a grid.</summary>
-    Heads,
-    /// <summary>One head (or the mean / max of the heads) across all layers in a grid.</summary>
-    Layers,
-    /// <summary>Layers × heads thumbnails.</summary>
-    Model,
-}
-
 /// <summary>One heatmap panel of a grid view: its matrix, colour scale and where it is drawn.</summary>
 /// <param name="Cell">Edge of one cell block in whole pixels.</param>
 /// <param name="Pool">Tokens per cell block along each axis (1 unless the panel is smaller than its token count).</param>
@@ -141,7 +128,7 @@ public sealed class GridLayout : IFigureLayout
         int n = Math.Max(selection.Rows.Length, selection.Columns.Length);
         float target = view == ViewKind.Model
             ? Math.Clamp(style.AutoModelPlot * s / Math.Max(gridCols, gridRows), 40 * s, 200 * s)
-            : Math.Clamp(style.AutoGridPlot * s / gridCols, 110 * s, 420 * s);
+            : Math.Clamp(style.AutoGridPlot * s / gridCols, 110 * s, 520 * s);
         while (true)
         {
             int cell, pool;
