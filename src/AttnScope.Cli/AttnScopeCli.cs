@@ -13,6 +13,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(CaptureCommand.Create(output));
         root.Subcommands.Add(InspectCommand.Create(output));
         root.Subcommands.Add(HeatmapCommand.Create(output));
+        root.Subcommands.Add(RenderCommand.Create(output));
         root.Subcommands.Add(DemoCommand.Create(output));
         root.Subcommands.Add(ServeCommand.Create(output));
         root.Subcommands.Add(HtmlCommand.Create(output));
