@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages AttnScope needs beyond the .NET SDK: fontconfig (SkiaSharp finds fonts through
 # it), DejaVu for Latin text and Noto CJK for Chinese/Japanese/Korean token labels, and Debian's python3 with
-# numpy, which a test uses to read a capture the way a Python user would. Installs only what is missing.
+# numpy, which a test uses to read a capture the way a Python user would, and Chromium, which the viewer's browser
+# tests drive through Playwright. Installs only what is missing.
 set -euo pipefail
 need=()
-for p in libfontconfig1 fonts-dejavu-core fonts-noto-cjk python3 python3-numpy; do
+for p in libfontconfig1 fonts-dejavu-core fonts-noto-cjk python3 python3-numpy chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

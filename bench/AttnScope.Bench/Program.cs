@@ -5,10 +5,16 @@ using AttnScope.Capture;
 //   dotnet run --project bench/AttnScope.Bench -c Release -- [--lengths 16,128,512] [--runs 15] [--json FILE]
 // Developer component timings: -- --component [--gemm|--rowops|--gelu|--alloc|--bandwidth|--profile]
 // Translation training throughput (default config): -- --training [--steps N]
+// The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
+// Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
 try
 {
+    if (args.FirstOrDefault() == "views")
+        return ViewsBenchmark.Run(args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(7),
+            args.SkipWhile(a => a != "--peer-runs").Skip(1).Select(int.Parse).FirstOrDefault(3));
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
     if (args.Contains("--training")) return TrainingBenchmark.Run(args.Where(a => a != "--training").ToArray());
+    if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

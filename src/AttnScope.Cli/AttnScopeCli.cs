@@ -13,10 +13,13 @@ public static class AttnScopeCli
         root.Subcommands.Add(CaptureCommand.Create(output));
         root.Subcommands.Add(InspectCommand.Create(output));
         root.Subcommands.Add(HeatmapCommand.Create(output));
+        root.Subcommands.Add(RenderCommand.Create(output));
         root.Subcommands.Add(DemoCommand.Create(output));
         root.Subcommands.Add(TrainCommand.Create(output));
         root.Subcommands.Add(TranslateCommand.Create(output));
         root.Subcommands.Add(EvaluateCommand.Create(output));
+        root.Subcommands.Add(ServeCommand.Create(output));
+        root.Subcommands.Add(HtmlCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -19,12 +19,7 @@ public static class CaptureCommand
         DefaultValueFactory = _ => "managed",
     };
 
-    public static EngineKind ParseEngine(string value) => value.ToLowerInvariant() switch
-    {
-        "managed" => EngineKind.Managed,
-        "onnx" => EngineKind.Onnx,
-        _ => throw new AttnScopeException($"unknown engine '{value}' (expected managed or onnx)"),
-    };
+    public static EngineKind ParseEngine(string value) => EngineKindNames.Parse(value);
 
     public static Command Create(CliOutput output)
     {

@@ -12,9 +12,13 @@ namespace AttnScope.Views.Animation;
 public sealed record AnimationFrame(SKBitmap Image, string? Caption = null, int? DelayMs = null)
 {
     /// <summary>A frame from encoded image bytes (PNG, JPEG, WebP), e.g. the output of a figure renderer.</summary>
-    public static AnimationFrame FromEncoded(byte[] image, string? caption = null, int? delayMs = null) =>
-        new(SKBitmap.Decode(image) ?? throw new ArgumentException("the frame image could not be decoded", nameof(image)),
+    public static AnimationFrame FromEncoded(byte[] image, string? caption = null, int? delayMs = null)
+    {
+        using var data = SKData.CreateCopy(image);
+        using var codec = SKCodec.Create(data) ?? throw new ArgumentException("the frame image could not be decoded", nameof(image));
+        return new(SKBitmap.Decode(codec) ?? throw new ArgumentException("the frame image could not be decoded", nameof(image)),
             caption, delayMs);
+    }
 }
 
 /// <summary>How an animation plays and how its frame captions look.</summary>

@@ -158,7 +158,9 @@ internal sealed class GifPalette
     private static uint[] Pixels(SKBitmap bmp)
     {
         if (bmp.ColorType != SKColorType.Bgra8888)
-            throw new ArgumentException($"frames must be BGRA8888 bitmaps (got {bmp.ColorType}); use AnimationFrame to convert");
+            throw new ArgumentException($"frames must be BGRA8888 bitmaps (got {bmp.ColorType}); use AnimationWriter, which converts");
+        if (bmp.RowBytes != bmp.Width * 4)
+            throw new ArgumentException("frames must be tightly packed bitmaps (row bytes = 4 × width); use AnimationWriter, which converts");
         var span = bmp.GetPixelSpan();
         var result = new uint[bmp.Width * bmp.Height];
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(span)[..result.Length].CopyTo(result);

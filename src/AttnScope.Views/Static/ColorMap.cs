@@ -7,12 +7,14 @@ namespace AttnScope.Views.Static;
 public sealed class ColorMap
 {
     public const int Levels = 256;
-    public static IReadOnlyList<string> Names { get; } = ["viridis", "magma", "cividis", "greys"];
+    public static IReadOnlyList<string> Names { get; } = ["viridis", "magma", "cividis", "greys", "rdbu"];
 
     private static readonly Dictionary<string, ColorMap> Cache = new(StringComparer.OrdinalIgnoreCase);
 
     private readonly SKColor[] _lut;
     public string Name { get; }
+    /// <summary>A diverging map (rdbu): its middle colour is zero, for signed data; scales using it are symmetric.</summary>
+    public bool IsDiverging => Name == "rdbu";
 
     private ColorMap(string name, uint[] points)
     {
@@ -42,6 +44,7 @@ public sealed class ColorMap
                 "magma" => ColorMapTables.Magma,
                 "cividis" => ColorMapTables.Cividis,
                 "greys" or "grays" => ColorMapTables.Greys,
+                "rdbu" => ColorMapTables.RdBu,
                 _ => throw new AttnScopeException($"unknown colour map '{name}' (known: {string.Join(", ", Names)})"),
             };
             m = new ColorMap(name.ToLowerInvariant() == "grays" ? "greys" : name.ToLowerInvariant(), pts);

@@ -23,4 +23,10 @@ internal static class ColorMapTables
 
     /// <summary>White (no attention) to near-black (all attention).</summary>
     public static readonly uint[] Greys = [0xFFFFFF, 0x000000];
+
+    /// <summary>Diverging: blue (negative) through near-white (zero) to red (positive), the ColorBrewer RdBu colours reversed.</summary>
+    public static readonly uint[] RdBu =
+    [
+        0x053061, 0x2166AC, 0x4393C3, 0x92C5DE, 0xD1E5F0, 0xF7F7F7, 0xFDDBC7, 0xF4A582, 0xD6604D, 0xB2182B, 0x67001F,
+    ];
 }

@@ -40,4 +40,9 @@ public sealed record FigureStyle
     public float MaxAutoCell { get; init; } = 36;
     /// <summary>Automatic cells aim at a plot of about this many pixels on its longer side.</summary>
     public float AutoPlotSize { get; init; } = 2048;
+    /// <summary>Grid views (heads, layers): the panels of one grid row aim at about this many pixels together.</summary>
+    public float AutoGridPlot { get; init; } = 1600;
+    /// <summary>Model view: the longer side of the thumbnail grid aims at about this many pixels.</summary>
+    public float AutoModelPlot { get; init; } = 1700;
+    public float PanelTitleFont { get; init; } = 12;
 }

@@ -19,7 +19,7 @@ public readonly record struct ColorBarTick(float Value, float Y, string Text);
 /// The geometry of one heatmap figure, in device pixels: image size, plot rectangle and cell size, token labels,
 /// colour bar, title, axis titles and notes. Computed once; painters (PNG, SVG) and tests read it.
 /// </summary>
-public sealed class HeatmapLayout
+public sealed class HeatmapLayout : IFigureLayout
 {
     public required HeatmapMatrix Matrix { get; init; }
     public required float Scale { get; init; }
@@ -29,7 +29,9 @@ public sealed class HeatmapLayout
     public required SKRect Plot { get; init; }
     /// <summary>Cell edge in whole pixels.</summary>
     public required int CellSize { get; init; }
-    public required float ColorMax { get; init; }
+    /// <summary>Top of the colour scale.</summary>
+    public float ColorMax => ColorScale.Max;
+    public required ColorScale ColorScale { get; init; }
 
     public required AxisLabelPlan RowPlan { get; init; }
     public required AxisLabelPlan ColumnPlan { get; init; }
@@ -61,6 +63,8 @@ public sealed class HeatmapLayout
 
     /// <summary>The label notes ("labels: every 4th token ...") as plain text, empty when all labels are drawn full size.</summary>
     public IEnumerable<string> LabelNotes => new[] { RowPlan.Note, ColumnPlan.Note }.Where(n => n is not null).Distinct()!;
+
+    public long CellBlocks => (long)Matrix.Rows * Matrix.Cols;
 
     /// <summary>The pixel rectangle of cell (row = query, col = key).</summary>
     public SKRect CellRect(int row, int col) =>
@@ -105,12 +109,12 @@ public sealed class HeatmapLayout
         float pad = st.Padding * s, gap = st.LabelGap * s;
 
         // token labels
-        var rowPlan = LabelLayout.Plan(m.Rows, cell, fonts.LineHeightRatio, st.LabelFont * s, st.MinLabelFont * s, st.LabelSpacing * s);
-        var colPlan = LabelLayout.Plan(m.Cols, cell, fonts.LineHeightRatio, st.LabelFont * s, st.MinLabelFont * s, st.LabelSpacing * s);
-        var (rowTexts, rowWidths) = LabelTexts(m.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s);
-        var (colTexts, colWidths) = LabelTexts(m.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s);
-        float rowLabelW = rowPlan.Indices.Select(i => rowWidths[i]).DefaultIfEmpty(0).Max();
-        float colLabelH = colPlan.Indices.Select(i => colWidths[i]).DefaultIfEmpty(0).Max();
+        var rowPlan = AxisLabels.Plan(m.Rows, cell, fonts, st, s);
+        var colPlan = AxisLabels.Plan(m.Cols, cell, fonts, st, s);
+        var (rowTexts, rowWidths) = AxisLabels.Texts(m.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s);
+        var (colTexts, colWidths) = AxisLabels.Texts(m.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s);
+        float rowLabelW = AxisLabels.MaxWidth(rowPlan, rowWidths);
+        float colLabelH = AxisLabels.MaxWidth(colPlan, colWidths);
 
         // title
         float titleFont = st.TitleFont * s;
@@ -120,9 +124,7 @@ public sealed class HeatmapLayout
 
         // axis titles
         float axisFont = st.AxisTitleFont * s;
-        bool cross = m.Stack == AttentionStack.Cross;
-        string rowTitle = cross ? "target (query)" : "query";
-        string colTitle = cross ? "source (key)" : "key";
+        var (rowTitle, colTitle) = AxisLabels.Titles(m.Stack);
 
         // plot
         float plotLeft = MathF.Ceiling(pad + LH(axisFont) + 2 * gap + rowLabelW + gap);
@@ -131,12 +133,11 @@ public sealed class HeatmapLayout
 
         // colour bar
         float tickFont = st.TickFont * s;
-        float colorMax = o.ColorMax ?? (m.MaxValue > 0 ? m.MaxValue : 1f);
+        var scale = ColorScale.For(m.MinValue, m.MaxValue, o.LogScale, Static.ColorMap.Get(o.ColorMap).IsDiverging, o.ColorMax);
         float barLeft = MathF.Round(plot.Right + st.ColorBarGap * s);
         float barHeight = MathF.Round(MathF.Max(plot.Height, st.ColorBarMinHeight * s));
         var bar = SKRect.Create(barLeft, plotTop, MathF.Round(st.ColorBarWidth * s), barHeight);
-        var ticks = ColorBarTicks.Compute(colorMax, bar.Height, LH(tickFont))
-            .Select(v => new ColorBarTick(v, bar.Bottom - v / colorMax * bar.Height, ColorBarTicks.Format(v))).ToList();
+        var ticks = PanelPainter.Ticks(scale, bar, LH(tickFont));
         float tickW = ticks.Select(t => fonts.Measure(t.Text, tickFont)).DefaultIfEmpty(0).Max();
         float contentRight = bar.Right + st.TickLength * s + 3 * s + tickW;
 
@@ -151,21 +152,8 @@ public sealed class HeatmapLayout
         if (labelNotes.Count == 1) notes.Add([new NotePiece(labelNotes[0]!, st.NoteText)]);
         else if (labelNotes.Count == 2)
             notes.Add([new NotePiece($"{rowTitle} {rowPlan.Note}; {colTitle} {colPlan.Note}", st.NoteText)]);
-        var all = m.RowTokens.Concat(m.ColumnTokens).ToList();
-        bool anySpecial = all.Any(t => t.IsSpecial), anyB = all.Any(t => !t.IsSpecial && t.Segment == Segment.B);
-        if (anySpecial || anyB)
-        {
-            var legend = new List<NotePiece> { new("label colours: ", st.NoteText) };
-            if (anySpecial) legend.Add(new("special token", st.SpecialText));
-            if (anyB)
-            {
-                if (anySpecial) legend.Add(new(" · ", st.NoteText));
-                legend.Add(new("sentence A", st.Text));
-                legend.Add(new(" · ", st.NoteText));
-                legend.Add(new("sentence B", st.SegmentBText));
-            }
-            notes.Add(legend);
-        }
+        if (scale.Note is { } scaleNote) notes.Add([new NotePiece(scaleNote, st.NoteText)]);
+        if (AxisLabels.ColourLegend(m.RowTokens.Concat(m.ColumnTokens), st) is { } legend) notes.Add(legend);
         float noteW = notes.Select(l => l.Sum(p => fonts.Measure(p.Text, noteFont))).DefaultIfEmpty(0).Max();
         float noteLine = LH(noteFont) + 2 * s;
         float noteTop = plotAreaBottom + (notes.Count > 0 ? 8 * s : 0);
@@ -174,16 +162,12 @@ public sealed class HeatmapLayout
         int width = (int)MathF.Ceiling(MathF.Max(contentRight + pad, MathF.Max(titleW, noteW) + 2 * pad));
         int height = (int)MathF.Ceiling(bottom + pad);
 
-        float lhRow = LH(rowPlan.FontSize), lhCol = LH(colPlan.FontSize);
-        var rowBoxes = LabelLayout.RowBoxes(rowPlan, rowWidths, lhRow, plot.Left, plot.Top, gap);
-        var colBoxes = LabelLayout.ColumnBoxes(colPlan, colWidths, lhCol, plot.Left, plot.Bottom, gap);
-
         return new HeatmapLayout
         {
-            Matrix = m, Scale = s, Width = width, Height = height, Plot = plot, CellSize = cell, ColorMax = colorMax,
+            Matrix = m, Scale = s, Width = width, Height = height, Plot = plot, CellSize = cell, ColorScale = scale,
             RowPlan = rowPlan, ColumnPlan = colPlan,
-            RowLabels = rowBoxes.Select(b => new DrawnLabel(b.Index, rowTexts[b.Index], b.Box, Kind(m.RowTokens[b.Index]))).ToList(),
-            ColumnLabels = colBoxes.Select(b => new DrawnLabel(b.Index, colTexts[b.Index], b.Box, Kind(m.ColumnTokens[b.Index]))).ToList(),
+            RowLabels = AxisLabels.Rows(m.RowTokens, rowPlan, rowTexts, rowWidths, plot, gap, fonts),
+            ColumnLabels = AxisLabels.Columns(m.ColumnTokens, colPlan, colTexts, colWidths, plot, gap, fonts),
             ColorBar = bar, Ticks = ticks, TickFont = tickFont,
             Title = title, TitleFont = titleFont, TitleAnchor = new SKPoint(width / 2f, pad + A(titleFont)),
             RowAxisTitle = rowTitle, ColumnAxisTitle = colTitle, AxisTitleFont = axisFont,
@@ -193,23 +177,7 @@ public sealed class HeatmapLayout
         };
     }
 
-    private static LabelKind Kind(CaptureToken t) =>
-        t.IsSpecial ? LabelKind.Special : t.Segment == Segment.B ? LabelKind.SegmentB : LabelKind.Normal;
-
-    private static (string[] Texts, float[] Widths) LabelTexts(IReadOnlyList<CaptureToken> tokens, AxisLabelPlan plan,
-        FontSet fonts, float maxWidth)
-    {
-        var texts = new string[tokens.Count];
-        var widths = new float[tokens.Count];
-        foreach (var i in plan.Indices)
-        {
-            texts[i] = fonts.Fit(TokenText.Printable(tokens[i].Text), plan.FontSize, maxWidth);
-            widths[i] = fonts.Measure(texts[i], plan.FontSize);
-        }
-        return (texts, widths);
-    }
-
-    /// <summary>"model · stack · layer L · head H" (the model part left out when unknown).</summary>
+    /// <summary>"model · stack · layer L · head H", then what was left out (the model part left out when unknown).</summary>
     public static string DefaultTitle(string modelId, HeatmapMatrix m)
     {
         var parts = new List<string>();
@@ -217,6 +185,11 @@ public sealed class HeatmapLayout
         parts.Add(m.Stack);
         parts.Add($"layer {m.Layer}");
         parts.Add(m.Heads.ToString());
+        if (m.Kind == ValueKind.Scores) parts.Add(ValueKind.ScoresTitle);
+        parts.AddRange(m.SelectionNotes);
         return string.Join(" · ", parts);
     }
+
+    public void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style) =>
+        HeatmapPainter.Paint(canvas, this, colorMap, fonts, style);
 }

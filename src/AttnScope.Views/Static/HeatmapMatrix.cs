@@ -4,7 +4,7 @@ namespace AttnScope.Views.Static;
 
 /// <summary>
 /// The queries × keys matrix one heatmap shows, with its axis tokens: one head of one layer, or the mean / max
-/// over the heads of a layer.
+/// over the heads of a layer, possibly restricted to a <see cref="TokenSelection"/>.
 /// </summary>
 public sealed class HeatmapMatrix
 {
@@ -13,62 +13,134 @@ public sealed class HeatmapMatrix
     public HeadSelection Heads { get; }
     public int Rows { get; }
     public int Cols { get; }
-    /// <summary>Row-major values, Rows × Cols.</summary>
-    public float[] Values { get; }
+    /// <summary>Row-major values, Rows × Cols (a view of the capture's tensor when nothing was selected or combined).</summary>
+    public ReadOnlyMemory<float> Data { get; }
+    private float[]? _values;
+    /// <summary>Row-major values, Rows × Cols, as an array (copied from <see cref="Data"/> on first use when it is a view).</summary>
+    public float[] Values => _values ??= Data.ToArray();
     public IReadOnlyList<CaptureToken> RowTokens { get; }
     public IReadOnlyList<CaptureToken> ColumnTokens { get; }
-    /// <summary>Largest value in the matrix (0 when empty).</summary>
+    /// <summary>Largest value in the matrix (0 when empty or all negative).</summary>
     public float MaxValue { get; }
+    /// <summary>Smallest value in the matrix (0 when empty or all positive).</summary>
+    public float MinValue { get; }
+    /// <summary>Which values: <see cref="ValueKind.Attention"/> or <see cref="ValueKind.Scores"/>.</summary>
+    public string Kind { get; init; } = ValueKind.Attention;
+    /// <summary>What was left out (token window, pair filter, hidden special tokens), for titles.</summary>
+    public IReadOnlyList<string> SelectionNotes { get; init; } = [];
 
     public HeatmapMatrix(string stack, int layer, HeadSelection heads, float[] values,
         IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens)
+        : this(stack, layer, heads, (ReadOnlyMemory<float>)values, rowTokens, columnTokens)
     {
-        if (values.Length != rowTokens.Count * columnTokens.Count)
-            throw new ArgumentException($"{values.Length} values for {rowTokens.Count} × {columnTokens.Count} tokens");
-        Stack = stack; Layer = layer; Heads = heads; Values = values;
-        RowTokens = rowTokens; ColumnTokens = columnTokens;
-        Rows = rowTokens.Count; Cols = columnTokens.Count;
-        float max = 0;
-        foreach (var v in values) if (v > max) max = v;
-        MaxValue = max;
+        _values = values;
     }
 
-    public float this[int row, int col] => Values[row * Cols + col];
+    public HeatmapMatrix(string stack, int layer, HeadSelection heads, ReadOnlyMemory<float> data,
+        IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens)
+    {
+        if (data.Length != rowTokens.Count * columnTokens.Count)
+            throw new ArgumentException($"{data.Length} values for {rowTokens.Count} × {columnTokens.Count} tokens");
+        Stack = stack; Layer = layer; Heads = heads; Data = data;
+        RowTokens = rowTokens; ColumnTokens = columnTokens;
+        Rows = rowTokens.Count; Cols = columnTokens.Count;
+        (MinValue, MaxValue) = MinMax(data.Span);
+    }
+
+    /// <summary>Smallest and largest value, each clamped towards 0 (vectorised: grid views scan every head).</summary>
+    private static (float Min, float Max) MinMax(ReadOnlySpan<float> v)
+    {
+        var vmin = System.Numerics.Vector<float>.Zero;
+        var vmax = System.Numerics.Vector<float>.Zero;
+        int w = System.Numerics.Vector<float>.Count, i = 0;
+        for (; i <= v.Length - w; i += w)
+        {
+            var x = new System.Numerics.Vector<float>(v.Slice(i, w));
+            vmin = System.Numerics.Vector.Min(vmin, x);
+            vmax = System.Numerics.Vector.Max(vmax, x);
+        }
+        float min = 0, max = 0;
+        for (int k = 0; k < w; k++)
+        {
+            min = MathF.Min(min, vmin[k]);
+            max = MathF.Max(max, vmax[k]);
+        }
+        for (; i < v.Length; i++)
+        {
+            if (v[i] > max) max = v[i];
+            if (v[i] < min) min = v[i];
+        }
+        return (min, max);
+    }
+
+    public float this[int row, int col] => Data.Span[row * Cols + col];
 
     /// <summary>Selects a layer and head (or aggregates heads) of a stack; out-of-range indices are user errors.</summary>
-    public static HeatmapMatrix From(AttentionCapture capture, string stack, int layer, HeadSelection heads)
+    public static HeatmapMatrix From(AttentionCapture capture, string stack, int layer, HeadSelection heads) =>
+        From(capture, new HeatmapOptions { Stack = stack, Layer = layer, Heads = heads });
+
+    /// <summary>The matrix the options describe: stack, layer, heads, values, token window, pair filter, hidden specials.</summary>
+    public static HeatmapMatrix From(AttentionCapture capture, HeatmapOptions o, TokenSelection? selection = null)
     {
-        var s = capture.Stack(stack);
-        var (q, k) = capture.AxisTokens(stack);
-        if ((uint)layer >= (uint)s.Layers)
-            throw new AttnScopeException($"layer {layer} is out of range: {stack} has {s.Layers} layers (0..{s.Layers - 1})");
+        var s = capture.Stack(o.Stack);
+        var (q, k) = capture.AxisTokens(o.Stack);
+        if ((uint)o.Layer >= (uint)s.Layers)
+            throw new AttnScopeException($"layer {o.Layer} is out of range: {o.Stack} has {s.Layers} layers (0..{s.Layers - 1})");
+        if (o.Heads.Aggregation == HeadAggregation.Single) s.Head(o.Layer, o.Heads.Head); // checks the index, names the range
         if (q.Count == 0 || k.Count == 0)
-            throw new AttnScopeException($"the {stack} stack has no tokens to draw");
-        var values = new float[s.Queries * s.Keys];
-        switch (heads.Aggregation)
+            throw new AttnScopeException($"the {o.Stack} stack has no tokens to draw");
+        var tensor = Tensor(s, o.Values);
+        selection ??= TokenSelection.For(q, k, o);
+        int rows = selection.Rows.Length, cols = selection.Columns.Length;
+        bool all = selection.IsAll(s.Queries, s.Keys);
+        if (all && o.Heads.Aggregation == HeadAggregation.Single)
+        {
+            // one whole head: a view of the tensor, no copy
+            int size = s.Queries * s.Keys;
+            var view = new ReadOnlyMemory<float>(tensor.Data, (o.Layer * s.Heads + o.Heads.Head) * size, size);
+            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description, Kind = o.Values };
+        }
+        var values = new float[rows * cols];
+
+        void Gather(int head, Func<float, float, float>? combine)
+        {
+            var src = tensor.Slice(o.Layer, head);
+            if (all && combine is null) { src.CopyTo(values); return; }
+            for (int r = 0; r < rows; r++)
+            {
+                var row = src.Slice(selection.Rows[r] * s.Keys, s.Keys);
+                var dst = values.AsSpan(r * cols, cols);
+                for (int c = 0; c < cols; c++)
+                    dst[c] = combine is null ? row[selection.Columns[c]] : combine(dst[c], row[selection.Columns[c]]);
+            }
+        }
+
+        switch (o.Heads.Aggregation)
         {
             case HeadAggregation.Single:
-                s.Head(layer, heads.Head).CopyTo(values); // Head() checks the index and names the valid range
+                Gather(o.Heads.Head, null);
                 break;
             case HeadAggregation.Mean:
-                for (int h = 0; h < s.Heads; h++)
-                {
-                    var src = s.Head(layer, h);
-                    for (int i = 0; i < values.Length; i++) values[i] += src[i];
-                }
+                for (int h = 0; h < s.Heads; h++) Gather(h, (a, b) => a + b);
                 for (int i = 0; i < values.Length; i++) values[i] /= s.Heads;
                 break;
             case HeadAggregation.Max:
-                s.Head(layer, 0).CopyTo(values);
-                for (int h = 1; h < s.Heads; h++)
-                {
-                    var src = s.Head(layer, h);
-                    for (int i = 0; i < values.Length; i++) values[i] = Math.Max(values[i], src[i]);
-                }
+                Gather(0, null);
+                for (int h = 1; h < s.Heads; h++) Gather(h, Math.Max);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(heads));
+                throw new ArgumentOutOfRangeException(nameof(o));
         }
-        return new HeatmapMatrix(stack, layer, heads, values, q, k);
+        var rowTokens = all ? q : selection.Rows.Select(i => q[i]).ToList();
+        var colTokens = all ? k : selection.Columns.Select(i => k[i]).ToList();
+        return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, values, rowTokens, colTokens) { SelectionNotes = selection.Description, Kind = o.Values };
     }
+
+    private static FloatTensor Tensor(AttentionStack s, string values) => values switch
+    {
+        ValueKind.Attention => s.Attention,
+        ValueKind.Scores => s.Scores ?? throw new AttnScopeException(
+            $"the capture has no pre-softmax scores for the {s.Name} stack (capture with --qkv to record them)"),
+        _ => throw new AttnScopeException($"unknown values '{values}' (expected {ValueKind.Attention} or {ValueKind.Scores})"),
+    };
 }

@@ -23,6 +23,12 @@ public sealed class SkiaFigureCanvas : IFigureCanvas, IDisposable
         _canvas.DrawRect(rect, _fill);
     }
 
+    public void Cells(SKRect plot, CellImage cells)
+    {
+        using var image = cells.ToImage();
+        _canvas.DrawImage(image, plot, new SKSamplingOptions(SKFilterMode.Nearest, SKMipmapMode.None), _fill);
+    }
+
     public void Line(float x0, float y0, float x1, float y1, SKColor color, float width)
     {
         _stroke.Color = color;

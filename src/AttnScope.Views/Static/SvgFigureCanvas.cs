@@ -39,6 +39,31 @@ public sealed class SvgFigureCanvas : IFigureCanvas
         _hasPending = true;
     }
 
+    /// <summary>Figures with more cells than this embed each panel's cells as a PNG image instead of rectangles
+    /// (text stays text), so that SVG files stay small enough for browsers and editors.</summary>
+    public const int MaxCellRects = 65536;
+
+    /// <summary>Cells as &lt;rect&gt; elements (true) or as embedded images; set from the figure's total cell count.</summary>
+    public bool CellRects { get; init; } = true;
+
+    public void Cells(SKRect plot, CellImage cells)
+    {
+        if (CellRects)
+        {
+            float cw = plot.Width / cells.Width, ch = plot.Height / cells.Height;
+            for (int y = 0; y < cells.Height; y++)
+                for (int x = 0; x < cells.Width; x++)
+                    FillRect(SKRect.Create(plot.Left + x * cw, plot.Top + y * ch, cw, ch), cells[x, y]);
+            return;
+        }
+        Flush();
+        using var image = cells.ToImage();
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100) ?? throw new InvalidOperationException("PNG encoding failed");
+        _sb.Append($"<image x=\"{N(plot.Left)}\" y=\"{N(plot.Top)}\" width=\"{N(plot.Width)}\" height=\"{N(plot.Height)}\" preserveAspectRatio=\"none\" ")
+           .Append("image-rendering=\"pixelated\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,")
+           .Append(Convert.ToBase64String(png.AsSpan())).Append("\"/>\n");
+    }
+
     private void Flush()
     {
         if (!_hasPending) return;

@@ -123,6 +123,23 @@ public class AnimationWriterTests
     }
 
     [Fact]
+    public void EncodedFramesOfAnyColourTypeAndSizeAreCentred()
+    {
+        using var small = new SKBitmap(new SKImageInfo(10, 6, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        small.Erase(new SKColor(0x12, 0x80, 0xF0));
+        byte[] png;
+        using (var img = SKImage.FromBitmap(small)) using (var data = img.Encode(SKEncodedImageFormat.Png, 100)) png = data.ToArray();
+        var frames = new[] { AnimationFrame.FromEncoded(png), new AnimationFrame(Solid(20, 10, SKColors.Black)) };
+        var decoded = DecodeFrames(AnimationWriter.EncodeGif(frames, new AnimationOptions { Background = SKColors.White }), out _);
+        Assert.Equal((20, 10), (decoded[0].Width, decoded[0].Height));
+        Assert.Equal(new SKColor(0x12, 0x80, 0xF0), decoded[0].GetPixel(10, 3)); // centred horizontally, top-aligned
+        Assert.Equal(SKColors.White, decoded[0].GetPixel(1, 1));                 // padding in the background colour
+        Assert.Equal(SKColors.White, decoded[0].GetPixel(10, 8));
+        Assert.Equal(SKColors.Black, decoded[1].GetPixel(1, 1));
+        Assert.Throws<ArgumentException>(() => AnimationFrame.FromEncoded([1, 2, 3]));
+    }
+
+    [Fact]
     public void EmptyAnimationIsAnError()
     {
         Assert.Throws<AttnScope.Capture.AttnScopeException>(() => AnimationWriter.EncodeGif([]));

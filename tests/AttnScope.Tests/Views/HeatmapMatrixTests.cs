@@ -75,7 +75,7 @@ public class HeatmapMatrixTests
         Assert.Equal(new SkiaSharp.SKColor(0xFC, 0xFD, 0xBF), ColorMap.Get("magma").Top);
         Assert.Equal(SkiaSharp.SKColors.White, ColorMap.Get("greys").Bottom);
         Assert.Equal(new SkiaSharp.SKColor(0, 0, 0), ColorMap.Get("greys").Top);
-        foreach (var name in ColorMap.Names)
+        foreach (var name in ColorMap.Names.Where(n => !ColorMap.Get(n).IsDiverging))
         {
             var map = ColorMap.Get(name);
             // perceptually ordered: luminance rises (falls for greys) monotonically along the map
@@ -87,6 +87,18 @@ public class HeatmapMatrixTests
                 prev = l;
             }
         }
+    }
+
+    [Fact]
+    public void DivergingMapIsLightestAtZeroAndDarkAtBothEnds()
+    {
+        var map = ColorMap.Get("rdbu");
+        Assert.True(map.IsDiverging);
+        Assert.False(ColorMap.Get("viridis").IsDiverging);
+        // luminance rises from the blue end to the middle, then falls to the red end
+        for (int i = 1; i <= 16; i++) Assert.True(Lum(map.Map(i / 32f)) >= Lum(map.Map((i - 1) / 32f)) - 1e-9, $"rises at {i}");
+        for (int i = 17; i <= 32; i++) Assert.True(Lum(map.Map(i / 32f)) <= Lum(map.Map((i - 1) / 32f)) + 1e-9, $"falls at {i}");
+        Assert.True(map.Bottom.Blue > map.Bottom.Red && map.Top.Red > map.Top.Blue, "blue for negative, red for positive");
     }
 
     private static double Lum(SkiaSharp.SKColor c) => 0.2126 * c.Red + 0.7152 * c.Green + 0.0722 * c.Blue;

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Text;
+using AttnScope.Capture;
+using AttnScope.Capture.Io;
+using AttnScope.Web.Data;
+using AttnScope.Web.Offline;
+
+namespace AttnScope.Cli;
+
+/// <summary><c>attnscope html CAPTURE -o view.html</c>: the interactive viewer as one self-contained, offline page.</summary>
+public static class HtmlCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
+        var outPath = new Option<string>("--output", "-o") { Description = "page to write (.html)", Required = true };
+        var cmd = new Command("html", "Write the interactive viewer for a capture as one self-contained HTML file (no network, works from file:// and in notebooks).")
+        {
+            file, outPath,
+        };
+        cmd.SetAction(r => output.Guard(() =>
+        {
+            var capturePath = r.GetValue(file)!;
+            var cap = AttentionCapture.Load(capturePath);
+            var data = new ViewerData(cap, Path.GetFileName(capturePath));
+            if (!ViewerBundle.FitsExact(data))
+                output.Warn("the capture is large, so the page holds 8-bit attention values (to 1/255 of each row's maximum); 'attnscope serve --captures FOLDER' shows exact values");
+            var html = OfflinePage.Build(data);
+            var path = r.GetValue(outPath)!;
+            AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(html)));
+            double mb = html.Length / 1024.0 / 1024.0;
+            if (mb > 100)
+                output.Warn($"the page is {mb:0} MB, which browsers open slowly; 'attnscope serve --captures FOLDER' loads one layer at a time instead");
+            output.Out.WriteLine($"wrote {path} ({mb:0.0} MB)");
+            return 0;
+        }));
+        return cmd;
+    }
+}

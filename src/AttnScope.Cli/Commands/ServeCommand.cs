@@ -1,0 +1,46 @@
+using System.CommandLine;
+using AttnScope.Web.Server;
+
+namespace AttnScope.Cli;
+
+/// <summary><c>attnscope serve [--model M] [--captures DIR] [--port N] [--host ADDR --allow-remote]</c>: the interactive viewer.</summary>
+public static class ServeCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var model = CaptureCommand.ModelOption();
+        var captures = new Option<string?>("--captures") { Description = "a folder whose .safetensors captures the page may open (only files directly inside it)" };
+        var port = new Option<int>("--port", "-p") { Description = "port to listen on (0 picks a free one)", DefaultValueFactory = _ => 8765 };
+        var host = new Option<string>("--host") { Description = "address to listen on; anything but loopback needs --allow-remote", DefaultValueFactory = _ => "127.0.0.1" };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "allow listening on a non-loopback address (no authentication: anyone who reaches it can use it)" };
+        var cmd = new Command("serve", "Serve the interactive attention viewer: type text and see every layer and head, or open saved captures.")
+        {
+            model, captures, port, host, allowRemote,
+        };
+        cmd.SetAction(r => output.Guard(() =>
+        {
+            var options = new ViewerServerOptions
+            {
+                Model = r.GetValue(model)!,
+                CapturesDir = r.GetValue(captures),
+                Port = r.GetValue(port),
+                Host = r.GetValue(host)!,
+                AllowRemote = r.GetValue(allowRemote),
+            };
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+            var server = ViewerServer.StartAsync(options, output.Warn).GetAwaiter().GetResult();
+            try
+            {
+                output.Out.WriteLine($"attnscope: serving {options.Model} at {server.Address} (Ctrl+C to stop)");
+                server.WaitForShutdownAsync(stop.Token).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Runtime.InteropServices;
+using SkiaSharp;
+
+namespace AttnScope.Views.Static;
+
+/// <summary>
+/// The colours of a heatmap panel's cells, one pixel per cell, or one pixel per <see cref="Pool"/> × Pool block
+/// of cells when a panel is smaller than its token count (overview thumbnails). A pooled pixel shows the value of
+/// largest magnitude in its block (the maximum, for attention), so sparse patterns such as a diagonal stay visible.
+/// </summary>
+public sealed class CellImage
+{
+    public int Width { get; }
+    public int Height { get; }
+    /// <summary>Cells per pixel along each axis (1 = every cell is its own pixel block).</summary>
+    public int Pool { get; }
+    /// <summary>Row-major colours, Width × Height.</summary>
+    public SKColor[] Colors { get; }
+
+    private CellImage(int width, int height, int pool, SKColor[] colors)
+    {
+        Width = width; Height = height; Pool = pool; Colors = colors;
+    }
+
+    public SKColor this[int x, int y] => Colors[y * Width + x];
+
+    public static CellImage Build(HeatmapMatrix m, ColorScale scale, ColorMap map, int pool = 1)
+    {
+        if (pool < 1) throw new ArgumentOutOfRangeException(nameof(pool));
+        int w = (m.Cols + pool - 1) / pool, h = (m.Rows + pool - 1) / pool;
+        var colors = new SKColor[w * h];
+        if (pool == 1)
+        {
+            var all = m.Data.Span;
+            for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(all[i]));
+            return new CellImage(w, h, 1, colors);
+        }
+        // first the rows of a block row into one row (vectorised), then the columns of each block
+        var pooled = new float[w * h];
+        var values = m.Data.Span;
+        bool signed = m.MinValue < 0;
+        var rowAcc = new float[m.Cols];
+        for (int by = 0; by < h; by++)
+        {
+            int r0 = by * pool, r1 = Math.Min(m.Rows, r0 + pool);
+            values.Slice(r0 * m.Cols, m.Cols).CopyTo(rowAcc);
+            for (int r = r0 + 1; r < r1; r++) Combine(rowAcc, values.Slice(r * m.Cols, m.Cols), signed);
+            for (int bx = 0, c0 = 0; bx < w; bx++, c0 += pool)
+            {
+                float best = rowAcc[c0];
+                for (int c = c0 + 1; c < Math.Min(m.Cols, c0 + pool); c++)
+                {
+                    float v = rowAcc[c];
+                    if (signed ? MathF.Abs(v) > MathF.Abs(best) : v > best) best = v;
+                }
+                pooled[by * w + bx] = best;
+            }
+        }
+        for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(pooled[i]));
+        return new CellImage(w, h, pool, colors);
+    }
+
+    /// <summary>acc = the elementwise maximum (signed: the value of larger magnitude) of acc and row.</summary>
+    private static void Combine(Span<float> acc, ReadOnlySpan<float> row, bool signed)
+    {
+        int w = System.Numerics.Vector<float>.Count, i = 0;
+        for (; i <= acc.Length - w; i += w)
+        {
+            var a = new System.Numerics.Vector<float>(acc.Slice(i, w));
+            var x = new System.Numerics.Vector<float>(row.Slice(i, w));
+            var r = signed
+                ? System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(System.Numerics.Vector.Abs(x), System.Numerics.Vector.Abs(a)), x, a)
+                : System.Numerics.Vector.Max(a, x);
+            r.CopyTo(acc.Slice(i, w));
+        }
+        for (; i < acc.Length; i++)
+            if (signed ? MathF.Abs(row[i]) > MathF.Abs(acc[i]) : row[i] > acc[i]) acc[i] = row[i];
+    }
+
+    /// <summary>The cells as an opaque BGRA bitmap, one pixel per cell (scaled up with nearest-neighbour sampling when drawn).</summary>
+    public SKImage ToImage()
+    {
+        var info = new SKImageInfo(Width, Height, SKColorType.Bgra8888, SKAlphaType.Premul);
+        // SKColor is 0xAARRGGBB, which is BGRA in memory on little-endian machines
+        var bytes = MemoryMarshal.AsBytes(Colors.AsSpan());
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian machines are not supported");
+        return SKImage.FromPixelCopy(info, bytes, Width * 4) ?? throw new InvalidOperationException("cannot build the cell image");
+    }
+}

@@ -1,0 +1,208 @@
+using AttnScope.Capture;
+using AttnScope.Capture.Io;
+using AttnScope.Views.Animation;
+using SkiaSharp;
+
+namespace AttnScope.Views.Static;
+
+/// <summary>
+/// Renders every view (head, heads, layers, model) as PNG, SVG or PDF, and animations over layers as GIF. All
+/// views are laid out as an <see cref="IFigureLayout"/> and painted through the same panel painter.
+/// </summary>
+public sealed class ViewRenderer
+{
+    private readonly FontSet? _fonts;
+    private readonly FigureStyle _style;
+
+    public ViewRenderer(FigureStyle? style = null, FontSet? fonts = null)
+    {
+        _style = style ?? FigureStyle.Default;
+        _fonts = fonts;
+    }
+
+    private FontSet Fonts => _fonts ?? FontSet.Default;
+
+    public static ViewKind ParseView(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "head" => ViewKind.Head,
+        "heads" => ViewKind.Heads,
+        "layers" => ViewKind.Layers,
+        "model" => ViewKind.Model,
+        _ => throw new AttnScopeException($"unknown view '{text}' (expected head, heads, layers or model)"),
+    };
+
+    /// <summary>The output formats, by file extension.</summary>
+    public static readonly string[] Extensions = [".png", ".svg", ".pdf", ".gif"];
+
+    public IFigureLayout Layout(AttentionCapture capture, ViewKind view, HeatmapOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(capture);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return view == ViewKind.Head
+            ? new HeatmapRenderer(_style, _fonts).Layout(capture, options)
+            : GridLayout.Compute(capture, view, options, Fonts, _style);
+    }
+
+    /// <summary>Draws a figure into a new bitmap (BGRA).</summary>
+    public SKBitmap RenderBitmap(IFigureLayout layout, string colorMap)
+    {
+        var map = ColorMap.Get(colorMap);
+        var bitmap = new SKBitmap(new SKImageInfo(layout.Width, layout.Height, SKColorType.Bgra8888, SKAlphaType.Premul));
+        if (bitmap.GetPixels() == IntPtr.Zero)
+        {
+            bitmap.Dispose();
+            throw new AttnScopeException($"cannot allocate a {layout.Width} × {layout.Height} image");
+        }
+        using var canvas = new SKCanvas(bitmap);
+        canvas.Clear(_style.Background);
+        using (var fc = new SkiaFigureCanvas(canvas, Fonts))
+            layout.Paint(fc, map, Fonts, _style);
+        canvas.Flush();
+        return bitmap;
+    }
+
+    public byte[] RenderPng(IFigureLayout layout, string colorMap)
+    {
+        using var bitmap = RenderBitmap(layout, colorMap);
+        return EncodePng(bitmap);
+    }
+
+    /// <summary>
+    /// Lossless PNG. Figures are large flat areas and runs of one colour, which zlib's fast levels compress almost
+    /// as well as its slow ones, so a fast level keeps encoding from dominating the render time.
+    /// </summary>
+    public byte[] EncodePng(SKBitmap bitmap)
+    {
+        using var pixmap = bitmap.PeekPixels();
+        using var data = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1))
+            ?? throw new AttnScopeException("PNG encoding failed");
+        return data.ToArray();
+    }
+
+    public string RenderSvg(IFigureLayout layout, string colorMap)
+    {
+        var canvas = new SvgFigureCanvas(layout.Width, layout.Height, _style.Background, Fonts.FamilyName)
+        {
+            CellRects = layout.CellBlocks <= SvgFigureCanvas.MaxCellRects,
+        };
+        layout.Paint(canvas, ColorMap.Get(colorMap), Fonts, _style);
+        return canvas.Finish();
+    }
+
+    /// <summary>A one-page vector PDF (text as text, fonts embedded) through Skia's PDF backend.</summary>
+    public byte[] RenderPdf(IFigureLayout layout, string colorMap)
+    {
+        using var ms = new MemoryStream();
+        using (var stream = new SKManagedWStream(ms))
+        {
+            // Skia's PDF unit is the point (1/72 in): 96-dpi pixels are scaled to keep the physical size
+            float dpi = 96f * layout.Scale;
+            using var doc = SKDocument.CreatePdf(stream, new SKDocumentPdfMetadata { Creator = "AttnScope", RasterDpi = dpi })
+                ?? throw new AttnScopeException("the PDF backend is not available");
+            float k = 72f / dpi;
+            var page = doc.BeginPage(layout.Width * k, layout.Height * k);
+            page.Scale(k);
+            page.Clear(_style.Background);
+            using (var fc = new SkiaFigureCanvas(page, Fonts))
+                layout.Paint(fc, ColorMap.Get(colorMap), Fonts, _style);
+            doc.EndPage();
+            doc.Close();
+        }
+        return ms.ToArray();
+    }
+
+    /// <summary>
+    /// One frame per layer: the head view or the heads grid of each layer, with one colour scale over all layers
+    /// (unless a fixed maximum is given) so that frames are comparable, and a caption "layer L of N".
+    /// </summary>
+    public List<AnimationFrame> LayerFrames(AttentionCapture capture, ViewKind view, HeatmapOptions options, int? delayMs = null)
+    {
+        if (view is not (ViewKind.Head or ViewKind.Heads))
+            throw new AttnScopeException($"an animation over layers shows the head or heads view of each layer, not the {view.ToString().ToLowerInvariant()} view");
+        options.Validate();
+        var stack = capture.Stack(options.Stack);
+        var map = ColorMap.Get(options.ColorMap);
+        var o = options;
+        if (o.ColorMax is null)
+        {
+            float lo = 0, hi = 0;
+            var (queries, keys) = capture.AxisTokens(o.Stack);
+            var sel = TokenSelection.For(queries, keys, o);
+            for (int l = 0; l < stack.Layers; l++)
+            {
+                if (view == ViewKind.Head)
+                {
+                    var m = HeatmapMatrix.From(capture, o with { Layer = l }, sel);
+                    lo = Math.Min(lo, m.MinValue); hi = Math.Max(hi, m.MaxValue);
+                }
+                else
+                    for (int h = 0; h < stack.Heads; h++)
+                    {
+                        var m = HeatmapMatrix.From(capture, o with { Layer = l, Heads = HeadSelection.Single(h) }, sel);
+                        lo = Math.Min(lo, m.MinValue); hi = Math.Max(hi, m.MaxValue);
+                    }
+            }
+            float top = MathF.Max(hi, -lo);
+            if (top > 0) o = o with { ColorMax = top };
+        }
+        var frames = new List<AnimationFrame>(stack.Layers);
+        try
+        {
+            for (int l = 0; l < stack.Layers; l++)
+            {
+                var layout = Layout(capture, view, o with { Layer = l });
+                frames.Add(new AnimationFrame(RenderBitmap(layout, o.ColorMap), $"layer {l} of {stack.Layers} (0–{stack.Layers - 1})", delayMs));
+            }
+            return frames;
+        }
+        catch
+        {
+            foreach (var f in frames) f.Image.Dispose();
+            throw;
+        }
+    }
+
+    public byte[] RenderLayerAnimation(AttentionCapture capture, ViewKind view, HeatmapOptions options, AnimationOptions? animation = null)
+    {
+        var frames = LayerFrames(capture, view, options);
+        try
+        {
+            return AnimationWriter.EncodeGif(frames, (animation ?? new AnimationOptions()) with { Scale = options.Scale }, Fonts);
+        }
+        finally
+        {
+            foreach (var f in frames) f.Image.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Renders a view and writes it atomically; the format follows the extension (.png, .svg, .pdf; .gif animates
+    /// the view over layers). Nothing is written when rendering fails.
+    /// </summary>
+    public void Save(AttentionCapture capture, ViewKind view, HeatmapOptions options, string path, AnimationOptions? animation = null)
+    {
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        if (!Extensions.Contains(ext))
+            throw new AttnScopeException($"cannot tell the image format of '{path}': use a .png, .svg, .pdf or .gif (animation) file name");
+        CheckWritable(path);
+        byte[] bytes = ext switch
+        {
+            ".gif" => RenderLayerAnimation(capture, view, options, animation),
+            ".svg" => new System.Text.UTF8Encoding(false).GetBytes(RenderSvg(Layout(capture, view, options), options.ColorMap)),
+            ".pdf" => RenderPdf(Layout(capture, view, options), options.ColorMap),
+            _ => RenderPng(Layout(capture, view, options), options.ColorMap),
+        };
+        AtomicFile.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>Fails before any rendering work when the output folder is missing or the path is a folder.</summary>
+    public static void CheckWritable(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full);
+        if (!string.IsNullOrEmpty(dir) && !Directory.Exists(dir))
+            throw new AttnScopeException($"cannot write '{path}': the folder '{dir}' does not exist");
+        if (Directory.Exists(full)) throw new AttnScopeException($"cannot write '{path}': it is a folder");
+    }
+}

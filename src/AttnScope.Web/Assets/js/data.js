@@ -1,0 +1,165 @@
+// Capture data in the browser: the description (meta) plus binary sections, fetched from the server one layer or
+// head at a time, or read from the bundle inlined in an offline page. See Data/ViewerData.cs for the sections.
+
+export class CaptureData {
+  /** meta: the capture description; loadSection(name) resolves to an ArrayBuffer slice holder or null. */
+  constructor(meta, loadSection) {
+    this.meta = meta;
+    this.loadSection = loadSection;
+    this.cache = new Map();
+    this.exactCache = new Map();
+    /** performance.now() when the data arrived: at once for a bundle, with the first section from a server. */
+    this.arrived = null;
+  }
+
+  static fromServer(id, meta) {
+    const data = new CaptureData(meta, async name => {
+      const res = await fetch(`api/data/${encodeURIComponent(id)}/${name}`);
+      if (!res.ok) throw new Error(`loading ${name}: HTTP ${res.status}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (data.arrived === null) {
+        data.arrived = performance.now();
+        performance.mark('attnscope:data-arrived');
+      }
+      return bytes;
+    });
+    return data;
+  }
+
+  /** Reads the offline page's base64 bundle ("ASVB", header length, JSON header, 8-aligned sections). */
+  static fromBundle(base64) {
+    const bytes = decodeBase64(base64.trim());
+    const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+    if (magic !== 'ASVB') throw new Error('the embedded capture data is damaged');
+    const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    const dataStart = Math.ceil((8 + headerLength) / 8) * 8;
+    const data = new CaptureData(header.meta, async name => {
+      const entry = header.sections[name];
+      if (!entry) return null;
+      return bytes.subarray(dataStart + entry[0], dataStart + entry[0] + entry[1]);
+    });
+    return data;
+  }
+
+  stack(name) {
+    return this.meta.stacks.find(s => s.name === name);
+  }
+
+  queryTokens(stack) { return this.meta[this.stack(stack).queryAxis]; }
+  keyTokens(stack) { return this.meta[this.stack(stack).keyAxis]; }
+
+  cached(key, load) {
+    if (!this.cache.has(key)) {
+      const p = load();
+      this.cache.set(key, p);
+      p.catch(() => this.cache.delete(key));
+    }
+    return this.cache.get(key);
+  }
+
+  /** One layer's attention, 8-bit with a scale per row (resolved once, then cached). */
+  layer(stack, layer) {
+    return this.cached(`att/${stack}/${layer}`, async () => {
+      const s = this.stack(stack);
+      const bytes = await this.loadSection(`att/${stack}/${layer}`);
+      return new LayerData(s, stack, layer, bytes);
+    });
+  }
+
+  thumbs(stack, layer) {
+    return this.cached(`thumb/${stack}/${layer}`, () => this.loadSection(`thumb/${stack}/${layer}`));
+  }
+
+  /** Exact float32 [queries, keys] of one head, or null when the page holds only the 8-bit values. */
+  exactHead(stack, layer, head) {
+    if (this.meta.exact === 'none') return Promise.resolve(null);
+    const key = `exact/${stack}/${layer}/${head}`;
+    return this.cached(key, async () => {
+      const b = await this.loadSection(key);
+      if (!b) return null;
+      const f = floats(b);
+      this.exactCache.set(key, f);
+      return f;
+    });
+  }
+
+  /** The exact head if it is already here (for synchronous hover), else undefined. */
+  exactHeadNow(stack, layer, head) {
+    return this.exactCache.get(`exact/${stack}/${layer}/${head}`);
+  }
+
+  /** Queries [queries, d] and keys [keys, d] of one head, or null when the capture has none. */
+  qk(stack, layer, head) {
+    const s = this.stack(stack);
+    if (!s.headDim) return Promise.resolve(null);
+    return this.cached(`qk/${stack}/${layer}/${head}`, async () => {
+      const b = await this.loadSection(`qk/${stack}/${layer}/${head}`);
+      const f = floats(b);
+      return { d: s.headDim, query: f.subarray(0, s.queries * s.headDim), key: f.subarray(s.queries * s.headDim) };
+    });
+  }
+}
+
+export class LayerData {
+  constructor(stackInfo, stack, layer, bytes) {
+    this.stack = stack;
+    this.layer = layer;
+    this.heads = stackInfo.heads;
+    this.nq = stackInfo.queries;
+    this.nk = stackInfo.keys;
+    const rows = this.heads * this.nq;
+    this.scales = floats(bytes.subarray(0, rows * 4));
+    this.values = bytes.subarray(rows * 4, rows * 4 + rows * this.nk);
+    this.sparseCache = new Map();
+    this.maxCache = new Map();
+  }
+
+  value(h, q, k) {
+    const row = h * this.nq + q;
+    return this.values[row * this.nk + k] * this.scales[row] / 255;
+  }
+
+  headMax(h) {
+    if (!this.maxCache.has(h)) {
+      let m = 0;
+      for (let q = 0; q < this.nq; q++) m = Math.max(m, this.scales[h * this.nq + q]);
+      this.maxCache.set(h, m);
+    }
+    return this.maxCache.get(h);
+  }
+
+  /** Entries of head h with value ≥ min, as parallel arrays (q, k, value); computed once per head. */
+  sparse(h, min) {
+    const key = `${h}:${min}`;
+    if (this.sparseCache.has(key)) return this.sparseCache.get(key);
+    const qs = [], ks = [], vs = [];
+    for (let q = 0; q < this.nq; q++) {
+      const row = h * this.nq + q;
+      const scale = this.scales[row];
+      if (scale < min) continue;
+      const cut = Math.max(1, Math.ceil(min * 255 / scale - 1e-6));
+      const base = row * this.nk;
+      for (let k = 0; k < this.nk; k++) {
+        const b = this.values[base + k];
+        if (b >= cut) { qs.push(q); ks.push(k); vs.push(b * scale / 255); }
+      }
+    }
+    const result = { q: Int32Array.from(qs), k: Int32Array.from(ks), v: Float32Array.from(vs) };
+    this.sparseCache.set(key, result);
+    return result;
+  }
+}
+
+function floats(bytes) {
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return new Float32Array(bytes.slice().buffer);
+}
+
+function decodeBase64(text) {
+  if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}

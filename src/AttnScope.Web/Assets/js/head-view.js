@@ -1,0 +1,167 @@
+// Head view: query tokens on the left, key tokens on the right, a line from query to key for each selected
+// head, its opacity the attention weight and its colour the head's. Hovering a token keeps only its lines.
+import { el, shortLabel } from './format.js';
+import { headColor } from './colors.js';
+import { textWidth } from './painter.js';
+import { ScrollCanvas } from './scroll-canvas.js';
+
+const HEAD_ROW = 18;
+const HEAD_TOP = 30;
+const HEAD_GAP = 260;
+const HEAD_FONT = 13;
+/** Below this weight a line is invisible at its opacity; the overview skips it (a hovered token draws all). */
+const HEAD_MIN_WEIGHT = 0.02;
+const HEAD_ALPHA_LEVELS = 24;
+
+export class HeadView {
+  constructor(viewer) {
+    this.viewer = viewer;
+    this.scroll = new ScrollCanvas(Math.max(360, Math.round(window.innerHeight - 230)));
+    this.element = el('div', 'as-view as-head-view');
+    this.element.append(el('p', 'as-note', 'Hover a token to see only its attention; click it to keep that (for export), click again to release.'), this.scroll.element);
+    this.hover = null;
+    this.pinned = false;
+    this.layer = null;
+    this.scroll.onscroll = () => this.draw();
+    const canvas = this.scroll.canvas;
+    canvas.addEventListener('mousemove', e => this.onMove(e));
+    canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
+    canvas.addEventListener('click', e => {
+      const h = this.hit(this.scroll.point(e));
+      this.pinned = !!h && !(this.pinned && this.hover && h.side === this.hover.side && h.index === this.hover.index);
+      this.pinned = this.pinned && !!h;
+      this.setHover(h, e, true);
+    });
+  }
+
+  async update() {
+    const s = this.viewer.state;
+    this.layer = await this.viewer.data.layer(s.stack, s.layer);
+    this.layout();
+    this.draw();
+  }
+
+  layout() {
+    const v = this.viewer;
+    const s = v.state;
+    const { queries, keys } = v.filtered();
+    this.queries = queries;
+    this.keys = keys;
+    this.qLabels = v.data.queryTokens(s.stack);
+    this.kLabels = v.data.keyTokens(s.stack);
+    this.qPos = new Int32Array(this.layer.nq).fill(-1);
+    this.kPos = new Int32Array(this.layer.nk).fill(-1);
+    queries.forEach((q, row) => { this.qPos[q] = row; });
+    keys.forEach((k, row) => { this.kPos[k] = row; });
+    const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 32), HEAD_FONT)), 80);
+    this.colW = Math.ceil(Math.max(widest(queries.map(q => this.qLabels[q])), widest(keys.map(k => this.kLabels[k])))) + 16;
+    this.width = this.colW * 2 + HEAD_GAP;
+    this.height = HEAD_TOP + Math.max(queries.length, keys.length) * HEAD_ROW + 8;
+    this.scroll.resize(this.width, this.height);
+  }
+
+  rowY(row) { return HEAD_TOP + row * HEAD_ROW + HEAD_ROW / 2; }
+
+  draw() {
+    if (!this.layer) return;
+    const w = this.scroll.window();
+    this.paint(this.scroll.painter(), w.top, w.bottom);
+  }
+
+  /** Export: the part in view, as shown. */
+  exportSize() {
+    const w = this.scroll.window();
+    return { width: this.width, height: w.bottom - w.top };
+  }
+
+  exportPaint(p) {
+    const w = this.scroll.window();
+    this.paint(p, w.top, w.bottom, true);
+  }
+
+  paint(p, top, bottom, forSvg) {
+    const s = this.viewer.state;
+    const x1 = this.colW, x2 = this.colW + HEAD_GAP;
+    p.text(x1 - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
+    p.text(x2 + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
+    const heads = [...s.heads].sort((a, b) => a - b);
+    const hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
+    // Each selected head's lines start and end a little apart within the row, so heads that attend alike show as
+    // parallel strands of their colours rather than one line drawn over and over.
+    const spread = Math.min(HEAD_ROW - 6, heads.length * 2);
+    heads.forEach((h, slot) => {
+      const dy = heads.length > 1 ? (slot / (heads.length - 1) - 0.5) * spread : 0;
+      const buckets = Array.from({ length: HEAD_ALPHA_LEVELS + 1 }, () => ({ coords: [], data: forSvg ? [] : null }));
+      const add = (q, k, v) => {
+        const y1 = this.rowY(this.qPos[q]) + dy, y2 = this.rowY(this.kPos[k]) + dy;
+        if (Math.max(y1, y2) < top || Math.min(y1, y2) > bottom) return;
+        const b = buckets[Math.min(HEAD_ALPHA_LEVELS, Math.ceil(v * HEAD_ALPHA_LEVELS))];
+        b.coords.push(x1, y1 - top, x2, y2 - top);
+        if (forSvg) b.data.push({ head: h, q, k });
+      };
+      if (hv && hv.side === 'q') {
+        for (const k of this.keys) { const v = this.layer.value(h, hv.index, k); if (v >= 0.002) add(hv.index, k, v); }
+      } else if (hv && hv.side === 'k') {
+        for (const q of this.queries) { const v = this.layer.value(h, q, hv.index); if (v >= 0.002) add(q, hv.index, v); }
+      } else {
+        const sp = this.layer.sparse(h, HEAD_MIN_WEIGHT);
+        for (let i = 0; i < sp.q.length; i++) {
+          if (this.qPos[sp.q[i]] >= 0 && this.kPos[sp.k[i]] >= 0) add(sp.q[i], sp.k[i], sp.v[i]);
+        }
+      }
+      const color = headColor(h);
+      const width = heads.length > 4 ? 1.5 : 2;
+      buckets.forEach((b, level) => {
+        if (b.coords.length) p.lines(color, level / HEAD_ALPHA_LEVELS, width, b.coords, b.data);
+      });
+    });
+    const first = Math.max(0, Math.floor((top - HEAD_TOP) / HEAD_ROW));
+    const last = Math.min(Math.max(this.queries.length, this.keys.length) - 1, Math.ceil((bottom - HEAD_TOP) / HEAD_ROW));
+    for (let row = first; row <= last; row++) {
+      const y = this.rowY(row) - top;
+      if (row < this.queries.length) this.token(p, 'q', this.queries[row], x1 - 8, y, 'right');
+      if (row < this.keys.length) this.token(p, 'k', this.keys[row], x2 + 8, y, 'left');
+    }
+  }
+
+  token(p, side, index, x, y, align) {
+    const t = (side === 'q' ? this.qLabels : this.kLabels)[index];
+    const text = shortLabel(t.label, 32);
+    const hovered = this.hover && this.hover.side === side && this.hover.index === index;
+    if (hovered) {
+      const w = textWidth(text, HEAD_FONT, 'bold') + 8;
+      p.rect(align === 'right' ? x - w + 4 : x - 4, y - HEAD_ROW / 2 + 1, w, HEAD_ROW - 2, '#ffe58a');
+    }
+    const color = t.special ? '#888' : t.segment === 'B' ? '#1d5f8a' : '#222';
+    p.text(x, y, text, { size: HEAD_FONT, color, align, weight: hovered ? 'bold' : 'normal' });
+  }
+
+  hit(pt) {
+    const row = Math.floor((pt.y - HEAD_TOP) / HEAD_ROW);
+    if (row < 0) return null;
+    if (pt.x < this.colW + 4 && row < this.queries.length) return { side: 'q', index: this.queries[row] };
+    if (pt.x > this.colW + HEAD_GAP - 4 && row < this.keys.length) return { side: 'k', index: this.keys[row] };
+    return null;
+  }
+
+  onMove(e) {
+    if (!this.layer || this.pinned) return;
+    this.setHover(this.hit(this.scroll.point(e)), e);
+  }
+
+  setHover(h, e, force) {
+    const same = (a, b) => (a === b) || (a && b && a.side === b.side && a.index === b.index);
+    if (!force && same(h, this.hover)) return;
+    this.hover = h;
+    this.draw();
+    this.viewer.timeHover(e);
+  }
+
+  /** Page coordinates of a token's label (tests and the benchmark point the mouse there). */
+  tokenPoint(side, index) {
+    const row = (side === 'q' ? this.qPos : this.kPos)[index];
+    const y = this.rowY(row);
+    const x = side === 'q' ? this.colW - 20 : this.colW + HEAD_GAP + 20;
+    return this.scroll.clientPoint(x, y);
+  }
+}

@@ -1,0 +1,163 @@
+// Matrix view: one head as a heatmap (queries down, keys across). Hovering a cell shows the exact value with its
+// query and key tokens, in a tooltip and (for export) on the figure itself.
+import { el, formatShort, formatValue, shortLabel } from './format.js';
+import { lutBytes, lutCss } from './colors.js';
+import { sizeCanvas, textWidth } from './painter.js';
+
+const MATRIX_LABEL_FONT = 11;
+
+export class MatrixView {
+  constructor(viewer) {
+    this.viewer = viewer;
+    this.element = el('div', 'as-view as-matrix-view');
+    this.box = el('div', 'as-scroll as-scroll-both');
+    this.canvas = el('canvas', 'as-canvas');
+    this.box.append(this.canvas);
+    this.element.append(el('p', 'as-note', 'Hover a cell for its exact value; click to keep it (for export), click again to release.'), this.box);
+    this.hover = null;
+    this.exact = null;
+    this.lut = lutBytes(viewer.data.meta.colormap);
+    this.pinned = false;
+    this.canvas.addEventListener('mousemove', e => { if (!this.pinned) this.onMove(e); });
+    this.canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
+    this.canvas.addEventListener('click', e => {
+      this.pinned = !this.pinned;
+      this.onMove(e);
+      if (!this.hover) this.pinned = false;
+    });
+  }
+
+  async update() {
+    const v = this.viewer;
+    const s = v.state;
+    this.layer = await v.data.layer(s.stack, s.layer);
+    this.head = s.head;
+    const { queries, keys } = v.filtered();
+    this.queries = queries;
+    this.keys = keys;
+    this.qLabels = v.data.queryTokens(s.stack);
+    this.kLabels = v.data.keyTokens(s.stack);
+    const n = Math.max(queries.length, keys.length);
+    this.cell = n <= 200 ? Math.min(28, Math.max(10, Math.floor(640 / n))) : Math.max(1, Math.floor(1000 / n));
+    this.showLabels = this.cell >= 9;
+    const size = Math.min(this.cell - 1, 12);
+    this.labelSize = size;
+    const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 16), size)), 0);
+    this.left = this.showLabels ? Math.ceil(widest(queries.map(q => this.qLabels[q]))) + 10 : 24;
+    this.top = (this.showLabels ? Math.ceil(widest(keys.map(k => this.kLabels[k]))) + 10 : 24) + 22;
+    this.width = this.left + keys.length * this.cell + 90;
+    this.height = this.top + queries.length * this.cell + 12;
+    this.image = this.heatmap();
+    this.exact = null;
+    v.data.exactHead(s.stack, s.layer, s.head).then(f => {
+      if (this.layer && s.head === this.head) { this.exact = f; if (this.hover) this.setHover(this.hover, null, true); }
+    });
+    this.draw();
+  }
+
+  heatmap() {
+    const { queries, keys, layer, head } = this;
+    const c = document.createElement('canvas');
+    c.width = Math.max(1, keys.length);
+    c.height = Math.max(1, queries.length);
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(c.width, c.height);
+    const max = layer.headMax(head) || 1;
+    const px = img.data;
+    let o = 0;
+    for (const q of queries) {
+      const row = head * layer.nq + q;
+      const f = layer.scales[row] / 255 / max * 255;
+      const base = row * layer.nk;
+      for (const k of keys) {
+        const i = Math.min(255, Math.round(layer.values[base + k] * f)) * 3;
+        px[o] = this.lut[i]; px[o + 1] = this.lut[i + 1]; px[o + 2] = this.lut[i + 2]; px[o + 3] = 255;
+        o += 4;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    return c;
+  }
+
+  draw() {
+    this.paint(sizeCanvas(this.canvas, this.width, this.height));
+  }
+
+  exportSize() { return { width: this.width, height: this.height }; }
+  exportPaint(p) { this.paint(p); }
+
+  paint(p) {
+    const s = this.viewer.state;
+    const { left, top, cell } = this;
+    const max = this.layer.headMax(this.head);
+    p.text(left, 11, `${s.stack} layer ${s.layer} head ${s.head} — queries ↓ attend to keys →`, { size: 12, color: '#333' });
+    p.image(left, top, this.keys.length * cell, this.queries.length * cell, this.image);
+    if (this.showLabels) {
+      this.queries.forEach((q, r) => p.text(left - 5, top + r * cell + cell / 2, shortLabel(this.qLabels[q].label, 16), { size: this.labelSize, align: 'right', color: '#222' }));
+      this.keys.forEach((k, c) => p.text(left + c * cell + cell / 2, top - 5, shortLabel(this.kLabels[k].label, 16), { size: this.labelSize, rotate: -90, color: '#222' }));
+    }
+    // Colour scale: 0 … the head's maximum.
+    const bx = left + this.keys.length * cell + 16, bh = Math.min(200, this.queries.length * cell);
+    for (let i = 0; i < bh; i++) p.rect(bx, top + i, 14, 1.5, lutCss(this.viewer.data.meta.colormap, 1 - i / bh));
+    p.text(bx + 18, top + 4, formatShort(max), { size: 10, color: '#333' });
+    p.text(bx + 18, top + bh - 4, '0', { size: 10, color: '#333' });
+    const h = this.hover;
+    const r = h ? this.queries.indexOf(h.q) : -1, c = h ? this.keys.indexOf(h.k) : -1;
+    if (r >= 0 && c >= 0) {
+      p.strokeRect(left + c * cell - 0.5, top + r * cell - 0.5, cell + 1, cell + 1, '#ff2d2d', Math.max(1, Math.min(2, cell / 4)));
+      const lines = this.tooltipLines(h);
+      const w = Math.max(...lines.map(l => textWidth(l, 11))) + 12;
+      const tx = Math.min(left + c * cell + cell + 6, this.width - w - 2), ty = Math.min(top + r * cell + cell + 4, this.height - 50);
+      p.rect(tx, ty, w, lines.length * 15 + 6, '#ffffff', 0.92);
+      p.strokeRect(tx, ty, w, lines.length * 15 + 6, '#555', 1);
+      lines.forEach((l, i) => p.text(tx + 6, ty + 11 + i * 15, l, { size: 11, color: '#111' }));
+    }
+  }
+
+  /** The value at (q, k): exact when the page has the head's float32 values, else the 8-bit one. */
+  valueAt(q, k) {
+    if (this.exact) return { value: this.exact[q * this.layer.nk + k], exact: true };
+    return { value: this.layer.value(this.head, q, k), exact: false };
+  }
+
+  tooltipLines(h) {
+    const { value, exact } = this.valueAt(h.q, h.k);
+    return [
+      `query #${h.q}: ${shortLabel(this.qLabels[h.q].label, 40)}`,
+      `key #${h.k}: ${shortLabel(this.kLabels[h.k].label, 40)}`,
+      `attention: ${exact ? formatValue(value) : '≈ ' + value.toPrecision(3)}`,
+    ];
+  }
+
+  onMove(e) {
+    const box = this.canvas.getBoundingClientRect();
+    const x = e.clientX - box.left - this.left, y = e.clientY - box.top - this.top;
+    const c = Math.floor(x / this.cell), r = Math.floor(y / this.cell);
+    const inside = x >= 0 && y >= 0 && r < this.queries.length && c < this.keys.length;
+    this.setHover(inside ? { q: this.queries[r], k: this.keys[c] } : null, e);
+  }
+
+  setHover(h, e, force) {
+    if (!force && ((h === this.hover) || (h && this.hover && h.q === this.hover.q && h.k === this.hover.k))) return;
+    this.hover = h;
+    this.draw();
+    const tip = this.viewer.tooltip;
+    if (!h) { tip.hide(); return; }
+    const { value, exact } = this.valueAt(h.q, h.k);
+    tip.show(e, [
+      ['query', `#${h.q} ${this.qLabels[h.q].label}`],
+      ['key', `#${h.k} ${this.kLabels[h.k].label}`],
+      ['value', exact ? formatValue(value) : '≈ ' + value.toPrecision(3)],
+    ], { exact: String(exact) });
+    if (e) this.viewer.timeHover(e);
+  }
+
+  cellPoint(q, k) {
+    const r = this.queries.indexOf(q), c = this.keys.indexOf(k);
+    const x = this.left + c * this.cell + this.cell / 2, y = this.top + r * this.cell + this.cell / 2;
+    this.box.scrollLeft = Math.max(0, x - this.box.clientWidth / 2);
+    this.box.scrollTop = Math.max(0, y - this.box.clientHeight / 2);
+    const box = this.canvas.getBoundingClientRect();
+    return { x: box.left + x, y: box.top + y };
+  }
+}

@@ -1,0 +1,105 @@
+// Model view: every layer × head as a thumbnail (max-pooled to at most 64×64); click one to open it large.
+import { el } from './format.js';
+import { headColor, lutBytes } from './colors.js';
+import { sizeCanvas } from './painter.js';
+
+const GRID_THUMB = 58;
+const GRID_PAD = 6;
+const GRID_LEFT = 64;
+const GRID_TOP = 26;
+
+export class ModelView {
+  constructor(viewer) {
+    this.viewer = viewer;
+    this.element = el('div', 'as-view as-model-view');
+    this.box = el('div', 'as-scroll as-scroll-both');
+    this.canvas = el('canvas', 'as-canvas');
+    this.box.append(this.canvas);
+    this.element.append(this.box);
+    this.lut = lutBytes(viewer.data.meta.colormap);
+    this.hover = null;
+    this.canvas.addEventListener('mousemove', e => this.onMove(e));
+    this.canvas.addEventListener('mouseleave', e => this.setHover(null, e));
+    this.canvas.addEventListener('click', e => {
+      const h = this.hit(e);
+      if (h) viewer.openHead(h.layer, h.head);
+    });
+  }
+
+  async update() {
+    const v = this.viewer;
+    const s = v.state;
+    const info = v.data.stack(s.stack);
+    this.info = info;
+    this.stackName = s.stack;
+    const all = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.thumbs(s.stack, l)));
+    if (s.stack !== this.stackName) return;
+    this.images = all.map(bytes => this.images2d(bytes));
+    this.width = GRID_LEFT + info.heads * (GRID_THUMB + GRID_PAD) + 8;
+    this.height = GRID_TOP + info.layers * (GRID_THUMB + GRID_PAD) + 8;
+    this.draw();
+  }
+
+  images2d(bytes) {
+    const { heads, thumbQ, thumbK } = this.info;
+    const out = [];
+    for (let h = 0; h < heads; h++) {
+      const c = document.createElement('canvas');
+      c.width = thumbK; c.height = thumbQ;
+      const ctx = c.getContext('2d');
+      const img = ctx.createImageData(thumbK, thumbQ);
+      for (let i = 0; i < thumbQ * thumbK; i++) {
+        const t = bytes[h * thumbQ * thumbK + i] * 3;
+        img.data[i * 4] = this.lut[t]; img.data[i * 4 + 1] = this.lut[t + 1]; img.data[i * 4 + 2] = this.lut[t + 2]; img.data[i * 4 + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+      out.push(c);
+    }
+    return out;
+  }
+
+  draw() { if (this.images) this.paint(sizeCanvas(this.canvas, this.width, this.height)); }
+  exportSize() { return { width: this.width, height: this.height }; }
+  exportPaint(p) { this.paint(p); }
+
+  paint(p) {
+    const s = this.viewer.state;
+    for (let h = 0; h < this.info.heads; h++)
+      p.text(GRID_LEFT + h * (GRID_THUMB + GRID_PAD) + GRID_THUMB / 2, GRID_TOP / 2, `H${h}`, { size: 11, align: 'center', color: headColor(h), weight: 'bold' });
+    for (let l = 0; l < this.info.layers; l++) {
+      const y = GRID_TOP + l * (GRID_THUMB + GRID_PAD);
+      p.text(GRID_LEFT - 8, y + GRID_THUMB / 2, `layer ${l}`, { size: 11, align: 'right', color: l === s.layer ? '#000' : '#555', weight: l === s.layer ? 'bold' : 'normal' });
+      for (let h = 0; h < this.info.heads; h++) {
+        const x = GRID_LEFT + h * (GRID_THUMB + GRID_PAD);
+        p.image(x, y, GRID_THUMB, GRID_THUMB, this.images[l][h]);
+        if (l === s.layer) p.strokeRect(x - 1.5, y - 1.5, GRID_THUMB + 3, GRID_THUMB + 3, '#999', 1);
+        if (this.hover && this.hover.layer === l && this.hover.head === h) p.strokeRect(x - 2, y - 2, GRID_THUMB + 4, GRID_THUMB + 4, '#ff2d2d', 2.5);
+      }
+    }
+  }
+
+  hit(e) {
+    const box = this.canvas.getBoundingClientRect();
+    const x = e.clientX - box.left - GRID_LEFT, y = e.clientY - box.top - GRID_TOP;
+    const head = Math.floor(x / (GRID_THUMB + GRID_PAD)), layer = Math.floor(y / (GRID_THUMB + GRID_PAD));
+    if (x < 0 || y < 0 || head >= this.info.heads || layer >= this.info.layers) return null;
+    if (x - head * (GRID_THUMB + GRID_PAD) > GRID_THUMB || y - layer * (GRID_THUMB + GRID_PAD) > GRID_THUMB) return null;
+    return { layer, head };
+  }
+
+  onMove(e) { if (this.images) this.setHover(this.hit(e), e); }
+
+  setHover(h, e) {
+    if (h === this.hover || (h && this.hover && h.layer === this.hover.layer && h.head === this.hover.head)) return;
+    this.hover = h;
+    this.draw();
+    if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, head ${h.head}`], ['', 'click to open']], {});
+    else this.viewer.tooltip.hide();
+  }
+
+  thumbPoint(layer, head) {
+    const x = GRID_LEFT + head * (GRID_THUMB + GRID_PAD) + GRID_THUMB / 2, y = GRID_TOP + layer * (GRID_THUMB + GRID_PAD) + GRID_THUMB / 2;
+    const box = this.canvas.getBoundingClientRect();
+    return { x: box.left + x, y: box.top + y };
+  }
+}

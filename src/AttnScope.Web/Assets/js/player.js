@@ -1,0 +1,72 @@
+// The player steps through frames: each frame names the attention it shows (a stack and layer now; decoding
+// steps and training checkpoints later) and a caption. Play, pause, step back and forward, scrub.
+import { el } from './format.js';
+
+export class Player {
+  constructor(frames, onFrame) {
+    this.frames = frames;
+    this.onFrame = onFrame;
+    this.index = 0;
+    this.timer = null;
+    this.element = el('div', 'as-player');
+    this.back = button('◀ prev', 'previous frame', () => this.step(-1));
+    this.play = button('▶ play', 'play', () => this.toggle());
+    this.fwd = button('next ▶', 'next frame', () => this.step(1));
+    this.range = el('input', 'as-scrub');
+    this.range.type = 'range';
+    this.range.min = '0';
+    this.range.max = String(Math.max(0, frames.length - 1));
+    this.range.value = '0';
+    this.range.title = 'scrub through the frames';
+    this.range.addEventListener('input', () => this.go(Number(this.range.value)));
+    this.caption = el('span', 'as-caption');
+    this.element.append(this.back, this.play, this.fwd, this.range, this.caption);
+    this.show();
+  }
+
+  get playing() { return this.timer !== null; }
+
+  toggle() { if (this.playing) this.pause(); else this.start(); }
+
+  start() {
+    if (this.playing || this.frames.length < 2) return;
+    this.timer = setInterval(() => this.step(1), 900);
+    this.play.textContent = '❚❚ pause';
+    this.play.title = 'pause';
+  }
+
+  pause() {
+    clearInterval(this.timer);
+    this.timer = null;
+    this.play.textContent = '▶ play';
+    this.play.title = 'play';
+  }
+
+  step(d) { this.go((this.index + d + this.frames.length) % this.frames.length); }
+
+  go(i) {
+    this.index = i;
+    this.show();
+    this.onFrame(this.frames[i]);
+  }
+
+  /** Follows a change made elsewhere (the layer or stack menus). */
+  sync(stack, layer) {
+    const i = this.frames.findIndex(f => f.stack === stack && f.layer === layer);
+    if (i >= 0 && i !== this.index) { this.index = i; this.show(); }
+  }
+
+  show() {
+    this.range.value = String(this.index);
+    const f = this.frames[this.index];
+    this.caption.textContent = f ? `${f.caption} (${this.index + 1}/${this.frames.length})` : '';
+  }
+}
+
+function button(text, title, action) {
+  const b = el('button', 'as-btn', text);
+  b.type = 'button';
+  b.title = title;
+  b.addEventListener('click', action);
+  return b;
+}

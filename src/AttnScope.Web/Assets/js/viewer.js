@@ -1,0 +1,269 @@
+// The viewer: controls, shared state and the four views over one CaptureData. Used by the served page and the
+// offline page alike.
+import { el } from './format.js';
+import { headColor, headColors } from './colors.js';
+import { HeadView } from './head-view.js';
+import { ModelView } from './model-view.js';
+import { MatrixView } from './matrix-view.js';
+import { QkView } from './qk-view.js';
+import { Player } from './player.js';
+import { Tooltip } from './tooltip.js';
+import { download, renderPng, renderSvg } from './export.js';
+
+const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['qk', 'Q·K']];
+const FILTERS = [['all', 'all tokens'], ['AA', 'A → A'], ['AB', 'A → B'], ['BA', 'B → A'], ['BB', 'B → B']];
+
+export class Viewer {
+  /** root: an empty element; data: a CaptureData. */
+  constructor(root, data) {
+    this.root = root;
+    this.data = data;
+    this.timings = { firstPaint: null, hovers: [], views: [] };
+    const first = data.meta.stacks[0];
+    this.state = {
+      view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all',
+      heads: new Set(Array.from({ length: first.heads }, (_, h) => h)),
+    };
+    this.seq = 0;
+    root.replaceChildren();
+    root.classList.add('as-viewer');
+    this.buildHeader();
+    this.toolbar = el('div', 'as-toolbar');
+    this.legend = el('div', 'as-heads');
+    this.player = new Player(data.meta.frames, f => this.setFrame(f));
+    this.error = el('div', 'as-error');
+    this.error.hidden = true;
+    this.stage = el('div', 'as-stage');
+    root.append(this.toolbar, this.legend, this.player.element, this.error, this.stage);
+    this.tooltip = new Tooltip(root);
+    this.views = {};
+    this.buildToolbar();
+    this.buildLegend();
+    this.refresh();
+  }
+
+  buildHeader() {
+    const m = this.data.meta;
+    const header = el('div', 'as-header');
+    header.append(el('h1', 'as-title', m.title || 'attention'));
+    header.append(el('div', 'as-sub', `${m.model} · ${m.source} engine · ${m.tokens.length} tokens · ` +
+      m.stacks.map(s => `${s.name} ${s.layers}×${s.heads}`).join(', ')));
+    for (const w of m.warnings) header.append(el('div', 'as-warning', w));
+    if (m.exact === 'none') header.append(el('div', 'as-warning', 'This page holds 8-bit attention values (to 1/255 of each row’s maximum); open the capture with attnscope serve for exact values.'));
+    this.root.append(header);
+  }
+
+  control(name, label, node) {
+    const wrap = el('label', 'as-control');
+    wrap.append(el('span', 'as-control-label', label), node);
+    node.dataset.control = name;
+    this.toolbar.append(wrap);
+    return wrap;
+  }
+
+  select(name, label, options, value, onChange) {
+    const s = el('select', 'as-select');
+    this.fillSelect(s, options, value);
+    s.addEventListener('change', () => onChange(s.value));
+    return { select: s, wrap: this.control(name, label, s) };
+  }
+
+  fillSelect(s, options, value) {
+    s.replaceChildren(...options.map(([v, text]) => { const o = el('option', '', text); o.value = String(v); return o; }));
+    s.value = String(value);
+  }
+
+  buildToolbar() {
+    const tabs = el('div', 'as-tabs');
+    this.tabs = VIEWS.map(([name, text]) => {
+      const b = el('button', 'as-tab', text);
+      b.type = 'button';
+      b.dataset.view = name;
+      b.addEventListener('click', () => this.setView(name));
+      tabs.append(b);
+      return b;
+    });
+    this.toolbar.append(tabs);
+    const m = this.data.meta;
+    const st = this.select('stack', 'stack', m.stacks.map(s => [s.name, s.name]), this.state.stack, v => this.setStack(v));
+    st.wrap.hidden = m.stacks.length < 2;
+    this.layerSel = this.select('layer', 'layer', [], 0, v => { this.state.layer = Number(v); this.player.sync(this.state.stack, this.state.layer); this.refresh(); });
+    this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = Number(v); this.refresh(); });
+    const hasB = [...m.tokens, ...m.targetTokens].some(t => t.segment === 'B');
+    this.select('filter', 'sentences', FILTERS, 'all', v => { this.state.filter = v; this.refresh(); }).wrap.hidden = !hasB;
+    this.querySel = this.select('query', 'query token', [], 0, v => { this.state.query = Number(v); this.refresh(); });
+    const exp = el('div', 'as-export');
+    for (const [kind, text] of [['png', 'PNG'], ['svg', 'SVG']]) {
+      const b = el('button', 'as-btn', `Export ${text}`);
+      b.type = 'button';
+      b.dataset.control = `export-${kind}`;
+      b.addEventListener('click', () => this.export(kind));
+      exp.append(b);
+    }
+    this.toolbar.append(exp);
+    this.syncControls();
+  }
+
+  buildLegend() {
+    const info = this.data.stack(this.state.stack);
+    this.legend.replaceChildren(el('span', 'as-control-label', 'heads'));
+    this.headButtons = Array.from({ length: info.heads }, (_, h) => {
+      const b = el('button', 'as-head', String(h));
+      b.type = 'button';
+      b.dataset.head = String(h);
+      b.title = `head ${h}: click to show or hide, double-click to show it alone`;
+      b.style.setProperty('--head-color', headColor(h));
+      b.addEventListener('click', () => {
+        if (this.state.heads.has(h)) this.state.heads.delete(h); else this.state.heads.add(h);
+        this.headsChanged();
+      });
+      b.addEventListener('dblclick', () => { this.state.heads = new Set([h]); this.headsChanged(); });
+      this.legend.append(b);
+      return b;
+    });
+    const all = el('button', 'as-btn as-small', 'all');
+    all.type = 'button';
+    all.dataset.control = 'all-heads';
+    all.addEventListener('click', () => { this.state.heads = new Set(Array.from({ length: info.heads }, (_, h) => h)); this.headsChanged(); });
+    this.legend.append(all);
+    this.headsChanged(true);
+  }
+
+  headsChanged(quiet) {
+    this.headButtons.forEach((b, h) => b.setAttribute('aria-pressed', String(this.state.heads.has(h))));
+    if (!quiet && this.state.view === 'head' && this.views.head) this.views.head.draw();
+  }
+
+  syncControls() {
+    const s = this.state;
+    const info = this.data.stack(s.stack);
+    this.fillSelect(this.layerSel.select, Array.from({ length: info.layers }, (_, l) => [l, String(l)]), s.layer);
+    this.fillSelect(this.headSel.select, Array.from({ length: info.heads }, (_, h) => [h, String(h)]), s.head);
+    const qt = this.data.queryTokens(s.stack);
+    this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
+    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk');
+    this.querySel.wrap.hidden = s.view !== 'qk';
+    this.layerSel.wrap.hidden = s.view === 'model';
+    this.legend.hidden = s.view !== 'head';
+    for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
+    const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
+    qkTab.disabled = !info.headDim;
+    qkTab.title = info.headDim ? '' : 'this capture has no queries and keys (capture with --qkv)';
+  }
+
+  setView(name) { this.state.view = name; this.tooltip.hide(); this.refresh(); }
+
+  setStack(name) {
+    const s = this.state;
+    const info = this.data.stack(name);
+    s.stack = name;
+    s.layer = Math.min(s.layer, info.layers - 1);
+    s.head = Math.min(s.head, info.heads - 1);
+    s.query = 0;
+    s.heads = new Set(Array.from({ length: info.heads }, (_, h) => h));
+    this.buildLegend();
+    this.player.sync(s.stack, s.layer);
+    this.refresh();
+  }
+
+  setFrame(frame) {
+    if (frame.stack !== this.state.stack) this.setStack(frame.stack);
+    this.state.layer = frame.layer;
+    this.refresh();
+  }
+
+  openHead(layer, head) {
+    this.state.layer = layer;
+    this.state.head = head;
+    this.player.sync(this.state.stack, layer);
+    this.setView('matrix');
+  }
+
+  /** Token indices the sentence filter keeps, on the query side and the key side. */
+  filtered() {
+    const s = this.state;
+    const f = s.filter;
+    const keep = (tokens, seg) => tokens.map((t, i) => [t, i]).filter(([t]) => !seg || t.segment === seg).map(([, i]) => i);
+    return {
+      queries: keep(this.data.queryTokens(s.stack), f === 'all' ? null : f[0]),
+      keys: keep(this.data.keyTokens(s.stack), f === 'all' ? null : f[1]),
+    };
+  }
+
+  view(name) {
+    if (!this.views[name]) {
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView }[name];
+      this.views[name] = new make(this);
+    }
+    return this.views[name];
+  }
+
+  get current() { return this.view(this.state.view); }
+
+  /** Redraws the current view for the state; `busy` resolves when it is on screen (tests and the benchmark wait on it). */
+  refresh() {
+    this.busy = this.doRefresh();
+    return this.busy;
+  }
+
+  async doRefresh() {
+    const seq = ++this.seq;
+    const start = performance.now();
+    this.syncControls();
+    const v = this.current;
+    if (this.stage.firstChild !== v.element) this.stage.replaceChildren(v.element);
+    try {
+      await v.update();
+      if (seq !== this.seq) return;
+      this.error.hidden = true;
+      this.root.dataset.ready = String(seq);
+      const view = this.state.view;
+      requestAnimationFrame(() => this.timings.views.push({ view, ms: performance.now() - start }));
+      if (this.timings.firstPaint === null) this.markFirstPaint();
+    } catch (e) {
+      this.error.textContent = `Could not show this view: ${e.message}`;
+      this.error.hidden = false;
+    }
+  }
+
+  markFirstPaint() {
+    requestAnimationFrame(() => {
+      const now = performance.now();
+      const arrived = this.data.arrived ?? 0;
+      this.timings.firstPaint = now - arrived;
+      performance.measure('attnscope:first-paint', { start: arrived, end: now });
+    });
+  }
+
+  /** Records how long a hover took: to the end of drawing, and to the next frame. */
+  timeHover(e) {
+    if (!e || !e.timeStamp) return;
+    const drawn = performance.now();
+    requestAnimationFrame(() => {
+      const frame = performance.now();
+      this.timings.hovers.push({ draw: drawn - e.timeStamp, frame: frame - e.timeStamp });
+      performance.measure('attnscope:hover', { start: e.timeStamp, end: frame });
+    });
+  }
+
+  exportName(ext) {
+    const s = this.state;
+    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}.${ext}`;
+  }
+
+  async export(kind) {
+    const v = this.current;
+    const blob = kind === 'svg'
+      ? new Blob([renderSvg(v)], { type: 'image/svg+xml' })
+      : await renderPng(v);
+    download(blob, this.exportName(kind));
+  }
+}
+
+export function publish(viewer) {
+  const api = window.attnscope || (window.attnscope = { viewers: [] });
+  api.viewers.push(viewer);
+  api.viewer = viewer;
+  api.headColors = headColors;
+  api.renderSvg = () => renderSvg(viewer.current);
+}

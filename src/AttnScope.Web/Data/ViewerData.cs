@@ -1,0 +1,195 @@
+using System.Text.Json.Nodes;
+using AttnScope.Capture;
+using AttnScope.Views.Static;
+
+namespace AttnScope.Web.Data;
+
+/// <summary>
+/// A capture as the browser viewer reads it: a small JSON description (tokens as printable labels, stacks, frames)
+/// and binary sections fetched per layer or head as a view needs them. The same sections travel one by one from
+/// the server and all together inside an offline page (<see cref="ViewerBundle"/>). Section names:
+/// <list type="bullet">
+/// <item><c>att/STACK/LAYER</c>: float32 row scales [heads·queries], then uint8 [heads, queries, keys]
+/// (value ≈ byte / 255 · row scale, the row's maximum)</item>
+/// <item><c>exact/STACK/LAYER/HEAD</c>: the exact float32 [queries, keys] of one head (for hover values)</item>
+/// <item><c>thumb/STACK/LAYER</c>: uint8 [heads, tq, tk], each head max-pooled to at most 64×64 and scaled to its maximum</item>
+/// <item><c>qk/STACK/LAYER/HEAD</c>: float32 queries [queries, head_dim], then keys [keys, head_dim]</item>
+/// </list>
+/// </summary>
+public sealed class ViewerData
+{
+    public const int ThumbSize = 64;
+
+    public AttentionCapture Capture { get; }
+    public string Title { get; }
+
+    public ViewerData(AttentionCapture capture, string title)
+    {
+        Capture = capture;
+        Title = title;
+    }
+
+    /// <summary>The description the viewer starts from; <paramref name="exact"/> says where exact values come from
+    /// ("inline": in the bundle, "fetch": from the server, "none": only the 8-bit values).</summary>
+    public JsonObject Meta(string exact)
+    {
+        var stacks = new JsonArray();
+        var frames = new JsonArray();
+        foreach (var name in AttentionStack.Names)
+        {
+            if (!Capture.Stacks.TryGetValue(name, out var s)) continue;
+            var (tq, tk) = ThumbDims(s);
+            stacks.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["layers"] = s.Layers,
+                ["heads"] = s.Heads,
+                ["queries"] = s.Queries,
+                ["keys"] = s.Keys,
+                ["queryAxis"] = name == AttentionStack.Encoder || Capture.TargetTokens.Count == 0 ? "tokens" : "targetTokens",
+                ["keyAxis"] = name == AttentionStack.Decoder && Capture.TargetTokens.Count > 0 ? "targetTokens" : "tokens",
+                ["headDim"] = s.Query is { } q && s.Key is not null ? q.Shape[3] : 0,
+                ["thumbQ"] = tq,
+                ["thumbK"] = tk,
+            });
+            // Frames are what the player steps through; each names the matrix stack it shows. Layers now;
+            // decoding steps or training checkpoints are further frames of the same shape.
+            for (int l = 0; l < s.Layers; l++)
+                frames.Add(new JsonObject { ["caption"] = $"{name} layer {l}", ["stack"] = name, ["layer"] = l });
+        }
+        var cmap = ColorMap.Get("viridis");
+        var lut = new JsonArray();
+        for (int i = 0; i < ColorMap.Levels; i++)
+        {
+            var c = cmap.Map(i / (float)(ColorMap.Levels - 1));
+            lut.Add((c.Red << 16) | (c.Green << 8) | c.Blue);
+        }
+        return new JsonObject
+        {
+            ["title"] = Title,
+            ["model"] = Capture.Metadata.ModelId,
+            ["source"] = Capture.Metadata.Source,
+            ["texts"] = new JsonArray(Capture.Metadata.Texts.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+            ["warnings"] = new JsonArray(Capture.Metadata.Warnings.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+            ["tokens"] = TokensJson(Capture.Tokens),
+            ["targetTokens"] = TokensJson(Capture.TargetTokens),
+            ["stacks"] = stacks,
+            ["frames"] = frames,
+            ["exact"] = exact,
+            ["colormap"] = lut,
+        };
+    }
+
+    private static JsonArray TokensJson(IReadOnlyList<CaptureToken> tokens)
+    {
+        var arr = new JsonArray();
+        foreach (var t in tokens)
+            arr.Add(new JsonObject
+            {
+                ["label"] = TokenText.Printable(t.Text),
+                ["segment"] = t.Segment == Segment.A ? "A" : "B",
+                ["special"] = t.IsSpecial,
+            });
+        return arr;
+    }
+
+    private static (int Q, int K) ThumbDims(AttentionStack s) => (Math.Min(s.Queries, ThumbSize), Math.Min(s.Keys, ThumbSize));
+
+    /// <summary>Names of every section this capture has.</summary>
+    public IEnumerable<string> SectionNames(bool includeExact)
+    {
+        foreach (var name in AttentionStack.Names)
+        {
+            if (!Capture.Stacks.TryGetValue(name, out var s)) continue;
+            for (int l = 0; l < s.Layers; l++)
+            {
+                yield return $"att/{name}/{l}";
+                yield return $"thumb/{name}/{l}";
+                for (int h = 0; h < s.Heads; h++)
+                {
+                    if (includeExact) yield return $"exact/{name}/{l}/{h}";
+                    if (s.Query is not null && s.Key is not null) yield return $"qk/{name}/{l}/{h}";
+                }
+            }
+        }
+    }
+
+    /// <summary>The bytes of one section; an unknown or malformed name is a user error (the server answers 404).</summary>
+    public byte[] Section(string section)
+    {
+        var parts = section.Split('/');
+        if (parts.Length is < 3 or > 4) throw Unknown(section);
+        if (!Capture.Stacks.TryGetValue(parts[1], out var s)) throw Unknown(section);
+        if (!int.TryParse(parts[2], System.Globalization.NumberStyles.None, null, out var layer) || layer >= s.Layers) throw Unknown(section);
+        int head = -1;
+        if (parts.Length == 4 && (!int.TryParse(parts[3], System.Globalization.NumberStyles.None, null, out head) || head >= s.Heads))
+            throw Unknown(section);
+        return (parts[0], parts.Length) switch
+        {
+            ("att", 3) => Quantized(s, layer),
+            ("thumb", 3) => Thumbs(s, layer),
+            ("exact", 4) => Floats(s.Attention.Slice(layer, head)),
+            ("qk", 4) when s.Query is not null && s.Key is not null => Concat(s.Query.Slice(layer, head), s.Key.Slice(layer, head)),
+            _ => throw Unknown(section),
+        };
+    }
+
+    private static SectionNotFoundException Unknown(string section) => new($"no section '{section}' in this capture");
+
+    private static byte[] Quantized(AttentionStack s, int layer)
+    {
+        int rows = s.Heads * s.Queries, k = s.Keys;
+        var bytes = new byte[rows * 4 + rows * k];
+        var scales = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(0, rows * 4));
+        var data = s.Attention.Slice(layer);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = data.Slice(r * k, k);
+            float max = 0;
+            foreach (var v in row) max = Math.Max(max, v);
+            scales[r] = max;
+            var dst = bytes.AsSpan(rows * 4 + r * k, k);
+            float f = max > 0 ? 255f / max : 0;
+            for (int j = 0; j < k; j++) dst[j] = (byte)Math.Min(255, (int)(row[j] * f + 0.5f));
+        }
+        return bytes;
+    }
+
+    private static byte[] Thumbs(AttentionStack s, int layer)
+    {
+        var (tq, tk) = ThumbDims(s);
+        var bytes = new byte[s.Heads * tq * tk];
+        var pooled = new float[tq * tk];
+        for (int h = 0; h < s.Heads; h++)
+        {
+            Array.Clear(pooled);
+            var m = s.Attention.Slice(layer, h);
+            for (int q = 0; q < s.Queries; q++)
+            {
+                int pq = (int)((long)q * tq / s.Queries);
+                for (int k = 0; k < s.Keys; k++)
+                {
+                    int idx = pq * tk + (int)((long)k * tk / s.Keys);
+                    pooled[idx] = Math.Max(pooled[idx], m[q * s.Keys + k]);
+                }
+            }
+            float max = pooled.Max();
+            float f = max > 0 ? 255f / max : 0;
+            for (int i = 0; i < pooled.Length; i++) bytes[h * tq * tk + i] = (byte)Math.Min(255, (int)(pooled[i] * f + 0.5f));
+        }
+        return bytes;
+    }
+
+    private static byte[] Floats(ReadOnlySpan<float> values) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values).ToArray();
+
+    private static byte[] Concat(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var bytes = new byte[(a.Length + b.Length) * 4];
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(a).CopyTo(bytes);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(b).CopyTo(bytes.AsSpan(a.Length * 4));
+        return bytes;
+    }
+}
+
+/// <summary>A section name that names nothing in the capture.</summary>
+public sealed class SectionNotFoundException(string message) : AttnScopeException(message);
