@@ -32,6 +32,7 @@ public sealed record TrainingOptions
     {
         static void Check(bool ok, string message) { if (!ok) throw new AttnScopeException($"invalid training options: {message}"); }
         Check(LearningRate > 0, "learning_rate must be positive");
+        Check(Decay is "inverse-sqrt" or "cosine" or "constant", $"decay '{Decay}' is not one of inverse-sqrt, cosine, constant");
         Check(WarmupSteps >= 1, "warmup_steps must be at least 1");
         Check(BatchTokens >= 8, "batch_tokens must be at least 8");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing must be in [0, 1)");

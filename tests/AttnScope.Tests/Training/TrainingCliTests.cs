@@ -91,6 +91,15 @@ public class TrainingCliTests(TinyRunFixture fixture) : IClassFixture<TinyRunFix
         Assert.Contains("held-out BLEU", output);
         Assert.Contains("on 5 sentences", output);
         Assert.Contains("layer 0", output);
+
+        using var dir = new TempDir();
+        var tsv = dir.File("test.tsv");
+        File.WriteAllText(tsv, "The dog sleeps.\tDer Hund schläft.\nThe cat sees the dog.\tDie Katze sieht den Hund.\n\tleer\n");
+        (code, output, err) = CliTests.Run("evaluate", fixture.Run, "--corpus", tsv, "--beam", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("on 2 sentences (beam 2", output);
+        Assert.Contains("no gold word alignments", output);
+        Assert.Contains("1 empty", err); // the reader's report: the empty line was skipped and counted
     }
 
     [Fact]
@@ -123,6 +132,15 @@ public class TrainingCliTests(TinyRunFixture fixture) : IClassFixture<TinyRunFix
         CliTests.AssertOneLineError(code, err, "--resume");
         (code, _, err) = CliTests.Run("train", "--out", dir.File("none"), "--resume", "--steps", "1");
         CliTests.AssertOneLineError(code, err, "does not exist");
+        (code, _, err) = CliTests.Run("train", "--out", dir.File("new1"), "--steps", "1", "--decay", "linear");
+        CliTests.AssertOneLineError(code, err, "decay 'linear'");
+        (code, _, err) = CliTests.Run("train", "--out", dir.File("new2"), "--steps", "1", "--heads", "3");
+        CliTests.AssertOneLineError(code, err, "divisible");
+        (code, _, err) = CliTests.Run("train", "--corpus", dir.File("no-such-corpus.tsv"), "--out", dir.File("new3"), "--steps", "1");
+        Assert.Equal(1, code);
+        Assert.StartsWith("attnscope: error: ", err);
+        Assert.False(Directory.Exists(dir.File("new1")) || Directory.Exists(dir.File("new2")) || Directory.Exists(dir.File("new3")),
+            "a rejected run leaves no folder behind");
 
         // a corrupt checkpoint: copy the run and cut its newest checkpoint short
         var copy = dir.File("copy");

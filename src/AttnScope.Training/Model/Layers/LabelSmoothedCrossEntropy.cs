@@ -8,10 +8,19 @@ namespace AttnScope.Training.Model.Layers;
 /// ignored. Forward returns the summed loss (and the plain negative log-likelihood for reporting); backward gives
 /// dlogits = (softmax − q)·scale. Rows run in parallel chunks on the worker pool.
 /// </summary>
-public sealed class LabelSmoothedCrossEntropy(float smoothing, int padId)
+public sealed class LabelSmoothedCrossEntropy
 {
-    public float Smoothing { get; } = smoothing;
-    public int PadId { get; } = padId;
+    public float Smoothing { get; }
+    public int PadId { get; }
+    private readonly Action<int> _forwardChunk, _scaleChunk;
+
+    public LabelSmoothedCrossEntropy(float smoothing, int padId)
+    {
+        Smoothing = smoothing;
+        PadId = padId;
+        _forwardChunk = ForwardChunk;
+        _scaleChunk = ScaleChunk;
+    }
 
     private float[] _logits = [];
     private float[] _dLogits = [];
@@ -28,7 +37,7 @@ public sealed class LabelSmoothedCrossEntropy(float smoothing, int padId)
         _logits = logits; _rows = rows; _vocab = vocab; _targets = targets;
         Buffers.Ensure(ref _dLogits, (long)rows * vocab);
         _chunks = Math.Min(_lossParts.Length, Math.Max(1, Math.Min(rows, Gemm.Threads * 4)));
-        WorkerPool.For(_chunks, ForwardChunk, Gemm.Threads);
+        WorkerPool.For(_chunks, _forwardChunk, Gemm.Threads);
         double loss = 0, nll = 0;
         for (int c = 0; c < _chunks; c++) { loss += _lossParts[c]; nll += _nllParts[c]; }
         int tokens = 0;
@@ -69,7 +78,7 @@ public sealed class LabelSmoothedCrossEntropy(float smoothing, int padId)
     public float[] Backward(float scale)
     {
         _scale = scale;
-        WorkerPool.For(_chunks, ScaleChunk, Gemm.Threads);
+        WorkerPool.For(_chunks, _scaleChunk, Gemm.Threads);
         return _dLogits;
     }
 
