@@ -108,7 +108,7 @@ public class ViewRenderTests
         var text = System.Text.Encoding.Latin1.GetString(pdf);
         Assert.StartsWith("%PDF-", text);
         Assert.Contains("%%EOF", text[^32..]);
-        Assert.Equal(1, System.Text.RegularExpressions.Regex.Matches(text, @"/Type\s*/Page\b").Count);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, @"/Type\s*/Page\b"));
     }
 
     [Theory]
