@@ -2,12 +2,15 @@ using System.CommandLine;
 using AttnScope.Capture;
 using AttnScope.Sources;
 using AttnScope.Views.Static;
+using AttnScope.Web.Data;
+using AttnScope.Web.Offline;
 
 namespace AttnScope.Cli;
 
 /// <summary>
 /// <c>attnscope demo</c>: the README's run command. Captures the embedded default model on a sentence pair and
-/// writes the capture and heatmaps into a folder, then says what it wrote.
+/// writes the capture, the static views (one head, all heads of a layer, the model view, an animation over layers)
+/// and the offline interactive page into a folder, then says what it wrote.
 /// </summary>
 public static class DemoCommand
 {
@@ -18,7 +21,7 @@ public static class DemoCommand
     {
         var dir = new Option<string>("--out") { Description = "folder to write into", DefaultValueFactory = _ => "attnscope-demo" };
         var engine = CaptureCommand.EngineOption();
-        var cmd = new Command("demo", "Capture the default model (all-MiniLM-L6-v2) on a sentence pair and draw heatmaps.") { dir, engine };
+        var cmd = new Command("demo", "Capture the default model (all-MiniLM-L6-v2) on a sentence pair; draw its views and write the interactive page.") { dir, engine };
         cmd.SetAction(r => output.Guard(() =>
         {
             var folder = r.GetValue(dir)!;
@@ -45,11 +48,31 @@ public static class DemoCommand
                 renderer.SavePng(cap, options, path);
                 output.Out.WriteLine($"wrote {path}: layer {layer}, {head}");
             }
+            var views = new ViewRenderer();
+            foreach (var (file, view, options, what) in DemoViews)
+            {
+                var path = Path.Combine(folder, file);
+                views.Save(cap, view, options, path);
+                output.Out.WriteLine($"wrote {path}: {what}");
+            }
+
+            var page = Path.Combine(folder, "viewer.html");
+            var html = OfflinePage.Build(new ViewerData(cap, "demo: " + TextA + " / " + TextB));
+            AttnScope.Capture.Io.AtomicFile.Write(page, s => s.Write(System.Text.Encoding.UTF8.GetBytes(html)));
+            output.Out.WriteLine($"wrote {page}: the interactive viewer (head, model, matrix and Q·K views), offline; open it in a browser");
             output.Out.WriteLine($"done in {started.Elapsed.TotalSeconds:F1} s; inspect the capture with: attnscope inspect {capPath}");
             return 0;
         }));
         return cmd;
     }
+
+    /// <summary>The other static views: all heads of a layer, the model view, and the head average over layers.</summary>
+    private static readonly (string File, ViewKind View, HeatmapOptions Options, string What)[] DemoViews =
+    [
+        ("heads-layer2.png", ViewKind.Heads, new HeatmapOptions { Layer = 2 }, "all 12 heads of layer 2"),
+        ("model.png", ViewKind.Model, new HeatmapOptions(), "model view, 6 layers × 12 heads"),
+        ("layers-mean.gif", ViewKind.Head, new HeatmapOptions { Heads = HeadSelection.Mean }, "animation of the head average over the 6 layers"),
+    ];
 
     /// <summary>Heads worth a look in all-MiniLM-L6-v2 on this pair, plus a layer average.</summary>
     private static readonly (int Layer, HeadSelection Head)[] DemoHeads =

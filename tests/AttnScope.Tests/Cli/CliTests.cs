@@ -216,6 +216,17 @@ public class HeatmapCliTests
             Assert.True(bmp.Width > 400 && bmp.Height > 400);
             Assert.Contains(Path.GetFileName(png), output);
         }
+        // The other views and the interactive page, each as the format it claims.
+        using (var heads = SkiaSharp.SKBitmap.Decode(Path.Combine(dir.Path, "heads-layer2.png")))
+            Assert.True(heads.Width > 800, "all 12 heads need a wide figure");
+        Assert.NotNull(SkiaSharp.SKBitmap.Decode(Path.Combine(dir.Path, "model.png")));
+        using (var codec = SkiaSharp.SKCodec.Create(Path.Combine(dir.Path, "layers-mean.gif")))
+            Assert.Equal(6, codec.FrameCount); // one frame per layer of all-MiniLM-L6-v2
+        var html = File.ReadAllText(Path.Combine(dir.Path, "viewer.html"));
+        Assert.StartsWith("<!DOCTYPE html>", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("http://", html.Replace("http://www.w3.org", ""));
+        foreach (var name in new[] { "heads-layer2.png", "model.png", "layers-mean.gif", "viewer.html" })
+            Assert.Contains(name, output);
     }
 }
 
