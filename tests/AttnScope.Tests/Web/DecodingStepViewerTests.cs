@@ -84,6 +84,25 @@ public sealed class DecodingStepViewerTests(ViewerFixture fx)
     }
 
     [Fact]
+    public async Task ServedPageStepsThroughTheDecodingOfASavedCapture()
+    {
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.Server.Address + "?open=seq2seq.safetensors");
+        await WaitReadyAsync(page);
+        await StepToAsync(page, 1);
+        // Target tokens <s> Die Katze schläft </s>: row 1 read "Die" and produced "Katze".
+        Assert.Equal("step 2: produced 'Katze' (2/5)", await page.TextContentAsync(".as-caption"));
+        await page.Locator(".as-scrub").FillAsync("3");
+        await SettleAsync(page);
+        var lines = Lines(await SvgAsync(page));
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.Equal(3, l.Q));
+        Assert.Equal(3, await page.EvaluateAsync<int>("() => attnscope.viewer.step"));
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
     public async Task BertCaptureOffersNoDecodingSteps()
     {
         var url = fx.OfflinePage(fx.Small, "bert-steps");

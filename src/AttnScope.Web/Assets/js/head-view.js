@@ -56,7 +56,10 @@ export class HeadView {
     keys.forEach((k, row) => { this.kPos[k] = row; });
     const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 32), HEAD_FONT)), 80);
     this.colW = Math.ceil(Math.max(widest(queries.map(q => this.qLabels[q])), widest(keys.map(k => this.kLabels[k])))) + 16;
-    this.width = this.colW * 2 + HEAD_GAP;
+    // The gap between the columns widens when a decoding step's caption (drawn above it) needs the room.
+    const caption = v.stepCaption;
+    this.gap = Math.max(HEAD_GAP, caption === null ? 0 : Math.ceil(textWidth(caption, 12, 'bold')) + 24);
+    this.width = this.colW * 2 + this.gap;
     this.height = HEAD_TOP + Math.max(queries.length, keys.length) * HEAD_ROW + 8;
     this.scroll.resize(this.width, this.height);
   }
@@ -82,11 +85,11 @@ export class HeadView {
 
   paint(p, top, bottom, forSvg) {
     const s = this.viewer.state;
-    const x1 = this.colW, x2 = this.colW + HEAD_GAP;
+    const x1 = this.colW, x2 = this.colW + this.gap;
     p.text(x1 - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
     p.text(x2 + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
     const step = this.viewer.step;
-    if (step !== null) p.text(x1 + HEAD_GAP / 2, HEAD_TOP / 2 - top, this.viewer.stepCaption, { size: 12, color: '#111', align: 'center', weight: 'bold' });
+    if (step !== null) p.text(x1 + this.gap / 2, HEAD_TOP / 2 - top, this.viewer.stepCaption, { size: 12, color: '#111', align: 'center', weight: 'bold' });
     const heads = [...s.heads].sort((a, b) => a - b);
     let hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
     // At a step only the queries so far exist; the step's own query is shown unless another one is hovered.
@@ -150,7 +153,7 @@ export class HeadView {
     const row = Math.floor((pt.y - HEAD_TOP) / HEAD_ROW);
     if (row < 0) return null;
     if (pt.x < this.colW + 4 && row < this.queries.length) return { side: 'q', index: this.queries[row] };
-    if (pt.x > this.colW + HEAD_GAP - 4 && row < this.keys.length) return { side: 'k', index: this.keys[row] };
+    if (pt.x > this.colW + this.gap - 4 && row < this.keys.length) return { side: 'k', index: this.keys[row] };
     return null;
   }
 
@@ -171,7 +174,7 @@ export class HeadView {
   tokenPoint(side, index) {
     const row = (side === 'q' ? this.qPos : this.kPos)[index];
     const y = this.rowY(row);
-    const x = side === 'q' ? this.colW - 20 : this.colW + HEAD_GAP + 20;
+    const x = side === 'q' ? this.colW - 20 : this.colW + this.gap + 20;
     return this.scroll.clientPoint(x, y);
   }
 }

@@ -46,8 +46,11 @@ export class MatrixView {
     this.labelSize = size;
     const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 16), size)), 0);
     this.left = this.showLabels ? Math.ceil(widest(queries.map(q => this.qLabels[q]))) + 10 : 24;
-    this.top = (this.showLabels ? Math.ceil(widest(keys.map(k => this.kLabels[k]))) + 10 : 24) + 22;
-    this.width = this.left + keys.length * this.cell + 90;
+    // A decoding step's caption is a line of its own above the title.
+    this.caption = v.stepCaption;
+    this.top = (this.showLabels ? Math.ceil(widest(keys.map(k => this.kLabels[k]))) + 10 : 24) + 22 + (this.caption === null ? 0 : 18);
+    this.width = Math.max(this.left + keys.length * this.cell + 90, this.left + textWidth(this.title(), 12) + 12,
+      this.caption === null ? 0 : this.left + textWidth(this.caption, 13, 'bold') + 12);
     this.height = this.top + queries.length * this.cell + 12;
     this.image = this.heatmap();
     this.exact = null;
@@ -82,6 +85,11 @@ export class MatrixView {
     return c;
   }
 
+  title() {
+    const s = this.viewer.state;
+    return `${s.stack} layer ${s.layer} head ${s.head} — queries ↓ attend to keys →`;
+  }
+
   draw() {
     this.paint(sizeCanvas(this.canvas, this.width, this.height));
   }
@@ -90,12 +98,13 @@ export class MatrixView {
   exportPaint(p) { this.paint(p); }
 
   paint(p) {
-    const s = this.viewer.state;
     const { left, top, cell } = this;
     const max = this.layer.headMax(this.head);
-    const title = `${s.stack} layer ${s.layer} head ${s.head} — queries ↓ attend to keys →`;
-    p.text(left, 11, this.step === null ? title : `${this.viewer.stepCaption} · ${title}`, { size: 12, color: '#333' });
+    if (this.caption !== null) p.text(left, 11, this.caption, { size: 13, color: '#111', weight: 'bold' });
+    p.text(left, this.caption === null ? 11 : 29, this.title(), { size: 12, color: '#333' });
     p.image(left, top, this.keys.length * cell, this.queries.length * cell, this.image);
+    // At a decoding step the rows still to come are blank inside a faint outline of the whole matrix.
+    if (this.step !== null) p.strokeRect(left - 0.5, top - 0.5, this.keys.length * cell + 1, this.queries.length * cell + 1, '#c8c8c8', 1);
     if (this.showLabels) {
       this.queries.forEach((q, r) => {
         if (this.step !== null && q > this.step) return;

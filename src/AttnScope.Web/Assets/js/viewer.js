@@ -87,6 +87,7 @@ export class Viewer {
     const m = this.data.meta;
     const st = this.select('stack', 'stack', m.stacks.map(s => [s.name, s.name]), this.state.stack, v => this.setStack(v));
     st.wrap.hidden = m.stacks.length < 2;
+    this.stackSel = st.select;
     this.layerSel = this.select('layer', 'layer', [], 0, v => { this.state.layer = Number(v); this.player.sync(this.state.stack, this.state.layer); this.refresh(); });
     this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = Number(v); this.refresh(); });
     const hasB = [...m.tokens, ...m.targetTokens].some(t => t.segment === 'B');
@@ -137,6 +138,7 @@ export class Viewer {
   syncControls() {
     const s = this.state;
     const info = this.data.stack(s.stack);
+    this.stackSel.value = s.stack;
     this.fillSelect(this.layerSel.select, Array.from({ length: info.layers }, (_, l) => [l, String(l)]), s.layer);
     this.fillSelect(this.headSel.select, Array.from({ length: info.heads }, (_, h) => [h, String(h)]), s.head);
     const qt = this.data.queryTokens(s.stack);
