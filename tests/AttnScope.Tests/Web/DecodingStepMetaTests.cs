@@ -1,6 +1,9 @@
 using System.Text.Json.Nodes;
 using AttnScope.Capture;
 using AttnScope.Tests.Support;
+using AttnScope.Tests.Training;
+using AttnScope.Training.Decoding;
+using AttnScope.Training.Text;
 using AttnScope.Web.Data;
 
 namespace AttnScope.Tests.Web;
@@ -22,6 +25,20 @@ public class DecodingStepMetaTests
         // The layer frames stay as they were: every layer of every stack.
         Assert.Equal(6, meta["frames"]!.AsArray().Count);
         Assert.All(meta["frames"]!.AsArray(), f => Assert.Null(f!["step"]));
+    }
+
+    [Fact]
+    public void TranslatorCaptureStepsNameEachProducedPieceThenTheEndOfSentence()
+    {
+        var vocab = SubwordVocabulary.Learn(["der Hund schläft", "the dog sleeps", "die Katze schläft", "the cat sleeps"], 40);
+        var translator = new Translator(TransformerGradientTests.Tiny(vocab: vocab.Size), vocab, "tiny");
+        var cap = translator.CaptureReference("the dog sleeps", "der Hund schläft");
+        var pieces = vocab.Encode("der Hund schläft").Pieces;
+        var steps = new ViewerData(cap, "t").Meta("inline")["steps"]!.AsArray();
+        Assert.Equal(pieces.Length + 1, steps.Count);
+        for (int t = 0; t < pieces.Length; t++)
+            Assert.Equal($"step {t + 1}: produced '{pieces[t]}'", (string)steps[t]!["caption"]!);
+        Assert.Equal($"step {pieces.Length + 1}: produced '{vocab.PieceText(SubwordVocabulary.EosId)}'", (string)steps[^1]!["caption"]!);
     }
 
     [Fact]
