@@ -78,8 +78,13 @@ public sealed class DecodingStepViewerTests(ViewerFixture fx)
         await SettleAsync(page);
         Assert.StartsWith("step 5: produced '</s>'", await page.TextContentAsync(".as-caption"));
         Assert.Equal(new[] { 255, 255, 255, 255, 255 }, await RowAlphasAsync(page));
+        await page.ClickAsync(".as-player button[title=\"previous frame\"]");
+        await SettleAsync(page);
+        Assert.Equal(new[] { 255, 255, 255, 255, 0 }, await RowAlphasAsync(page));
         await SetControlAsync(page, "player-mode", "layers");
         Assert.Null(await page.EvaluateAsync<int?>("() => attnscope.viewer.step"));
+        Assert.StartsWith("cross layer 1", await page.TextContentAsync(".as-caption"));
+        Assert.Equal(Enumerable.Repeat(255, 5).ToArray(), await RowAlphasAsync(page));
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 

@@ -4,8 +4,10 @@
 import { el } from './format.js';
 
 export class Player {
-  /** modes: { layers: frames, steps: frames } (steps may be empty); onFrame(frame, mode) shows a frame. */
-  constructor(modes, onFrame) {
+  /** modes: { layers: frames, steps: frames } (steps may be empty); onFrame(frame, mode) shows a frame;
+   *  shown(frame) tells whether a layer frame is what the viewer shows now (where going back to layers resumes). */
+  constructor(modes, onFrame, shown) {
+    this.shown = shown;
     this.modes = modes;
     this.mode = 'layers';
     this.frames = modes.layers;
@@ -66,7 +68,7 @@ export class Player {
     this.onFrame(this.frames[i], this.mode);
   }
 
-  /** Switches between stepping through layers and through decoding steps (from the first step). */
+  /** Switches between stepping through layers (from the layer shown) and through decoding steps (from the first). */
   setMode(mode) {
     if (mode === this.mode || !this.modes[mode] || !this.modes[mode].length) return;
     this.pause();
@@ -74,7 +76,7 @@ export class Player {
     this.modeSel.value = mode;
     this.frames = this.modes[mode];
     this.range.max = String(Math.max(0, this.frames.length - 1));
-    this.go(0);
+    this.go(mode === 'layers' && this.shown ? Math.max(0, this.frames.findIndex(this.shown)) : 0);
   }
 
   /** Follows a change made elsewhere (the layer or stack menus); decoding steps keep their step. */

@@ -30,7 +30,8 @@ export class Viewer {
     this.buildHeader();
     this.toolbar = el('div', 'as-toolbar');
     this.legend = el('div', 'as-heads');
-    this.player = new Player({ layers: data.meta.frames, steps: data.meta.steps || [] }, f => this.setFrame(f));
+    this.player = new Player({ layers: data.meta.frames, steps: data.meta.steps || [] }, f => this.setFrame(f),
+      f => f.stack === this.state.stack && f.layer === this.state.layer);
     this.error = el('div', 'as-error');
     this.error.hidden = true;
     this.stage = el('div', 'as-stage');
