@@ -75,9 +75,35 @@ public sealed class ViewerData
             ["targetTokens"] = TokensJson(Capture.TargetTokens),
             ["stacks"] = stacks,
             ["frames"] = frames,
+            ["steps"] = StepFrames(),
             ["exact"] = exact,
             ["colormap"] = lut,
         };
+    }
+
+    /// <summary>
+    /// Decoding-step frames of a capture with target tokens: frame t reveals the cross-attention rows 0..t, row t
+    /// being the step that read decoder input t and produced input t+1 (the last row produced the end of sentence,
+    /// the source's final special token when it has one). Empty for captures without target tokens.
+    /// </summary>
+    private JsonArray StepFrames()
+    {
+        var steps = new JsonArray();
+        if (Capture.TargetTokens.Count == 0 || !Capture.Stacks.TryGetValue(AttentionStack.Cross, out var cross)) return steps;
+        var end = Capture.Tokens.Count > 0 && Capture.Tokens[^1].IsSpecial ? Capture.Tokens[^1] : null;
+        for (int t = 0; t < cross.Queries; t++)
+        {
+            var produced = t + 1 < Capture.TargetTokens.Count ? Capture.TargetTokens[t + 1] : end;
+            var label = produced is null ? null : TokenText.Printable(produced.Text);
+            steps.Add(new JsonObject
+            {
+                ["caption"] = label is null ? $"step {t + 1}: produced the end of sentence" : $"step {t + 1}: produced '{label}'",
+                ["stack"] = AttentionStack.Cross,
+                ["step"] = t,
+                ["produced"] = label,
+            });
+        }
+        return steps;
     }
 
     private static JsonArray TokensJson(IReadOnlyList<CaptureToken> tokens)

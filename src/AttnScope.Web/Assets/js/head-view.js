@@ -1,5 +1,6 @@
 // Head view: query tokens on the left, key tokens on the right, a line from query to key for each selected
-// head, its opacity the attention weight and its colour the head's. Hovering a token keeps only its lines.
+// head, its opacity the attention weight and its colour the head's. Hovering a token keeps only its lines. At a
+// decoding step t the view holds query t (its lines only) and leaves the later query rows blank.
 import { el, shortLabel } from './format.js';
 import { headColor } from './colors.js';
 import { textWidth } from './painter.js';
@@ -55,7 +56,10 @@ export class HeadView {
     keys.forEach((k, row) => { this.kPos[k] = row; });
     const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 32), HEAD_FONT)), 80);
     this.colW = Math.ceil(Math.max(widest(queries.map(q => this.qLabels[q])), widest(keys.map(k => this.kLabels[k])))) + 16;
-    this.width = this.colW * 2 + HEAD_GAP;
+    // The gap between the columns widens when a decoding step's caption (drawn above it) needs the room.
+    const caption = v.stepCaption;
+    this.gap = Math.max(HEAD_GAP, caption === null ? 0 : Math.ceil(textWidth(caption, 12, 'bold')) + 24);
+    this.width = this.colW * 2 + this.gap;
     this.height = HEAD_TOP + Math.max(queries.length, keys.length) * HEAD_ROW + 8;
     this.scroll.resize(this.width, this.height);
   }
@@ -81,11 +85,16 @@ export class HeadView {
 
   paint(p, top, bottom, forSvg) {
     const s = this.viewer.state;
-    const x1 = this.colW, x2 = this.colW + HEAD_GAP;
+    const x1 = this.colW, x2 = this.colW + this.gap;
     p.text(x1 - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
     p.text(x2 + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
+    const step = this.viewer.step;
+    if (step !== null) p.text(x1 + this.gap / 2, HEAD_TOP / 2 - top, this.viewer.stepCaption, { size: 12, color: '#111', align: 'center', weight: 'bold' });
     const heads = [...s.heads].sort((a, b) => a - b);
-    const hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
+    let hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
+    // At a step only the queries so far exist; the step's own query is shown unless another one is hovered.
+    if (step !== null && (!hv || (hv.side === 'q' && hv.index > step))) hv = this.qPos[step] >= 0 ? { side: 'q', index: step } : null;
+    this.focus = hv;
     // Each selected head's lines start and end a little apart within the row, so heads that attend alike show as
     // parallel strands of their colours rather than one line drawn over and over.
     const spread = Math.min(HEAD_ROW - 6, heads.length * 2);
@@ -102,8 +111,12 @@ export class HeadView {
       if (hv && hv.side === 'q') {
         for (const k of this.keys) { const v = this.layer.value(h, hv.index, k); if (v >= 0.002) add(hv.index, k, v); }
       } else if (hv && hv.side === 'k') {
-        for (const q of this.queries) { const v = this.layer.value(h, q, hv.index); if (v >= 0.002) add(q, hv.index, v); }
-      } else {
+        for (const q of this.queries) {
+          if (step !== null && q > step) continue;
+          const v = this.layer.value(h, q, hv.index);
+          if (v >= 0.002) add(q, hv.index, v);
+        }
+      } else if (step === null) {
         const sp = this.layer.sparse(h, HEAD_MIN_WEIGHT);
         for (let i = 0; i < sp.q.length; i++) {
           if (this.qPos[sp.q[i]] >= 0 && this.kPos[sp.k[i]] >= 0) add(sp.q[i], sp.k[i], sp.v[i]);
@@ -119,7 +132,7 @@ export class HeadView {
     const last = Math.min(Math.max(this.queries.length, this.keys.length) - 1, Math.ceil((bottom - HEAD_TOP) / HEAD_ROW));
     for (let row = first; row <= last; row++) {
       const y = this.rowY(row) - top;
-      if (row < this.queries.length) this.token(p, 'q', this.queries[row], x1 - 8, y, 'right');
+      if (row < this.queries.length && (step === null || this.queries[row] <= step)) this.token(p, 'q', this.queries[row], x1 - 8, y, 'right');
       if (row < this.keys.length) this.token(p, 'k', this.keys[row], x2 + 8, y, 'left');
     }
   }
@@ -127,7 +140,7 @@ export class HeadView {
   token(p, side, index, x, y, align) {
     const t = (side === 'q' ? this.qLabels : this.kLabels)[index];
     const text = shortLabel(t.label, 32);
-    const hovered = this.hover && this.hover.side === side && this.hover.index === index;
+    const hovered = this.focus && this.focus.side === side && this.focus.index === index;
     if (hovered) {
       const w = textWidth(text, HEAD_FONT, 'bold') + 8;
       p.rect(align === 'right' ? x - w + 4 : x - 4, y - HEAD_ROW / 2 + 1, w, HEAD_ROW - 2, '#ffe58a');
@@ -140,7 +153,7 @@ export class HeadView {
     const row = Math.floor((pt.y - HEAD_TOP) / HEAD_ROW);
     if (row < 0) return null;
     if (pt.x < this.colW + 4 && row < this.queries.length) return { side: 'q', index: this.queries[row] };
-    if (pt.x > this.colW + HEAD_GAP - 4 && row < this.keys.length) return { side: 'k', index: this.keys[row] };
+    if (pt.x > this.colW + this.gap - 4 && row < this.keys.length) return { side: 'k', index: this.keys[row] };
     return null;
   }
 
@@ -161,7 +174,7 @@ export class HeadView {
   tokenPoint(side, index) {
     const row = (side === 'q' ? this.qPos : this.kPos)[index];
     const y = this.rowY(row);
-    const x = side === 'q' ? this.colW - 20 : this.colW + HEAD_GAP + 20;
+    const x = side === 'q' ? this.colW - 20 : this.colW + this.gap + 20;
     return this.scroll.clientPoint(x, y);
   }
 }

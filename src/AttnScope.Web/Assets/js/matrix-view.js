@@ -1,5 +1,6 @@
 // Matrix view: one head as a heatmap (queries down, keys across). Hovering a cell shows the exact value with its
-// query and key tokens, in a tooltip and (for export) on the figure itself.
+// query and key tokens, in a tooltip and (for export) on the figure itself. At a decoding step t the rows after t
+// are blank (not yet computed; the rows shown keep their values and the head's colour scale).
 import { el, formatShort, formatValue, shortLabel } from './format.js';
 import { lutBytes, lutCss } from './colors.js';
 import { sizeCanvas, textWidth } from './painter.js';
@@ -32,6 +33,7 @@ export class MatrixView {
     const s = v.state;
     this.layer = await v.data.layer(s.stack, s.layer);
     this.head = s.head;
+    this.step = v.step;
     const { queries, keys } = v.filtered();
     this.queries = queries;
     this.keys = keys;
@@ -44,8 +46,11 @@ export class MatrixView {
     this.labelSize = size;
     const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 16), size)), 0);
     this.left = this.showLabels ? Math.ceil(widest(queries.map(q => this.qLabels[q]))) + 10 : 24;
-    this.top = (this.showLabels ? Math.ceil(widest(keys.map(k => this.kLabels[k]))) + 10 : 24) + 22;
-    this.width = this.left + keys.length * this.cell + 90;
+    // A decoding step's caption is a line of its own above the title.
+    this.caption = v.stepCaption;
+    this.top = (this.showLabels ? Math.ceil(widest(keys.map(k => this.kLabels[k]))) + 10 : 24) + 22 + (this.caption === null ? 0 : 18);
+    this.width = Math.max(this.left + keys.length * this.cell + 90, this.left + textWidth(this.title(), 12) + 12,
+      this.caption === null ? 0 : this.left + textWidth(this.caption, 13, 'bold') + 12);
     this.height = this.top + queries.length * this.cell + 12;
     this.image = this.heatmap();
     this.exact = null;
@@ -66,6 +71,7 @@ export class MatrixView {
     const px = img.data;
     let o = 0;
     for (const q of queries) {
+      if (this.step !== null && q > this.step) { o += keys.length * 4; continue; }
       const row = head * layer.nq + q;
       const f = layer.scales[row] / 255 / max * 255;
       const base = row * layer.nk;
@@ -79,6 +85,11 @@ export class MatrixView {
     return c;
   }
 
+  title() {
+    const s = this.viewer.state;
+    return `${s.stack} layer ${s.layer} head ${s.head} — queries ↓ attend to keys →`;
+  }
+
   draw() {
     this.paint(sizeCanvas(this.canvas, this.width, this.height));
   }
@@ -87,13 +98,23 @@ export class MatrixView {
   exportPaint(p) { this.paint(p); }
 
   paint(p) {
-    const s = this.viewer.state;
     const { left, top, cell } = this;
     const max = this.layer.headMax(this.head);
-    p.text(left, 11, `${s.stack} layer ${s.layer} head ${s.head} — queries ↓ attend to keys →`, { size: 12, color: '#333' });
+    if (this.caption !== null) p.text(left, 11, this.caption, { size: 13, color: '#111', weight: 'bold' });
+    p.text(left, this.caption === null ? 11 : 29, this.title(), { size: 12, color: '#333' });
     p.image(left, top, this.keys.length * cell, this.queries.length * cell, this.image);
+    // At a decoding step the rows still to come are blank inside a faint outline of the whole matrix.
+    if (this.step !== null) p.strokeRect(left - 0.5, top - 0.5, this.keys.length * cell + 1, this.queries.length * cell + 1, '#c8c8c8', 1);
     if (this.showLabels) {
-      this.queries.forEach((q, r) => p.text(left - 5, top + r * cell + cell / 2, shortLabel(this.qLabels[q].label, 16), { size: this.labelSize, align: 'right', color: '#222' }));
+      this.queries.forEach((q, r) => {
+        if (this.step !== null && q > this.step) return;
+        const text = shortLabel(this.qLabels[q].label, 16), y = top + r * cell + cell / 2;
+        if (q === this.step) {
+          const w = textWidth(text, this.labelSize, 'bold') + 6;
+          p.rect(left - 2 - w, y - cell / 2, w, cell, '#ffe58a');
+        }
+        p.text(left - 5, y, text, { size: this.labelSize, align: 'right', color: '#222', weight: q === this.step ? 'bold' : 'normal' });
+      });
       this.keys.forEach((k, c) => p.text(left + c * cell + cell / 2, top - 5, shortLabel(this.kLabels[k].label, 16), { size: this.labelSize, rotate: -90, color: '#222' }));
     }
     // Colour scale: 0 … the head's maximum.
@@ -133,7 +154,7 @@ export class MatrixView {
     const box = this.canvas.getBoundingClientRect();
     const x = e.clientX - box.left - this.left, y = e.clientY - box.top - this.top;
     const c = Math.floor(x / this.cell), r = Math.floor(y / this.cell);
-    const inside = x >= 0 && y >= 0 && r < this.queries.length && c < this.keys.length;
+    const inside = x >= 0 && y >= 0 && r < this.queries.length && c < this.keys.length && (this.step === null || this.queries[r] <= this.step);
     this.setHover(inside ? { q: this.queries[r], k: this.keys[c] } : null, e);
   }
 

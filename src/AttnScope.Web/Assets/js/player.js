@@ -1,10 +1,16 @@
-// The player steps through frames: each frame names the attention it shows (a stack and layer now; decoding
-// steps and training checkpoints later) and a caption. Play, pause, step back and forward, scrub.
+// The player steps through frames: each frame names the attention it shows (a stack and layer, or a decoding
+// step: the cross attention with rows up to the step revealed) and a caption. Play, pause, step back and forward,
+// scrub; a capture with decoding steps also offers a choice between the two kinds of frames.
 import { el } from './format.js';
 
 export class Player {
-  constructor(frames, onFrame) {
-    this.frames = frames;
+  /** modes: { layers: frames, steps: frames } (steps may be empty); onFrame(frame, mode) shows a frame;
+   *  shown(frame) tells whether a layer frame is what the viewer shows now (where going back to layers resumes). */
+  constructor(modes, onFrame, shown) {
+    this.shown = shown;
+    this.modes = modes;
+    this.mode = 'layers';
+    this.frames = modes.layers;
     this.onFrame = onFrame;
     this.index = 0;
     this.timer = null;
@@ -15,12 +21,24 @@ export class Player {
     this.range = el('input', 'as-scrub');
     this.range.type = 'range';
     this.range.min = '0';
-    this.range.max = String(Math.max(0, frames.length - 1));
+    this.range.max = String(Math.max(0, this.frames.length - 1));
     this.range.value = '0';
     this.range.title = 'scrub through the frames';
     this.range.addEventListener('input', () => this.go(Number(this.range.value)));
     this.caption = el('span', 'as-caption');
-    this.element.append(this.back, this.play, this.fwd, this.range, this.caption);
+    this.modeSel = el('select', 'as-select');
+    this.modeSel.dataset.control = 'player-mode';
+    this.modeSel.title = 'what the player steps through';
+    for (const [v, text] of [['layers', 'layers'], ['steps', 'decoding steps']]) {
+      const o = el('option', '', text);
+      o.value = v;
+      this.modeSel.append(o);
+    }
+    this.modeSel.addEventListener('change', () => this.setMode(this.modeSel.value));
+    const modeWrap = el('label', 'as-control');
+    modeWrap.append(el('span', 'as-control-label', 'play'), this.modeSel);
+    modeWrap.hidden = !(modes.steps && modes.steps.length);
+    this.element.append(modeWrap, this.back, this.play, this.fwd, this.range, this.caption);
     this.show();
   }
 
@@ -47,11 +65,23 @@ export class Player {
   go(i) {
     this.index = i;
     this.show();
-    this.onFrame(this.frames[i]);
+    this.onFrame(this.frames[i], this.mode);
   }
 
-  /** Follows a change made elsewhere (the layer or stack menus). */
+  /** Switches between stepping through layers (from the layer shown) and through decoding steps (from the first). */
+  setMode(mode) {
+    if (mode === this.mode || !this.modes[mode] || !this.modes[mode].length) return;
+    this.pause();
+    this.mode = mode;
+    this.modeSel.value = mode;
+    this.frames = this.modes[mode];
+    this.range.max = String(Math.max(0, this.frames.length - 1));
+    this.go(mode === 'layers' && this.shown ? Math.max(0, this.frames.findIndex(this.shown)) : 0);
+  }
+
+  /** Follows a change made elsewhere (the layer or stack menus); decoding steps keep their step. */
   sync(stack, layer) {
+    if (this.mode !== 'layers') return;
     const i = this.frames.findIndex(f => f.stack === stack && f.layer === layer);
     if (i >= 0 && i !== this.index) { this.index = i; this.show(); }
   }

@@ -21,7 +21,7 @@ export class Viewer {
     this.timings = { firstPaint: null, hovers: [], views: [] };
     const first = data.meta.stacks[0];
     this.state = {
-      view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all',
+      view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all', step: null,
       heads: new Set(Array.from({ length: first.heads }, (_, h) => h)),
     };
     this.seq = 0;
@@ -30,7 +30,8 @@ export class Viewer {
     this.buildHeader();
     this.toolbar = el('div', 'as-toolbar');
     this.legend = el('div', 'as-heads');
-    this.player = new Player(data.meta.frames, f => this.setFrame(f));
+    this.player = new Player({ layers: data.meta.frames, steps: data.meta.steps || [] }, f => this.setFrame(f),
+      f => f.stack === this.state.stack && f.layer === this.state.layer);
     this.error = el('div', 'as-error');
     this.error.hidden = true;
     this.stage = el('div', 'as-stage');
@@ -87,6 +88,7 @@ export class Viewer {
     const m = this.data.meta;
     const st = this.select('stack', 'stack', m.stacks.map(s => [s.name, s.name]), this.state.stack, v => this.setStack(v));
     st.wrap.hidden = m.stacks.length < 2;
+    this.stackSel = st.select;
     this.layerSel = this.select('layer', 'layer', [], 0, v => { this.state.layer = Number(v); this.player.sync(this.state.stack, this.state.layer); this.refresh(); });
     this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = Number(v); this.refresh(); });
     const hasB = [...m.tokens, ...m.targetTokens].some(t => t.segment === 'B');
@@ -137,6 +139,7 @@ export class Viewer {
   syncControls() {
     const s = this.state;
     const info = this.data.stack(s.stack);
+    this.stackSel.value = s.stack;
     this.fillSelect(this.layerSel.select, Array.from({ length: info.layers }, (_, l) => [l, String(l)]), s.layer);
     this.fillSelect(this.headSel.select, Array.from({ length: info.heads }, (_, h) => [h, String(h)]), s.head);
     const qt = this.data.queryTokens(s.stack);
@@ -167,9 +170,30 @@ export class Viewer {
   }
 
   setFrame(frame) {
+    if (frame.step !== undefined) {
+      // A decoding step keeps the chosen layer and heads, and the decoder or cross stack if one is shown.
+      if (this.data.stack(this.state.stack).queryAxis !== 'targetTokens') this.setStack(frame.stack);
+      this.state.step = frame.step;
+      this.state.query = frame.step;
+      this.refresh();
+      return;
+    }
+    this.state.step = null;
     if (frame.stack !== this.state.stack) this.setStack(frame.stack);
     this.state.layer = frame.layer;
     this.refresh();
+  }
+
+  /** The decoding step the player holds when the shown stack's queries are decoding steps; else null. */
+  get step() {
+    const s = this.state;
+    return s.step !== null && this.data.stack(s.stack).queryAxis === 'targetTokens' ? s.step : null;
+  }
+
+  /** The caption of the decoding step shown ("step 3: produced 'Hund'"), or null. */
+  get stepCaption() {
+    const t = this.step;
+    return t === null ? null : this.data.meta.steps[t].caption;
   }
 
   openHead(layer, head) {
@@ -248,7 +272,7 @@ export class Viewer {
 
   exportName(ext) {
     const s = this.state;
-    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}.${ext}`;
+    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}${this.step !== null ? `-step${this.step + 1}` : ''}.${ext}`;
   }
 
   async export(kind) {
