@@ -40,5 +40,7 @@ public sealed record TrainingOptions
         Check(CheckpointEvery >= 1, "checkpoint_every must be at least 1");
         Check(KeepCheckpoints >= 1, "keep_checkpoints must be at least 1");
         Check(MaxSteps >= 0 && MaxMinutes >= 0, "step and time limits cannot be negative");
+        Check(BuiltinTrainPairs >= 1, $"builtin_train_pairs {BuiltinTrainPairs} must be at least 1");
+        Check(BuiltinTestPairs >= 0, $"builtin_test_pairs {BuiltinTestPairs} cannot be negative");
     }
 }

@@ -1,0 +1,21 @@
+using AttnScope.Tests.Cli;
+using AttnScope.Tests.Support;
+
+namespace AttnScope.Tests.Training;
+
+/// <summary>Odd values on the training command line: one clear error line, exit 1, and no run folder left behind.</summary>
+public class TrainingInputTests
+{
+    [Theory]
+    [InlineData("--builtin-pairs", "-5", "builtin_train_pairs -5")]
+    [InlineData("--builtin-pairs", "0", "builtin_train_pairs 0")]
+    [InlineData("--builtin-test-pairs", "-1", "builtin_test_pairs -1")]
+    public void BadBuiltinPairCountsAreRejectedBeforeAnyFolderIsMade(string option, string value, string says)
+    {
+        using var dir = new TempDir();
+        var run = dir.File("run");
+        var (code, _, err) = CliTests.Run("train", "--out", run, "--steps", "1", "--vocab-size", "50", option, value);
+        CliTests.AssertOneLineError(code, err, says);
+        Assert.False(Directory.Exists(run), "a rejected run leaves no folder behind");
+    }
+}
