@@ -48,6 +48,7 @@ public static class TrainCommand
             long stepLimit = r.GetValue(steps) ?? 0;
             double minuteLimit = r.GetValue(minutes) ?? (stepLimit > 0 ? 0 : TrainingDefaults.Minutes);
             if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
+            if (!double.IsFinite(minuteLimit)) throw new AttnScopeException($"--minutes {minuteLimit} is not a number of minutes");
             var request = new TrainRequest
             {
                 Corpus = r.GetValue(corpus)!,

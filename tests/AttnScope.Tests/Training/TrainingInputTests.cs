@@ -18,4 +18,17 @@ public class TrainingInputTests
         CliTests.AssertOneLineError(code, err, says);
         Assert.False(Directory.Exists(run), "a rejected run leaves no folder behind");
     }
+
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    public void MinutesThatAreNotANumberAreRejected(string minutes)
+    {
+        // NaN compared as "not negative" and never as "time is up": the run trained forever.
+        using var dir = new TempDir();
+        var run = dir.File("run");
+        var (code, _, err) = CliTests.Run("train", "--out", run, "--minutes", minutes, "--steps", "1", "--vocab-size", "50", "--builtin-pairs", "5");
+        CliTests.AssertOneLineError(code, err, $"--minutes {minutes}");
+        Assert.False(Directory.Exists(run), "a rejected run leaves no folder behind");
+    }
 }
