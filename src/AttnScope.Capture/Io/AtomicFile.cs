@@ -8,11 +8,9 @@ public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckWritable(path);
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir))
-            throw new AttnScopeException($"cannot write '{path}': folder '{dir}' does not exist");
         var tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
         try
         {
@@ -38,6 +36,18 @@ public static class AtomicFile
             TryDelete(tmp);
             throw;
         }
+    }
+
+    /// <summary>Fails now, before any work, if <paramref name="path"/> could not be written: its folder is missing or it is a folder.</summary>
+    public static void CheckWritable(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir))
+            throw new AttnScopeException($"cannot write '{path}': folder '{dir}' does not exist");
+        if (Directory.Exists(full))
+            throw new AttnScopeException($"cannot write '{path}': it is a folder");
     }
 
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AttnScope.Capture;
+using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
 
@@ -28,8 +29,14 @@ public static class TranslateCommand
             var animation = r.GetValue(animate);
             if (animation is not null && !animation.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
                 throw new AttnScopeException($"cannot write animation '{animation}': only .gif is supported");
+            // Every output and the animation's layer are checked before any work, so a bad one writes nothing.
+            if (r.GetValue(capture) is { } capturePath) AtomicFile.CheckWritable(capturePath);
+            if (animation is not null) AtomicFile.CheckWritable(animation);
             var folder = r.GetValue(run)!;
             var translator = Translator.Open(folder);
+            int decoderLayers = translator.Model.Config.DecoderLayers;
+            if (animation is not null && r.GetValue(layer) is { } asked && (uint)asked >= (uint)decoderLayers)
+                throw new AttnScopeException($"layer {asked} is out of range: the model has {decoderLayers} decoder layers (0..{decoderLayers - 1})");
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var t = translator.Translate(input, beamSize);
             foreach (var w in t.Warnings) output.Warn(w);
@@ -43,7 +50,7 @@ public static class TranslateCommand
             }
             if (animation is not null)
             {
-                int l = r.GetValue(layer) ?? RunFolder.Open(folder).BestAlignmentLayer() ?? translator.Model.Config.DecoderLayers - 1;
+                int l = r.GetValue(layer) ?? RunFolder.Open(folder).BestAlignmentLayer() ?? decoderLayers - 1;
                 var frames = TranslationAnimation.DecodingFrames(cap, l, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
                 int count = frames.Count;
                 TranslationAnimation.Save(animation, frames, delayMs: 900);
