@@ -5,7 +5,7 @@ namespace AttnScope.Web.Server;
 /// <summary>
 /// The saved captures the server may open: <c>*.safetensors</c> files directly inside the folder given at start.
 /// A request names a file, never a path: separators, "..", rooted names and anything that resolves outside the
-/// folder are refused before the file system is touched.
+/// folder are refused before the file system is touched, and so is a link to a file outside the folder.
 /// </summary>
 public sealed class SavedCaptures
 {
@@ -22,7 +22,20 @@ public sealed class SavedCaptures
 
     public IReadOnlyList<string> List() =>
         _dir is null ? [] : Directory.EnumerateFiles(_dir, "*.safetensors", SearchOption.TopDirectoryOnly)
-            .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+            .Where(InsideFolder).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>False for a link whose target lies outside the folder (it would let a request read any file).</summary>
+    private bool InsideFolder(string full)
+    {
+        var info = new FileInfo(full);
+        if (info.LinkTarget is null) return true;
+        try
+        {
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            return target is not null && string.Equals(Path.GetDirectoryName(Path.GetFullPath(target.FullName)), _dir, StringComparison.Ordinal);
+        }
+        catch (IOException) { return false; }
+    }
 
     public AttentionCapture Open(string name)
     {
@@ -33,7 +46,7 @@ public sealed class SavedCaptures
         var full = Path.GetFullPath(Path.Combine(_dir, name));
         if (!string.Equals(Path.GetDirectoryName(full), _dir, StringComparison.Ordinal))
             throw new HttpError(400, "a capture is named by its file name inside the captures folder; paths are refused");
-        if (!name.EndsWith(".safetensors", StringComparison.Ordinal) || !File.Exists(full))
+        if (!name.EndsWith(".safetensors", StringComparison.Ordinal) || !File.Exists(full) || !InsideFolder(full))
             throw new HttpError(404, $"no saved capture '{name}'");
         try
         {
