@@ -40,7 +40,7 @@ public static class TranslateCommand
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var t = translator.Translate(input, beamSize);
             foreach (var w in t.Warnings) output.Warn(w);
-            output.Out.WriteLine(t.Text);
+            output.Out.WriteLine(TokenText.Printable(t.Text)); // model output is data: never let it drive the terminal
             if (r.GetValue(capture) is null && animation is null) return 0;
             var cap = translator.Capture(t);
             if (r.GetValue(capture) is { } path)

@@ -40,4 +40,29 @@ public class TranslateOutputTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         CliTests.AssertOneLineError(code, err, "does not exist");
         Assert.False(File.Exists(gif), "the animation must not be written when the capture cannot be");
     }
+
+    [Fact]
+    public void TranslationTextCannotDriveTheTerminal()
+    {
+        // A corpus can teach the vocabulary pieces holding control characters; give every piece an escape sequence.
+        using var dir = new TempDir();
+        var copy = dir.File("run");
+        CopyFolder(fixture.Run, copy);
+        var vocab = Path.Combine(copy, "vocab.txt");
+        var lines = File.ReadAllLines(vocab);
+        for (int i = 4; i < lines.Length; i++)
+            lines[i] = lines[i].StartsWith("##", StringComparison.Ordinal) ? "##\u001b[2J" + lines[i][2..] : "\u001b[2J" + lines[i];
+        File.WriteAllLines(vocab, lines);
+        var (code, output, err) = CliTests.Run("translate", copy, "--text", "the dog", "--beam", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("[2J", output);          // the pieces were produced ...
+        Assert.False(output.Contains('\u001b'), output);   // ... but never as a raw escape character
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        foreach (var d in Directory.GetDirectories(from)) CopyFolder(d, Path.Combine(to, Path.GetFileName(d)));
+    }
 }
