@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AttnScope.Capture;
+using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Training;
 
@@ -75,6 +76,7 @@ public static class TrainCommand
             var animation = r.GetValue(animate);
             if (animation is not null && !animation.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
                 throw new AttnScopeException($"cannot write animation '{animation}': only .gif is supported");
+            if (animation is not null) AtomicFile.CheckWritable(animation); // not after a whole training run
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {

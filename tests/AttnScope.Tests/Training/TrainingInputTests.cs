@@ -31,4 +31,18 @@ public class TrainingInputTests
         CliTests.AssertOneLineError(code, err, $"--minutes {minutes}");
         Assert.False(Directory.Exists(run), "a rejected run leaves no folder behind");
     }
+
+    [Fact]
+    public void AnAnimationPathThatCannotBeWrittenIsRejectedBeforeTraining()
+    {
+        using var dir = new TempDir();
+        var run = dir.File("run");
+        var gif = dir.File("probe.gif");
+        Directory.CreateDirectory(gif);
+        var (code, output, err) = CliTests.Run("train", "--out", run, "--steps", "1", "--vocab-size", "50", "--builtin-pairs", "5",
+            "--builtin-test-pairs", "2", "--layers", "1", "--d-model", "16", "--heads", "2", "--d-ff", "32", "--animate", gif);
+        CliTests.AssertOneLineError(code, err, "is a folder");
+        Assert.DoesNotContain("step", output, StringComparison.Ordinal); // no training happened first
+        Assert.False(Directory.Exists(run), "a rejected run leaves no folder behind");
+    }
 }
