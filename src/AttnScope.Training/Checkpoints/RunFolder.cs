@@ -73,6 +73,7 @@ public sealed class RunFolder
     /// <summary>Opens an existing run; clear errors for a missing folder, config or tokenizer.</summary>
     public static RunFolder Open(string path)
     {
+        if (File.Exists(path)) throw new AttnScopeException($"'{path}' is a file, not a run folder (give the folder 'attnscope train --out' made)");
         if (!Directory.Exists(path)) throw new AttnScopeException($"run folder '{path}' does not exist");
         var configPath = System.IO.Path.Combine(path, ConfigFile);
         if (!File.Exists(configPath))

@@ -45,4 +45,16 @@ public class TrainingInputTests
         Assert.DoesNotContain("step", output, StringComparison.Ordinal); // no training happened first
         Assert.False(Directory.Exists(run), "a rejected run leaves no folder behind");
     }
+
+    [Theory]
+    [InlineData("translate", "--text", "a")]
+    [InlineData("evaluate")]
+    public void ACaptureFileGivenAsTheRunFolderIsCalledAFile(params string[] rest)
+    {
+        using var dir = new TempDir();
+        var cap = dir.File("bert.safetensors");
+        SyntheticCaptures.Encoder(1, 2, 4).Save(cap);
+        var (code, _, err) = CliTests.Run([rest[0], cap, .. rest[1..]]);
+        CliTests.AssertOneLineError(code, err, "is a file, not a run folder"); // it used to say the file "does not exist"
+    }
 }
