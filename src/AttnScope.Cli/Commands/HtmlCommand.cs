@@ -20,13 +20,17 @@ public static class HtmlCommand
         };
         cmd.SetAction(r => output.Guard(() =>
         {
+            var path = r.GetValue(outPath)!;
+            // A page saved under an image name (a slip for 'render') would open as a broken image: say so instead.
+            if (Path.GetExtension(path).ToLowerInvariant() is not (".html" or ".htm"))
+                throw new AttnScopeException($"the page is written as an .html file, not '{Path.GetFileName(path)}' (for an image, use 'attnscope render')");
+            AtomicFile.CheckWritable(path);
             var capturePath = r.GetValue(file)!;
             var cap = AttentionCapture.Load(capturePath);
             var data = new ViewerData(cap, Path.GetFileName(capturePath));
             if (!ViewerBundle.FitsExact(data))
                 output.Warn("the capture is large, so the page holds 8-bit attention values (to 1/255 of each row's maximum); 'attnscope serve --captures FOLDER' shows exact values");
             var html = OfflinePage.Build(data);
-            var path = r.GetValue(outPath)!;
             AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(html)));
             double mb = html.Length / 1024.0 / 1024.0;
             if (mb > 100)
