@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AttnScope.Capture;
 using AttnScope.Web.Server;
 
 namespace AttnScope.Cli;
@@ -19,6 +20,10 @@ public static class ServeCommand
         };
         cmd.SetAction(r => output.Guard(() =>
         {
+            var modelName = r.GetValue(model)!;
+            if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(modelName))
+                throw new AttnScopeException($"'{modelName}' is a translation run: the viewer captures encoder models live; save a translation with " +
+                                             $"'attnscope translate {modelName} --text ... --capture FOLDER/cap.safetensors' and open it with 'serve --captures FOLDER'");
             var options = new ViewerServerOptions
             {
                 Model = r.GetValue(model)!,

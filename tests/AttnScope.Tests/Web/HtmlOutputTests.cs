@@ -20,4 +20,14 @@ public class HtmlOutputTests
         CliTests.AssertOneLineError(code, err, says);
         Assert.Equal(2, Directory.GetFileSystemEntries(dir.Path).Length); // the capture and the folder, nothing else
     }
+
+    [Fact]
+    public void ServeOfATranslationRunSaysHowToViewIt()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("config.json"), $"{{\"format\": \"{AttnScope.Training.Checkpoints.RunConfig.FormatId}\"}}");
+        var (code, _, err) = CliTests.Run("serve", "--model", dir.Path, "--port", "0");
+        CliTests.AssertOneLineError(code, err, "is a translation run"); // it used to say the folder has no model.safetensors
+        Assert.Contains("--capture", err);
+    }
 }
