@@ -29,6 +29,8 @@ public static class TranslateCommand
             var animation = r.GetValue(animate);
             if (animation is not null && !animation.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
                 throw new AttnScopeException($"cannot write animation '{animation}': only .gif is supported");
+            if (r.GetValue(layer) is not null && animation is null)
+                throw new AttnScopeException("--layer chooses the decoder layer of --animate; give --animate FILE.gif too");
             // Every output and the animation's layer are checked before any work, so a bad one writes nothing.
             if (r.GetValue(capture) is { } capturePath) AtomicFile.CheckWritable(capturePath);
             if (animation is not null) AtomicFile.CheckWritable(animation);

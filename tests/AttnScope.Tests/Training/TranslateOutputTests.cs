@@ -20,6 +20,15 @@ public class TranslateOutputTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void LayerWithoutAnAnimationIsAnError()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = CliTests.Run("translate", fixture.Run, "--text", "the dog", "--beam", "1", "--layer", "0");
+        CliTests.AssertOneLineError(code, err, "--animate"); // it used to be ignored without a word
+        Assert.Equal("", output);
+    }
+
+    [Fact]
     public void AnimationPathThatIsAFolderWritesNothing()
     {
         using var dir = new TempDir();
