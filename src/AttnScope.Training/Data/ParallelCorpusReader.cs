@@ -191,7 +191,8 @@ public static class ParallelCorpusReader
         }
     }
 
-    private static void ReadTsv(string path, string src, string tgt, Collector c)
+    /// <summary>The lines of a one-pair-per-line file, numbered from 1; invalid UTF-8 and empty lines are skipped and counted.</summary>
+    private static IEnumerable<(int LineNo, string Where, string Line)> NonEmptyLines(string path, Collector c)
     {
         int lineNo = 0;
         foreach (var line in Lines(path))
@@ -200,6 +201,14 @@ public static class ParallelCorpusReader
             var where = $"line {lineNo}";
             if (line is null) { c.Skip(CorpusSkipReason.InvalidUtf8, $"{where}: not valid UTF-8"); continue; }
             if (line.Trim().Length == 0) { c.Skip(CorpusSkipReason.Empty, $"{where}: empty line"); continue; }
+            yield return (lineNo, where, line);
+        }
+    }
+
+    private static void ReadTsv(string path, string src, string tgt, Collector c)
+    {
+        foreach (var (lineNo, where, line) in NonEmptyLines(path, c))
+        {
             var cols = line.Split('\t');
             if (cols.Length != 2)
             {
@@ -217,13 +226,8 @@ public static class ParallelCorpusReader
 
     private static void ReadJsonLines(string path, string src, string tgt, Collector c)
     {
-        int lineNo = 0;
-        foreach (var line in Lines(path))
+        foreach (var (lineNo, where, line) in NonEmptyLines(path, c))
         {
-            lineNo++;
-            var where = $"line {lineNo}";
-            if (line is null) { c.Skip(CorpusSkipReason.InvalidUtf8, $"{where}: not valid UTF-8"); continue; }
-            if (line.Trim().Length == 0) { c.Skip(CorpusSkipReason.Empty, $"{where}: empty line"); continue; }
             string? s = null, t = null, problem = null;
             try
             {
