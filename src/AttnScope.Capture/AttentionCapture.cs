@@ -16,9 +16,12 @@ public sealed class AttentionCapture
     /// <summary>Output tokens (decoder side) for encoder-decoder and decoder models; empty otherwise.</summary>
     public IReadOnlyList<CaptureToken> TargetTokens { get; }
     public IReadOnlyDictionary<string, AttentionStack> Stacks { get; }
+    /// <summary>Analysis results kept with the capture, by name (e.g. <c>encoder.rollout</c>); see <see cref="CaptureAnalysis"/>.</summary>
+    public IReadOnlyDictionary<string, CaptureAnalysis> Analyses { get; }
 
     public AttentionCapture(CaptureMetadata metadata, IReadOnlyList<CaptureToken> tokens,
-        IEnumerable<AttentionStack> stacks, IReadOnlyList<CaptureToken>? targetTokens = null)
+        IEnumerable<AttentionStack> stacks, IReadOnlyList<CaptureToken>? targetTokens = null,
+        IEnumerable<CaptureAnalysis>? analyses = null)
     {
         Metadata = metadata;
         Tokens = tokens;
@@ -30,8 +33,26 @@ public sealed class AttentionCapture
         }
         if (dict.Count == 0) throw new AttnScopeException("a capture needs at least one attention stack");
         Stacks = dict;
+        var an = new SortedDictionary<string, CaptureAnalysis>(StringComparer.Ordinal);
+        foreach (var a in analyses ?? [])
+            if (!an.TryAdd(a.Name, a)) throw new AttnScopeException($"analysis '{a.Name}' given twice");
+        Analyses = an;
         Validate();
     }
+
+    /// <summary>
+    /// The same capture with analyses added; one with the name of an existing analysis replaces it. Tokens, stacks and
+    /// metadata are shared, not copied.
+    /// </summary>
+    public AttentionCapture WithAnalyses(IEnumerable<CaptureAnalysis> added)
+    {
+        var merged = new Dictionary<string, CaptureAnalysis>(Analyses, StringComparer.Ordinal);
+        foreach (var a in added) merged[a.Name] = a;
+        return new AttentionCapture(Metadata, Tokens, Stacks.Values, TargetTokens, merged.Values);
+    }
+
+    /// <summary>The analysis of that name, or null.</summary>
+    public CaptureAnalysis? Analysis(string name) => Analyses.GetValueOrDefault(name);
 
     public AttentionStack Stack(string name) =>
         Stacks.TryGetValue(name, out var s) ? s
@@ -89,6 +110,7 @@ public sealed class AttentionCapture
             foreach (var part in AttentionStack.OptionalParts)
                 if (s.Part(part) is { } t) yield return ($"{name}.{part}", t);
         }
+        foreach (var a in Analyses.Values) yield return (CaptureAnalysis.TensorPrefix + a.Name, a.Tensor);
     }
 
     private Dictionary<string, string> MetadataStrings()
@@ -103,10 +125,16 @@ public sealed class AttentionCapture
         m["warnings"] = JsonSerializer.Serialize(Metadata.Warnings);
         m["tokens"] = TokensJson(Tokens);
         if (TargetTokens.Count > 0) m["target_tokens"] = TokensJson(TargetTokens);
+        if (Analyses.Count > 0)
+        {
+            var info = new JsonObject();
+            foreach (var a in Analyses.Values) info[a.Name] = a.Info.DeepClone();
+            m[CaptureAnalysis.MetadataKey] = info.ToJsonString();
+        }
         return m;
     }
 
-    private static readonly HashSet<string> ReservedKeys = ["format", "model", "architecture", "source", "texts", "warnings", "tokens", "target_tokens"];
+    private static readonly HashSet<string> ReservedKeys = ["format", "model", "architecture", "source", "texts", "warnings", "tokens", "target_tokens", CaptureAnalysis.MetadataKey];
 
     private static string TokensJson(IReadOnlyList<CaptureToken> tokens)
     {
@@ -146,8 +174,24 @@ public sealed class AttentionCapture
         var target = meta.TryGetValue("target_tokens", out var tj) ? ParseTokens(tj, "target_tokens", Bad) : [];
 
         var stacks = new List<AttentionStack>();
+        var analysisInfo = ParseAnalysisInfo(meta, Bad);
+        var analyses = new List<CaptureAnalysis>();
         foreach (var entry in file.Entries.Values)
         {
+            if (entry.Name.StartsWith(CaptureAnalysis.TensorPrefix, StringComparison.Ordinal))
+            {
+                var aname = entry.Name[CaptureAnalysis.TensorPrefix.Length..];
+                if (entry.DType != "F32") throw new AttnScopeException(Bad($"tensor '{entry.Name}' has dtype {entry.DType}, expected F32"));
+                try
+                {
+                    analyses.Add(new CaptureAnalysis(aname, file.ReadFloat(entry.Name), analysisInfo.GetValueOrDefault(aname)));
+                }
+                catch (AttnScopeException e)
+                {
+                    throw new AttnScopeException(Bad(e.Message));
+                }
+                continue;
+            }
             var dot = entry.Name.IndexOf('.');
             var stack = dot < 0 ? entry.Name : entry.Name[..dot];
             var part = dot < 0 ? "" : entry.Name[(dot + 1)..];
@@ -184,11 +228,29 @@ public sealed class AttentionCapture
         };
         try
         {
-            return new AttentionCapture(metadata, tokens, stacks, target);
+            return new AttentionCapture(metadata, tokens, stacks, target, analyses);
         }
         catch (AttnScopeException e)
         {
             throw new AttnScopeException(Bad(e.Message));
+        }
+    }
+
+    private static Dictionary<string, JsonObject> ParseAnalysisInfo(IReadOnlyDictionary<string, string> meta, Func<string, string> bad)
+    {
+        var result = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        if (!meta.TryGetValue(CaptureAnalysis.MetadataKey, out var json)) return result;
+        try
+        {
+            var obj = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 16 }) as JsonObject
+                ?? throw new JsonException("not an object");
+            foreach (var kv in obj)
+                result[kv.Key] = kv.Value as JsonObject ?? throw new JsonException($"entry '{kv.Key}' is not an object");
+            return result;
+        }
+        catch (JsonException e)
+        {
+            throw new AttnScopeException(bad($"metadata '{CaptureAnalysis.MetadataKey}' is not a JSON object of objects ({e.Message})"));
         }
     }
 

@@ -1,0 +1,22 @@
+using System.Text.Json.Nodes;
+using AttnScope.Capture;
+
+namespace AttnScope.Analyses.Results;
+
+/// <summary>
+/// Norm-based attention (Kobayashi et al. 2020) of one stack: <see cref="Norms"/>[l, h, i, j] = ‖α_ij f(x_j)‖ with
+/// f(x_j) the value vector of key j in head h (<see cref="Vectors"/> = <c>value</c>) or the value vector carried through
+/// that head's slice of the output projection (<c>value_output</c>). Same shape as the attention, [L, H, Q, K].
+/// </summary>
+public sealed record NormAttentionResult(string Stack, string Vectors, FloatTensor Norms)
+{
+    public CaptureAnalysis ToAnalysis() => new(AnalysisNames.Of(Stack, AnalysisNames.Norm), Norms,
+        new JsonObject { ["stack"] = Stack, ["vectors"] = Vectors });
+
+    public static NormAttentionResult? From(AttentionCapture capture, string stack)
+    {
+        if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Norm)) is not { } a) return null;
+        ResultChecks.Rank(a, 4);
+        return new NormAttentionResult(stack, ResultChecks.String(a, "vectors", "value"), a.Tensor);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json.Nodes;
+using AttnScope.Capture;
+
+namespace AttnScope.Analyses.Results;
+
+/// <summary>
+/// Attention rollout of one stack: <see cref="Joint"/> is [steps, queries, keys] where step i is the joint attention
+/// after layer <see cref="StartLayer"/> + i (so the last step is the rollout through the top layer). Rows sum to 1.
+/// </summary>
+public sealed record RolloutResult(string Stack, HeadFusion Fusion, float DiscardRatio, int StartLayer, FloatTensor Joint)
+{
+    public int Steps => Joint.Shape[0];
+    /// <summary>The rollout through the last layer, [queries, keys].</summary>
+    public ReadOnlySpan<float> Final => Joint.Slice(Steps - 1);
+
+    public CaptureAnalysis ToAnalysis() => new(AnalysisNames.Of(Stack, AnalysisNames.Rollout), Joint, new JsonObject
+    {
+        ["stack"] = Stack,
+        ["fusion"] = Fusion.Name(),
+        ["discard_ratio"] = DiscardRatio,
+        ["start_layer"] = StartLayer,
+        ["residual"] = "(A + I) / 2 per row",
+    });
+
+    public static RolloutResult? From(AttentionCapture capture, string stack)
+    {
+        if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Rollout)) is not { } a) return null;
+        ResultChecks.Rank(a, 3);
+        return new RolloutResult(stack, HeadFusionNames.Parse(ResultChecks.String(a, "fusion", "mean")),
+            (float)ResultChecks.Number(a, "discard_ratio", 0), (int)ResultChecks.Number(a, "start_layer", 0), a.Tensor);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace AttnScope.Capture;
+
+/// <summary>
+/// One analysis result kept with a capture: a float32 tensor and a JSON object describing how it was computed.
+/// Saved as the tensor <c>analysis.{Name}</c> and an entry of the <c>analyses</c> metadata object. The capture
+/// only checks the generic part (name, finite values, rank 1–4); AttnScope.Analyses gives each name its meaning
+/// (see docs/analyses.md).
+/// </summary>
+public sealed partial class CaptureAnalysis
+{
+    public const string TensorPrefix = "analysis.";
+    public const string MetadataKey = "analyses";
+
+    /// <summary>Dot-separated lower-case name, e.g. <c>encoder.rollout</c>.</summary>
+    public string Name { get; }
+    public FloatTensor Tensor { get; }
+    /// <summary>Parameters and results that are not tensors (options, names, thresholds). Never null.</summary>
+    public JsonObject Info { get; }
+
+    public CaptureAnalysis(string name, FloatTensor tensor, JsonObject? info = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (name is null || name.Length > 100 || !NamePattern().IsMatch(name))
+            throw new AttnScopeException($"analysis name '{name}' is not valid (lower-case words separated by dots, at most 100 characters)");
+        if (tensor.Rank is < 1 or > 4)
+            throw new AttnScopeException($"analysis '{name}' has shape {tensor.ShapeText}; analyses have 1 to 4 dimensions");
+        foreach (var v in tensor.Data)
+            if (!float.IsFinite(v)) throw new AttnScopeException($"analysis '{name}' holds {v}, not a finite number");
+        Name = name;
+        Tensor = tensor;
+        Info = info ?? [];
+    }
+
+    [GeneratedRegex("^[a-z0-9_]+(\\.[a-z0-9_]+)*$")]
+    private static partial Regex NamePattern();
+}
