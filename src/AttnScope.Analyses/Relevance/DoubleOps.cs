@@ -10,55 +10,22 @@ namespace AttnScope.Analyses.Relevance;
 /// </summary>
 internal static class DoubleOps
 {
-    /// <summary>Rows of W read per block, so a block stays in cache while every input row passes over it.</summary>
-    private const int WeightBlock = 32;
-
     /// <summary>y[m, n] = x[m, k]·Wᵀ + b with W [n, k] (PyTorch layout).</summary>
-    public static void Linear(double[] x, int m, int k, double[] w, double[] b, int n, double[] y)
-    {
-        Rows(m, (long)n * k, (r0, r1) =>
-        {
-            for (int j0 = 0; j0 < n; j0 += WeightBlock)
-            {
-                int j1 = Math.Min(n, j0 + WeightBlock);
-                for (int i = r0; i < r1; i++)
-                {
-                    var xi = x.AsSpan(i * k, k);
-                    for (int j = j0; j < j1; j++) y[i * n + j] = TensorPrimitives.Dot(xi, w.AsSpan(j * k, k)) + b[j];
-                }
-            }
-        });
-    }
+    public static void Linear(double[] x, int m, int k, double[] w, double[] b, int n, double[] y) =>
+        Rows(m, (long)n * k, (r0, r1) => DoubleGemm.LinearRows(x, k, w, b, n, y, r0, r1));
 
     /// <summary>dx[m, k] (+)= dy[m, n]·W for y = x·Wᵀ + b, W [n, k].</summary>
-    public static void LinearInputGradient(double[] dy, int m, int n, double[] w, int k, double[] dx, bool accumulate)
-    {
-        Rows(m, (long)n * k, (r0, r1) =>
-        {
-            if (!accumulate) dx.AsSpan(r0 * k, (r1 - r0) * k).Clear();
-            for (int j0 = 0; j0 < n; j0 += WeightBlock)
-            {
-                int j1 = Math.Min(n, j0 + WeightBlock);
-                for (int i = r0; i < r1; i++)
-                {
-                    var dxi = dx.AsSpan(i * k, k);
-                    for (int j = j0; j < j1; j++)
-                    {
-                        double g = dy[i * n + j];
-                        if (g != 0) TensorPrimitives.MultiplyAdd(w.AsSpan(j * k, k), g, dxi, dxi);
-                    }
-                }
-            }
-        });
-    }
+    public static void LinearInputGradient(double[] dy, int m, int n, double[] w, int k, double[] dx, bool accumulate) =>
+        Rows(m, (long)n * k, (r0, r1) => DoubleGemm.InputGradientRows(dy, n, w, k, dx, accumulate, r0, r1));
 
     /// <summary>Runs body over row ranges, in parallel chunks when the work is large enough.</summary>
     private static void Rows(int m, long workPerRow, Action<int, int> body)
     {
         int threads = Gemm.Threads;
         if (threads <= 1 || m < 2 || m * workPerRow < (1L << 16)) { body(0, m); return; }
-        int chunks = Math.Min(m, threads * 2);
-        WorkerPool.For(chunks, t => body(m * t / chunks, m * (t + 1) / chunks), threads);
+        int blocks = (m + 3) / 4; // whole four-row blocks per chunk, so the kernels' row tails stay at the end
+        int chunks = Math.Min(blocks, threads * 2);
+        WorkerPool.For(chunks, t => body(Math.Min(m, blocks * t / chunks * 4), Math.Min(m, blocks * (t + 1) / chunks * 4)), threads);
     }
 
     /// <summary>
