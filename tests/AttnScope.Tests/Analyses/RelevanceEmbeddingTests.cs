@@ -168,6 +168,16 @@ public sealed class RelevanceEmbeddingTests : IDisposable
     }
 
     [Fact]
+    public void AModelNameGivesTheSameRelevanceAsAnOpenSession()
+    {
+        var capture = _session.Capture(Text);
+        var byName = GradientRelevance.ForEmbedding(_dir.File("tiny"), capture, Compare);
+        var bySession = GradientRelevance.ForEmbedding(_session, capture, Compare);
+        Assert.Equal(bySession.Source.Data, byName.Source.Data);
+        Assert.Equal((double)bySession.Info["similarity"]!, (double)byName.Info["similarity"]!);
+    }
+
+    [Fact]
     public void CapturesThatDoNotFitAreRefusedWithAClearMessage()
     {
         var capture = _session.Capture(Text);

@@ -1,6 +1,8 @@
 using AttnScope.Analyses.Relevance;
 using AttnScope.Capture;
+using AttnScope.Tests.Support;
 using AttnScope.Tests.Training;
+using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
 using AttnScope.Training.Model;
 using AttnScope.Training.Model.Layers;
@@ -121,6 +123,23 @@ public class RelevanceTranslationTests
         Assert.Equal(row, (int)result.Info["target_index"]!);
         Assert.Equal(capture.TargetTokens[row + 1].Id, (int)result.Info["target_id"]!);
         Assert.True((double)result.Info["log_prob"]! < 0);
+    }
+
+    [Fact]
+    public void ARunFolderGivesTheSameRelevanceAsTheLoadedModel()
+    {
+        var translator = TinyTranslator();
+        var capture = translator.CaptureReference(Source, Reference);
+        using var dir = new TempDir();
+        var folder = dir.File("run");
+        var run = RunFolder.Create(folder, new RunConfig { Model = translator.Model.Config });
+        translator.Vocabulary.Save(folder);
+        Checkpoint.Save(run.CheckpointPath(1), translator.Model, null, new TrainingState(1, 0, 0, 0, 0));
+        var fromFolder = GradientRelevance.ForTranslation(folder, capture, 1);
+        var direct = GradientRelevance.ForTranslation(translator, capture, 1);
+        Assert.Equal(direct.Source.Data, fromFolder.Source.Data);
+        Assert.Equal(direct.Target!.Data, fromFolder.Target!.Data);
+        Assert.Equal((double)direct.Info["log_prob"]!, (double)fromFolder.Info["log_prob"]!);
     }
 
     [Fact]
