@@ -6,7 +6,7 @@ namespace AttnScope.Analyses.Relevance;
 
 /// <summary>
 /// Register-blocked double-precision kernels behind <see cref="DoubleOps.Linear"/> and
-/// <see cref="DoubleOps.LinearInputGradient"/> for a range of rows: blocks of four rows against two weight rows
+/// <see cref="DoubleOps.LinearInputGradient"/> for a range of columns: blocks of four rows against two weight rows
 /// (dot products) or eight weight columns (broadcast multiply-adds), so each load feeds several FMAs.
 /// </summary>
 internal static unsafe class DoubleGemm
@@ -16,26 +16,29 @@ internal static unsafe class DoubleGemm
     /// <summary>Inner-dimension chunk in <see cref="InputGradientRows"/>.</summary>
     private const int InnerBlock = 128;
 
-    /// <summary>y[i, j] = x[i]·W[j] + b[j] for rows i in [r0, r1); x [m, k], W [n, k], y [m, n].</summary>
-    public static void LinearRows(double[] x, int k, double[] w, double[] b, int n, double[] y, int r0, int r1)
+    /// <summary>
+    /// y[i, j] = x[i]·W[j] + b[j] for all m rows and the output columns j in [c0, c1); x [m, k], W [n, k], y [m, n].
+    /// Splitting by columns reads each weight once however few rows there are.
+    /// </summary>
+    public static void LinearColumns(double[] x, int m, int k, double[] w, double[] b, int n, double[] y, int c0, int c1)
     {
         fixed (double* px = x, pw = w, py = y)
         {
-            for (int j0 = 0; j0 < n; j0 += WeightBlock)
+            for (int j0 = c0; j0 < c1; j0 += WeightBlock)
             {
-                int j1 = Math.Min(n, j0 + WeightBlock);
-                int i = r0;
-                for (; i + 4 <= r1; i += 4)
+                int j1 = Math.Min(c1, j0 + WeightBlock);
+                int i = 0;
+                for (; i + 4 <= m; i += 4)
                 {
                     int j = j0;
                     for (; j + 2 <= j1; j += 2) Dot4x2(px + (long)i * k, k, pw + (long)j * k, py + (long)i * n + j, n);
                     for (; j < j1; j++)
                         for (int r = 0; r < 4; r++) py[(long)(i + r) * n + j] = TensorPrimitives.Dot(x.AsSpan((i + r) * k, k), w.AsSpan(j * k, k));
                 }
-                for (; i < r1; i++)
+                for (; i < m; i++)
                     for (int j = j0; j < j1; j++) py[(long)i * n + j] = TensorPrimitives.Dot(x.AsSpan(i * k, k), w.AsSpan(j * k, k));
             }
-            for (int i = r0; i < r1; i++) TensorPrimitives.Add(y.AsSpan(i * n, n), b, y.AsSpan(i * n, n));
+            for (int i = 0; i < m; i++) TensorPrimitives.Add(y.AsSpan(i * n + c0, c1 - c0), b.AsSpan(c0, c1 - c0), y.AsSpan(i * n + c0, c1 - c0));
         }
     }
 
@@ -75,35 +78,47 @@ internal static unsafe class DoubleGemm
         y[3 * ldy] = s3; y[3 * ldy + 1] = t3;
     }
 
-    /// <summary>dx[i] (+)= Σⱼ dy[i, j]·W[j] for rows i in [r0, r1); dy [m, n], W [n, k], dx [m, k].</summary>
-    public static void InputGradientRows(double[] dy, int n, double[] w, int k, double[] dx, bool accumulate, int r0, int r1)
+    /// <summary>
+    /// dx[i, c] (+)= Σⱼ dy[i, j]·W[j, c] for all m rows and the input columns c in [c0, c1) (c0 a multiple of 8);
+    /// dy [m, n], W [n, k], dx [m, k]. Splitting by columns reads each weight once however few rows there are.
+    /// </summary>
+    public static void InputGradientColumns(double[] dy, int m, int n, double[] w, int k, double[] dx, bool accumulate, int c0, int c1)
     {
-        if (!accumulate) dx.AsSpan(r0 * k, (r1 - r0) * k).Clear();
+        if (!accumulate)
+            for (int i = 0; i < m; i++) dx.AsSpan(i * k + c0, c1 - c0).Clear();
         fixed (double* pdy = dy, pw = w, pdx = dx)
         {
-            int strips = k / 8 * 8;
+            int strips = c0 + (c1 - c0) / 8 * 8;
             for (int j0 = 0; j0 < n; j0 += InnerBlock)
             {
                 int j1 = Math.Min(n, j0 + InnerBlock);
-                for (int c = 0; c < strips; c += 8)
+                for (int c = c0; c < strips; c += 8)
                 {
-                    int i = r0;
-                    for (; i + 4 <= r1; i += 4) Axpy4x8(pdy + (long)i * n, n, j0, j1, pw + c, k, pdx + (long)i * k + c, k);
-                    for (; i < r1; i++)
-                        for (int j = j0; j < j1; j++)
-                        {
-                            double g = pdy[(long)i * n + j];
-                            for (int q = 0; q < 8; q++) pdx[(long)i * k + c + q] += g * pw[(long)j * k + c + q];
-                        }
+                    int i = 0;
+                    for (; i + 4 <= m; i += 4) Axpy4x8(pdy + (long)i * n, n, j0, j1, pw + c, k, pdx + (long)i * k + c, k);
+                    for (; i < m; i++) Axpy1x8(pdy + (long)i * n, j0, j1, pw + c, k, pdx + (long)i * k + c);
                 }
-                for (int i = r0; i < r1; i++)
+                for (int i = 0; i < m; i++)
                     for (int j = j0; j < j1; j++)
                     {
                         double g = pdy[(long)i * n + j];
-                        for (int q = strips; q < k; q++) pdx[(long)i * k + q] += g * pw[(long)j * k + q];
+                        for (int q = strips; q < c1; q++) pdx[(long)i * k + q] += g * pw[(long)j * k + q];
                     }
             }
         }
+    }
+
+    /// <summary>One row of dx, eight columns: dx[0..8) += Σ_{j0 ≤ j &lt; j1} dy[j]·W[j, 0..8).</summary>
+    private static void Axpy1x8(double* dy, int j0, int j1, double* w, int ldw, double* dx)
+    {
+        var a = Vector256.Load(dx); var b = Vector256.Load(dx + 4);
+        for (int j = j0; j < j1; j++)
+        {
+            var g = Vector256.Create(dy[j]);
+            a = Vector256.FusedMultiplyAdd(g, Vector256.Load(w + (long)j * ldw), a);
+            b = Vector256.FusedMultiplyAdd(g, Vector256.Load(w + (long)j * ldw + 4), b);
+        }
+        a.Store(dx); b.Store(dx + 4);
     }
 
     /// <summary>Four rows of dx, eight columns: dx[r, 0..8) += Σ_{j0 ≤ j &lt; j1} dy[r, j]·W[j, 0..8).</summary>
