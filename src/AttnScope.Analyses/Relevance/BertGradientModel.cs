@@ -152,30 +152,43 @@ internal sealed class BertGradientModel
     /// <summary>softmax(q·kᵀ/√d) of head h into the state, an optional edit, then context = P·V.</summary>
     private static void AttendHead(LayerState s, int n, int d, int dh, int h, double scale, double[] context, AttentionEdit? edit, int layer)
     {
-        int ld = 3 * d;
+        var (q, k, v) = HeadSlices(s.Qkv, n, d, dh, h);
         var probs = s.Probabilities.AsSpan(h * n * n, n * n);
+        DoubleGemm.LinearColumns(q, n, dh, k, new double[n], n, probs, 0, n);
         for (int i = 0; i < n; i++)
         {
-            var qi = s.Qkv.AsSpan(i * ld + h * dh, dh);
             var row = probs.Slice(i * n, n);
-            double max = double.NegativeInfinity;
-            for (int j = 0; j < n; j++)
-            {
-                row[j] = TensorPrimitives.Dot<double>(qi, s.Qkv.AsSpan(j * ld + d + h * dh, dh)) * scale;
-                max = Math.Max(max, row[j]);
-            }
+            TensorPrimitives.Multiply(row, scale, row);
+            double max = TensorPrimitives.Max<double>(row);
             double total = 0;
             for (int j = 0; j < n; j++) { row[j] = Math.Exp(row[j] - max); total += row[j]; }
-            for (int j = 0; j < n; j++) row[j] /= total;
+            TensorPrimitives.Multiply(row, 1 / total, row);
         }
         edit?.Invoke(layer, h, probs);
+        var ctx = new double[n * dh];
+        DoubleGemm.InputGradientColumns(probs, n, n, v, dh, ctx, accumulate: false, 0, dh);
+        for (int i = 0; i < n; i++) ctx.AsSpan(i * dh, dh).CopyTo(context.AsSpan(i * d + h * dh, dh));
+    }
+
+    /// <summary>Head h's query, key and value rows [n, dh] each, copied out of the fused [n, 3·hidden] projection.</summary>
+    private static (double[] Q, double[] K, double[] V) HeadSlices(double[] qkv, int n, int d, int dh, int h)
+    {
+        double[] q = new double[n * dh], k = new double[n * dh], v = new double[n * dh];
         for (int i = 0; i < n; i++)
         {
-            var ci = context.AsSpan(i * d + h * dh, dh);
-            ci.Clear();
-            for (int j = 0; j < n; j++)
-                TensorPrimitives.MultiplyAdd(s.Qkv.AsSpan(j * ld + 2 * d + h * dh, dh), probs[i * n + j], ci, ci);
+            qkv.AsSpan(i * 3 * d + h * dh, dh).CopyTo(q.AsSpan(i * dh, dh));
+            qkv.AsSpan(i * 3 * d + d + h * dh, dh).CopyTo(k.AsSpan(i * dh, dh));
+            qkv.AsSpan(i * 3 * d + 2 * d + h * dh, dh).CopyTo(v.AsSpan(i * dh, dh));
         }
+        return (q, k, v);
+    }
+
+    private static double[] Transposed(ReadOnlySpan<double> a, int n)
+    {
+        var t = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+        return t;
     }
 
     /// <summary>
@@ -217,38 +230,29 @@ internal sealed class BertGradientModel
     /// <summary>dP = dC·Vᵀ, dV = Pᵀ·dC, dS = P⊙(dP − rowsum(P⊙dP)), dQ = dS·K/√d, dK = dSᵀ·Q/√d, for head h.</summary>
     private static void HeadBackward(LayerState s, int n, int d, int dh, int h, double scale, double[] dContext, double[] dP, double[] dQkv)
     {
-        int ld = 3 * d;
+        var (q, k, v) = HeadSlices(s.Qkv, n, d, dh, h);
+        var dc = new double[n * dh];
+        for (int i = 0; i < n; i++) dContext.AsSpan(i * d + h * dh, dh).CopyTo(dc.AsSpan(i * dh, dh));
         var probs = s.Probabilities.AsSpan(h * n * n, n * n);
         var grads = dP.AsSpan(h * n * n, n * n);
-        for (int j = 0; j < n; j++)
-        {
-            dQkv.AsSpan(j * ld + h * dh, dh).Clear();
-            dQkv.AsSpan(j * ld + d + h * dh, dh).Clear();
-            dQkv.AsSpan(j * ld + 2 * d + h * dh, dh).Clear();
-        }
+        DoubleGemm.LinearColumns(dc, n, dh, v, new double[n], n, grads, 0, n);
+        var ds = new double[n * n];
         for (int i = 0; i < n; i++)
         {
-            var dci = dContext.AsSpan(i * d + h * dh, dh);
             var pi = probs.Slice(i * n, n);
             var gi = grads.Slice(i * n, n);
-            double dot = 0;
-            for (int j = 0; j < n; j++)
-            {
-                gi[j] = TensorPrimitives.Dot<double>(dci, s.Qkv.AsSpan(j * ld + 2 * d + h * dh, dh));
-                dot += pi[j] * gi[j];
-                var dvj = dQkv.AsSpan(j * ld + 2 * d + h * dh, dh);
-                TensorPrimitives.MultiplyAdd(dci, pi[j], dvj, dvj);
-            }
-            var qi = s.Qkv.AsSpan(i * ld + h * dh, dh);
-            var dqi = dQkv.AsSpan(i * ld + h * dh, dh);
-            for (int j = 0; j < n; j++)
-            {
-                double g = pi[j] * (gi[j] - dot) * scale;
-                if (g == 0) continue;
-                TensorPrimitives.MultiplyAdd(s.Qkv.AsSpan(j * ld + d + h * dh, dh), g, dqi, dqi);
-                var dkj = dQkv.AsSpan(j * ld + d + h * dh, dh);
-                TensorPrimitives.MultiplyAdd(qi, g, dkj, dkj);
-            }
+            double dot = TensorPrimitives.Dot<double>(pi, gi);
+            for (int j = 0; j < n; j++) ds[i * n + j] = pi[j] * (gi[j] - dot) * scale;
+        }
+        double[] dq = new double[n * dh], dk = new double[n * dh], dv = new double[n * dh];
+        DoubleGemm.InputGradientColumns(Transposed(probs, n), n, n, dc, dh, dv, accumulate: false, 0, dh);
+        DoubleGemm.InputGradientColumns(ds, n, n, k, dh, dq, accumulate: false, 0, dh);
+        DoubleGemm.InputGradientColumns(Transposed(ds, n), n, n, q, dh, dk, accumulate: false, 0, dh);
+        for (int i = 0; i < n; i++)
+        {
+            dq.AsSpan(i * dh, dh).CopyTo(dQkv.AsSpan(i * 3 * d + h * dh, dh));
+            dk.AsSpan(i * dh, dh).CopyTo(dQkv.AsSpan(i * 3 * d + d + h * dh, dh));
+            dv.AsSpan(i * dh, dh).CopyTo(dQkv.AsSpan(i * 3 * d + 2 * d + h * dh, dh));
         }
     }
 }

@@ -20,7 +20,7 @@ internal static unsafe class DoubleGemm
     /// y[i, j] = x[i]·W[j] + b[j] for all m rows and the output columns j in [c0, c1); x [m, k], W [n, k], y [m, n].
     /// Splitting by columns reads each weight once however few rows there are.
     /// </summary>
-    public static void LinearColumns(double[] x, int m, int k, double[] w, double[] b, int n, double[] y, int c0, int c1)
+    public static void LinearColumns(ReadOnlySpan<double> x, int m, int k, ReadOnlySpan<double> w, ReadOnlySpan<double> b, int n, Span<double> y, int c0, int c1)
     {
         fixed (double* px = x, pw = w, py = y)
         {
@@ -33,12 +33,12 @@ internal static unsafe class DoubleGemm
                     int j = j0;
                     for (; j + 2 <= j1; j += 2) Dot4x2(px + (long)i * k, k, pw + (long)j * k, py + (long)i * n + j, n);
                     for (; j < j1; j++)
-                        for (int r = 0; r < 4; r++) py[(long)(i + r) * n + j] = TensorPrimitives.Dot(x.AsSpan((i + r) * k, k), w.AsSpan(j * k, k));
+                        for (int r = 0; r < 4; r++) py[(long)(i + r) * n + j] = TensorPrimitives.Dot(x.Slice((i + r) * k, k), w.Slice(j * k, k));
                 }
                 for (; i < m; i++)
-                    for (int j = j0; j < j1; j++) py[(long)i * n + j] = TensorPrimitives.Dot(x.AsSpan(i * k, k), w.AsSpan(j * k, k));
+                    for (int j = j0; j < j1; j++) py[(long)i * n + j] = TensorPrimitives.Dot(x.Slice(i * k, k), w.Slice(j * k, k));
             }
-            for (int i = 0; i < m; i++) TensorPrimitives.Add(y.AsSpan(i * n + c0, c1 - c0), b.AsSpan(c0, c1 - c0), y.AsSpan(i * n + c0, c1 - c0));
+            for (int i = 0; i < m; i++) TensorPrimitives.Add(y.Slice(i * n + c0, c1 - c0), b.Slice(c0, c1 - c0), y.Slice(i * n + c0, c1 - c0));
         }
     }
 
@@ -82,10 +82,10 @@ internal static unsafe class DoubleGemm
     /// dx[i, c] (+)= Σⱼ dy[i, j]·W[j, c] for all m rows and the input columns c in [c0, c1) (c0 a multiple of 8);
     /// dy [m, n], W [n, k], dx [m, k]. Splitting by columns reads each weight once however few rows there are.
     /// </summary>
-    public static void InputGradientColumns(double[] dy, int m, int n, double[] w, int k, double[] dx, bool accumulate, int c0, int c1)
+    public static void InputGradientColumns(ReadOnlySpan<double> dy, int m, int n, ReadOnlySpan<double> w, int k, Span<double> dx, bool accumulate, int c0, int c1)
     {
         if (!accumulate)
-            for (int i = 0; i < m; i++) dx.AsSpan(i * k + c0, c1 - c0).Clear();
+            for (int i = 0; i < m; i++) dx.Slice(i * k + c0, c1 - c0).Clear();
         fixed (double* pdy = dy, pw = w, pdx = dx)
         {
             int strips = c0 + (c1 - c0) / 8 * 8;
