@@ -1,0 +1,294 @@
+namespace AttnScope.Analyses.Flow;
+
+/// <summary>
+/// Exact max flow from one output-layer token to every input token of a <see cref="FlowNetwork"/>, by highest-label
+/// push–relabel (global relabelling, gap heuristic) warm-started from one sink to the next. One solver per thread;
+/// it allocates only when created.
+/// </summary>
+/// <remarks>
+/// For source token s only the edges leaving (L, s) matter, and for sink token t only the edges entering (0, t): the
+/// other top nodes have no way in and the other bottom nodes no way out. So the solver keeps the middle levels
+/// 1..L-1 (n nodes each, node id (level - 1)·n + token), a source whose edges are row s of the top layer, and a sink
+/// whose edges are column t of the bottom layer. The source edges are saturated once per source and never returned:
+/// only phase 1 of push–relabel runs, which ends with a maximum preflow whose sink excess is the maximum flow value
+/// (the nodes that can still reach the sink in the residual graph are the sink side of a minimum cut).
+/// Moving from sink t to sink t' caps the flow on every bottom edge at its new capacity; what is cut off stays as
+/// excess at the level-1 node, which keeps a valid preflow, and a global relabel makes the labels valid again.
+/// Flow that could not reach one sink stays in the network for the next one.
+/// </remarks>
+internal sealed class FlowSolver
+{
+    /// <summary>Residual capacities and excesses at or below this are float round-off, not flow.</summary>
+    internal const double Eps = 1e-13;
+
+    private readonly FlowNetwork net;
+    private readonly int n, nn, levels, nodes, dead;
+    private readonly double[] cap, capT;
+    private readonly double[] f, ft;             // flow on the middle layers, row-major and transposed (same values)
+    private readonly double[] sinkFlow, sinkCap; // bottom edges (level-1 node → sink)
+    private readonly double[] excess;
+    private readonly int[] label, count, bucket, next, queue;
+    private int maxActive, relabels, source = -1;
+    private double sourceTotal;
+
+    public FlowSolver(FlowNetwork network)
+    {
+        net = network;
+        n = network.Tokens;
+        nn = n * n;
+        levels = network.Layers - 1;
+        nodes = levels * n;
+        dead = nodes + 1; // no real distance to the sink is this long
+        cap = network.Cap;
+        capT = network.CapT;
+        f = new double[cap.Length];
+        ft = new double[cap.Length];
+        sinkFlow = new double[n];
+        sinkCap = new double[n];
+        excess = new double[nodes];
+        label = new int[nodes];
+        count = new int[dead + 1];
+        bucket = new int[dead + 1];
+        next = new int[nodes];
+        queue = new int[nodes];
+    }
+
+    /// <summary>Global relabels run after this many relabels (a tuning knob; any value is correct).</summary>
+    public int GlobalRelabelPeriod { get; set; } = -1;
+
+    /// <summary>Writes the maximum flow from output token <paramref name="s"/> to every input token into <paramref name="row"/>.</summary>
+    public void SolveSource(int s, Span<double> row)
+    {
+        if (levels == 0)
+        {
+            cap.AsSpan(s * n, n).CopyTo(row);
+            return;
+        }
+        StartSource(s);
+        for (int t = 0; t < n; t++) row[t] = SolveSink(t);
+    }
+
+    /// <summary>Saturates the edges leaving source token <paramref name="s"/> over an empty network.</summary>
+    internal void StartSource(int s)
+    {
+        source = s;
+        Array.Clear(f);
+        Array.Clear(ft);
+        Array.Clear(sinkFlow);
+        Array.Clear(excess);
+        var top = cap.AsSpan((levels * n + s) * n, n); // row s of layer L-1
+        top.CopyTo(excess.AsSpan((levels - 1) * n, n));
+        sourceTotal = 0;
+        foreach (var c in top) sourceTotal += c;
+    }
+
+    /// <summary>The maximum flow from the current source to input token <paramref name="t"/>, continuing from the last sink's preflow.</summary>
+    internal double SolveSink(int t)
+    {
+        var column = capT.AsSpan(t * n, n); // column t of layer 0
+        bool open = false;
+        for (int x = 0; x < n; x++)
+        {
+            double c = column[x];
+            sinkCap[x] = c;
+            if (sinkFlow[x] > c)
+            {
+                excess[x] += sinkFlow[x] - c;
+                sinkFlow[x] = c;
+            }
+            else if (c - sinkFlow[x] > Eps) open = true;
+        }
+        // Upper bounds: every bottom edge full, or all of the source's flow arrived — nothing more can come.
+        if (open && SinkValue() < sourceTotal - Eps)
+        {
+            GlobalRelabel();
+            Discharge();
+        }
+        return SinkValue();
+    }
+
+    private double SinkValue()
+    {
+        double v = 0;
+        foreach (var x in sinkFlow) v += x;
+        return v;
+    }
+
+    private void Discharge()
+    {
+        int period = GlobalRelabelPeriod > 0 ? GlobalRelabelPeriod : nodes;
+        while (true)
+        {
+            while (maxActive > 0 && bucket[maxActive] < 0) maxActive--;
+            if (maxActive == 0) return;
+            int u = bucket[maxActive];
+            bucket[maxActive] = next[u];
+            DischargeNode(u);
+            if (relabels > period) GlobalRelabel();
+        }
+    }
+
+    private void DischargeNode(int u)
+    {
+        int k = u / n + 1, x = u - (k - 1) * n, d = label[u];
+        double ex = excess[u];
+        while (true)
+        {
+            int min = dead - 1;
+            if (k == 1)
+            {
+                double r = sinkCap[x] - sinkFlow[x];
+                if (r > Eps)
+                {
+                    if (d == 1)
+                    {
+                        double delta = Math.Min(ex, r);
+                        sinkFlow[x] += delta;
+                        ex -= delta;
+                        if (ex <= Eps) break;
+                    }
+                    else min = 0;
+                }
+            }
+            else
+            {
+                int row = (k - 1) * nn + x * n, head = (k - 2) * n, want = d - 1;
+                for (int j = 0; j < n; j++)
+                {
+                    double r = cap[row + j] - f[row + j];
+                    if (r <= Eps) continue;
+                    int lv = label[head + j];
+                    if (lv == want)
+                    {
+                        double delta = Math.Min(ex, r);
+                        f[row + j] += delta;
+                        ft[(k - 1) * nn + j * n + x] += delta;
+                        Receive(head + j, delta);
+                        ex -= delta;
+                        if (ex <= Eps) goto done;
+                    }
+                    else if (lv < min) min = lv;
+                }
+            }
+            if (k < levels)
+            {
+                int row = k * nn + x * n, tail = k * n, want = d - 1;
+                for (int i = 0; i < n; i++)
+                {
+                    double fl = ft[row + i];
+                    if (fl <= Eps) continue;
+                    int lv = label[tail + i];
+                    if (lv == want)
+                    {
+                        double delta = Math.Min(ex, fl);
+                        ft[row + i] -= delta;
+                        f[k * nn + i * n + x] -= delta;
+                        Receive(tail + i, delta);
+                        ex -= delta;
+                        if (ex <= Eps) goto done;
+                    }
+                    else if (lv < min) min = lv;
+                }
+            }
+            // Excess left and no admissible edge: relabel (or retire the node when a gap opens).
+            relabels++;
+            if (--count[d] == 0)
+            {
+                for (int w = 0; w < nodes; w++)
+                    if (label[w] > d && label[w] < dead) { count[label[w]]--; label[w] = dead; }
+                label[u] = dead;
+                break;
+            }
+            d = min + 1;
+            if (d >= dead) { label[u] = dead; break; }
+            label[u] = d;
+            count[d]++;
+        }
+    done:
+        excess[u] = ex;
+    }
+
+    private void Receive(int v, double delta)
+    {
+        double was = excess[v];
+        excess[v] = was + delta;
+        if (was <= Eps && was + delta > Eps)
+        {
+            int lv = label[v];
+            next[v] = bucket[lv];
+            bucket[lv] = v;
+            if (lv > maxActive) maxActive = lv;
+        }
+    }
+
+    /// <summary>Exact distances to the sink in the residual graph (breadth-first, backwards); unreachable nodes are retired.</summary>
+    private void GlobalRelabel()
+    {
+        Array.Fill(label, dead);
+        int headQ = 0, tailQ = 0;
+        for (int x = 0; x < n; x++)
+            if (sinkCap[x] - sinkFlow[x] > Eps) { label[x] = 1; queue[tailQ++] = x; }
+        while (headQ < tailQ)
+        {
+            int u = queue[headQ++];
+            int k = u / n + 1, x = u - (k - 1) * n, dn = label[u] + 1;
+            if (k < levels)
+            {
+                // (k + 1, i) → (k, x) has residual capacity A_k[i, x] - flow.
+                int row = k * nn + x * n, tail = k * n;
+                for (int i = 0; i < n; i++)
+                    if (label[tail + i] == dead && capT[row + i] - ft[row + i] > Eps) { label[tail + i] = dn; queue[tailQ++] = tail + i; }
+            }
+            if (k > 1)
+            {
+                // (k - 1, j) → (k, x) is the reverse of an edge carrying flow.
+                int row = (k - 1) * nn + x * n, head = (k - 2) * n;
+                for (int j = 0; j < n; j++)
+                    if (label[head + j] == dead && f[row + j] > Eps) { label[head + j] = dn; queue[tailQ++] = head + j; }
+            }
+        }
+        Array.Clear(count);
+        Array.Fill(bucket, -1);
+        maxActive = 0;
+        for (int w = 0; w < nodes; w++)
+        {
+            int lw = label[w];
+            if (lw >= dead) continue;
+            count[lw]++;
+            if (excess[w] > Eps)
+            {
+                next[w] = bucket[lw];
+                bucket[lw] = w;
+                if (lw > maxActive) maxActive = lw;
+            }
+        }
+        relabels = 0;
+    }
+
+    /// <summary>
+    /// After <see cref="SolveSink"/>: which nodes of the full layered graph ((layers + 1) × n, index level·n + token)
+    /// are on the sink side of the minimum cut, i.e. can still reach the sink in the residual graph.
+    /// </summary>
+    internal bool[] SinkSide(int t)
+    {
+        int layers = net.Layers;
+        var side = new bool[(layers + 1) * n];
+        side[t] = true;
+        for (int i = 0; i < n; i++) side[layers * n + i] = i != source;
+        if (levels > 0)
+        {
+            GlobalRelabel();
+            for (int w = 0; w < nodes; w++) side[n + w] = label[w] < dead;
+        }
+        return side;
+    }
+
+    /// <summary>Starts over at source <paramref name="s"/> (one pair at a time; for tests).</summary>
+    internal double SolvePair(int s, int t)
+    {
+        source = s;
+        if (levels == 0) return cap[s * n + t];
+        StartSource(s);
+        return SolveSink(t);
+    }
+}
