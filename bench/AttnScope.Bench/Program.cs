@@ -7,6 +7,7 @@ using AttnScope.Capture;
 // Translation training throughput (default config): -- --training [--steps N]
 // The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
+// Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 5] [--peer-pairs 48] [--no-networkx]
 try
 {
     if (args.FirstOrDefault() == "views")
@@ -15,6 +16,7 @@ try
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
     if (args.Contains("--training")) return TrainingBenchmark.Run(args.Where(a => a != "--training").ToArray());
     if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
+    if (args.FirstOrDefault() == "flow") return FlowBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;
