@@ -7,7 +7,7 @@ using AttnScope.Capture;
 // Translation training throughput (default config): -- --training [--steps N]
 // The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
-// Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 5] [--peer-pairs 48] [--no-networkx]
+// Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 3] [--peer-pairs 6] [--no-networkx]
 try
 {
     if (args.FirstOrDefault() == "views")

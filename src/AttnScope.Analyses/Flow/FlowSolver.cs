@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace AttnScope.Analyses.Flow;
 
 /// <summary>
@@ -27,7 +31,7 @@ internal sealed class FlowSolver
     private readonly double[] f, ft;             // flow on the middle layers, row-major and transposed (same values)
     private readonly double[] sinkFlow, sinkCap; // bottom edges (level-1 node → sink)
     private readonly double[] excess;
-    private readonly int[] label, count, bucket, next, queue;
+    private readonly int[] label, count, bucket, next, queue, current, unlabelled;
     private int maxActive, relabels, source = -1;
     private double sourceTotal;
 
@@ -51,6 +55,8 @@ internal sealed class FlowSolver
         bucket = new int[dead + 1];
         next = new int[nodes];
         queue = new int[nodes];
+        current = new int[nodes];
+        unlabelled = new int[levels + 2];
     }
 
     /// <summary>Global relabels run after this many relabels (a tuning knob; any value is correct).</summary>
@@ -131,66 +137,59 @@ internal sealed class FlowSolver
     private void DischargeNode(int u)
     {
         int k = u / n + 1, x = u - (k - 1) * n, d = label[u];
+        int forward = k == 1 ? 1 : n, arcs = forward + (k < levels ? n : 0);
         double ex = excess[u];
+        int arc = current[u];
         while (true)
         {
-            int min = dead - 1;
-            if (k == 1)
+            // Push along admissible arcs from the current one on; arcs before it are not admissible.
+            if (arc < forward)
             {
-                double r = sinkCap[x] - sinkFlow[x];
-                if (r > Eps)
+                if (k == 1)
                 {
-                    if (d == 1)
+                    double r = sinkCap[x] - sinkFlow[x];
+                    if (r > Eps && d == 1)
                     {
                         double delta = Math.Min(ex, r);
                         sinkFlow[x] += delta;
                         ex -= delta;
-                        if (ex <= Eps) break;
-                    }
-                    else min = 0;
-                }
-            }
-            else
-            {
-                int row = (k - 1) * nn + x * n, head = (k - 2) * n, want = d - 1;
-                for (int j = 0; j < n; j++)
-                {
-                    double r = cap[row + j] - f[row + j];
-                    if (r <= Eps) continue;
-                    int lv = label[head + j];
-                    if (lv == want)
-                    {
-                        double delta = Math.Min(ex, r);
-                        f[row + j] += delta;
-                        ft[(k - 1) * nn + j * n + x] += delta;
-                        Receive(head + j, delta);
-                        ex -= delta;
                         if (ex <= Eps) goto done;
                     }
-                    else if (lv < min) min = lv;
+                    arc = 1;
                 }
-            }
-            if (k < levels)
-            {
-                int row = k * nn + x * n, tail = k * n, want = d - 1;
-                for (int i = 0; i < n; i++)
+                else
                 {
-                    double fl = ft[row + i];
-                    if (fl <= Eps) continue;
-                    int lv = label[tail + i];
-                    if (lv == want)
+                    int row = (k - 1) * nn + x * n, head = (k - 2) * n;
+                    while ((arc = Next(cap, f, row, head, arc, d - 1)) < n)
                     {
-                        double delta = Math.Min(ex, fl);
-                        ft[row + i] -= delta;
-                        f[k * nn + i * n + x] -= delta;
-                        Receive(tail + i, delta);
+                        int e = row + arc;
+                        double delta = Math.Min(ex, cap[e] - f[e]);
+                        f[e] += delta;
+                        ft[(k - 1) * nn + arc * n + x] += delta;
+                        Receive(head + arc, delta);
                         ex -= delta;
                         if (ex <= Eps) goto done;
+                        arc++;
                     }
-                    else if (lv < min) min = lv;
                 }
             }
-            // Excess left and no admissible edge: relabel (or retire the node when a gap opens).
+            if (arc < arcs)
+            {
+                int row = k * nn + x * n, tail = k * n;
+                int i = arc - forward;
+                while ((i = Next(null, ft, row, tail, i, d - 1)) < n)
+                {
+                    int e = row + i;
+                    double delta = Math.Min(ex, ft[e]);
+                    ft[e] -= delta;
+                    f[k * nn + i * n + x] -= delta;
+                    Receive(tail + i, delta);
+                    ex -= delta;
+                    if (ex <= Eps) { arc = forward + i; goto done; }
+                    i++;
+                }
+            }
+            // Excess left and no admissible arc: relabel (or retire the node when a gap opens).
             relabels++;
             if (--count[d] == 0)
             {
@@ -199,13 +198,92 @@ internal sealed class FlowSolver
                 label[u] = dead;
                 break;
             }
-            d = min + 1;
+            d = MinResidualLabel(k, x) + 1;
             if (d >= dead) { label[u] = dead; break; }
             label[u] = d;
             count[d]++;
+            arc = 0;
         }
     done:
         excess[u] = ex;
+        current[u] = arc;
+    }
+
+    /// <summary>
+    /// The first j ≥ <paramref name="from"/> (or n) whose arc is admissible: residual capacity above
+    /// <see cref="Eps"/> — capacity minus flow when <paramref name="capacity"/> is given, else the flow itself (a
+    /// reverse arc) — towards a node labelled <paramref name="want"/>. Four arcs at a time where the CPU allows.
+    /// </summary>
+    private int Next(double[]? capacity, double[] flow, int row, int labels, int from, int want)
+    {
+        int j = from;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double fl = ref MemoryMarshal.GetArrayDataReference(flow);
+            ref double ca = ref capacity is null ? ref fl : ref MemoryMarshal.GetArrayDataReference(capacity);
+            ref int lab = ref MemoryMarshal.GetArrayDataReference(label);
+            var eps = Vector256.Create(Eps);
+            var w = Vector256.Create((long)want);
+            for (; j + 4 <= n; j += 4)
+            {
+                var r = Vector256.LoadUnsafe(ref fl, (nuint)(row + j));
+                if (capacity is not null) r = Vector256.LoadUnsafe(ref ca, (nuint)(row + j)) - r;
+                var l = Vector128.LoadUnsafe(ref lab, (nuint)(labels + j));
+                var l64 = Vector256.Create(Vector128.WidenLower(l), Vector128.WidenUpper(l));
+                uint bits = (Vector256.GreaterThan(r, eps).AsInt64() & Vector256.Equals(l64, w)).ExtractMostSignificantBits();
+                if (bits != 0) return j + BitOperations.TrailingZeroCount(bits);
+            }
+        }
+        for (; j < n; j++)
+        {
+            double r = capacity is null ? flow[row + j] : capacity[row + j] - flow[row + j];
+            if (r > Eps && label[labels + j] == want) return j;
+        }
+        return n;
+    }
+
+    /// <summary>The lowest label among the nodes that node (k, x) has residual arcs to (dead − 1 when none).</summary>
+    private int MinResidualLabel(int k, int x)
+    {
+        int min = dead - 1;
+        if (k == 1)
+        {
+            if (sinkCap[x] - sinkFlow[x] > Eps) return 0;
+        }
+        else min = Math.Min(min, MinLabel(cap, f, (k - 1) * nn + x * n, (k - 2) * n));
+        if (k < levels) min = Math.Min(min, MinLabel(null, ft, k * nn + x * n, k * n));
+        return min;
+    }
+
+    /// <summary>The lowest label over a row of arcs with residual capacity (as in <see cref="Next"/>); int.MaxValue when none.</summary>
+    private int MinLabel(double[]? capacity, double[] flow, int row, int labels)
+    {
+        int j = 0;
+        long min = int.MaxValue;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double fl = ref MemoryMarshal.GetArrayDataReference(flow);
+            ref double ca = ref capacity is null ? ref fl : ref MemoryMarshal.GetArrayDataReference(capacity);
+            ref int lab = ref MemoryMarshal.GetArrayDataReference(label);
+            var eps = Vector256.Create(Eps);
+            var none = Vector256.Create((long)int.MaxValue);
+            var m = none;
+            for (; j + 4 <= n; j += 4)
+            {
+                var r = Vector256.LoadUnsafe(ref fl, (nuint)(row + j));
+                if (capacity is not null) r = Vector256.LoadUnsafe(ref ca, (nuint)(row + j)) - r;
+                var l = Vector128.LoadUnsafe(ref lab, (nuint)(labels + j));
+                var l64 = Vector256.Create(Vector128.WidenLower(l), Vector128.WidenUpper(l));
+                m = Vector256.Min(m, Vector256.ConditionalSelect(Vector256.GreaterThan(r, eps).AsInt64(), l64, none));
+            }
+            for (int q = 0; q < 4; q++) min = Math.Min(min, m.GetElement(q));
+        }
+        for (; j < n; j++)
+        {
+            double r = capacity is null ? flow[row + j] : capacity[row + j] - flow[row + j];
+            if (r > Eps && label[labels + j] < min) min = label[labels + j];
+        }
+        return (int)min;
     }
 
     private void Receive(int v, double delta)
@@ -225,26 +303,40 @@ internal sealed class FlowSolver
     private void GlobalRelabel()
     {
         Array.Fill(label, dead);
+        Array.Clear(current);
+        // unlabelled[k]: level k's nodes not reached yet; a level with none left is not scanned again.
+        var unlabelled = this.unlabelled;
+        Array.Fill(unlabelled, n);
         int headQ = 0, tailQ = 0;
         for (int x = 0; x < n; x++)
-            if (sinkCap[x] - sinkFlow[x] > Eps) { label[x] = 1; queue[tailQ++] = x; }
+            if (sinkCap[x] - sinkFlow[x] > Eps) { label[x] = 1; queue[tailQ++] = x; unlabelled[1]--; }
         while (headQ < tailQ)
         {
             int u = queue[headQ++];
             int k = u / n + 1, x = u - (k - 1) * n, dn = label[u] + 1;
-            if (k < levels)
+            if (k < levels && unlabelled[k + 1] > 0)
             {
                 // (k + 1, i) → (k, x) has residual capacity A_k[i, x] - flow.
                 int row = k * nn + x * n, tail = k * n;
                 for (int i = 0; i < n; i++)
-                    if (label[tail + i] == dead && capT[row + i] - ft[row + i] > Eps) { label[tail + i] = dn; queue[tailQ++] = tail + i; }
+                    if (label[tail + i] == dead && capT[row + i] - ft[row + i] > Eps)
+                    {
+                        label[tail + i] = dn;
+                        queue[tailQ++] = tail + i;
+                        unlabelled[k + 1]--;
+                    }
             }
-            if (k > 1)
+            if (k > 1 && unlabelled[k - 1] > 0)
             {
                 // (k - 1, j) → (k, x) is the reverse of an edge carrying flow.
                 int row = (k - 1) * nn + x * n, head = (k - 2) * n;
                 for (int j = 0; j < n; j++)
-                    if (label[head + j] == dead && f[row + j] > Eps) { label[head + j] = dn; queue[tailQ++] = head + j; }
+                    if (label[head + j] == dead && f[row + j] > Eps)
+                    {
+                        label[head + j] = dn;
+                        queue[tailQ++] = head + j;
+                        unlabelled[k - 1]--;
+                    }
             }
         }
         Array.Clear(count);
