@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -89,6 +90,7 @@ internal sealed class FlowSolver
     }
 
     /// <summary>The maximum flow from the current source to input token <paramref name="t"/>, continuing from the last sink's preflow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal double SolveSink(int t)
     {
         var column = capT.AsSpan(t * n, n); // column t of layer 0
@@ -120,6 +122,7 @@ internal sealed class FlowSolver
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Discharge()
     {
         int period = GlobalRelabelPeriod > 0 ? GlobalRelabelPeriod : nodes;
@@ -134,6 +137,7 @@ internal sealed class FlowSolver
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DischargeNode(int u)
     {
         int k = u / n + 1, x = u - (k - 1) * n, d = label[u];
@@ -214,6 +218,7 @@ internal sealed class FlowSolver
     /// <see cref="Eps"/> — capacity minus flow when <paramref name="capacity"/> is given, else the flow itself (a
     /// reverse arc) — towards a node labelled <paramref name="want"/>. Four arcs at a time where the CPU allows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Next(double[]? capacity, double[] flow, int row, int labels, int from, int want)
     {
         int j = from;
@@ -256,6 +261,7 @@ internal sealed class FlowSolver
     }
 
     /// <summary>The lowest label over a row of arcs with residual capacity (as in <see cref="Next"/>); int.MaxValue when none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int MinLabel(double[]? capacity, double[] flow, int row, int labels)
     {
         int j = 0;
@@ -300,6 +306,7 @@ internal sealed class FlowSolver
     }
 
     /// <summary>Exact distances to the sink in the residual graph (breadth-first, backwards); unreachable nodes are retired.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GlobalRelabel()
     {
         Array.Fill(label, dead);
