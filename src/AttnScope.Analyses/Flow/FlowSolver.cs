@@ -7,7 +7,7 @@ namespace AttnScope.Analyses.Flow;
 
 /// <summary>
 /// Exact max flow from one output-layer token to every input token of a <see cref="FlowNetwork"/>, by highest-label
-/// push–relabel (global relabelling, gap heuristic) warm-started from one sink to the next. One solver per thread;
+/// push–relabel (current arcs, global relabelling, gap heuristic) warm-started from one sink to the next. One solver per thread;
 /// it allocates only when created.
 /// </summary>
 /// <remarks>
@@ -60,7 +60,7 @@ internal sealed class FlowSolver
         unlabelled = new int[levels + 2];
     }
 
-    /// <summary>Global relabels run after this many relabels (a tuning knob; any value is correct).</summary>
+    /// <summary>Global relabels run after this many relabels (default: the number of nodes; a tuning knob, any value is correct).</summary>
     public int GlobalRelabelPeriod { get; set; } = -1;
 
     /// <summary>Writes the maximum flow from output token <paramref name="s"/> to every input token into <paramref name="row"/>.</summary>
