@@ -86,7 +86,7 @@ public static class ForwardBenchmark
     }
 
     /// <summary>The first n tokens of an encoded text, ending with [SEP] as a real n-token input would.</summary>
-    private static EncodedInput Cut(EncodedInput e, int n)
+    internal static EncodedInput Cut(EncodedInput e, int n)
     {
         if (n < 2 || n > e.Length) throw new AttnScopeException($"cannot make a {n}-token input (2..{e.Length})");
         var tokens = e.Tokens.Take(n - 1).Append(e.Tokens[^1]).ToList();

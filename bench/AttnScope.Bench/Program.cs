@@ -8,6 +8,7 @@ using AttnScope.Capture;
 // The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
 // Gradient relevance against the forward pass: -- relevance [--lengths 16,128,512] [--runs 5]
+// Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 3] [--peer-pairs 6] [--no-networkx]
 try
 {
     if (args.FirstOrDefault() == "views")
@@ -17,6 +18,7 @@ try
     if (args.Contains("--training")) return TrainingBenchmark.Run(args.Where(a => a != "--training").ToArray());
     if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "relevance") return RelevanceBenchmark.Run(args[1..]);
+    if (args.FirstOrDefault() == "flow") return FlowBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

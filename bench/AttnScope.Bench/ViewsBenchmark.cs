@@ -90,7 +90,7 @@ public static class ViewsBenchmark
         }
     }
 
-    private static (int Code, string Out, string Err) Exec(string file, string[] args)
+    internal static (int Code, string Out, string Err) Exec(string file, string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -7,7 +7,6 @@ namespace AttnScope.Cli;
 
 public static partial class AnalyzeCommand
 {
-    private static IEnumerable<CaptureAnalysis> RunFlow(AttentionCapture cap, AttentionStack s, Options o, CliOutput output) => [];
 
     /// <summary>
     /// Gradient relevance for the model the capture came from (or --model): a translation run folder explains the

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using AttnScope.Analyses.Flow;
 using AttnScope.Analyses.Heads;
 using AttnScope.Analyses.Norms;
 using AttnScope.Analyses.Results;
@@ -121,6 +122,15 @@ public static partial class AnalyzeCommand
         if (Array.IndexOf(AttentionStack.Names, stack) < 0)
             throw new AttnScopeException($"unknown stack '{stack}' (expected encoder, decoder, cross or all)");
         return [cap.Stack(stack)];
+    }
+
+    private static IEnumerable<CaptureAnalysis> RunFlow(AttentionCapture cap, AttentionStack s, Options o, CliOutput output)
+    {
+        var watch = Stopwatch.StartNew();
+        var f = AttentionFlow.Compute(cap, s.Name, o.FlowLayer);
+        output.Out.WriteLine($"{s.Name} flow (exact max-flow, output of layer {f.OutputLayer}, {s.Queries}×{s.Keys} pairs in {watch.Elapsed.TotalSeconds:0.00} s): " +
+            $"most flow-receiving inputs {TopInputs(f.Flow.Data, cap.AxisTokens(s.Name).Keys)}");
+        return f.ToAnalyses();
     }
 
     private static CaptureAnalysis RunNorm(AttentionCapture cap, AttentionStack s, Options o, CliOutput output)
