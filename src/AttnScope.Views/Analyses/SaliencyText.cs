@@ -88,6 +88,14 @@ public static class SaliencyText
     private static string? Str(JsonObject info, string key) =>
         info[key] is JsonValue v && v.TryGetValue(out string? s) ? TokenText.Printable(s) : null;
 
-    private static double? Num(JsonObject info, string key) =>
-        info[key] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) ? d : null;
+    /// <summary>A number from the info, whether it was read from a file (a JSON element) or set in memory (int, float, double).</summary>
+    private static double? Num(JsonObject info, string key)
+    {
+        if (info[key] is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return null;
+        if (v.TryGetValue(out double d)) return d;
+        if (v.TryGetValue(out float f)) return f;
+        if (v.TryGetValue(out long l)) return l;
+        if (v.TryGetValue(out int i)) return i;
+        return double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d) ? d : null;
+    }
 }
