@@ -34,6 +34,7 @@ public sealed class AnalysisRenderer
         ArgumentNullException.ThrowIfNull(capture);
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
+        if (view.PerStack()) capture.Stack(o.Stack); // a stack the capture lacks is named as such
         switch (view)
         {
             case AnalysisView.Rollout:
