@@ -6,6 +6,7 @@ import { HeadView } from './head-view.js';
 import { ModelView } from './model-view.js';
 import { MatrixView } from './matrix-view.js';
 import { QkView } from './qk-view.js';
+import { AnalysesView } from './analyses-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
 import { download, renderPng, renderSvg } from './export.js';
@@ -76,7 +77,8 @@ export class Viewer {
 
   buildToolbar() {
     const tabs = el('div', 'as-tabs');
-    this.tabs = VIEWS.map(([name, text]) => {
+    const views = this.data.meta.analyses ? [...VIEWS, ['analyses', 'Analyses']] : VIEWS;
+    this.tabs = views.map(([name, text]) => {
       const b = el('button', 'as-tab', text);
       b.type = 'button';
       b.dataset.view = name;
@@ -146,8 +148,9 @@ export class Viewer {
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
     this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk');
     this.querySel.wrap.hidden = s.view !== 'qk';
-    this.layerSel.wrap.hidden = s.view === 'model';
+    this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses';
     this.legend.hidden = s.view !== 'head';
+    this.player.element.hidden = s.view === 'analyses';
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
     qkTab.disabled = !info.headDim;
@@ -216,7 +219,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView, analyses: AnalysesView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];
@@ -272,6 +275,7 @@ export class Viewer {
 
   exportName(ext) {
     const s = this.state;
+    if (s.view === 'analyses') return `attnscope-${this.current.kind}-${s.stack}.${ext}`;
     return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}${this.step !== null ? `-step${this.step + 1}` : ''}.${ext}`;
   }
 
