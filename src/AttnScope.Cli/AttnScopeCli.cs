@@ -20,6 +20,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(EvaluateCommand.Create(output));
         root.Subcommands.Add(ServeCommand.Create(output));
         root.Subcommands.Add(HtmlCommand.Create(output));
+        root.Subcommands.Add(AnalyzeCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -40,7 +40,8 @@ public sealed class ModelSession : IDisposable
         return new ModelSession(files, config, tokenizer, source, notes);
     }
 
-    private static BertConfig LoadConfig(ModelFiles files, List<string> notes)
+    /// <summary>The model's config: config.json, the built-in one, or inferred from the ONNX graph (with a note saying so).</summary>
+    public static BertConfig LoadConfig(ModelFiles files, List<string> notes)
     {
         BertConfig config;
         if (files.ConfigPath is not null)

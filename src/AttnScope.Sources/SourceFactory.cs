@@ -10,17 +10,20 @@ namespace AttnScope.Sources;
 public static class SourceFactory
 {
     /// <summary>The managed engine, with weights from model.safetensors or, failing that, recovered from the ONNX graph.</summary>
-    public static IAttentionSource Managed(ModelFiles files, BertConfig config)
+    public static IAttentionSource Managed(ModelFiles files, BertConfig config) =>
+        new ManagedSource(new BertEngine(config, LoadWeights(files, config)));
+
+    /// <summary>A BERT model's weights by their Hugging Face names, from model.safetensors or recovered from the ONNX graph.</summary>
+    public static WeightStore LoadWeights(ModelFiles files, BertConfig config)
     {
-        WeightStore weights;
-        if (files.SafetensorsPath is not null) weights = SafetensorsWeights.Load(files.SafetensorsPath);
-        else if (files.OnnxPath is not null)
+        if (files.SafetensorsPath is not null) return SafetensorsWeights.Load(files.SafetensorsPath);
+        if (files.OnnxPath is not null)
         {
-            weights = OnnxBertWeights.Recover(files.OnnxPath);
+            var weights = OnnxBertWeights.Recover(files.OnnxPath);
             OnnxBertWeights.CheckComplete(weights, config);
+            return weights;
         }
-        else throw new AttnScopeException($"model '{files.Id}' has no weights file (model.safetensors or model.onnx)");
-        return new ManagedSource(new BertEngine(config, weights));
+        throw new AttnScopeException($"model '{files.Id}' has no weights file (model.safetensors or model.onnx)");
     }
 
     /// <summary>ONNX Runtime on the model's .onnx file.</summary>

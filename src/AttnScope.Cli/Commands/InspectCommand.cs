@@ -38,6 +38,11 @@ public static class InspectCommand
             foreach (var part in AttentionStack.OptionalParts)
                 if (s.Part(part) is { } t) sb.AppendLine($"  {"",-8} {part,-9} {t.ShapeText}");
         }
+        if (cap.Analyses.Count > 0)
+        {
+            sb.AppendLine("analyses:");
+            foreach (var a in cap.Analyses.Values) sb.AppendLine($"  {a.Name,-22} {a.Tensor.ShapeText}");
+        }
         AppendTokens(sb, "tokens", cap.Tokens, allTokens);
         if (cap.TargetTokens.Count > 0) AppendTokens(sb, "target tokens", cap.TargetTokens, allTokens);
         return sb.ToString();

@@ -1,0 +1,156 @@
+using System.CommandLine;
+using System.Diagnostics;
+using AttnScope.Analyses.Heads;
+using AttnScope.Analyses.Norms;
+using AttnScope.Analyses.Results;
+using AttnScope.Analyses.Rollout;
+using AttnScope.Capture;
+
+namespace AttnScope.Cli;
+
+/// <summary>
+/// <c>attnscope analyze CAPTURE [--rollout] [--flow] [--heads] [--norm] [--relevance ...] [-o OUT]</c>: computes
+/// analyses and keeps them in the capture (in place unless -o names another file), where views and the viewer find them.
+/// </summary>
+public static partial class AnalyzeCommand
+{
+    public sealed record Options
+    {
+        public bool Rollout { get; init; }
+        public bool Flow { get; init; }
+        public bool Heads { get; init; }
+        public bool Norm { get; init; }
+        public bool Relevance { get; init; }
+        public string Stack { get; init; } = "all";
+        public HeadFusion Fusion { get; init; } = HeadFusion.Mean;
+        public float DiscardRatio { get; init; }
+        public int StartLayer { get; init; }
+        public int? FlowLayer { get; init; }
+        public string? Compare { get; init; }
+        public int? Target { get; init; }
+        public string? Model { get; init; }
+    }
+
+    public static Command Create(CliOutput output)
+    {
+        var file = new Argument<string>("capture") { Description = "a capture file (.safetensors); the analyses are added to it" };
+        var rollout = new Option<bool>("--rollout") { Description = "attention rollout (Abnar & Zuidema 2020), every layer kept" };
+        var flow = new Option<bool>("--flow") { Description = "exact attention flow (max-flow per output × input token pair)" };
+        var heads = new Option<bool>("--heads") { Description = "per-head statistics and roles" };
+        var norm = new Option<bool>("--norm") { Description = "norm-based attention ‖α f(x)‖ (needs a capture made with --qkv)" };
+        var relevance = new Option<bool>("--relevance") { Description = "gradient-weighted relevance (needs --compare for embedding models; --target for translation models)" };
+        var stack = new Option<string>("--stack") { Description = "encoder, decoder, cross or all (every stack the capture has)", DefaultValueFactory = _ => "all" };
+        var fusion = new Option<string>("--fusion") { Description = "how rollout fuses the heads of a layer: mean, max or min", DefaultValueFactory = _ => "mean" };
+        var discard = new Option<float>("--discard-ratio") { Description = "rollout: share of the lowest weights of each row set to 0 before the residual (0 ≤ r < 1)" };
+        var start = new Option<int>("--start-layer") { Description = "rollout: first layer (0-based)" };
+        var flowLayer = new Option<int?>("--flow-layer") { Description = "flow: output of which layer the flow starts from (1..layers; default the top)" };
+        var compare = new Option<string?>("--compare") { Description = "relevance for an embedding model: the text whose embedding the capture's text is compared with (cosine similarity)" };
+        var target = new Option<int?>("--target") { Description = "relevance for a translation model: index of the target token whose log-probability is explained (default: the last)" };
+        var model = new Option<string?>("--model", "-m") { Description = "the model for relevance and norm projections (default: the model named in the capture)" };
+        var outPath = new Option<string?>("--output", "-o") { Description = "write the analysed capture here instead of updating CAPTURE in place" };
+        var cmd = new Command("analyze", "Compute rollout, exact flow, head statistics and roles, norm-based attention and gradient relevance, and keep them in the capture.")
+        {
+            file, rollout, flow, heads, norm, relevance, stack, fusion, discard, start, flowLayer, compare, target, model, outPath,
+        };
+        cmd.SetAction(r => output.Guard(() =>
+        {
+            var options = new Options
+            {
+                Rollout = r.GetValue(rollout), Flow = r.GetValue(flow), Heads = r.GetValue(heads), Norm = r.GetValue(norm),
+                Relevance = r.GetValue(relevance), Stack = r.GetValue(stack)!, Fusion = HeadFusionNames.Parse(r.GetValue(fusion)!),
+                DiscardRatio = r.GetValue(discard), StartLayer = r.GetValue(start), FlowLayer = r.GetValue(flowLayer),
+                Compare = r.GetValue(compare), Target = r.GetValue(target), Model = r.GetValue(model),
+            };
+            var input = r.GetValue(file)!;
+            var dest = r.GetValue(outPath) ?? input;
+            if (!dest.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                throw new AttnScopeException($"output '{dest}' must be a .safetensors capture file");
+            AttnScope.Capture.Io.AtomicFile.CheckWritable(dest);
+            var cap = AttentionCapture.Load(input);
+            var analysed = Run(cap, options, output);
+            analysed.Save(dest);
+            output.Out.WriteLine($"wrote {dest}: {analysed.Analyses.Count} analyses ({string.Join(", ", analysed.Analyses.Keys)})");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Runs the requested analyses (all that apply when none is named) and returns the capture with them added.</summary>
+    public static AttentionCapture Run(AttentionCapture cap, Options o, CliOutput output)
+    {
+        bool any = o.Rollout || o.Flow || o.Heads || o.Norm || o.Relevance;
+        var stacks = SelectStacks(cap, o.Stack);
+        var results = new List<CaptureAnalysis>();
+        var watch = Stopwatch.StartNew();
+        foreach (var s in stacks)
+        {
+            bool self = s.Name != AttentionStack.Cross && s.Queries == s.Keys;
+            if ((o.Rollout || !any) && self)
+            {
+                var r = AttentionRollout.Compute(cap, s.Name, o.Fusion, o.DiscardRatio, o.StartLayer);
+                results.Add(r.ToAnalysis());
+                output.Out.WriteLine($"{s.Name} rollout ({o.Fusion.Name()} of heads, discard {o.DiscardRatio:0.##}, layers {o.StartLayer}–{s.Layers - 1}): " +
+                    $"most traced-back inputs {TopInputs(r.Final, cap.AxisTokens(s.Name).Keys)}");
+            }
+            else if (o.Rollout && !self) output.Warn($"rollout skips the {s.Name} stack (it maps one sequence onto another; see relevance)");
+
+            if ((o.Flow || !any) && self) results.AddRange(RunFlow(cap, s, o, output));
+            else if (o.Flow && !self) output.Warn($"flow skips the {s.Name} stack (it maps one sequence onto another; see relevance)");
+
+            if (o.Heads || !any)
+            {
+                var h = HeadStatistics.Compute(cap, s.Name);
+                var a = h.ToAnalysis();
+                a.Info["thresholds"] = HeadStatistics.Thresholds(h, cap);
+                results.Add(a);
+                var counts = h.Roles.SelectMany(x => x).GroupBy(x => x).OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} {g.Key}");
+                output.Out.WriteLine($"{s.Name} heads ({h.Layers} × {h.Heads}): {string.Join(", ", counts)}");
+            }
+
+            if (o.Norm || (!any && s.Value is not null))
+                results.Add(RunNorm(cap, s, o, output));
+        }
+        if (o.Relevance) results.AddRange(RunRelevance(cap, o, output));
+        output.Out.WriteLine($"analysed in {watch.Elapsed.TotalSeconds:0.00} s");
+        return cap.WithAnalyses(results);
+    }
+
+    private static List<AttentionStack> SelectStacks(AttentionCapture cap, string stack)
+    {
+        if (stack == "all") return [.. AttentionStack.Names.Where(cap.Stacks.ContainsKey).Select(n => cap.Stacks[n])];
+        if (Array.IndexOf(AttentionStack.Names, stack) < 0)
+            throw new AttnScopeException($"unknown stack '{stack}' (expected encoder, decoder, cross or all)");
+        return [cap.Stack(stack)];
+    }
+
+    private static CaptureAnalysis RunNorm(AttentionCapture cap, AttentionStack s, Options o, CliOutput output)
+    {
+        IReadOnlyList<float[]>? projection = null;
+        var modelId = o.Model ?? cap.Metadata.ModelId;
+        if (s.Value is not null && s.Name == AttentionStack.Encoder && cap.Metadata.Architecture == "bert" && modelId.Length > 0)
+        {
+            try
+            {
+                projection = OutputProjections.ForBert(modelId);
+            }
+            catch (AttnScopeException e)
+            {
+                output.Warn($"norm-based attention uses the value vectors alone: the output projection of model '{modelId}' could not be loaded ({e.Message})");
+            }
+        }
+        var n = NormAttention.Compute(cap, s.Name, projection);
+        output.Out.WriteLine($"{s.Name} norm-based attention ({(projection is null ? "‖α v‖, value vectors" : "‖α v W_O‖, value vectors through each head's output projection")})");
+        return n.ToAnalysis();
+    }
+
+    /// <summary>The five input tokens with the largest mean share over the rows of a [queries, keys] matrix.</summary>
+    internal static string TopInputs(ReadOnlySpan<float> m, IReadOnlyList<CaptureToken> keys)
+    {
+        int k = keys.Count, q = m.Length / Math.Max(k, 1);
+        var share = new double[k];
+        for (int i = 0; i < q; i++)
+            for (int j = 0; j < k; j++) share[j] += m[i * k + j] / q;
+        var top = Enumerable.Range(0, k).OrderByDescending(j => share[j]).Take(5);
+        return string.Join(", ", top.Select(j => $"{TokenText.Printable(keys[j].Text, 20)} {share[j]:0.000}"));
+    }
+}

@@ -1,0 +1,90 @@
+using AttnScope.Analyses.Results;
+using AttnScope.Capture;
+using AttnScope.Tests.Support;
+using static AttnScope.Tests.Cli.CliTests;
+
+namespace AttnScope.Tests.Cli;
+
+/// <summary><c>attnscope analyze</c>: what it computes by default, what it keeps, and how it fails.</summary>
+[Collection("minilm")]
+public class AnalyzeCliTests
+{
+    [Fact]
+    public void Analyze_on_a_real_capture_adds_every_applicable_analysis_in_place()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        var (code, _, err) = Run("capture", "--text", "The cat sat on the mat because it was tired.", "--qkv", "-o", path);
+        Assert.True(code == 0, err);
+        (code, var output, err) = Run("analyze", path);
+        Assert.True(code == 0, err);
+        var cap = AttentionCapture.Load(path);
+        Assert.NotNull(RolloutResult.From(cap, AttentionStack.Encoder));
+        Assert.NotNull(FlowResult.From(cap, AttentionStack.Encoder));
+        var heads = HeadStatsResult.From(cap, AttentionStack.Encoder)!;
+        Assert.Equal(6, heads.Layers);
+        Assert.Equal(12, heads.Heads);
+        var norm = NormAttentionResult.From(cap, AttentionStack.Encoder)!;
+        Assert.Equal("value_output", norm.Vectors);
+        Assert.Equal(cap.Stack(AttentionStack.Encoder).Attention.Shape, norm.Norms.Shape);
+        Assert.Contains("encoder rollout", output);
+        Assert.Contains("encoder heads (6 × 12)", output);
+        // The original attention is kept untouched next to the analyses.
+        Assert.Equal(13, cap.Tokens.Count);
+    }
+
+    [Fact]
+    public void Only_the_named_analyses_with_their_options_and_to_another_file()
+    {
+        using var dir = new TempDir();
+        var src = dir.File("in.safetensors");
+        SyntheticCaptures.Realistic(12, layers: 3, heads: 2).Save(src);
+        var before = File.ReadAllBytes(src);
+        var dst = dir.File("out.safetensors");
+        var (code, _, err) = Run("analyze", src, "--rollout", "--fusion", "max", "--discard-ratio", "0.25", "--start-layer", "1", "-o", dst);
+        Assert.True(code == 0, err);
+        Assert.Equal(before, File.ReadAllBytes(src));
+        var cap = AttentionCapture.Load(dst);
+        Assert.Equal(["encoder.rollout"], cap.Analyses.Keys);
+        var r = RolloutResult.From(cap, AttentionStack.Encoder)!;
+        Assert.Equal((HeadFusion.Max, 0.25f, 1, 2), (r.Fusion, r.DiscardRatio, r.StartLayer, r.Steps));
+    }
+
+    [Fact]
+    public void Translation_captures_get_stack_specific_analyses_and_warnings_for_cross()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("t.safetensors");
+        Web.DecodingStepCaptures.Translation().Save(path);
+        var (code, _, err) = Run("analyze", path, "--rollout", "--heads");
+        Assert.True(code == 0, err);
+        Assert.Contains("rollout skips the cross stack", err);
+        var cap = AttentionCapture.Load(path);
+        Assert.NotNull(RolloutResult.From(cap, AttentionStack.Decoder));
+        Assert.Null(RolloutResult.From(cap, AttentionStack.Cross));
+        Assert.NotNull(HeadStatsResult.From(cap, AttentionStack.Cross));
+        Assert.Contains(AttnScope.Analyses.Heads.HeadStatNames.Induction, HeadStatsResult.From(cap, AttentionStack.Decoder)!.StatNames);
+    }
+
+    [Fact]
+    public void Bad_requests_fail_with_one_line_and_leave_the_capture_as_it_was()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        SyntheticCaptures.Encoder(2, 2, 5).Save(path);
+        var before = File.ReadAllBytes(path);
+        var (code, _, err) = Run("analyze", path, "--norm");
+        AssertOneLineError(code, err, "--qkv");
+        (code, _, err) = Run("analyze", path, "--rollout", "--start-layer", "7");
+        AssertOneLineError(code, err, "start layer 7");
+        (code, _, err) = Run("analyze", path, "--fusion", "median");
+        AssertOneLineError(code, err, "unknown head fusion");
+        (code, _, err) = Run("analyze", path, "--stack", "cross");
+        AssertOneLineError(code, err, "no 'cross'");
+        (code, _, err) = Run("analyze", path, "-o", dir.File("x.png"));
+        AssertOneLineError(code, err, ".safetensors");
+        (code, _, err) = Run("analyze", dir.File("missing.safetensors"));
+        AssertOneLineError(code, err, "not found");
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+}
