@@ -95,9 +95,9 @@ public sealed class RoleMapLayout : IFigureLayout
             {
                 var role = r.Roles[l][h];
                 var rect = SKRect.Create(gridLeft + h * (cellW + cellGap), gridTop + l * (cellH + cellGap), cellW, cellH);
-                string? score = HeadRoles.KeyStatistic(role, r.StatNames) is { } stat ? Score(r.Stat(l, h, stat)) : null;
+                string? score = RoleColors.KeyStatistic(role, r.StatNames) is { } stat ? Score(r.Stat(l, h, stat)) : null;
                 if (score is not null && (fonts.Measure(score, cellFont) > cellW - 4 * s || LH(cellFont) > cellH - 2 * s)) { score = null; anyHidden = true; }
-                cells.Add(new RoleCell(l, h, role, HeadRoles.Color(role, roles), rect, score));
+                cells.Add(new RoleCell(l, h, role, RoleColors.Color(role, roles), rect, score));
             }
 
         // legend right of the grid: swatch, role, head count, and the statistic printed in its cells
@@ -105,15 +105,15 @@ public sealed class RoleMapLayout : IFigureLayout
         float lx = MathF.Round(gridRight + st.ColorBarGap * s), ly = gridTop;
         float sw = MathF.Round(LH(legendFont)), legendRight = lx;
         texts.Add(new PlacedText("roles", new SKPoint(lx, ly - gap - fonts.DescentRatio * axisFont), axisFont, TextAnchor.Start));
-        foreach (var role in HeadRoles.Present(r))
+        foreach (var role in RoleColors.Present(r))
         {
             int count = roles.Count(x => x == role);
-            var stat = HeadRoles.KeyStatistic(role, r.StatNames);
+            var stat = RoleColors.KeyStatistic(role, r.StatNames);
             string text = $"{role} ({count} head{(count == 1 ? "" : "s")})" + (stat is null ? "" : $" · {stat}");
             text = TokenText.Printable(text);
             var swatch = SKRect.Create(lx, MathF.Round(ly), sw, sw);
             var anchor = new SKPoint(lx + sw + 2 * gap, ly + (sw - LH(legendFont)) / 2 + A(legendFont));
-            legend.Add(new RoleLegendEntry(role, HeadRoles.Color(role, roles), swatch, text, anchor));
+            legend.Add(new RoleLegendEntry(role, RoleColors.Color(role, roles), swatch, text, anchor));
             legendRight = MathF.Max(legendRight, anchor.X + fonts.Measure(text, legendFont));
             ly += sw + 6 * s;
         }

@@ -53,11 +53,11 @@ public static class AnalysisData
         var all = h.Roles.SelectMany(l => l).ToList();
         var colors = new JsonObject();
         var keys = new JsonObject();
-        foreach (var role in HeadRoles.Present(h))
+        foreach (var role in RoleColors.Present(h))
         {
-            var c = HeadRoles.Color(role, all);
+            var c = RoleColors.Color(role, all);
             colors[role] = $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
-            keys[role] = HeadRoles.KeyStatistic(role, h.StatNames);
+            keys[role] = RoleColors.KeyStatistic(role, h.StatNames);
         }
         return new JsonObject
         {
@@ -67,7 +67,7 @@ public static class AnalysisData
             ["statNames"] = new JsonArray(h.StatNames.Select(n => (JsonNode?)n).ToArray()),
             ["stats"] = new JsonArray(h.Stats.Data.Select(v => (JsonNode?)(double)v).ToArray()),
             ["roles"] = new JsonArray(h.Roles.Select(l => (JsonNode?)new JsonArray(l.Select(r => (JsonNode?)r).ToArray())).ToArray()),
-            ["order"] = new JsonArray(HeadRoles.Present(h).Select(r => (JsonNode?)r).ToArray()),
+            ["order"] = new JsonArray(RoleColors.Present(h).Select(r => (JsonNode?)r).ToArray()),
             ["colors"] = colors,
             ["keyStats"] = keys,
         };

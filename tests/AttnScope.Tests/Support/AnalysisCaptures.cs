@@ -10,10 +10,10 @@ namespace AttnScope.Tests.Support;
 /// </summary>
 public static class AnalysisCaptures
 {
-    public static readonly string[] StatNames = ["entropy", "mean_distance", "special_share", "punctuation_share", "previous_token", "next_token", "diagonal", "positional_offset", "positional_score", "max_weight"];
+    public static readonly string[] StatNames = ["entropy", "entropy_norm", "mean_distance", "max_weight", "special_share", "punctuation_share", "sink_share", "previous_token", "next_token", "diagonal", "positional_offset", "positional_score"];
 
     /// <summary>Role of head h in layer l: the eight roles in turn.</summary>
-    public static string Role(int l, int h, int heads) => global::AttnScope.Views.Analyses.HeadRoles.Known[(l * heads + h) % 8];
+    public static string Role(int l, int h, int heads) => global::AttnScope.Views.Analyses.RoleColors.Known[(l * heads + h) % 8];
 
     /// <summary>Statistic s of head (l, h): a distinct, recognisable value (l + h/10 + s/100).</summary>
     public static float Stat(int l, int h, int s) => l + h / 10f + s / 100f;

@@ -145,11 +145,11 @@ public class AnalysisViewTests
         foreach (var c in layout.Cells)
         {
             Assert.Equal(AnalysisCaptures.Role(c.Layer, c.Head, Heads), c.Role);
-            AssertColor(HeadRoles.Color(c.Role, HeadRoles.Known), bmp.GetPixel((int)c.Rect.Left + 1, (int)c.Rect.Top + 1), $"cell {c.Layer},{c.Head}");
+            AssertColor(RoleColors.Color(c.Role, RoleColors.Known), bmp.GetPixel((int)c.Rect.Left + 1, (int)c.Rect.Top + 1), $"cell {c.Layer},{c.Head}");
         }
         var texts = Texts(Svg(layout));
         // every role in the legend, with its statistic; the score of each head's role printed in its cell
-        foreach (var role in HeadRoles.Known) Assert.Contains(texts, t => t.StartsWith(role + " ("));
+        foreach (var role in RoleColors.Known) Assert.Contains(texts, t => t.StartsWith(role + " ("));
         Assert.Contains(texts, t => t.StartsWith("previous-token (") && t.EndsWith("previous_token"));
         var c0 = layout.Cells.Single(c => c.Layer == 0 && c.Head == 0); // previous-token
         Assert.Equal(RoleMapLayout.Score(AnalysisCaptures.Stat(0, 0, Array.IndexOf(AnalysisCaptures.StatNames, "previous_token"))), c0.Score);
@@ -159,16 +159,16 @@ public class AnalysisViewTests
     [Fact]
     public void RoleColoursAreClearlyDistinct()
     {
-        var colors = HeadRoles.Known.Select(r => HeadRoles.Color(r, HeadRoles.Known)).ToList();
+        var colors = RoleColors.Known.Select(r => RoleColors.Color(r, RoleColors.Known)).ToList();
         for (int i = 0; i < colors.Count; i++)
             for (int j = i + 1; j < colors.Count; j++)
             {
                 var (a, b) = (colors[i], colors[j]);
                 double d = Math.Sqrt(Math.Pow(a.Red - b.Red, 2) + Math.Pow(a.Green - b.Green, 2) + Math.Pow(a.Blue - b.Blue, 2));
-                Assert.True(d > 60, $"{HeadRoles.Known[i]} and {HeadRoles.Known[j]} are too alike ({d:0})");
+                Assert.True(d > 60, $"{RoleColors.Known[i]} and {RoleColors.Known[j]} are too alike ({d:0})");
             }
         // an unknown role gets a colour of its own, not one of the eight
-        Assert.DoesNotContain(HeadRoles.Color("duplicate-token", ["duplicate-token"]), colors);
+        Assert.DoesNotContain(RoleColors.Color("duplicate-token", ["duplicate-token"]), colors);
     }
 
     [Fact]

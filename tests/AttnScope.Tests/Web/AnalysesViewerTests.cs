@@ -93,7 +93,7 @@ public sealed class AnalysesViewerTests(ViewerFixture fx)
         for (int s = 0; s < AnalysisCaptures.StatNames.Length; s++)
             Assert.Equal(AnalysisCaptures.Stat(1, 2, s), ParseValue(await TooltipAsync(page, AnalysisCaptures.StatNames[s])));
         var texts = Texts(await SvgAsync(page));
-        foreach (var role in AttnScope.Views.Analyses.HeadRoles.Known) Assert.Contains(texts, t => t.StartsWith(role + " ("));
+        foreach (var role in AttnScope.Views.Analyses.RoleColors.Known) Assert.Contains(texts, t => t.StartsWith(role + " ("));
         await Screenshot(page, "roles");
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-control=\"export-png\"]"));
         Assert.Equal("attnscope-roles-encoder.png", download.SuggestedFilename);
