@@ -43,13 +43,13 @@ public sealed class AnalysisRenderer
                 return AnalysisHeatmaps.Rollout(capture, r, AnalysisHeatmaps.RolloutStep(r, layer), o, Fonts, _style);
             }
             case AnalysisView.Flow:
-                return AnalysisHeatmaps.Flow(capture, AnalysisLookup.Require(capture, FlowResult.From(capture, o.Stack), "attention flow", o.Stack), o, Fonts, _style);
+                return AnalysisHeatmaps.Flow(capture, AnalysisLookup.Require(capture, FlowResult.From(capture, o.Stack), "attention flow", o.Stack, "--flow"), o, Fonts, _style);
             case AnalysisView.Saliency:
                 return SaliencyTextLayout.Compute(capture, Saliency(capture), o, Fonts, _style);
             case AnalysisView.SaliencyBars:
                 return SaliencyBarsLayout.Compute(capture, Saliency(capture), o, Fonts, _style);
             case AnalysisView.Roles:
-                return RoleMapLayout.Compute(capture, AnalysisLookup.Require(capture, HeadStatsResult.From(capture, o.Stack), "head statistics", o.Stack), o, Fonts, _style);
+                return RoleMapLayout.Compute(capture, AnalysisLookup.Require(capture, HeadStatsResult.From(capture, o.Stack), "head statistics", o.Stack, "--heads"), o, Fonts, _style);
             case AnalysisView.Norm:
                 return AnalysisHeatmaps.Norm(capture, Norm(capture, o.Stack), o, Fonts, _style);
             case AnalysisView.NormHeads:
@@ -60,13 +60,13 @@ public sealed class AnalysisRenderer
     }
 
     private static RolloutResult Rollout(AttentionCapture capture, string stack) =>
-        AnalysisLookup.Require(capture, RolloutResult.From(capture, stack), "attention rollout", stack);
+        AnalysisLookup.Require(capture, RolloutResult.From(capture, stack), "attention rollout", stack, "--rollout");
 
     private static NormAttentionResult Norm(AttentionCapture capture, string stack) =>
-        AnalysisLookup.Require(capture, NormAttentionResult.From(capture, stack), "norm-based attention", stack);
+        AnalysisLookup.Require(capture, NormAttentionResult.From(capture, stack), "norm-based attention", stack, "--norm");
 
     private static SaliencyResult Saliency(AttentionCapture capture) =>
-        AnalysisLookup.Require(capture, SaliencyResult.From(capture), "token saliency (gradient relevance)", null);
+        AnalysisLookup.Require(capture, SaliencyResult.From(capture), "token saliency", null, "--relevance --compare TEXT (or --target N for a translation model)");
 
     /// <summary>
     /// One frame per rollout step, captioned "after layer k", all on one colour scale (the largest value of any

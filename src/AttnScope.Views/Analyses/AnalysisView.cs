@@ -48,11 +48,12 @@ public static class AnalysisViews
 /// <summary>Reads typed analysis results from a capture, or says clearly that they are missing.</summary>
 public static class AnalysisLookup
 {
-    public static T Require<T>(AttentionCapture capture, T? result, string what, string? stack) where T : class
+    /// <param name="flags">The <c>attnscope analyze</c> options that compute the missing analysis.</param>
+    public static T Require<T>(AttentionCapture capture, T? result, string what, string? stack, string flags) where T : class
     {
         if (result is not null) return result;
         var where = stack is null ? "" : $" of the {stack} stack";
         var have = capture.Analyses.Count == 0 ? "it holds no analyses" : "it holds: " + string.Join(", ", capture.Analyses.Keys);
-        throw new AttnScopeException($"the capture has no {what}{where} ({have}); run 'attnscope analyze' on the capture first");
+        throw new AttnScopeException($"the capture has no {what}{where} ({have}); run 'attnscope analyze CAPTURE {flags}' first");
     }
 }

@@ -98,7 +98,7 @@ public class RenderAnalysisCliTests
         var cap = WriteCapture(dir, SyntheticCaptures.Realistic(8));
         var (code, _, err) = CliTests.Run(["render", cap, "--view", view, "-o", dir.File("x.png"), .. extra]);
         CliTests.AssertOneLineError(code, err, expected);
-        Assert.Contains("run 'attnscope analyze' on the capture first", err);
+        Assert.Contains("run 'attnscope analyze CAPTURE --", err);
         Assert.False(File.Exists(dir.File("x.png")));
     }
 

@@ -264,18 +264,18 @@ public class AnalysisViewTests
     }
 
     [Theory]
-    [InlineData(AnalysisView.Rollout, "attention rollout of the encoder stack")]
-    [InlineData(AnalysisView.Flow, "attention flow of the encoder stack")]
-    [InlineData(AnalysisView.Saliency, "token saliency")]
-    [InlineData(AnalysisView.SaliencyBars, "token saliency")]
-    [InlineData(AnalysisView.Roles, "head statistics of the encoder stack")]
-    [InlineData(AnalysisView.Norm, "norm-based attention of the encoder stack")]
-    [InlineData(AnalysisView.NormHeads, "norm-based attention of the encoder stack")]
-    public void AMissingAnalysisSaysToRunAnalyze(AnalysisView view, string what)
+    [InlineData(AnalysisView.Rollout, "attention rollout of the encoder stack", "--rollout")]
+    [InlineData(AnalysisView.Flow, "attention flow of the encoder stack", "--flow")]
+    [InlineData(AnalysisView.Saliency, "token saliency", "--relevance --compare TEXT")]
+    [InlineData(AnalysisView.SaliencyBars, "token saliency", "--relevance")]
+    [InlineData(AnalysisView.Roles, "head statistics of the encoder stack", "--heads")]
+    [InlineData(AnalysisView.Norm, "norm-based attention of the encoder stack", "--norm")]
+    [InlineData(AnalysisView.NormHeads, "norm-based attention of the encoder stack", "--norm")]
+    public void AMissingAnalysisSaysToRunAnalyze(AnalysisView view, string what, string flags)
     {
         var e = Assert.Throws<AttnScopeException>(() => Renderer.Layout(SyntheticCaptures.Realistic(6), view, new HeatmapOptions()));
         Assert.Contains($"the capture has no {what}", e.Message);
-        Assert.Contains("run 'attnscope analyze'", e.Message);
+        Assert.Contains($"run 'attnscope analyze CAPTURE {flags}", e.Message);
         Assert.Contains("holds no analyses", e.Message);
     }
 
