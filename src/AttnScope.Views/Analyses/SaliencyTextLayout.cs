@@ -76,7 +76,7 @@ public sealed class SaliencyTextLayout : IFigureLayout
         float pad = st.Padding * s;
         float titleFont = st.TitleFont * s, subFont = st.AxisTitleFont * s, headFont = st.AxisTitleFont * s;
         float tokenFont = (o.CellSize is { } c ? Math.Clamp(c, 8, 40) : 16) * s;
-        float boxPad = 3 * s, wordGap = 7 * s, lineGap = 6 * s;
+        float boxPad = 3 * s, joinPad = MathF.Max(1, 0.5f * s), wordGap = 7 * s, lineGap = 6 * s;
         float boxH = MathF.Ceiling(LH(tokenFont) + 2 * boxPad);
         float lineWidth = MathF.Min(900 * s, o.MaxImageSize - 2 * pad - 120 * s);
 
@@ -113,9 +113,12 @@ public sealed class SaliencyTextLayout : IFigureLayout
                 // a word: a piece and the pieces that join it
                 int end = i + 1;
                 while (end < pieces.Count && pieces[end].JoinsPrevious) end++;
+                // inside a word the pieces meet with almost no padding, so the word reads as one
+                float Left(int j) => j > i ? joinPad : boxPad;
+                float Right(int j) => j < end - 1 ? joinPad : boxPad;
                 var widths = new float[end - i];
                 for (int j = i; j < end; j++)
-                    widths[j - i] = MathF.Ceiling(fonts.Measure(Fit(pieces[j].Text, fonts, tokenFont, lineWidth), tokenFont) + 2 * boxPad);
+                    widths[j - i] = MathF.Ceiling(fonts.Measure(Fit(pieces[j].Text, fonts, tokenFont, lineWidth), tokenFont) + Left(j) + Right(j));
                 float wordW = widths.Sum();
                 if (!lineEmpty && x + wordGap + wordW > pad + lineWidth)
                 {
@@ -130,7 +133,7 @@ public sealed class SaliencyTextLayout : IFigureLayout
                     if (!lineEmpty && x + w > pad + lineWidth) { x = pad; y += boxH + lineGap; }
                     var p = pieces[j] with { Text = Fit(pieces[j].Text, fonts, tokenFont, lineWidth) };
                     var box = new SKRect(MathF.Round(x), MathF.Round(y), MathF.Round(x + w), MathF.Round(y + boxH));
-                    boxes.Add(new SaliencyBox(si, p, box, new SKPoint(x + boxPad, y + boxPad + A(tokenFont))));
+                    boxes.Add(new SaliencyBox(si, p, box, new SKPoint(x + Left(j), y + boxPad + A(tokenFont))));
                     x += w;
                     right = MathF.Max(right, x);
                     lineEmpty = false;

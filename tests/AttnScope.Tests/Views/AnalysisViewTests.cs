@@ -83,6 +83,31 @@ public class AnalysisViewTests
         Assert.Equal(c[6].Box.Right, c[7].Box.Left);
     }
 
+    [Theory]
+    [InlineData(200, AnalysisView.Saliency)]
+    [InlineData(200, AnalysisView.SaliencyBars)]
+    public void LongInputsWrapWithoutOverlapInsideTheImage(int n, AnalysisView view)
+    {
+        var cap = SyntheticCaptures.Realistic(n, layers: 1, heads: 1);
+        cap = AnalysisCaptures.With(cap, AnalysisCaptures.CosineSaliency(cap, 5));
+        var layout = Renderer.Layout(cap, view, new HeatmapOptions());
+        using var _ = Png(layout, preview: $"{view}-{n}".ToLowerInvariant());
+        var boxes = layout switch
+        {
+            SaliencyTextLayout t => t.Boxes.Select(b => b.Box).ToList(),
+            SaliencyBarsLayout b => b.Bars.Select(x => SKRect.Create(0, x.Bar.Top, 1, x.Bar.Height)).ToList(),
+            _ => throw new InvalidOperationException(),
+        };
+        Assert.Equal(n, boxes.Count);
+        for (int i = 0; i < boxes.Count; i++)
+        {
+            Assert.True(boxes[i].Left >= 0 && boxes[i].Right <= layout.Width && boxes[i].Bottom <= layout.Height, $"box {i} outside");
+            for (int j = i + 1; j < boxes.Count; j++)
+                Assert.False(LabelLayout.Intersects(boxes[i], boxes[j]), $"boxes {i} and {j} overlap");
+        }
+        if (layout is SaliencyTextLayout text) Assert.True(text.Width < 1300, $"text wraps ({text.Width} px wide)");
+    }
+
     [Fact]
     public void SaliencyTitleNamesTheCosineTarget()
     {
