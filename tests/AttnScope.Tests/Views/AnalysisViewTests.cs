@@ -229,6 +229,12 @@ public class AnalysisViewTests
             var r = layout.CellRect(5, 5);
             var lum = frames.Select(f => { var c = f.Image.GetPixel((int)r.MidX, (int)r.MidY); return c.Red + c.Green + c.Blue; }).ToList();
             Assert.True(lum[0] > lum[1] && lum[1] > lum[2], string.Join(", ", lum));
+            if (Environment.GetEnvironmentVariable("ATTNSCOPE_PREVIEW_DIR") is { Length: > 0 } dir)
+            {
+                var composed = AttnScope.Views.Animation.AnimationWriter.Compose(frames);
+                File.WriteAllBytes(Path.Combine(dir, "analysis-rollout-frame1.png"), Renderer.Views.EncodePng(composed[1]));
+                foreach (var c in composed) c.Dispose();
+            }
         }
         finally
         {
