@@ -63,8 +63,8 @@ public sealed class SaliencyBarsLayout : IFigureLayout
 
         var map = Static.ColorMap.Get(o.ColorMap);
         var all = sections.SelectMany(x => x.Pieces).ToList();
-        var scaled = all.Any(p => !p.Special) ? all.Where(p => !p.Special).ToList() : all;
-        var colour = ColorScale.For(MathF.Min(0, scaled.Min(p => p.Value)), scaled.Max(p => p.Value), o.LogScale, map.IsDiverging, o.ColorMax);
+        var (cmin, cmax) = SaliencyText.ColourRange(all);
+        var colour = ColorScale.For(cmin, cmax, o.LogScale, map.IsDiverging, o.ColorMax);
         // bar lengths: every value (specials included) fits; negative values extend left of the zero line
         float lo = MathF.Min(0, all.Min(p => p.Value)), hi = MathF.Max(0, all.Max(p => p.Value));
         if (!(hi - lo > 0)) hi = 1;

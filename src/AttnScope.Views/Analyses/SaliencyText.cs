@@ -54,6 +54,16 @@ public static class SaliencyText
     }
 
     /// <summary>
+    /// The range the colour scale spans: the values of the non-special tokens (special tokens such as [CLS] often
+    /// collect relevance that would wash out the rest; they are drawn dimmed), from 0 or below.
+    /// </summary>
+    public static (float Min, float Max) ColourRange(IReadOnlyList<SaliencyPiece> pieces)
+    {
+        var scaled = pieces.Any(p => !p.Special) ? pieces.Where(p => !p.Special).ToList() : pieces;
+        return (MathF.Min(0, scaled.Min(p => p.Value)), scaled.Max(p => p.Value));
+    }
+
+    /// <summary>
     /// The explained output in words: the cosine similarity with a compare text, or a target token's log-probability.
     /// </summary>
     public static string Target(JsonObject info)

@@ -82,8 +82,8 @@ public sealed class SaliencyTextLayout : IFigureLayout
 
         var map = Static.ColorMap.Get(o.ColorMap);
         var all = sections.SelectMany(x => x.Pieces).ToList();
-        var scaled = all.Any(p => !p.Special) ? all.Where(p => !p.Special).ToList() : all;
-        var scale = ColorScale.For(MathF.Min(0, scaled.Min(p => p.Value)), scaled.Max(p => p.Value), o.LogScale, map.IsDiverging, o.ColorMax);
+        var (lo, hi) = SaliencyText.ColourRange(all);
+        var scale = ColorScale.For(lo, hi, o.LogScale, map.IsDiverging, o.ColorMax);
 
         string title = TokenText.Printable(o.Title ?? SaliencyText.Title(capture));
         title = fonts.Fit(title, titleFont, MathF.Max(lineWidth, 600 * s), bold: true);

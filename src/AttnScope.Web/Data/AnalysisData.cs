@@ -77,13 +77,12 @@ public static class AnalysisData
     {
         var sections = SaliencyText.Sections(capture, r);
         var all = sections.SelectMany(s => s.Pieces).ToList();
-        var scaled = all.Any(p => !p.Special) ? all.Where(p => !p.Special).ToList() : all;
         IReadOnlyList<CaptureToken>[] tokens = [capture.Tokens, capture.TargetTokens];
         return new JsonObject
         {
             ["title"] = SaliencyText.Title(capture),
             ["target"] = SaliencyText.Target(r.Info),
-            ["scaleMax"] = (double)MathF.Max(scaled.Max(p => p.Value), 1e-30f),
+            ["scaleMax"] = (double)MathF.Max(SaliencyText.ColourRange(all).Max, 1e-30f),
             ["sections"] = new JsonArray(sections.Select((s, si) => (JsonNode?)new JsonObject
             {
                 ["name"] = s.Name,

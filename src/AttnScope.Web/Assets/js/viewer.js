@@ -157,7 +157,12 @@ export class Viewer {
     qkTab.title = info.headDim ? '' : 'this capture has no queries and keys (capture with --qkv)';
   }
 
-  setView(name) { this.state.view = name; this.tooltip.hide(); this.refresh(); }
+  setView(name) {
+    if (name === 'analyses') this.player.pause(); // the layer player is hidden there
+    this.state.view = name;
+    this.tooltip.hide();
+    this.refresh();
+  }
 
   setStack(name) {
     const s = this.state;
