@@ -28,10 +28,10 @@ public static class AnalysisHeatmaps
         var parts = new List<string>();
         if (!string.IsNullOrWhiteSpace(capture.Metadata.ModelId)) parts.Add(capture.Metadata.ModelId);
         parts.Add(r.Stack);
-        parts.Add($"attention rollout after layer {last} (layers {r.StartLayer}–{last})");
-        parts.Add($"heads fused by {r.Fusion.Name()}");
-        if (r.DiscardRatio > 0) parts.Add($"lowest {r.DiscardRatio.ToString("0.##", CultureInfo.InvariantCulture)} discarded");
-        parts.Add("residual (A + I) / 2");
+        parts.Add($"rollout after layer {last} (layers {r.StartLayer}–{last})");
+        parts.Add($"{r.Fusion.Name()} of heads");
+        if (r.DiscardRatio > 0) parts.Add($"discard {r.DiscardRatio.ToString("0.##", CultureInfo.InvariantCulture)}");
+        parts.Add("residual (A+I)/2");
         return string.Join(" · ", parts);
     }
 
@@ -40,12 +40,9 @@ public static class AnalysisHeatmaps
         var parts = new List<string>();
         if (!string.IsNullOrWhiteSpace(capture.Metadata.ModelId)) parts.Add(capture.Metadata.ModelId);
         parts.Add(f.Stack);
-        parts.Add(f.OutputLayer > 0
-            ? $"attention flow (exact max-flow) from the output of layer {f.OutputLayer - 1} (layers 0–{f.OutputLayer - 1})"
-            : "attention flow (exact max-flow)");
-        parts.Add("heads fused by mean");
-        parts.Add("residual (A + I) / 2");
-        parts.Add("rows normalised");
+        parts.Add(f.OutputLayer > 0 ? $"exact attention flow from layer {f.OutputLayer - 1} (layers 0–{f.OutputLayer - 1})" : "exact attention flow");
+        parts.Add("mean of heads");
+        parts.Add("residual (A+I)/2");
         return string.Join(" · ", parts);
     }
 

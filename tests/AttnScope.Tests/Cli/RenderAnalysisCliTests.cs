@@ -46,8 +46,8 @@ public class RenderAnalysisCliTests
                 Assert.Equal("svg", doc.Root!.Name.LocalName);
                 Assert.Contains(doc.Descendants(doc.Root.Name.Namespace + "text"), t => t.Value.Contains(view switch
                 {
-                    "rollout" => "attention rollout",
-                    "flow" => "attention flow",
+                    "rollout" => "rollout after layer 2",
+                    "flow" => "exact attention flow",
                     "saliency" or "saliency-bars" => "token saliency",
                     "roles" => "head roles",
                     _ => "norm-based attention",

@@ -203,8 +203,8 @@ public class AnalysisViewTests
         var last = (HeatmapLayout)Renderer.Layout(Capture, AnalysisView.Rollout, new HeatmapOptions());
         using var bmp = Png(last, preview: "rollout");
         Assert.Contains("rollout after layer 2 (layers 0–2)", last.Title);
-        Assert.Contains("heads fused by mean", last.Title);
-        Assert.Contains("lowest 0.5 discarded", last.Title);
+        Assert.Contains("mean of heads", last.Title);
+        Assert.Contains("discard 0.5", last.Title);
         // step 2 of 3: keep 0.25 on the diagonal, 0.75 on [CLS]; [CLS] → [CLS] is 1, the top of the scale
         float max = AnalysisCaptures.RolloutValue(2, Layers, 0, 0);
         Assert.Equal(1f, max);
@@ -251,9 +251,8 @@ public class AnalysisViewTests
     {
         var layout = (HeatmapLayout)Renderer.Layout(Capture, AnalysisView.Flow, new HeatmapOptions());
         using var bmp = Png(layout, preview: "flow");
-        Assert.Contains("attention flow (exact max-flow)", layout.Title);
-        Assert.Contains("layer 2", layout.Title);
-        AssertColor(ColorMap.Get("viridis").Top, bmp.GetPixel((int)layout.CellRect(4, 5).MidX, (int)layout.CellRect(4, 5).MidY), "flow 4 → 5");
+        Assert.Contains("exact attention flow from layer 2 (layers 0–2)", layout.Title);
+                AssertColor(ColorMap.Get("viridis").Top, bmp.GetPixel((int)layout.CellRect(4, 5).MidX, (int)layout.CellRect(4, 5).MidY), "flow 4 → 5");
         AssertColor(ColorMap.Get("viridis").Bottom, bmp.GetPixel((int)layout.CellRect(4, 7).MidX, (int)layout.CellRect(4, 7).MidY), "flow 4 → 7");
     }
 

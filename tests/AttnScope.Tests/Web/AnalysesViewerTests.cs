@@ -65,12 +65,12 @@ public sealed class AnalysesViewerTests(ViewerFixture fx)
         await SettleAsync(page);
         Assert.StartsWith("after layer 1 (2/3)", await page.TextContentAsync(".as-rollout .as-caption"));
         Assert.Equal(AnalysisCaptures.RolloutValue(1, Layers, 5, 5), await HoverValueAsync(page, "cellPoint", "value", 5, 5));
-        Assert.Contains(Texts(await SvgAsync(page)), t => t.Contains("attention rollout after layer 1"));
+        Assert.Contains(Texts(await SvgAsync(page)), t => t.Contains("rollout after layer 1 (layers 0–1)"));
 
         // flow
         await ClickAnalysisAsync(page, "flow");
         Assert.Equal(AnalysisCaptures.FlowValue(4, 5, N), await HoverValueAsync(page, "cellPoint", "value", 4, 5));
-        Assert.Contains(Texts(await SvgAsync(page)), t => t.Contains("attention flow (exact max-flow)"));
+        Assert.Contains(Texts(await SvgAsync(page)), t => t.Contains("exact attention flow"));
 
         // saliency: coloured text, the value on hover; the markup-looking token is text
         await ClickAnalysisAsync(page, "saliency");

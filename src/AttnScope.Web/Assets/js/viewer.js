@@ -94,7 +94,9 @@ export class Viewer {
     this.layerSel = this.select('layer', 'layer', [], 0, v => { this.state.layer = Number(v); this.player.sync(this.state.stack, this.state.layer); this.refresh(); });
     this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = Number(v); this.refresh(); });
     const hasB = [...m.tokens, ...m.targetTokens].some(t => t.segment === 'B');
-    this.select('filter', 'sentences', FILTERS, 'all', v => { this.state.filter = v; this.refresh(); }).wrap.hidden = !hasB;
+    this.hasB = hasB;
+    this.filterWrap = this.select('filter', 'sentences', FILTERS, 'all', v => { this.state.filter = v; this.refresh(); }).wrap;
+    this.filterWrap.hidden = !hasB;
     this.querySel = this.select('query', 'query token', [], 0, v => { this.state.query = Number(v); this.refresh(); });
     const exp = el('div', 'as-export');
     for (const [kind, text] of [['png', 'PNG'], ['svg', 'SVG']]) {
@@ -151,6 +153,7 @@ export class Viewer {
     this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses';
     this.legend.hidden = s.view !== 'head';
     this.player.element.hidden = s.view === 'analyses';
+    this.filterWrap.hidden = !this.hasB || s.view === 'analyses'; // analyses show every token
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
     qkTab.disabled = !info.headDim;
