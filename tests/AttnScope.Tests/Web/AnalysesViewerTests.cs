@@ -82,6 +82,9 @@ public sealed class AnalysesViewerTests(ViewerFixture fx)
         Assert.Equal(ViewerFixture.XssToken, await page.Locator(".as-sal-token[data-index=\"5\"]").TextContentAsync());
         Assert.Equal(0, await page.Locator(".as-viewer img").CountAsync());
         Assert.Contains("“A cat rested.” = 0.8125", await page.TextContentAsync(".as-sal-target"));
+        var exported = Texts(await SvgAsync(page)); // the export draws the same coloured text, token text as text
+        Assert.Contains(ViewerFixture.XssToken, exported);
+        Assert.Contains("ed", exported);
         await Screenshot(page, "saliency");
 
         // role map: hover lists every statistic of the head, exactly
