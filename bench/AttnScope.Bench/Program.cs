@@ -7,6 +7,7 @@ using AttnScope.Capture;
 // Translation training throughput (default config): -- --training [--steps N]
 // The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
+// Gradient relevance against the forward pass: -- relevance [--lengths 16,128,512] [--runs 5]
 try
 {
     if (args.FirstOrDefault() == "views")
@@ -15,6 +16,7 @@ try
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
     if (args.Contains("--training")) return TrainingBenchmark.Run(args.Where(a => a != "--training").ToArray());
     if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
+    if (args.FirstOrDefault() == "relevance") return RelevanceBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

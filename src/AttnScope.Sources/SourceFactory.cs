@@ -11,10 +11,10 @@ public static class SourceFactory
 {
     /// <summary>The managed engine, with weights from model.safetensors or, failing that, recovered from the ONNX graph.</summary>
     public static IAttentionSource Managed(ModelFiles files, BertConfig config) =>
-        new ManagedSource(new BertEngine(config, LoadWeights(files, config)));
+        new ManagedSource(new BertEngine(config, ManagedWeights(files, config)));
 
-    /// <summary>A BERT model's weights by their Hugging Face names, from model.safetensors or recovered from the ONNX graph.</summary>
-    public static WeightStore LoadWeights(ModelFiles files, BertConfig config)
+    /// <summary>The weights the managed engine runs on: model.safetensors or, failing that, recovered from the ONNX graph.</summary>
+    public static WeightStore ManagedWeights(ModelFiles files, BertConfig config)
     {
         if (files.SafetensorsPath is not null) return SafetensorsWeights.Load(files.SafetensorsPath);
         if (files.OnnxPath is not null)

@@ -15,7 +15,7 @@ public static class OutputProjections
     {
         var files = ModelResolver.Resolve(model, new HubClient(offline: true));
         var config = ModelSession.LoadConfig(files, []);
-        var weights = SourceFactory.LoadWeights(files, config);
+        var weights = SourceFactory.ManagedWeights(files, config);
         var list = new List<float[]>(config.NumLayers);
         for (int l = 0; l < config.NumLayers; l++)
             list.Add(weights.Get($"encoder.layer.{l}.attention.output.dense.weight", config.HiddenSize, config.HiddenSize).Data);

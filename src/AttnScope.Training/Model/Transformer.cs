@@ -140,8 +140,18 @@ public sealed class Transformer
     /// <summary>Backward pass of the last <see cref="Forward"/>: adds d(loss·<paramref name="scale"/>)/dθ to every gradient.</summary>
     public void Backward(float scale)
     {
+        if (_batch is null) throw new InvalidOperationException("Backward needs a Forward first");
+        BackwardFromLogits(Loss.Backward(scale));
+    }
+
+    /// <summary>
+    /// Backward pass of the last <see cref="ForwardLogits"/> from a given gradient of any scalar with respect to the
+    /// logits [batch·targetLength, vocab] (e.g. of one token's log-probability): adds that scalar's gradient to every
+    /// parameter's gradient (and to the attention probabilities' where they are recorded).
+    /// </summary>
+    public void BackwardFromLogits(float[] dLogits)
+    {
         var batch = _batch ?? throw new InvalidOperationException("Backward needs a Forward first");
-        var dLogits = Loss.Backward(scale);
         var dy = OutputProjection.Backward(dLogits);
         if (DecoderNorm is not null) dy = DecoderNorm.Backward(dy);
         long memoryLength = (long)batch.Size * batch.SourceLength * Config.Dim;

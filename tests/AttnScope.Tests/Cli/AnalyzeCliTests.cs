@@ -88,3 +88,59 @@ public class AnalyzeCliTests
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 }
+
+/// <summary><c>analyze --relevance</c> on a translation capture made by <c>translate --capture</c> from a trained run.</summary>
+public class AnalyzeTranslationCliTests(Training.TinyRunFixture fixture) : IClassFixture<Training.TinyRunFixture>
+{
+    [Fact]
+    public void Relevance_of_a_target_token_and_every_stack_analysis_on_a_translation_capture()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("t.safetensors");
+        var (code, _, err) = Run("translate", fixture.Run, "--text", "the dog sleeps", "--beam", "1", "--capture", path);
+        Assert.True(code == 0, err);
+        (code, var output, err) = Run("analyze", path, "--relevance", "--target", "1", "--heads", "--rollout");
+        Assert.True(code == 0, err);
+        Assert.Contains("relevance for log p(", output);
+        var cap = AttentionCapture.Load(path);
+        var s = SaliencyResult.From(cap)!;
+        Assert.Equal("log_prob", (string?)s.Info["target"]);
+        Assert.Equal(1, (int?)s.Info["target_index"]);
+        Assert.Equal(cap.Tokens.Count, s.Source.Shape[0]);
+        Assert.Equal(cap.TargetTokens.Count, s.Target!.Shape[0]);
+        Assert.Equal(["cross", "decoder", "encoder"], s.Relevance.Keys.Order());
+        Assert.NotNull(HeadStatsResult.From(cap, AttentionStack.Cross));
+        Assert.NotNull(RolloutResult.From(cap, AttentionStack.Encoder));
+
+        // Wrong target options for the kind of model are one clear line.
+        (code, _, err) = Run("analyze", path, "--relevance", "--compare", "x");
+        AssertOneLineError(code, err, "--compare is for embedding models");
+        (code, _, err) = Run("analyze", path, "--relevance", "--target", "99");
+        Assert.Equal(1, code);
+        Assert.Contains("attnscope: error:", err);
+    }
+}
+
+[Collection("minilm")]
+public class AnalyzeEmbeddingCliTests
+{
+    [Fact]
+    public void Relevance_of_the_cosine_with_a_compare_text_on_the_default_model()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("b.safetensors");
+        var (code, _, err) = Run("capture", "--text", "I deposited the money at the bank.", "-o", path);
+        Assert.True(code == 0, err);
+        (code, var output, err) = Run("analyze", path, "--relevance", "--compare", "We sat on the river bank.");
+        Assert.True(code == 0, err);
+        Assert.Contains("relevance for cos(text, compare)", output);
+        var s = SaliencyResult.From(AttentionCapture.Load(path))!;
+        Assert.Equal("cosine", (string?)s.Info["target"]);
+        Assert.Equal("We sat on the river bank.", (string?)s.Info["compare_text"]);
+        Assert.Equal(10, s.Source.Shape[0]);
+        (code, _, err) = Run("analyze", path, "--relevance");
+        AssertOneLineError(code, err, "--compare TEXT");
+        (code, _, err) = Run("analyze", path, "--relevance", "--target", "2");
+        AssertOneLineError(code, err, "--target is for translation captures");
+    }
+}

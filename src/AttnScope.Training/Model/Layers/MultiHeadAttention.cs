@@ -29,6 +29,23 @@ public sealed unsafe class MultiHeadAttention
     private bool _causal, _self;
     private readonly Action<int> _forwardHead, _backwardHead;
     private float[] _dContext = [];
+    private float[] _dProbs = [];
+
+    /// <summary>
+    /// When true, <see cref="Backward"/> also keeps ∂loss/∂P for every softmax probability (zeros where masked) in
+    /// <see cref="ProbabilityGradient"/>. Off in training, where the extra stores would only cost time.
+    /// </summary>
+    public bool RecordProbabilityGradient { get; set; }
+
+    /// <summary>∂loss/∂P of the last backward pass with <see cref="RecordProbabilityGradient"/> set, [batch, heads, queries, keys].</summary>
+    public ReadOnlySpan<float> ProbabilityGradient => RecordProbabilityGradient ? _dProbs.AsSpan(0, _batch * Heads * _tq * _tk) : [];
+
+    /// <summary>
+    /// A change to the probabilities of one (batch·heads + head) block [queries, keys] after the softmax and before
+    /// they weight the values, or null (the normal case). For finite-difference checks of <see cref="ProbabilityGradient"/>.
+    /// </summary>
+    internal delegate void ProbabilityEditor(int index, Span<float> probabilities);
+    internal ProbabilityEditor? ProbabilityEdit { get; set; }
 
     public MultiHeadAttention(string name, int dim, int heads)
     {
@@ -77,6 +94,22 @@ public sealed unsafe class MultiHeadAttention
         fixed (float* q = _q, k = _k, v = _v, p = _probs, c = _context)
             Attend(q + (long)b * _tq * Dim + h * HeadDim, k + (long)b * _tk * Dim + h * HeadDim, v + (long)b * _tk * Dim + h * HeadDim,
                 Dim, HeadDim, _tq, _tk, _keyLengths[b], _causal, p + (long)index * _tq * _tk, c + (long)b * _tq * Dim + h * HeadDim);
+        if (ProbabilityEdit is { } edit) EditHead(edit, index);
+    }
+
+    /// <summary>Applies <paramref name="edit"/> to one head's probabilities and recomputes its context from them.</summary>
+    private void EditHead(ProbabilityEditor edit, int index)
+    {
+        int b = index / Heads, h = index % Heads;
+        var probs = _probs.AsSpan(index * _tq * _tk, _tq * _tk);
+        edit(index, probs);
+        for (int i = 0; i < _tq; i++)
+        {
+            var ci = _context.AsSpan((b * _tq + i) * Dim + h * HeadDim, HeadDim);
+            ci.Clear();
+            for (int j = 0; j < _tk; j++)
+                TensorPrimitives.MultiplyAdd(_v.AsSpan((b * _tk + j) * Dim + h * HeadDim, HeadDim), probs[i * _tk + j], ci, ci);
+        }
     }
 
     /// <summary>
@@ -126,6 +159,11 @@ public sealed unsafe class MultiHeadAttention
         Buffers.Ensure(ref _dq, nq);
         Buffers.Ensure(ref _dk, nk);
         Buffers.Ensure(ref _dv, nk);
+        if (RecordProbabilityGradient)
+        {
+            Buffers.Ensure(ref _dProbs, (long)_batch * Heads * _tq * _tk);
+            Array.Clear(_dProbs, 0, _batch * Heads * _tq * _tk);
+        }
         WorkerPool.For(_batch * Heads, _backwardHead, Gemm.Threads);
         if (_self)
         {
@@ -145,8 +183,9 @@ public sealed unsafe class MultiHeadAttention
     {
         int b = index / Heads, h = index % Heads, dh = HeadDim, stride = Dim;
         float scale = 1f / MathF.Sqrt(dh);
-        fixed (float* q0 = _q, k0 = _k, v0 = _v, p0 = _probs, dc0 = _dContext, dq0 = _dq, dk0 = _dk, dv0 = _dv)
+        fixed (float* q0 = _q, k0 = _k, v0 = _v, p0 = _probs, dc0 = _dContext, dq0 = _dq, dk0 = _dk, dv0 = _dv, dp0 = _dProbs)
         {
+            float* dpHead = RecordProbabilityGradient ? dp0 + (long)index * _tq * _tk : null;
             long qo = (long)b * _tq * Dim + h * dh, ko = (long)b * _tk * Dim + h * dh;
             float* q = q0 + qo, k = k0 + ko, v = v0 + ko, dc = dc0 + qo, dq = dq0 + qo, dk = dk0 + ko, dv = dv0 + ko;
             float* p = p0 + (long)index * _tq * _tk;
@@ -167,6 +206,7 @@ public sealed unsafe class MultiHeadAttention
                     float dp = TensorPrimitives.Dot(dci, new ReadOnlySpan<float>(v + (long)j * stride, dh));
                     ds[j] = dp;
                     dot += pi[j] * dp;
+                    if (dpHead != null) dpHead[(long)i * _tk + j] = dp;
                     var dvj = new Span<float>(dv + (long)j * stride, dh);
                     TensorPrimitives.MultiplyAdd(dci, pi[j], dvj, dvj);
                 }

@@ -1,0 +1,47 @@
+using AttnScope.Analyses.Relevance;
+using AttnScope.Analyses.Results;
+using AttnScope.Capture;
+using AttnScope.Training.Checkpoints;
+
+namespace AttnScope.Cli;
+
+public static partial class AnalyzeCommand
+{
+    private static IEnumerable<CaptureAnalysis> RunFlow(AttentionCapture cap, AttentionStack s, Options o, CliOutput output) => [];
+
+    /// <summary>
+    /// Gradient relevance for the model the capture came from (or --model): a translation run folder explains the
+    /// log-probability of one target token (--target, default the last produced piece); any other model explains the
+    /// cosine similarity of the capture's text with --compare.
+    /// </summary>
+    private static IEnumerable<CaptureAnalysis> RunRelevance(AttentionCapture cap, Options o, CliOutput output)
+    {
+        var model = o.Model ?? cap.Metadata.ModelId;
+        if (string.IsNullOrEmpty(model))
+            throw new AttnScopeException("relevance needs the model: the capture does not name one, so give --model");
+        bool translation = cap.Stacks.ContainsKey(AttentionStack.Cross);
+        SaliencyResult r;
+        if (translation)
+        {
+            if (o.Compare is not null) throw new AttnScopeException("--compare is for embedding models; a translation capture explains a target token (--target)");
+            if (!RunFolder.IsRunFolder(model))
+                throw new AttnScopeException($"relevance of a translation capture needs its training run folder; '{model}' is not one (give --model RUN_FOLDER)");
+            int target = o.Target ?? Math.Max(cap.TargetTokens.Count - 2, 0);
+            r = GradientRelevance.ForTranslation(model, cap, target);
+            output.Out.WriteLine($"relevance for log p({TokenText.Printable((string?)r.Info["target_token"] ?? "?", 30)}) at target row {target} = " +
+                $"{(double?)r.Info["log_prob"] ?? double.NaN:0.000}: source {TopTokens(r.Source.Data, cap.Tokens)}");
+        }
+        else
+        {
+            if (o.Target is not null) throw new AttnScopeException("--target is for translation captures; for an embedding model give --compare TEXT");
+            if (o.Compare is null) throw new AttnScopeException("relevance for an embedding model needs --compare TEXT (which tokens make the capture's text similar to it?)");
+            r = GradientRelevance.ForEmbedding(model, cap, o.Compare);
+            output.Out.WriteLine($"relevance for cos(text, compare) = {(double?)r.Info["similarity"] ?? double.NaN:0.000}: {TopTokens(r.Source.Data, cap.Tokens)}");
+        }
+        return r.ToAnalyses();
+    }
+
+    private static string TopTokens(float[] saliency, IReadOnlyList<CaptureToken> tokens) =>
+        string.Join(", ", Enumerable.Range(0, Math.Min(saliency.Length, tokens.Count)).OrderByDescending(j => saliency[j]).Take(5)
+            .Select(j => $"{TokenText.Printable(tokens[j].Text, 20)} {saliency[j]:0.####}"));
+}
