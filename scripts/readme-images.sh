@@ -16,3 +16,5 @@ attnscope render "$tmp/pair.safetensors" --view heads --layer 2 -o "$out/view-he
 attnscope render "$tmp/pair.safetensors" --view layers --head mean -o "$out/view-layers.png"
 attnscope render "$tmp/pair.safetensors" --view model -o "$out/view-model.png"
 attnscope render "$tmp/pair.safetensors" --view head --head mean --delay 800 -o "$out/view-animation.gif"
+attnscope analyze "$tmp/pair.safetensors" --rollout --heads
+attnscope render "$tmp/pair.safetensors" --view roles -o "$out/analysis-roles.png"

@@ -14,7 +14,8 @@ public static class RenderCommand
     public static Command Create(CliOutput output)
     {
         var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
-        var view = new Option<string>("--view") { Description = "head (one head of one layer), heads (all heads of a layer), layers (one head over all layers), model (layers × heads)", DefaultValueFactory = _ => "head" };
+        var view = new Option<string>("--view") { Description = "head (one head of one layer), heads (all heads of a layer), layers (one head over all layers), model (layers × heads); " +
+            "analyses (from attnscope analyze): rollout (--layer: after which layer; .gif: over the layers), flow, saliency (coloured text), saliency-bars, roles (layers × heads), norm, norm-heads", DefaultValueFactory = _ => "head" };
         var layer = new Option<int?>("--layer", "-l") { Description = "layer index (from 0) for the head and heads views" };
         var head = new Option<string?>("--head") { Description = "head index (from 0), mean or max, for the head and layers views (default: 0 for head, mean for layers)" };
         var stack = new Option<string>("--stack") { Description = "encoder, decoder or cross (cross: queries are target tokens, keys source tokens)", DefaultValueFactory = _ => AttentionStack.Encoder };
@@ -41,10 +42,13 @@ public static class RenderCommand
         };
         cmd.SetAction(r => output.Guard(() =>
         {
-            var kind = ViewRenderer.ParseView(r.GetValue(view)!);
+            var (kind, analysis) = RenderAnalysisView.Parse(r.GetValue(view)!);
             var path = r.GetValue(outPath)!;
             var ext = Path.GetExtension(path).ToLowerInvariant();
             bool gif = ext == ".gif";
+            if (analysis is { } an)
+                RenderAnalysisView.Check(an, r.GetValue(layer) is not null, r.GetValue(head) is not null, gif, r.GetValue(values)!.Trim().ToLowerInvariant(),
+                    r.GetValue(range) is not null || r.GetValue(pairs)!.Trim().ToLowerInvariant() != "all" || r.GetValue(hideSpecial));
             if (r.GetValue(animate) is { } what)
             {
                 if (!what.Equals("layers", StringComparison.OrdinalIgnoreCase))
@@ -81,6 +85,11 @@ public static class RenderCommand
                 Title = r.GetValue(title),
             };
             var cap = AttentionCapture.Load(r.GetValue(file)!);
+            if (analysis is { } a)
+            {
+                RenderAnalysisView.Save(output, cap, a, options, path, r.GetValue(layer), d);
+                return 0;
+            }
             new ViewRenderer().Save(cap, kind, options, path, new AnimationOptions { DelayMs = d });
             output.Out.WriteLine(gif ? $"wrote {path} ({cap.Stack(options.Stack).Layers} frames, one per layer)" : $"wrote {path}");
             return 0;

@@ -123,9 +123,22 @@ public sealed class GridLayout : IFigureLayout
         if (o.Values == ValueKind.Scores) titleParts.Add(ValueKind.ScoresTitle);
         titleParts.AddRange(selection.Description);
         string title = TokenText.Printable(o.Title ?? string.Join(" · ", titleParts));
+        return FromPanels(view, items, o, title, gridCols, gridRows, fonts, style);
+    }
 
+    /// <summary>
+    /// A grid of given panels (all of one size), sized like the built-in grid views: for views of other per-head
+    /// matrices, such as norm-based attention. <paramref name="title"/> is drawn as given (make it printable first).
+    /// </summary>
+    public static GridLayout FromPanels(ViewKind view, List<(HeatmapMatrix Matrix, string? Title)> items, HeatmapOptions o, string title,
+        int gridCols, int gridRows, FontSet? fonts = null, FigureStyle? style = null)
+    {
+        if (items.Count == 0) throw new ArgumentException("a grid needs at least one panel", nameof(items));
+        o.Validate();
+        fonts ??= FontSet.Default;
+        style ??= FigureStyle.Default;
         float s = o.Scale;
-        int n = Math.Max(selection.Rows.Length, selection.Columns.Length);
+        int n = Math.Max(items[0].Matrix.Rows, items[0].Matrix.Cols);
         float target = view == ViewKind.Model
             ? Math.Clamp(style.AutoModelPlot * s / Math.Max(gridCols, gridRows), 40 * s, 200 * s)
             : Math.Clamp(style.AutoGridPlot * s / gridCols, 110 * s, 520 * s);

@@ -83,22 +83,38 @@ public sealed class HeatmapMatrix
     public static HeatmapMatrix From(AttentionCapture capture, HeatmapOptions o, TokenSelection? selection = null)
     {
         var s = capture.Stack(o.Stack);
-        var (q, k) = capture.AxisTokens(o.Stack);
         if ((uint)o.Layer >= (uint)s.Layers)
             throw new AttnScopeException($"layer {o.Layer} is out of range: {o.Stack} has {s.Layers} layers (0..{s.Layers - 1})");
         if (o.Heads.Aggregation == HeadAggregation.Single) s.Head(o.Layer, o.Heads.Head); // checks the index, names the range
+        var (q, k) = capture.AxisTokens(o.Stack);
+        return FromTensor(Tensor(s, o.Values), q, k, o, selection, o.Values);
+    }
+
+    /// <summary>
+    /// The matrix the options describe from any [layers, heads, queries, keys] tensor over these tokens (attention,
+    /// or an analysis of the same shape such as norm-based attention): layer, head or mean / max of heads, selection.
+    /// </summary>
+    public static HeatmapMatrix FromTensor(FloatTensor tensor, IReadOnlyList<CaptureToken> q, IReadOnlyList<CaptureToken> k,
+        HeatmapOptions o, TokenSelection? selection = null, string kind = ValueKind.Attention)
+    {
+        if (tensor.Rank != 4 || tensor.Shape[2] != q.Count || tensor.Shape[3] != k.Count)
+            throw new AttnScopeException($"a tensor of shape {tensor.ShapeText} does not match {q.Count} query and {k.Count} key tokens");
+        int layers = tensor.Shape[0], heads = tensor.Shape[1], queries = tensor.Shape[2], keys = tensor.Shape[3];
+        if ((uint)o.Layer >= (uint)layers)
+            throw new AttnScopeException($"layer {o.Layer} is out of range: {o.Stack} has {layers} layers (0..{layers - 1})");
+        if (o.Heads.Aggregation == HeadAggregation.Single && (uint)o.Heads.Head >= (uint)heads)
+            throw new AttnScopeException($"head {o.Heads.Head} is out of range: {o.Stack} has {heads} heads (0..{heads - 1})");
         if (q.Count == 0 || k.Count == 0)
             throw new AttnScopeException($"the {o.Stack} stack has no tokens to draw");
-        var tensor = Tensor(s, o.Values);
         selection ??= TokenSelection.For(q, k, o);
         int rows = selection.Rows.Length, cols = selection.Columns.Length;
-        bool all = selection.IsAll(s.Queries, s.Keys);
+        bool all = selection.IsAll(queries, keys);
         if (all && o.Heads.Aggregation == HeadAggregation.Single)
         {
             // one whole head: a view of the tensor, no copy
-            int size = s.Queries * s.Keys;
-            var view = new ReadOnlyMemory<float>(tensor.Data, (o.Layer * s.Heads + o.Heads.Head) * size, size);
-            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description, Kind = o.Values };
+            int size = queries * keys;
+            var view = new ReadOnlyMemory<float>(tensor.Data, (o.Layer * heads + o.Heads.Head) * size, size);
+            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description, Kind = kind };
         }
         var values = new float[rows * cols];
 
@@ -108,7 +124,7 @@ public sealed class HeatmapMatrix
             if (all && combine is null) { src.CopyTo(values); return; }
             for (int r = 0; r < rows; r++)
             {
-                var row = src.Slice(selection.Rows[r] * s.Keys, s.Keys);
+                var row = src.Slice(selection.Rows[r] * keys, keys);
                 var dst = values.AsSpan(r * cols, cols);
                 for (int c = 0; c < cols; c++)
                     dst[c] = combine is null ? row[selection.Columns[c]] : combine(dst[c], row[selection.Columns[c]]);
@@ -121,19 +137,19 @@ public sealed class HeatmapMatrix
                 Gather(o.Heads.Head, null);
                 break;
             case HeadAggregation.Mean:
-                for (int h = 0; h < s.Heads; h++) Gather(h, (a, b) => a + b);
-                for (int i = 0; i < values.Length; i++) values[i] /= s.Heads;
+                for (int h = 0; h < heads; h++) Gather(h, (a, b) => a + b);
+                for (int i = 0; i < values.Length; i++) values[i] /= heads;
                 break;
             case HeadAggregation.Max:
                 Gather(0, null);
-                for (int h = 1; h < s.Heads; h++) Gather(h, Math.Max);
+                for (int h = 1; h < heads; h++) Gather(h, Math.Max);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(o));
         }
         var rowTokens = all ? q : selection.Rows.Select(i => q[i]).ToList();
         var colTokens = all ? k : selection.Columns.Select(i => k[i]).ToList();
-        return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, values, rowTokens, colTokens) { SelectionNotes = selection.Description, Kind = o.Values };
+        return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, values, rowTokens, colTokens) { SelectionNotes = selection.Description, Kind = kind };
     }
 
     private static FloatTensor Tensor(AttentionStack s, string values) => values switch

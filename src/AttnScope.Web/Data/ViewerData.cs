@@ -78,6 +78,7 @@ public sealed class ViewerData
             ["steps"] = StepFrames(),
             ["exact"] = exact,
             ["colormap"] = lut,
+            ["analyses"] = AnalysisData.Meta(Capture),
         };
     }
 
@@ -138,12 +139,14 @@ public sealed class ViewerData
                 }
             }
         }
+        foreach (var n in AnalysisData.SectionNames(Capture, includeExact)) yield return n;
     }
 
     /// <summary>The bytes of one section; an unknown or malformed name is a user error (the server answers 404).</summary>
     public byte[] Section(string section)
     {
         var parts = section.Split('/');
+        if (AnalysisData.Handles(parts)) return AnalysisData.Section(Capture, parts) ?? throw Unknown(section);
         if (parts.Length is < 3 or > 4) throw Unknown(section);
         if (!Capture.Stacks.TryGetValue(parts[1], out var s)) throw Unknown(section);
         if (!int.TryParse(parts[2], System.Globalization.NumberStyles.None, null, out var layer) || layer >= s.Layers) throw Unknown(section);
@@ -162,12 +165,13 @@ public sealed class ViewerData
 
     private static SectionNotFoundException Unknown(string section) => new($"no section '{section}' in this capture");
 
-    private static byte[] Quantized(AttentionStack s, int layer)
+    private static byte[] Quantized(AttentionStack s, int layer) => Quantize(s.Attention.Slice(layer), s.Heads * s.Queries, s.Keys);
+
+    /// <summary>Rows of k values as float32 row maxima, then each value as a byte of its row's maximum.</summary>
+    internal static byte[] Quantize(ReadOnlySpan<float> data, int rows, int k)
     {
-        int rows = s.Heads * s.Queries, k = s.Keys;
         var bytes = new byte[rows * 4 + rows * k];
         var scales = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(0, rows * 4));
-        var data = s.Attention.Slice(layer);
         for (int r = 0; r < rows; r++)
         {
             var row = data.Slice(r * k, k);

@@ -89,6 +89,26 @@ export class CaptureData {
     return this.exactCache.get(`exact/${stack}/${layer}/${head}`);
   }
 
+  /** A rollout ([steps, queries, keys]) or flow (one step) of a stack, 8-bit with a scale per row, read like a
+   *  layer whose heads are the steps (see Data/AnalysisData.cs). */
+  analysisMatrix(kind, stack, steps) {
+    return this.cached(`an/${kind}/${stack}`, async () => {
+      const s = this.stack(stack);
+      const bytes = await this.loadSection(`an/${kind}/${stack}`);
+      return new LayerData({ heads: steps, queries: s.queries, keys: s.keys }, stack, kind, bytes);
+    });
+  }
+
+  /** The exact float32 [queries, keys] of one step of a rollout or flow, or null when the page holds only 8-bit values. */
+  analysisExact(kind, stack, step) {
+    if (this.meta.exact === 'none') return Promise.resolve(null);
+    const key = `anx/${kind}/${stack}/${step}`;
+    return this.cached(key, async () => {
+      const b = await this.loadSection(key);
+      return b ? floats(b) : null;
+    });
+  }
+
   /** Queries [queries, d] and keys [keys, d] of one head, or null when the capture has none. */
   qk(stack, layer, head) {
     const s = this.stack(stack);

@@ -19,6 +19,7 @@ export class MatrixView {
     this.exact = null;
     this.lut = lutBytes(viewer.data.meta.colormap);
     this.pinned = false;
+    this.valueName = 'attention';
     this.canvas.addEventListener('mousemove', e => { if (!this.pinned) this.onMove(e); });
     this.canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
     this.canvas.addEventListener('click', e => {
@@ -28,17 +29,29 @@ export class MatrixView {
     });
   }
 
-  async update() {
+  /** What the view shows: a LayerData and the head in it, the rows and columns kept, their tokens, the decoding
+   *  step (or null) and its caption, and a promise of the exact values (or null). Other matrix views override it. */
+  async source() {
     const v = this.viewer;
     const s = v.state;
-    this.layer = await v.data.layer(s.stack, s.layer);
-    this.head = s.head;
-    this.step = v.step;
     const { queries, keys } = v.filtered();
-    this.queries = queries;
-    this.keys = keys;
-    this.qLabels = v.data.queryTokens(s.stack);
-    this.kLabels = v.data.keyTokens(s.stack);
+    return {
+      layer: await v.data.layer(s.stack, s.layer), head: s.head, step: v.step, caption: v.stepCaption, queries, keys,
+      qLabels: v.data.queryTokens(s.stack), kLabels: v.data.keyTokens(s.stack),
+      exact: () => v.data.exactHead(s.stack, s.layer, s.head),
+    };
+  }
+
+  async update() {
+    const src = await this.source();
+    this.layer = src.layer;
+    this.head = src.head;
+    this.step = src.step;
+    this.queries = src.queries;
+    this.keys = src.keys;
+    this.qLabels = src.qLabels;
+    this.kLabels = src.kLabels;
+    const { queries, keys } = src;
     const n = Math.max(queries.length, keys.length);
     this.cell = n <= 200 ? Math.min(28, Math.max(10, Math.floor(640 / n))) : Math.max(1, Math.floor(1000 / n));
     this.showLabels = this.cell >= 9;
@@ -47,15 +60,16 @@ export class MatrixView {
     const widest = list => list.reduce((m, t) => Math.max(m, textWidth(shortLabel(t.label, 16), size)), 0);
     this.left = this.showLabels ? Math.ceil(widest(queries.map(q => this.qLabels[q]))) + 10 : 24;
     // A decoding step's caption is a line of its own above the title.
-    this.caption = v.stepCaption;
+    this.caption = src.caption;
     this.top = (this.showLabels ? Math.ceil(widest(keys.map(k => this.kLabels[k]))) + 10 : 24) + 22 + (this.caption === null ? 0 : 18);
     this.width = Math.max(this.left + keys.length * this.cell + 90, this.left + textWidth(this.title(), 12) + 12,
       this.caption === null ? 0 : this.left + textWidth(this.caption, 13, 'bold') + 12);
     this.height = this.top + queries.length * this.cell + 12;
     this.image = this.heatmap();
     this.exact = null;
-    v.data.exactHead(s.stack, s.layer, s.head).then(f => {
-      if (this.layer && s.head === this.head) { this.exact = f; if (this.hover) this.setHover(this.hover, null, true); }
+    const layer = this.layer, head = this.head;
+    src.exact().then(f => {
+      if (this.layer === layer && this.head === head) { this.exact = f; if (this.hover) this.setHover(this.hover, null, true); }
     });
     this.draw();
   }
@@ -146,7 +160,7 @@ export class MatrixView {
     return [
       `query #${h.q}: ${shortLabel(this.qLabels[h.q].label, 40)}`,
       `key #${h.k}: ${shortLabel(this.kLabels[h.k].label, 40)}`,
-      `attention: ${exact ? formatValue(value) : '≈ ' + value.toPrecision(3)}`,
+      `${this.valueName}: ${exact ? formatValue(value) : '≈ ' + value.toPrecision(3)}`,
     ];
   }
 

@@ -6,6 +6,7 @@ import { HeadView } from './head-view.js';
 import { ModelView } from './model-view.js';
 import { MatrixView } from './matrix-view.js';
 import { QkView } from './qk-view.js';
+import { AnalysesView } from './analyses-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
 import { download, renderPng, renderSvg } from './export.js';
@@ -76,7 +77,8 @@ export class Viewer {
 
   buildToolbar() {
     const tabs = el('div', 'as-tabs');
-    this.tabs = VIEWS.map(([name, text]) => {
+    const views = this.data.meta.analyses ? [...VIEWS, ['analyses', 'Analyses']] : VIEWS;
+    this.tabs = views.map(([name, text]) => {
       const b = el('button', 'as-tab', text);
       b.type = 'button';
       b.dataset.view = name;
@@ -92,7 +94,9 @@ export class Viewer {
     this.layerSel = this.select('layer', 'layer', [], 0, v => { this.state.layer = Number(v); this.player.sync(this.state.stack, this.state.layer); this.refresh(); });
     this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = Number(v); this.refresh(); });
     const hasB = [...m.tokens, ...m.targetTokens].some(t => t.segment === 'B');
-    this.select('filter', 'sentences', FILTERS, 'all', v => { this.state.filter = v; this.refresh(); }).wrap.hidden = !hasB;
+    this.hasB = hasB;
+    this.filterWrap = this.select('filter', 'sentences', FILTERS, 'all', v => { this.state.filter = v; this.refresh(); }).wrap;
+    this.filterWrap.hidden = !hasB;
     this.querySel = this.select('query', 'query token', [], 0, v => { this.state.query = Number(v); this.refresh(); });
     const exp = el('div', 'as-export');
     for (const [kind, text] of [['png', 'PNG'], ['svg', 'SVG']]) {
@@ -146,15 +150,22 @@ export class Viewer {
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
     this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk');
     this.querySel.wrap.hidden = s.view !== 'qk';
-    this.layerSel.wrap.hidden = s.view === 'model';
+    this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses';
     this.legend.hidden = s.view !== 'head';
+    this.player.element.hidden = s.view === 'analyses';
+    this.filterWrap.hidden = !this.hasB || s.view === 'analyses'; // analyses show every token
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
     qkTab.disabled = !info.headDim;
     qkTab.title = info.headDim ? '' : 'this capture has no queries and keys (capture with --qkv)';
   }
 
-  setView(name) { this.state.view = name; this.tooltip.hide(); this.refresh(); }
+  setView(name) {
+    if (name === 'analyses') this.player.pause(); // the layer player is hidden there
+    this.state.view = name;
+    this.tooltip.hide();
+    this.refresh();
+  }
 
   setStack(name) {
     const s = this.state;
@@ -216,7 +227,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView, analyses: AnalysesView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];
@@ -272,6 +283,7 @@ export class Viewer {
 
   exportName(ext) {
     const s = this.state;
+    if (s.view === 'analyses') return `attnscope-${this.current.kind}-${s.stack}.${ext}`;
     return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}${this.step !== null ? `-step${this.step + 1}` : ''}.${ext}`;
   }
 
