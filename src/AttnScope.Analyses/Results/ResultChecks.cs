@@ -23,7 +23,13 @@ internal static class ResultChecks
     public static double Number(CaptureAnalysis a, string key, double fallback)
     {
         if (a.Info[key] is not { } node) return fallback;
-        if (node is JsonValue v && node.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) && double.IsFinite(d)) return d;
+        // Values read from a file are JSON numbers; values set in memory are the CLR number they were set from.
+        if (node is JsonValue v && node.GetValueKind() == JsonValueKind.Number)
+        {
+            double? d = v.TryGetValue(out double dd) ? dd : v.TryGetValue(out float f) ? f : v.TryGetValue(out int i) ? i
+                : v.TryGetValue(out long l) ? l : null;
+            if (d is { } x && double.IsFinite(x)) return x;
+        }
         throw new AttnScopeException($"analysis '{a.Name}': info '{key}' is not a number");
     }
 

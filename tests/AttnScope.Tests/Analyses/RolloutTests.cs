@@ -164,3 +164,19 @@ public class RolloutTests
         Assert.Null(RolloutResult.From(cap, AttentionStack.Encoder));
     }
 }
+
+/// <summary>Results read back from a capture that was never saved (info values are CLR numbers, not parsed JSON).</summary>
+public class InMemoryResultTests
+{
+    [Fact]
+    public void Rollout_and_flow_read_back_from_an_unsaved_capture()
+    {
+        var cap = SyntheticCaptures.Encoder(3, 2, 5);
+        var r = AttentionRollout.Compute(cap, fusion: HeadFusion.Min, discardRatio: 0.2f, startLayer: 1);
+        var f = AttnScope.Analyses.Flow.AttentionFlow.Compute(cap, outputLayer: 2);
+        var with = cap.WithAnalyses([r.ToAnalysis(), .. f.ToAnalyses()]);
+        var back = RolloutResult.From(with, AttentionStack.Encoder)!;
+        Assert.Equal((HeadFusion.Min, 0.2f, 1), (back.Fusion, back.DiscardRatio, back.StartLayer));
+        Assert.Equal(2, FlowResult.From(with, AttentionStack.Encoder)!.OutputLayer);
+    }
+}
