@@ -77,7 +77,8 @@ public static partial class AnalyzeCommand
     }
 
     /// <summary>Runs the requested analyses (all that apply when none is named) and returns the capture with them added.</summary>
-    public static AttentionCapture Run(AttentionCapture cap, Options o, CliOutput output)
+    /// <param name="normModel">The model whose output projection norm-based attention uses (default: --model or the capture's model).</param>
+    public static AttentionCapture Run(AttentionCapture cap, Options o, CliOutput output, string? normModel = null)
     {
         bool any = o.Rollout || o.Flow || o.Heads || o.Norm || o.Relevance;
         var stacks = SelectStacks(cap, o.Stack);
@@ -109,7 +110,7 @@ public static partial class AnalyzeCommand
             }
 
             if (o.Norm || (!any && s.Value is not null))
-                results.Add(RunNorm(cap, s, o, output));
+                results.Add(RunNorm(cap, s, o, output, normModel));
         }
         if (o.Relevance) results.AddRange(RunRelevance(cap, o, output));
         output.Out.WriteLine($"analysed in {watch.Elapsed.TotalSeconds:0.00} s");
@@ -133,10 +134,10 @@ public static partial class AnalyzeCommand
         return f.ToAnalyses();
     }
 
-    private static CaptureAnalysis RunNorm(AttentionCapture cap, AttentionStack s, Options o, CliOutput output)
+    private static CaptureAnalysis RunNorm(AttentionCapture cap, AttentionStack s, Options o, CliOutput output, string? normModel)
     {
         IReadOnlyList<float[]>? projection = null;
-        var modelId = o.Model ?? cap.Metadata.ModelId;
+        var modelId = normModel ?? o.Model ?? cap.Metadata.ModelId;
         if (s.Value is not null && s.Name == AttentionStack.Encoder && cap.Metadata.Architecture == "bert" && modelId.Length > 0)
         {
             try

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using AttnScope.Analyses.Relevance;
 using AttnScope.Capture;
 using AttnScope.Sources;
+using AttnScope.Views.Analyses;
 using AttnScope.Views.Static;
 using AttnScope.Web.Data;
 using AttnScope.Web.Offline;
@@ -56,14 +58,49 @@ public static class DemoCommand
                 output.Out.WriteLine($"wrote {path}: {what}");
             }
 
+            cap = WriteAnalyses(output, session, cap, capPath, folder);
+
             var page = Path.Combine(folder, "viewer.html");
             var html = OfflinePage.Build(new ViewerData(cap, "demo: " + TextA + " / " + TextB));
             AttnScope.Capture.Io.AtomicFile.Write(page, s => s.Write(System.Text.Encoding.UTF8.GetBytes(html)));
-            output.Out.WriteLine($"wrote {page}: the interactive viewer (head, model, matrix and Q·K views), offline; open it in a browser");
+            output.Out.WriteLine($"wrote {page}: the interactive viewer (head, model, matrix, Q·K views and the analyses), offline; open it in a browser");
             output.Out.WriteLine($"done in {started.Elapsed.TotalSeconds:F1} s; inspect the capture with: attnscope inspect {capPath}");
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// The analyses of the pair (rollout, exact flow, head roles, norm-based attention) kept in the capture and drawn;
+    /// and gradient relevance of text A alone for its similarity with text B, as coloured text.
+    /// </summary>
+    private static AttentionCapture WriteAnalyses(CliOutput output, ModelSession session, AttentionCapture cap, string capPath, string folder)
+    {
+        var analysed = AnalyzeCommand.Run(cap, new AnalyzeCommand.Options(), output, session.Files.Id);
+        analysed.Save(capPath);
+        output.Out.WriteLine($"wrote {capPath} again with {analysed.Analyses.Count} analyses (attnscope inspect lists them)");
+        var renderer = new AnalysisRenderer();
+        foreach (var (file, view, what) in new (string, AnalysisView, string)[]
+        {
+            ("roles.png", AnalysisView.Roles, "head roles, 6 layers × 12 heads"),
+            ("flow.png", AnalysisView.Flow, "exact attention flow from the top layer to the input tokens"),
+            ("rollout.gif", AnalysisView.Rollout, "attention rollout after each layer"),
+        })
+        {
+            var path = Path.Combine(folder, file);
+            renderer.Save(analysed, view, new HeatmapOptions(), path);
+            output.Out.WriteLine($"wrote {path}: {what}");
+        }
+        var single = session.Capture(TextA, null, captureQkv: false);
+        var saliency = GradientRelevance.ForEmbedding(session, single, TextB);
+        var singlePath = Path.Combine(folder, "capture-a.safetensors");
+        single = single.WithAnalyses(saliency.ToAnalyses());
+        single.Save(singlePath);
+        var salPath = Path.Combine(folder, "saliency.png");
+        renderer.Save(single, AnalysisView.Saliency, new HeatmapOptions(), salPath);
+        output.Out.WriteLine($"wrote {singlePath} and {salPath}: which tokens of text A make it similar to text B " +
+            $"(cosine {(double?)saliency.Info["similarity"] ?? double.NaN:0.000}, gradient-weighted relevance)");
+        return analysed;
     }
 
     /// <summary>The other static views: all heads of a layer, the model view, and the head average over layers.</summary>

@@ -213,7 +213,9 @@ public class HeatmapCliTests
         foreach (var png in pngs)
         {
             using var bmp = SkiaSharp.SKBitmap.Decode(png);
-            Assert.True(bmp.Width > 400 && bmp.Height > 400);
+            // Heatmaps are square-ish; the role map and the saliency text are wide and short.
+            bool wide = Path.GetFileName(png) is "roles.png" or "saliency.png";
+            Assert.True(bmp.Width > 400 && bmp.Height > (wide ? 200 : 400), $"{png} is {bmp.Width}×{bmp.Height}");
             Assert.Contains(Path.GetFileName(png), output);
         }
         // The other views and the interactive page, each as the format it claims.
@@ -225,8 +227,16 @@ public class HeatmapCliTests
         var html = File.ReadAllText(Path.Combine(dir.Path, "viewer.html"));
         Assert.StartsWith("<!DOCTYPE html>", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org", ""));
-        foreach (var name in new[] { "heads-layer2.png", "model.png", "layers-mean.gif", "viewer.html" })
+        foreach (var name in new[] { "heads-layer2.png", "model.png", "layers-mean.gif", "viewer.html", "roles.png", "flow.png", "rollout.gif", "saliency.png" })
             Assert.Contains(name, output);
+        // The analyses: kept in the capture (and so in the page), drawn, and relevance on text A alone.
+        foreach (var name in new[] { "encoder.rollout", "encoder.flow", "encoder.head_stats", "encoder.norm" })
+            Assert.NotNull(cap.Analysis(name));
+        using (var codec = SkiaSharp.SKCodec.Create(Path.Combine(dir.Path, "rollout.gif")))
+            Assert.Equal(6, codec.FrameCount);
+        var single = AttentionCapture.Load(Path.Combine(dir.Path, "capture-a.safetensors"));
+        Assert.Single(single.Metadata.Texts);
+        Assert.Equal(single.Tokens.Count, single.Analysis("saliency.source")!.Tensor.Shape[0]);
     }
 }
 
