@@ -14,19 +14,30 @@ public static class AttentionFlow
 {
     /// <summary>
     /// Flow of one self-attention stack of a capture through its first <paramref name="outputLayer"/> layers
-    /// (default: all of them), using every core.
+    /// (default: all of them), using every core. With <paramref name="rows"/> only those output tokens are computed
+    /// (the others stay zero and the result says which rows it holds); <paramref name="progress"/> is called with
+    /// (rows done, rows in all) as rows finish, from worker threads.
     /// </summary>
-    public static FlowResult Compute(AttentionCapture capture, string stack = AttentionStack.Encoder, int? outputLayer = null)
+    public static FlowResult Compute(AttentionCapture capture, string stack = AttentionStack.Encoder, int? outputLayer = null,
+        IReadOnlyList<int>? rows = null, Action<int, int>? progress = null)
     {
         var s = LayerMatrices.SelfStack(capture, stack);
         int top = outputLayer ?? s.Layers;
         if (top < 1 || top > s.Layers)
             throw new AttnScopeException($"output layer {top} is out of range: flow runs through 1..{s.Layers} layers of {s.Name}");
         int n = s.Queries;
-        var raw = MaxFlows(LayerMatrices.Augmented(s, HeadFusion.Mean, 0f, 0, top), top, n);
+        int[]? subset = null;
+        if (rows is not null)
+        {
+            if (rows.Count == 0) throw new AttnScopeException("flow rows: give at least one output token");
+            foreach (var r in rows)
+                if ((uint)r >= (uint)n) throw new AttnScopeException($"flow row {r} is out of range: {s.Name} has {n} tokens (0..{n - 1})");
+            subset = [.. rows.Distinct().Order()];
+        }
+        var raw = MaxFlows(FlowNetwork.From(LayerMatrices.Augmented(s, HeadFusion.Mean, 0f, 0, top), top, n), null, subset, progress);
         var rawTensor = new FloatTensor([n, n]);
         for (int k = 0; k < raw.Length; k++) rawTensor.Data[k] = (float)raw[k];
-        return new FlowResult(s.Name, top, new FloatTensor([n, n], NormaliseRows(raw, n)), rawTensor);
+        return new FlowResult(s.Name, top, new FloatTensor([n, n], NormaliseRows(raw, n)), rawTensor, subset);
     }
 
     /// <summary>
@@ -40,13 +51,21 @@ public static class AttentionFlow
     public static double[] MaxFlows(ReadOnlySpan<double> matrices, int layers, int tokens, int? threads = null) =>
         MaxFlows(FlowNetwork.From(matrices, layers, tokens), threads);
 
-    internal static double[] MaxFlows(FlowNetwork network, int? threads)
+    internal static double[] MaxFlows(FlowNetwork network, int? threads, int[]? rows = null, Action<int, int>? progress = null)
     {
         int n = network.Tokens;
         var raw = new double[n * n];
+        var sources = rows ?? Enumerable.Range(0, n).ToArray();
+        int done = 0;
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads ?? Environment.ProcessorCount) };
-        Parallel.For(0, n, options, () => new FlowSolver(network),
-            (s, _, solver) => { solver.SolveSource(s, raw.AsSpan(s * n, n)); return solver; }, _ => { });
+        Parallel.For(0, sources.Length, options, () => new FlowSolver(network),
+            (k, _, solver) =>
+            {
+                int s = sources[k];
+                solver.SolveSource(s, raw.AsSpan(s * n, n));
+                progress?.Invoke(Interlocked.Increment(ref done), sources.Length);
+                return solver;
+            }, _ => { });
         return raw;
     }
 

@@ -7,13 +7,20 @@ namespace AttnScope.Analyses.Results;
 /// Attention flow (Abnar &amp; Zuidema 2020) of one stack: <see cref="Raw"/>[i, j] is the maximum flow from token i at
 /// the output of layer <see cref="OutputLayer"/> (1-based: the output of that many layers) to input token j, in the
 /// layered graph whose capacities are the residual-augmented, head-averaged attention. <see cref="Flow"/> is
-/// <see cref="Raw"/> with each row normalised to sum 1. Both are [queries, keys].
+/// <see cref="Raw"/> with each row normalised to sum 1. Both are [queries, keys]. When <see cref="Rows"/> is set only those
+/// output tokens were computed and the other rows are zero.
 /// </summary>
-public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow, FloatTensor Raw)
+public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow, FloatTensor Raw, IReadOnlyList<int>? Rows = null)
 {
     public IEnumerable<CaptureAnalysis> ToAnalyses()
     {
         var info = new JsonObject { ["stack"] = Stack, ["output_layer"] = OutputLayer, ["fusion"] = "mean", ["residual"] = "(A + I) / 2 per row", ["exact"] = true };
+        if (Rows is not null)
+        {
+            var list = new JsonArray();
+            foreach (var r in Rows) list.Add(r);
+            info["rows"] = list;
+        }
         yield return new CaptureAnalysis(AnalysisNames.Of(Stack, AnalysisNames.Flow), Flow, info);
         yield return new CaptureAnalysis(AnalysisNames.Of(Stack, AnalysisNames.FlowRaw), Raw, (JsonObject)info.DeepClone());
     }
@@ -21,8 +28,18 @@ public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow,
     public static FlowResult? From(AttentionCapture capture, string stack)
     {
         if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Flow)) is not { } a) return null;
-        ResultChecks.Rank(a, 2);
-        var raw = capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowRaw))?.Tensor ?? a.Tensor;
-        return new FlowResult(stack, (int)ResultChecks.Number(a, "output_layer", 0), a.Tensor, raw);
+        var (q, k) = ResultChecks.Axes(capture, stack);
+        ResultChecks.Shape(a, q, k);
+        var rawAnalysis = capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowRaw));
+        if (rawAnalysis is not null) ResultChecks.Shape(rawAnalysis, q, k);
+        List<int>? rows = null;
+        if (a.Info["rows"] is JsonArray arr)
+        {
+            rows = [];
+            foreach (var node in arr)
+                rows.Add(node is JsonValue v && v.TryGetValue(out int r) && (uint)r < (uint)q ? r
+                    : throw new AttnScopeException($"analysis '{a.Name}': info 'rows' holds something that is not a token index"));
+        }
+        return new FlowResult(stack, (int)ResultChecks.Number(a, "output_layer", 0), a.Tensor, rawAnalysis?.Tensor ?? a.Tensor, rows);
     }
 }

@@ -44,6 +44,8 @@ public sealed record HeadStatsResult(string Stack, IReadOnlyList<string> StatNam
     {
         if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.HeadStats)) is not { } a) return null;
         ResultChecks.Rank(a, 3);
+        if (capture.Stacks.TryGetValue(stack, out var s) && (s.Layers != a.Tensor.Shape[0] || s.Heads != a.Tensor.Shape[1]))
+            throw new AttnScopeException($"analysis '{a.Name}' has shape {a.Tensor.ShapeText}, but {stack} has {s.Layers} layers × {s.Heads} heads");
         var names = ResultChecks.Strings(a.Info["stats"], a.Name, "stats");
         if (names.Count != a.Tensor.Shape[2])
             throw new AttnScopeException($"analysis '{a.Name}' names {names.Count} statistics but its tensor has {a.Tensor.Shape[2]}");

@@ -17,6 +17,8 @@ public sealed record NormAttentionResult(string Stack, string Vectors, FloatTens
     {
         if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Norm)) is not { } a) return null;
         ResultChecks.Rank(a, 4);
+        if (!capture.Stacks.TryGetValue(stack, out var s) || !s.Attention.Shape.SequenceEqual(a.Tensor.Shape))
+            throw new AttnScopeException($"analysis '{a.Name}' has shape {a.Tensor.ShapeText}, which is not the shape of the capture's {stack} attention");
         return new NormAttentionResult(stack, ResultChecks.String(a, "vectors", "value"), a.Tensor);
     }
 }

@@ -13,6 +13,31 @@ internal static class ResultChecks
             throw new AttnScopeException($"analysis '{a.Name}' has shape {a.Tensor.ShapeText}, expected {rank} dimensions");
     }
 
+    /// <summary>Query and key token counts of a stack's axes (the stack need not be in the capture: analyses name their own).</summary>
+    public static (int Queries, int Keys) Axes(AttentionCapture capture, string stack)
+    {
+        try
+        {
+            var (q, k) = capture.AxisTokens(stack);
+            return (q.Count, k.Count);
+        }
+        catch (AttnScopeException)
+        {
+            throw new AttnScopeException($"analysis of unknown stack '{stack}'");
+        }
+    }
+
+    /// <summary>The trailing dimensions must be (queries, keys) of the capture's tokens; leading ones as given.</summary>
+    public static void Shape(CaptureAnalysis a, params int[] trailing)
+    {
+        var s = a.Tensor.Shape;
+        bool ok = s.Length >= trailing.Length;
+        for (int i = 0; ok && i < trailing.Length; i++) ok = s[s.Length - trailing.Length + i] == trailing[i];
+        if (!ok)
+            throw new AttnScopeException(
+                $"analysis '{a.Name}' has shape {a.Tensor.ShapeText}, which does not fit the capture's tokens (expected [..., {string.Join(", ", trailing)}])");
+    }
+
     public static string String(CaptureAnalysis a, string key, string fallback)
     {
         if (a.Info[key] is not { } node) return fallback;

@@ -26,6 +26,9 @@ public sealed record RolloutResult(string Stack, HeadFusion Fusion, float Discar
     {
         if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Rollout)) is not { } a) return null;
         ResultChecks.Rank(a, 3);
+        var (q, k) = ResultChecks.Axes(capture, stack);
+        ResultChecks.Shape(a, q, k);
+        if (a.Tensor.Shape[0] < 1) throw new AttnScopeException($"analysis '{a.Name}' holds no rollout step");
         return new RolloutResult(stack, HeadFusionNames.Parse(ResultChecks.String(a, "fusion", "mean")),
             (float)ResultChecks.Number(a, "discard_ratio", 0), (int)ResultChecks.Number(a, "start_layer", 0), a.Tensor);
     }

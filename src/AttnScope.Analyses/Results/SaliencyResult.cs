@@ -24,11 +24,22 @@ public sealed record SaliencyResult(FloatTensor Source, FloatTensor? Target, IRe
     {
         if (capture.Analysis(AnalysisNames.SaliencySource) is not { } s) return null;
         ResultChecks.Rank(s, 1);
+        ResultChecks.Shape(s, capture.Tokens.Count);
         var t = capture.Analysis(AnalysisNames.SaliencyTarget);
-        if (t is not null) ResultChecks.Rank(t, 1);
+        if (t is not null)
+        {
+            ResultChecks.Rank(t, 1);
+            ResultChecks.Shape(t, capture.TargetTokens.Count);
+        }
         var rel = new Dictionary<string, FloatTensor>(StringComparer.Ordinal);
         foreach (var stack in AttentionStack.Names)
-            if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Relevance)) is { } r) { ResultChecks.Rank(r, 2); rel[stack] = r.Tensor; }
+            if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Relevance)) is { } r)
+            {
+                ResultChecks.Rank(r, 2);
+                var (q, k) = ResultChecks.Axes(capture, stack);
+                ResultChecks.Shape(r, q, k);
+                rel[stack] = r.Tensor;
+            }
         return new SaliencyResult(s.Tensor, t?.Tensor, rel, s.Info);
     }
 }

@@ -27,6 +27,7 @@ public static partial class AnalyzeCommand
         public float DiscardRatio { get; init; }
         public int StartLayer { get; init; }
         public int? FlowLayer { get; init; }
+        public IReadOnlyList<int>? FlowRows { get; init; }
         public string? Compare { get; init; }
         public int? Target { get; init; }
         public string? Model { get; init; }
@@ -44,6 +45,7 @@ public static partial class AnalyzeCommand
         var fusion = new Option<string>("--fusion") { Description = "how rollout fuses the heads of a layer: mean, max or min", DefaultValueFactory = _ => "mean" };
         var discard = new Option<float>("--discard-ratio") { Description = "rollout: share of the lowest weights of each row set to 0 before the residual (0 ≤ r < 1)" };
         var start = new Option<int>("--start-layer") { Description = "rollout: first layer (0-based)" };
+        var flowRows = new Option<string?>("--flow-rows") { Description = "flow: only from these output tokens (comma-separated indices, e.g. 0 for [CLS]); long inputs go much faster" };
         var flowLayer = new Option<int?>("--flow-layer") { Description = "flow: output of which layer the flow starts from (1..layers; default the top)" };
         var compare = new Option<string?>("--compare") { Description = "relevance for an embedding model: the text whose embedding the capture's text is compared with (cosine similarity)" };
         var target = new Option<int?>("--target") { Description = "relevance for a translation model: index of the target token whose log-probability is explained (default: the last)" };
@@ -51,7 +53,7 @@ public static partial class AnalyzeCommand
         var outPath = new Option<string?>("--output", "-o") { Description = "write the analysed capture here instead of updating CAPTURE in place" };
         var cmd = new Command("analyze", "Compute rollout, exact flow, head statistics and roles, norm-based attention and gradient relevance, and keep them in the capture.")
         {
-            file, rollout, flow, heads, norm, relevance, stack, fusion, discard, start, flowLayer, compare, target, model, outPath,
+            file, rollout, flow, heads, norm, relevance, stack, fusion, discard, start, flowLayer, flowRows, compare, target, model, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -60,6 +62,7 @@ public static partial class AnalyzeCommand
                 Rollout = r.GetValue(rollout), Flow = r.GetValue(flow), Heads = r.GetValue(heads), Norm = r.GetValue(norm),
                 Relevance = r.GetValue(relevance), Stack = r.GetValue(stack)!, Fusion = HeadFusionNames.Parse(r.GetValue(fusion)!),
                 DiscardRatio = r.GetValue(discard), StartLayer = r.GetValue(start), FlowLayer = r.GetValue(flowLayer),
+                FlowRows = ParseRows(r.GetValue(flowRows)),
                 Compare = r.GetValue(compare), Target = r.GetValue(target), Model = r.GetValue(model),
             };
             var input = r.GetValue(file)!;
@@ -96,7 +99,10 @@ public static partial class AnalyzeCommand
             }
             else if (o.Rollout && !self) output.Warn($"rollout skips the {s.Name} stack (it maps one sequence onto another; see relevance)");
 
-            if ((o.Flow || !any) && self) results.AddRange(RunFlow(cap, s, o, output));
+            if (!o.Flow && !any && self && o.FlowRows is null && s.Queries > DefaultFlowTokens)
+                output.Out.WriteLine($"{s.Name} flow skipped: {s.Queries}² exact max-flows take minutes at this length; " +
+                    "--flow computes them anyway, --flow-rows 0 only from the first token");
+            else if ((o.Flow || !any || o.FlowRows is not null) && self) results.AddRange(RunFlow(cap, s, o, output));
             else if (o.Flow && !self) output.Warn($"flow skips the {s.Name} stack (it maps one sequence onto another; see relevance)");
 
             if (o.Heads || !any)
@@ -125,13 +131,40 @@ public static partial class AnalyzeCommand
         return [cap.Stack(stack)];
     }
 
+    /// <summary>Above this many tokens, <c>analyze</c> without named analyses leaves flow out (it grows about as n⁴).</summary>
+    public const int DefaultFlowTokens = 160;
+
     private static IEnumerable<CaptureAnalysis> RunFlow(AttentionCapture cap, AttentionStack s, Options o, CliOutput output)
     {
         var watch = Stopwatch.StartNew();
-        var f = AttentionFlow.Compute(cap, s.Name, o.FlowLayer);
-        output.Out.WriteLine($"{s.Name} flow (exact max-flow, output of layer {f.OutputLayer}, {s.Queries}×{s.Keys} pairs in {watch.Elapsed.TotalSeconds:0.00} s): " +
-            $"most flow-receiving inputs {TopInputs(f.Flow.Data, cap.AxisTokens(s.Name).Keys)}");
+        int rowsWanted = o.FlowRows?.Count ?? s.Queries;
+        var nextReport = TimeSpan.FromSeconds(5);
+        var gate = new object();
+        void Progress(int done, int all)
+        {
+            lock (gate)
+            {
+                if (watch.Elapsed < nextReport || done == all) return;
+                var left = TimeSpan.FromSeconds(watch.Elapsed.TotalSeconds / done * (all - done));
+                output.Err.WriteLine($"attnscope: {s.Name} flow: {done}/{all} output tokens after {watch.Elapsed.TotalSeconds:0} s, about {left.TotalSeconds:0} s left");
+                nextReport = watch.Elapsed + TimeSpan.FromSeconds(10);
+            }
+        }
+        var f = AttentionFlow.Compute(cap, s.Name, o.FlowLayer, o.FlowRows, Progress);
+        var rowsText = f.Rows is null ? "" : $", from output token(s) {string.Join(", ", f.Rows)}";
+        output.Out.WriteLine($"{s.Name} flow (exact max-flow, output of layer {f.OutputLayer}, {rowsWanted}×{s.Keys} pairs in {watch.Elapsed.TotalSeconds:0.00} s{rowsText}): " +
+            $"most flow-receiving inputs {TopInputs(f.Flow.Data, cap.AxisTokens(s.Name).Keys, f.Rows)}");
         return f.ToAnalyses();
+    }
+
+    private static IReadOnlyList<int>? ParseRows(string? text)
+    {
+        if (text is null) return null;
+        var list = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            list.Add(int.TryParse(part, out var v) && v >= 0 ? v : throw new AttnScopeException($"--flow-rows: '{part}' is not a token index (use e.g. 0 or 0,5,9)"));
+        if (list.Count == 0) throw new AttnScopeException("--flow-rows: give at least one token index (e.g. 0)");
+        return list;
     }
 
     private static CaptureAnalysis RunNorm(AttentionCapture cap, AttentionStack s, Options o, CliOutput output, string? normModel)
@@ -154,13 +187,14 @@ public static partial class AnalyzeCommand
         return n.ToAnalysis();
     }
 
-    /// <summary>The five input tokens with the largest mean share over the rows of a [queries, keys] matrix.</summary>
-    internal static string TopInputs(ReadOnlySpan<float> m, IReadOnlyList<CaptureToken> keys)
+    /// <summary>The five input tokens with the largest mean share over the rows (or the given rows) of a [queries, keys] matrix.</summary>
+    internal static string TopInputs(ReadOnlySpan<float> m, IReadOnlyList<CaptureToken> keys, IReadOnlyList<int>? rows = null)
     {
         int k = keys.Count, q = m.Length / Math.Max(k, 1);
         var share = new double[k];
-        for (int i = 0; i < q; i++)
-            for (int j = 0; j < k; j++) share[j] += m[i * k + j] / q;
+        var which = rows ?? Enumerable.Range(0, q).ToArray();
+        foreach (var i in which)
+            for (int j = 0; j < k; j++) share[j] += m[i * k + j] / which.Count;
         var top = Enumerable.Range(0, k).OrderByDescending(j => share[j]).Take(5);
         return string.Join(", ", top.Select(j => $"{TokenText.Printable(keys[j].Text, 20)} {share[j]:0.000}"));
     }

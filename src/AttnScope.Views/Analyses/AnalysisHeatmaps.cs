@@ -64,6 +64,15 @@ public static class AnalysisHeatmaps
     {
         var (q, k) = capture.AxisTokens(f.Stack);
         var t = new FloatTensor([1, 1, f.Flow.Shape[0], f.Flow.Shape[1]], f.Flow.Data);
+        if (f.Rows is { } rows)
+        {
+            // Flow computed from some output tokens only (--flow-rows): draw just those rows.
+            int keys = f.Flow.Shape[1];
+            var data = new float[rows.Count * keys];
+            for (int r = 0; r < rows.Count; r++) f.Flow.Data.AsSpan(rows[r] * keys, keys).CopyTo(data.AsSpan(r * keys));
+            t = new FloatTensor([1, 1, rows.Count, keys], data);
+            q = [.. rows.Select(i => q[i])];
+        }
         var m = HeatmapMatrix.FromTensor(t, q, k, o with { Stack = f.Stack, Layer = 0, Heads = HeadSelection.Single(0) });
         return HeatmapLayout.Compute(m, o with { Title = o.Title ?? WithSelection(FlowTitle(capture, f), m) }, capture.Metadata.ModelId, fonts, style);
     }

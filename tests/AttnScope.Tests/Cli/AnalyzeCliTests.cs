@@ -1,4 +1,5 @@
 using AttnScope.Analyses.Results;
+using AttnScope.Cli;
 using AttnScope.Capture;
 using AttnScope.Tests.Support;
 using static AttnScope.Tests.Cli.CliTests;
@@ -142,5 +143,36 @@ public class AnalyzeEmbeddingCliTests
         AssertOneLineError(code, err, "--compare TEXT");
         (code, _, err) = Run("analyze", path, "--relevance", "--target", "2");
         AssertOneLineError(code, err, "--target is for translation captures");
+    }
+}
+
+public class AnalyzeLongInputCliTests
+{
+    [Fact]
+    public void Long_inputs_leave_flow_out_unless_asked_and_flow_rows_computes_and_draws_only_those_rows()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("long.safetensors");
+        int n = AnalyzeCommand.DefaultFlowTokens + 8;
+        SyntheticCaptures.Realistic(n, layers: 1, heads: 1).Save(path);
+        var (code, output, err) = Run("analyze", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("flow skipped", output);
+        Assert.Null(FlowResult.From(AttentionCapture.Load(path), AttentionStack.Encoder));
+
+        (code, output, err) = Run("analyze", path, "--flow-rows", "0, 3");
+        Assert.True(code == 0, err);
+        var f = FlowResult.From(AttentionCapture.Load(path), AttentionStack.Encoder)!;
+        Assert.Equal([0, 3], f.Rows);
+        var png = dir.File("flow.png");
+        (code, _, err) = Run("render", path, "--view", "flow", "-o", png);
+        Assert.True(code == 0, err);
+        using var bmp = SkiaSharp.SKBitmap.Decode(png);
+        Assert.True(bmp.Height < bmp.Width, "two rows of flow make a wide, short figure");
+
+        (code, _, err) = Run("analyze", path, "--flow-rows", "x");
+        AssertOneLineError(code, err, "not a token index");
+        (code, _, err) = Run("analyze", path, "--flow-rows", $"{n}");
+        AssertOneLineError(code, err, "out of range");
     }
 }
