@@ -18,3 +18,8 @@ attnscope render "$tmp/pair.safetensors" --view model -o "$out/view-model.png"
 attnscope render "$tmp/pair.safetensors" --view head --head mean --delay 800 -o "$out/view-animation.gif"
 attnscope analyze "$tmp/pair.safetensors" --rollout --heads
 attnscope render "$tmp/pair.safetensors" --view roles -o "$out/analysis-roles.png"
+attnscope analyze "$tmp/pair.safetensors" --flow
+attnscope render "$tmp/pair.safetensors" --view flow -o "$out/analysis-flow.png"
+attnscope capture --text "I deposited the money at the bank." -o "$tmp/bank.safetensors"
+attnscope analyze "$tmp/bank.safetensors" --relevance --compare "The financial institution keeps my savings."
+attnscope render "$tmp/bank.safetensors" --view saliency -o "$out/analysis-saliency.png"
