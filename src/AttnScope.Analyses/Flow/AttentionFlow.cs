@@ -41,6 +41,28 @@ public static class AttentionFlow
     }
 
     /// <summary>
+    /// Flow from the output of every layer (through layers 0..l for l = 0..L−1), rows normalised, for animating flow
+    /// over layers, and the flow from the top layer with its raw values. Costs about the sum of <see cref="Compute"/>
+    /// for each output layer.
+    /// </summary>
+    public static (FlowLayersResult Layers, FlowResult Top) ComputeLayers(AttentionCapture capture, string stack = AttentionStack.Encoder,
+        IReadOnlyList<int>? rows = null, Action<int, int>? progress = null)
+    {
+        var s = LayerMatrices.SelfStack(capture, stack);
+        int n = s.Queries, nn = n * n;
+        var flows = new float[(long)s.Layers * nn];
+        FlowResult? last = null;
+        for (int top = 1; top <= s.Layers; top++)
+        {
+            int layer = top;
+            var f = Compute(capture, stack, top, rows, progress is null ? null : (done, all) => progress((layer - 1) * all + done, s.Layers * all));
+            f.Flow.Data.CopyTo(flows, (long)(top - 1) * nn);
+            last = f;
+        }
+        return (new FlowLayersResult(s.Name, new FloatTensor([s.Layers, n, n], flows), last!.Rows), last);
+    }
+
+    /// <summary>
     /// Max-flow values [n, n] (output token × input token) of the layered graph built from <paramref name="layers"/>
     /// matrices [layers, n, n] (layer 0 first; rows are queries at a layer's output, columns keys at its input).
     /// </summary>

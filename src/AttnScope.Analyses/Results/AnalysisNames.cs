@@ -9,6 +9,8 @@ public static class AnalysisNames
     public const string Rollout = "rollout";
     public const string Flow = "flow";
     public const string FlowRaw = "flow_raw";
+    /// <summary>Flow from the output of every layer: [layers, n, n], frame l = flow through layers 0..l.</summary>
+    public const string FlowLayers = "flow_layers";
     public const string HeadStats = "head_stats";
     public const string Norm = "norm";
     public const string Relevance = "relevance";

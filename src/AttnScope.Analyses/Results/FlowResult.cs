@@ -32,14 +32,7 @@ public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow,
         ResultChecks.Shape(a, q, k);
         var rawAnalysis = capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowRaw));
         if (rawAnalysis is not null) ResultChecks.Shape(rawAnalysis, q, k);
-        List<int>? rows = null;
-        if (a.Info["rows"] is JsonArray arr)
-        {
-            rows = [];
-            foreach (var node in arr)
-                rows.Add(node is JsonValue v && v.TryGetValue(out int r) && (uint)r < (uint)q ? r
-                    : throw new AttnScopeException($"analysis '{a.Name}': info 'rows' holds something that is not a token index"));
-        }
+        var rows = ResultChecks.Rows(a, q);
         return new FlowResult(stack, (int)ResultChecks.Number(a, "output_layer", 0), a.Tensor, rawAnalysis?.Tensor ?? a.Tensor, rows);
     }
 }

@@ -38,6 +38,18 @@ internal static class ResultChecks
                 $"analysis '{a.Name}' has shape {a.Tensor.ShapeText}, which does not fit the capture's tokens (expected [..., {string.Join(", ", trailing)}])");
     }
 
+    /// <summary>The info <c>rows</c> (output tokens a partial flow was computed from), or null when all were.</summary>
+    public static List<int>? Rows(CaptureAnalysis a, int queries)
+    {
+        if (a.Info["rows"] is not { } node) return null;
+        if (node is not JsonArray arr) throw new AttnScopeException($"analysis '{a.Name}': info 'rows' is not a list");
+        var rows = new List<int>(arr.Count);
+        foreach (var item in arr)
+            rows.Add(item is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int r) && (uint)r < (uint)queries ? r
+                : throw new AttnScopeException($"analysis '{a.Name}': info 'rows' holds something that is not a token index"));
+        return rows;
+    }
+
     public static string String(CaptureAnalysis a, string key, string fallback)
     {
         if (a.Info[key] is not { } node) return fallback;

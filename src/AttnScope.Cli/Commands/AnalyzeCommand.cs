@@ -28,6 +28,7 @@ public static partial class AnalyzeCommand
         public int StartLayer { get; init; }
         public int? FlowLayer { get; init; }
         public IReadOnlyList<int>? FlowRows { get; init; }
+        public bool FlowLayers { get; init; }
         public string? Compare { get; init; }
         public int? Target { get; init; }
         public string? Model { get; init; }
@@ -46,6 +47,7 @@ public static partial class AnalyzeCommand
         var discard = new Option<float>("--discard-ratio") { Description = "rollout: share of the lowest weights of each row set to 0 before the residual (0 ≤ r < 1)" };
         var start = new Option<int>("--start-layer") { Description = "rollout: first layer (0-based)" };
         var flowRows = new Option<string?>("--flow-rows") { Description = "flow: only from these output tokens (comma-separated indices, e.g. 0 for [CLS]); long inputs go much faster" };
+        var flowLayers = new Option<bool>("--flow-layers") { Description = "flow from the output of every layer (render it as a .gif); costs about layers/2 times --flow" };
         var flowLayer = new Option<int?>("--flow-layer") { Description = "flow: output of which layer the flow starts from (1..layers; default the top)" };
         var compare = new Option<string?>("--compare") { Description = "relevance for an embedding model: the text whose embedding the capture's text is compared with (cosine similarity)" };
         var target = new Option<int?>("--target") { Description = "relevance for a translation model: index of the target token whose log-probability is explained (default: the last)" };
@@ -53,7 +55,7 @@ public static partial class AnalyzeCommand
         var outPath = new Option<string?>("--output", "-o") { Description = "write the analysed capture here instead of updating CAPTURE in place" };
         var cmd = new Command("analyze", "Compute rollout, exact flow, head statistics and roles, norm-based attention and gradient relevance, and keep them in the capture.")
         {
-            file, rollout, flow, heads, norm, relevance, stack, fusion, discard, start, flowLayer, flowRows, compare, target, model, outPath,
+            file, rollout, flow, heads, norm, relevance, stack, fusion, discard, start, flowLayer, flowRows, flowLayers, compare, target, model, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -62,7 +64,7 @@ public static partial class AnalyzeCommand
                 Rollout = r.GetValue(rollout), Flow = r.GetValue(flow), Heads = r.GetValue(heads), Norm = r.GetValue(norm),
                 Relevance = r.GetValue(relevance), Stack = r.GetValue(stack)!, Fusion = HeadFusionNames.Parse(r.GetValue(fusion)!),
                 DiscardRatio = r.GetValue(discard), StartLayer = r.GetValue(start), FlowLayer = r.GetValue(flowLayer),
-                FlowRows = ParseRows(r.GetValue(flowRows)),
+                FlowRows = ParseRows(r.GetValue(flowRows)), FlowLayers = r.GetValue(flowLayers),
                 Compare = r.GetValue(compare), Target = r.GetValue(target), Model = r.GetValue(model),
             };
             var input = r.GetValue(file)!;
@@ -83,7 +85,9 @@ public static partial class AnalyzeCommand
     /// <param name="normModel">The model whose output projection norm-based attention uses (default: --model or the capture's model).</param>
     public static AttentionCapture Run(AttentionCapture cap, Options o, CliOutput output, string? normModel = null)
     {
-        bool any = o.Rollout || o.Flow || o.Heads || o.Norm || o.Relevance;
+        bool any = o.Rollout || o.Flow || o.Heads || o.Norm || o.Relevance || o.FlowLayers;
+        if (o.FlowLayers && o.FlowLayer is not null)
+            throw new AttnScopeException("--flow-layers computes the flow from every layer; leave out --flow-layer");
         var stacks = SelectStacks(cap, o.Stack);
         var results = new List<CaptureAnalysis>();
         var watch = Stopwatch.StartNew();
@@ -102,8 +106,8 @@ public static partial class AnalyzeCommand
             if (!o.Flow && !any && self && o.FlowRows is null && s.Queries > DefaultFlowTokens)
                 output.Out.WriteLine($"{s.Name} flow skipped: {s.Queries}² exact max-flows take minutes at this length; " +
                     "--flow computes them anyway, --flow-rows 0 only from the first token");
-            else if ((o.Flow || !any || o.FlowRows is not null) && self) results.AddRange(RunFlow(cap, s, o, output));
-            else if (o.Flow && !self) output.Warn($"flow skips the {s.Name} stack (it maps one sequence onto another; see relevance)");
+            else if ((o.Flow || !any || o.FlowRows is not null || o.FlowLayers) && self) results.AddRange(RunFlow(cap, s, o, output));
+            else if ((o.Flow || o.FlowLayers) && !self) output.Warn($"flow skips the {s.Name} stack (it maps one sequence onto another; see relevance)");
 
             if (o.Heads || !any)
             {
@@ -150,11 +154,15 @@ public static partial class AnalyzeCommand
                 nextReport = watch.Elapsed + TimeSpan.FromSeconds(10);
             }
         }
-        var f = AttentionFlow.Compute(cap, s.Name, o.FlowLayer, o.FlowRows, Progress);
+        FlowResult f;
+        FlowLayersResult? layers = null;
+        if (o.FlowLayers) (layers, f) = AttentionFlow.ComputeLayers(cap, s.Name, o.FlowRows, Progress);
+        else f = AttentionFlow.Compute(cap, s.Name, o.FlowLayer, o.FlowRows, Progress);
         var rowsText = f.Rows is null ? "" : $", from output token(s) {string.Join(", ", f.Rows)}";
         output.Out.WriteLine($"{s.Name} flow (exact max-flow, output of layer {f.OutputLayer}, {rowsWanted}×{s.Keys} pairs in {watch.Elapsed.TotalSeconds:0.00} s{rowsText}): " +
-            $"most flow-receiving inputs {TopInputs(f.Flow.Data, cap.AxisTokens(s.Name).Keys, f.Rows)}");
-        return f.ToAnalyses();
+            $"most flow-receiving inputs {TopInputs(f.Flow.Data, cap.AxisTokens(s.Name).Keys, f.Rows)}" +
+            (layers is null ? "" : $"; and from the output of each of the {layers.Steps} layers"));
+        return layers is null ? f.ToAnalyses() : [.. f.ToAnalyses(), layers.ToAnalysis()];
     }
 
     private static IReadOnlyList<int>? ParseRows(string? text)

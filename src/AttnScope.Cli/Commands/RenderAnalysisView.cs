@@ -33,8 +33,8 @@ public static class RenderAnalysisView
             throw new AttnScopeException($"--layer does not apply to the {name} view");
         if (headGiven && view != AnalysisView.Norm)
             throw new AttnScopeException($"--head does not apply to the {name} view" + (view == AnalysisView.NormHeads ? ", which shows all heads" : ""));
-        if (gif && view != AnalysisView.Rollout)
-            throw new AttnScopeException($"the {name} view has no animation: only the rollout animates, over its layers (--view rollout -o FILE.gif)");
+        if (gif && view is not (AnalysisView.Rollout or AnalysisView.Flow))
+            throw new AttnScopeException($"the {name} view has no animation: rollout and flow animate, over their layers (--view rollout -o FILE.gif)");
         if (values != ValueKind.Attention)
             throw new AttnScopeException($"--values does not apply to the {name} view, which draws its analysis");
         if (selection && view is AnalysisView.Saliency or AnalysisView.SaliencyBars or AnalysisView.Roles)
@@ -47,8 +47,10 @@ public static class RenderAnalysisView
         renderer.Save(capture, view, options, path, layer, new AnimationOptions { DelayMs = delayMs });
         if (Path.GetExtension(path).Equals(".gif", StringComparison.OrdinalIgnoreCase))
         {
-            int steps = capture.Analysis(AttnScope.Analyses.Results.AnalysisNames.Of(options.Stack, AttnScope.Analyses.Results.AnalysisNames.Rollout))!.Tensor.Shape[0];
-            output.Out.WriteLine($"wrote {path} ({steps} frames, the rollout after each layer)");
+            bool flow = view == AnalysisView.Flow;
+            var kind = flow ? AttnScope.Analyses.Results.AnalysisNames.FlowLayers : AttnScope.Analyses.Results.AnalysisNames.Rollout;
+            int steps = capture.Analysis(AttnScope.Analyses.Results.AnalysisNames.Of(options.Stack, kind))!.Tensor.Shape[0];
+            output.Out.WriteLine($"wrote {path} ({steps} frames, the {(flow ? "flow from" : "rollout after")} each layer)");
         }
         else output.Out.WriteLine($"wrote {path}");
     }

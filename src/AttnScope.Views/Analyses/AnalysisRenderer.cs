@@ -76,20 +76,37 @@ public sealed class AnalysisRenderer
     {
         o.Validate();
         var r = Rollout(capture, o.Stack);
+        float top = 0;
         if (o.ColorMax is null)
-        {
-            float top = 0;
             for (int i = 0; i < r.Steps; i++) top = MathF.Max(top, AnalysisHeatmaps.RolloutMatrix(capture, r, i, o).MaxValue);
-            if (top > 0) o = o with { ColorMax = top };
+        return Frames(r.Steps, top, o, (i, oi) => AnalysisHeatmaps.Rollout(capture, r, i, oi, Fonts, _style), i => $"after layer {r.StartLayer + i}", delayMs);
+    }
+
+    /// <summary>One frame per layer of flow (<c>analyze --flow-layers</c>): the flow from that layer's output, on one colour scale.</summary>
+    public List<AnimationFrame> FlowFrames(AttentionCapture capture, HeatmapOptions o, int? delayMs = null)
+    {
+        o.Validate();
+        var f = AnalysisLookup.Require(capture, FlowLayersResult.From(capture, o.Stack), "attention flow from every layer", o.Stack, "--flow-layers");
+        int nn = f.Flows.Shape[1] * f.Flows.Shape[2];
+        FlowResult Frame(int i)
+        {
+            var t = new FloatTensor([f.Flows.Shape[1], f.Flows.Shape[2]], f.Flows.Data.AsSpan(i * nn, nn).ToArray());
+            return new FlowResult(f.Stack, i + 1, t, t, f.Rows);
         }
-        var frames = new List<AnimationFrame>(r.Steps);
+        float top = o.ColorMax is null ? f.Flows.Data.Max() : 0;
+        return Frames(f.Steps, top, o, (i, oi) => AnalysisHeatmaps.Flow(capture, Frame(i), oi, Fonts, _style), i => $"from layer {i}", delayMs);
+    }
+
+    /// <summary>Frames on one colour scale (<paramref name="max"/>, unless the options fix one); disposed if any fails.</summary>
+    private List<AnimationFrame> Frames(int count, float max, HeatmapOptions o, Func<int, HeatmapOptions, IFigureLayout> layout,
+        Func<int, string> caption, int? delayMs)
+    {
+        if (o.ColorMax is null && max > 0) o = o with { ColorMax = max };
+        var frames = new List<AnimationFrame>(count);
         try
         {
-            for (int i = 0; i < r.Steps; i++)
-            {
-                var layout = AnalysisHeatmaps.Rollout(capture, r, i, o, Fonts, _style);
-                frames.Add(new AnimationFrame(_views.RenderBitmap(layout, o.ColorMap), $"after layer {r.StartLayer + i}", delayMs));
-            }
+            for (int i = 0; i < count; i++)
+                frames.Add(new AnimationFrame(_views.RenderBitmap(layout(i, o), o.ColorMap), caption(i), delayMs));
             return frames;
         }
         catch
@@ -99,9 +116,14 @@ public sealed class AnalysisRenderer
         }
     }
 
-    public byte[] RenderRolloutAnimation(AttentionCapture capture, HeatmapOptions o, AnimationOptions? animation = null)
+    public byte[] RenderRolloutAnimation(AttentionCapture capture, HeatmapOptions o, AnimationOptions? animation = null) =>
+        Encode(RolloutFrames(capture, o), o, animation);
+
+    public byte[] RenderFlowAnimation(AttentionCapture capture, HeatmapOptions o, AnimationOptions? animation = null) =>
+        Encode(FlowFrames(capture, o), o, animation);
+
+    private byte[] Encode(List<AnimationFrame> frames, HeatmapOptions o, AnimationOptions? animation)
     {
-        var frames = RolloutFrames(capture, o);
         try
         {
             return AnimationWriter.EncodeGif(frames, (animation ?? new AnimationOptions()) with { Scale = o.Scale }, Fonts);
@@ -121,12 +143,12 @@ public sealed class AnalysisRenderer
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!ViewRenderer.Extensions.Contains(ext))
             throw new AttnScopeException($"cannot tell the image format of '{path}': use a .png, .svg, .pdf or .gif (animation) file name");
-        if (ext == ".gif" && view != AnalysisView.Rollout)
-            throw new AttnScopeException($"the {view.Name()} view has no animation: only the rollout animates (over its layers)");
+        if (ext == ".gif" && view is not (AnalysisView.Rollout or AnalysisView.Flow))
+            throw new AttnScopeException($"the {view.Name()} view has no animation: rollout and flow animate (over their layers)");
         ViewRenderer.CheckWritable(path);
         byte[] bytes = ext switch
         {
-            ".gif" => RenderRolloutAnimation(capture, o, animation),
+            ".gif" => view == AnalysisView.Flow ? RenderFlowAnimation(capture, o, animation) : RenderRolloutAnimation(capture, o, animation),
             ".svg" => new System.Text.UTF8Encoding(false).GetBytes(_views.RenderSvg(Layout(capture, view, o, layer), o.ColorMap)),
             ".pdf" => _views.RenderPdf(Layout(capture, view, o, layer), o.ColorMap),
             _ => _views.RenderPng(Layout(capture, view, o, layer), o.ColorMap),

@@ -44,3 +44,20 @@ public class AnalysisReadBackTests
         Assert.Contains("flow row 9", Assert.Throws<AttnScopeException>(() => AttentionFlow.Compute(cap, rows: [9])).Message);
     }
 }
+
+/// <summary>Flow from the output of every layer, for animating flow over layers.</summary>
+public class FlowLayersTests
+{
+    [Fact]
+    public void Each_frame_is_the_flow_through_that_many_layers()
+    {
+        var cap = SyntheticCaptures.Realistic(7, layers: 3, heads: 2);
+        var (layers, top) = AttentionFlow.ComputeLayers(cap);
+        Assert.Equal([3, 7, 7], layers.Flows.Shape);
+        for (int l = 0; l < 3; l++)
+            Assert.Equal(AttentionFlow.Compute(cap, outputLayer: l + 1).Flow.Data, layers.Flows.Slice(l).ToArray());
+        Assert.Equal(AttentionFlow.Compute(cap).Raw.Data, top.Raw.Data);
+        var back = FlowLayersResult.From(cap.WithAnalyses([layers.ToAnalysis()]), "encoder")!;
+        Assert.Equal(layers.Flows.Data, back.Flows.Data);
+    }
+}

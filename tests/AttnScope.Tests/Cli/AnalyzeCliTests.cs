@@ -176,3 +176,27 @@ public class AnalyzeLongInputCliTests
         AssertOneLineError(code, err, "out of range");
     }
 }
+
+public class AnalyzeFlowLayersCliTests
+{
+    [Fact]
+    public void Flow_layers_animate_as_a_gif_with_one_frame_per_layer()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        SyntheticCaptures.Realistic(8, layers: 3, heads: 2).Save(path);
+        var gif = dir.File("flow.gif");
+        var (code, _, err) = Run("render", path, "--view", "flow", "-o", gif);
+        AssertOneLineError(code, err, "--flow-layers");
+        (code, _, err) = Run("analyze", path, "--flow-layers", "--flow-layer", "2");
+        AssertOneLineError(code, err, "leave out --flow-layer");
+        (code, var output, err) = Run("analyze", path, "--flow-layers");
+        Assert.True(code == 0, err);
+        Assert.NotNull(FlowResult.From(AttentionCapture.Load(path), AttentionStack.Encoder));
+        (code, output, err) = Run("render", path, "--view", "flow", "-o", gif);
+        Assert.True(code == 0, err);
+        Assert.Contains("3 frames", output);
+        using var codec = SkiaSharp.SKCodec.Create(gif);
+        Assert.Equal(3, codec.FrameCount);
+    }
+}

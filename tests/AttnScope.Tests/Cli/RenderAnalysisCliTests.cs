@@ -112,7 +112,7 @@ public class RenderAnalysisCliTests
     [InlineData("x.png", new[] { "--view", "roles", "--values", "scores" }, "--values does not apply to the roles view")]
     [InlineData("x.png", new[] { "--view", "saliency", "--hide-special" }, "do not apply to the saliency view")]
     [InlineData("x.png", new[] { "--view", "flow", "--stack", "cross" }, "no 'cross' stack")]
-    [InlineData("x.gif", new[] { "--view", "flow" }, "the flow view has no animation")]
+    [InlineData("x.gif", new[] { "--view", "roles" }, "the roles view has no animation")]
     [InlineData("x.gif", new[] { "--view", "rollout", "--layer", "1" }, "--layer does not apply to an animation")]
     public void BadInputIsOneClearLineAndWritesNothing(string output, string[] extra, string expected)
     {
