@@ -39,7 +39,19 @@ public static class AnalysisData
                     ["captions"] = new JsonArray(Enumerable.Range(0, r.Steps).Select(i => (JsonNode?)$"after layer {r.StartLayer + i}").ToArray()),
                     ["titles"] = new JsonArray(Enumerable.Range(0, r.Steps).Select(i => (JsonNode?)AnalysisHeatmaps.RolloutTitle(capture, r, i)).ToArray()),
                 });
-            if (FlowResult.From(capture, stack) is { } f)
+            if (FlowLayersResult.From(capture, stack) is { } fl)
+            {
+                // Flow from every layer's output (analyze --flow-layers): played over the layers like the rollout.
+                var frames = Enumerable.Range(0, fl.Steps).Select(i => new FlowResult(stack, i + 1, fl.Flows, fl.Flows, fl.Rows)).ToList();
+                flows.Add(new JsonObject
+                {
+                    ["stack"] = stack,
+                    ["steps"] = fl.Steps,
+                    ["captions"] = new JsonArray(Enumerable.Range(0, fl.Steps).Select(i => (JsonNode?)$"from layer {i}").ToArray()),
+                    ["titles"] = new JsonArray(frames.Select(f => (JsonNode?)AnalysisHeatmaps.FlowTitle(capture, f)).ToArray()),
+                });
+            }
+            else if (FlowResult.From(capture, stack) is { } f)
                 flows.Add(new JsonObject { ["stack"] = stack, ["title"] = AnalysisHeatmaps.FlowTitle(capture, f) });
             if (HeadStatsResult.From(capture, stack) is { } h) roles.Add(Roles(h));
         }
@@ -110,13 +122,18 @@ public static class AnalysisData
                 if (includeExact)
                     for (int i = 0; i < r.Tensor.Shape[0]; i++) yield return $"{ExactPrefix}/rollout/{stack}/{i}";
             }
-            if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Flow)) is not null)
+            if (FlowTensor(capture, stack) is { } f)
             {
                 yield return $"{Prefix}/flow/{stack}";
-                if (includeExact) yield return $"{ExactPrefix}/flow/{stack}/0";
+                if (includeExact)
+                    for (int i = 0; i < (f.Rank == 3 ? f.Shape[0] : 1); i++) yield return $"{ExactPrefix}/flow/{stack}/{i}";
             }
         }
     }
+
+    /// <summary>The flow the viewer shows: from every layer when the capture has it, else from the top layer.</summary>
+    private static FloatTensor? FlowTensor(AttentionCapture capture, string stack) =>
+        capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowLayers))?.Tensor ?? capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Flow))?.Tensor;
 
     public static bool Handles(string[] parts) => parts.Length >= 3 && parts[0] is Prefix or ExactPrefix;
 
@@ -124,9 +141,9 @@ public static class AnalysisData
     public static byte[]? Section(AttentionCapture capture, string[] parts)
     {
         if (parts[1] is not ("rollout" or "flow") || !capture.Stacks.ContainsKey(parts[2])) return null;
-        if (capture.Analysis(AnalysisNames.Of(parts[2], parts[1])) is not { } a) return null;
-        // [steps, Q, K] for the rollout, [Q, K] for flow (one step)
-        var t = a.Tensor;
+        var t = parts[1] == "flow" ? FlowTensor(capture, parts[2]) : capture.Analysis(AnalysisNames.Of(parts[2], parts[1]))?.Tensor;
+        if (t is null) return null;
+        // [steps, Q, K] for the rollout and flow over layers, [Q, K] for flow from the top layer (one step)
         int steps = t.Rank == 3 ? t.Shape[0] : 1, q = t.Shape[t.Rank - 2], k = t.Shape[t.Rank - 1];
         if (parts[0] == Prefix && parts.Length == 3) return ViewerData.Quantize(t.Data, steps * q, k);
         if (parts[0] == ExactPrefix && parts.Length == 4

@@ -45,6 +45,28 @@ public sealed class AnalysesViewerTests(ViewerFixture fx)
     }
 
     [Fact]
+    public async Task FlowFromEveryLayerPlaysOverTheLayersWithExactValues()
+    {
+        var cap = SyntheticCaptures.Realistic(N, Layers, Heads);
+        var (layers, top) = AttnScope.Analyses.Flow.AttentionFlow.ComputeLayers(cap);
+        cap = cap.WithAnalyses([layers.ToAnalysis(), .. top.ToAnalyses()]);
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.OfflinePage(cap, "flow-layers"));
+        await WaitReadyAsync(page);
+        await ClickTabAsync(page, "analyses");
+        await ClickAnalysisAsync(page, "flow");
+        Assert.StartsWith("from layer 2 (3/3)", await page.TextContentAsync(".as-flow .as-caption"));
+        Assert.Equal(layers.Flows.Data[(2 * N + 4) * N + 5], await HoverValueAsync(page, "cellPoint", "value", 4, 5));
+        await page.ClickAsync(".as-flow button[title=\"previous frame\"]");
+        await SettleAsync(page);
+        Assert.StartsWith("from layer 1 (2/3)", await page.TextContentAsync(".as-flow .as-caption"));
+        Assert.Equal(layers.Flows.Data[(1 * N + 4) * N + 5], await HoverValueAsync(page, "cellPoint", "value", 4, 5));
+        Assert.Contains(Texts(await SvgAsync(page)), t => t.Contains("exact attention flow from layer 1"));
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task AnalysesTabShowsRolloutFlowSaliencyAndRolesWithExactValuesOnHover()
     {
         var cap = Capture();

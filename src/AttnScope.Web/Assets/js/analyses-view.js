@@ -61,22 +61,26 @@ class AnalysisMatrixView extends MatrixView {
   }
 }
 
-/** Rollout: a player over the layers above the matrix. */
-class RolloutPanel {
-  constructor(viewer) {
+/** Rollout, or flow from every layer: a player over the layers above the matrix (flow from the top layer alone has none). */
+class SteppedPanel {
+  constructor(viewer, kind) {
     this.viewer = viewer;
-    this.matrix = new AnalysisMatrixView(viewer, 'rollout');
-    this.element = el('div', 'as-view as-rollout');
+    this.kind = kind;
+    this.matrix = new AnalysisMatrixView(viewer, kind);
+    this.element = el('div', `as-view as-${kind}`);
     this.playerFor = null;
   }
 
   async update() {
-    const e = entryFor(this.viewer, 'rollout');
-    if (this.playerFor !== e) {
+    const e = entryFor(this.viewer, this.kind);
+    if (!e.captions) {
+      this.playerFor = null;
+      this.element.replaceChildren(this.matrix.element);
+    } else if (this.playerFor !== e) {
       this.playerFor = e;
       const frames = e.captions.map((caption, index) => ({ caption, index }));
       this.player = new Player({ layers: frames, steps: [] }, f => { this.matrix.stepIndex = f.index; this.viewer.refresh(); }, null);
-      this.player.element.dataset.control = 'rollout-player';
+      this.player.element.dataset.control = `${this.kind}-player`;
       this.player.index = frames.length - 1;
       this.player.show();
       this.matrix.stepIndex = frames.length - 1;
@@ -309,7 +313,7 @@ export class AnalysesView {
   get panel() {
     if (!this.panels[this.kind]) {
       const v = this.viewer;
-      this.panels[this.kind] = { rollout: () => new RolloutPanel(v), flow: () => new AnalysisMatrixView(v, 'flow'), saliency: () => new SaliencyPanel(v), roles: () => new RoleMapPanel(v) }[this.kind]();
+      this.panels[this.kind] = { rollout: () => new SteppedPanel(v, 'rollout'), flow: () => new SteppedPanel(v, 'flow'), saliency: () => new SaliencyPanel(v), roles: () => new RoleMapPanel(v) }[this.kind]();
     }
     return this.panels[this.kind];
   }
