@@ -42,5 +42,5 @@ public static partial class AnalyzeCommand
 
     private static string TopTokens(float[] saliency, IReadOnlyList<CaptureToken> tokens) =>
         string.Join(", ", Enumerable.Range(0, Math.Min(saliency.Length, tokens.Count)).OrderByDescending(j => saliency[j]).Take(5)
-            .Select(j => $"{TokenText.Printable(tokens[j].Text, 20)} {saliency[j]:0.####}"));
+            .Select(j => $"{TokenText.Printable(tokens[j].Text, 20)} {saliency[j].ToString("G3", System.Globalization.CultureInfo.InvariantCulture)}"));
 }
