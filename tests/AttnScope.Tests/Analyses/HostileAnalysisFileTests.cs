@@ -1,0 +1,63 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using AttnScope.Analyses.Results;
+using AttnScope.Capture;
+using AttnScope.Tests.Support;
+using static AttnScope.Tests.Cli.CliTests;
+
+namespace AttnScope.Tests.Analyses;
+
+/// <summary>
+/// Capture files whose analyses were edited by hand or made by another tool: every reader refuses what does not fit
+/// with one line that names the problem (exit 1), never an internal error, and renders what does fit.
+/// </summary>
+public class HostileAnalysisFileTests
+{
+    /// <summary>Rewrites the metadata entry <paramref name="key"/> of a saved capture's safetensors header, keeping the tensors.</summary>
+    internal static void SetMetadata(string path, string key, string value)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int n = (int)BitConverter.ToInt64(bytes, 0);
+        var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, n))!.AsObject();
+        header["__metadata__"]![key] = value;
+        var h = Encoding.UTF8.GetBytes(header.ToJsonString());
+        int pad = (8 - h.Length % 8) % 8;
+        using var f = File.Create(path);
+        f.Write(BitConverter.GetBytes((long)(h.Length + pad)));
+        f.Write(h);
+        for (int i = 0; i < pad; i++) f.WriteByte((byte)' ');
+        f.Write(bytes, 8 + n, bytes.Length - 8 - n);
+    }
+
+    private static void AssertUserError((int Code, string Out, string Err) r, string expected)
+    {
+        Assert.True(r.Code == 1, $"exit {r.Code}: {r.Out} {r.Err}");
+        Assert.DoesNotContain("internal error", r.Err);
+        Assert.Contains(expected, r.Err);
+    }
+
+    [Theory]
+    [InlineData("{\"encoder.rollout\":{\"fusion\":\"max\"},\"encoder.rollout\":{\"fusion\":\"min\"}}")]
+    [InlineData("{\"encoder.rollout\":{\"fusion\":\"max\",\"fusion\":\"min\"}}")]
+    [InlineData("{\"encoder.head_stats\":{\"roles\":[[\"a\",\"b\"]],\"roles\":[]}}")]
+    public void Analysis_info_with_a_key_given_twice_is_refused_at_load(string info)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        AnalysisCaptures.Encoder().Save(path);
+        SetMetadata(path, CaptureAnalysis.MetadataKey, info);
+        Assert.Contains("not a JSON object of objects", Assert.Throws<AttnScopeException>(() => AttentionCapture.Load(path)).Message);
+        AssertUserError(Run("render", path, "--view", "rollout", "-o", dir.File("r.png")), "is not a valid AttnScope capture");
+        Assert.False(File.Exists(dir.File("r.png")));
+    }
+
+    [Fact]
+    public void A_token_with_a_key_given_twice_is_refused_at_load()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        SyntheticCaptures.Encoder(1, 1, 2).Save(path);
+        SetMetadata(path, "tokens", "[{\"text\":\"a\",\"text\":\"b\"},{\"text\":\"c\"}]");
+        AssertUserError(Run("inspect", path), "not a valid token list");
+    }
+}
