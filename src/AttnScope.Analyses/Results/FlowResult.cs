@@ -29,9 +29,14 @@ public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow,
     {
         if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Flow)) is not { } a) return null;
         var (q, k) = ResultChecks.Axes(capture, stack);
+        ResultChecks.Rank(a, 2);
         ResultChecks.Shape(a, q, k);
         var rawAnalysis = capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowRaw));
-        if (rawAnalysis is not null) ResultChecks.Shape(rawAnalysis, q, k);
+        if (rawAnalysis is not null)
+        {
+            ResultChecks.Rank(rawAnalysis, 2);
+            ResultChecks.Shape(rawAnalysis, q, k);
+        }
         List<int>? rows = null;
         if (a.Info["rows"] is JsonArray arr)
         {

@@ -60,4 +60,22 @@ public class HostileAnalysisFileTests
         SetMetadata(path, "tokens", "[{\"text\":\"a\",\"text\":\"b\"},{\"text\":\"c\"}]");
         AssertUserError(Run("inspect", path), "not a valid token list");
     }
+
+    [Theory]
+    [InlineData("encoder.flow")]
+    [InlineData("encoder.flow_raw")]
+    public void Flow_with_extra_dimensions_is_refused_by_its_reader_and_the_view(string name)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        var cap = SyntheticCaptures.Encoder(2, 3, 5);
+        var flow = new CaptureAnalysis("encoder.flow", new FloatTensor(name == "encoder.flow" ? [2, 5, 5] : [5, 5]));
+        var raw = new CaptureAnalysis("encoder.flow_raw", new FloatTensor(name == "encoder.flow_raw" ? [1, 5, 5] : [5, 5]));
+        cap = cap.WithAnalyses([flow, raw]);
+        Assert.Contains($"analysis '{name}'", Assert.Throws<AttnScopeException>(() => FlowResult.From(cap, "encoder")).Message);
+        cap.Save(path);
+        AssertUserError(Run("render", path, "--view", "flow", "-o", dir.File("f.png")), "expected 2 dimensions");
+        AssertUserError(Run("html", path, "-o", dir.File("p.html")), "expected 2 dimensions");
+        Assert.Equal(["c.safetensors"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
 }
