@@ -124,9 +124,10 @@ public static class AnalysisData
     public static byte[]? Section(AttentionCapture capture, string[] parts)
     {
         if (parts[1] is not ("rollout" or "flow") || !capture.Stacks.ContainsKey(parts[2])) return null;
-        if (capture.Analysis(AnalysisNames.Of(parts[2], parts[1])) is not { } a) return null;
-        // [steps, Q, K] for the rollout, [Q, K] for flow (one step)
-        var t = a.Tensor;
+        // read through the typed results, which check the shapes against the capture: [steps, Q, K] for the rollout,
+        // [Q, K] for flow (one step)
+        FloatTensor? t = parts[1] == "rollout" ? RolloutResult.From(capture, parts[2])?.Joint : FlowResult.From(capture, parts[2])?.Flow;
+        if (t is null) return null;
         int steps = t.Rank == 3 ? t.Shape[0] : 1, q = t.Shape[t.Rank - 2], k = t.Shape[t.Rank - 1];
         if (parts[0] == Prefix && parts.Length == 3) return ViewerData.Quantize(t.Data, steps * q, k);
         if (parts[0] == ExactPrefix && parts.Length == 4

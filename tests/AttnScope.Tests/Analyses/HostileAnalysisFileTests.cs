@@ -78,4 +78,21 @@ public class HostileAnalysisFileTests
         AssertUserError(Run("html", path, "-o", dir.File("p.html")), "expected 2 dimensions");
         Assert.Equal(["c.safetensors"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
     }
+
+    [Theory]
+    [InlineData("encoder.rollout", new[] { 5 })]
+    [InlineData("encoder.rollout", new[] { 5, 5 })]
+    [InlineData("encoder.flow", new[] { 5 })]
+    public void Viewer_sections_of_analyses_that_do_not_fit_are_refused_not_crashed(string name, int[] shape)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        var cap = SyntheticCaptures.Encoder(2, 3, 5).WithAnalyses([new CaptureAnalysis(name, new FloatTensor(shape))]);
+        var data = new AttnScope.Web.Data.ViewerData(cap, "t");
+        var kind = name.Split('.')[1];
+        Assert.Contains($"analysis '{name}'", Assert.Throws<AttnScopeException>(() => data.Section($"an/{kind}/encoder")).Message);
+        cap.Save(path);
+        AssertUserError(Run("html", path, "-o", dir.File("p.html")), $"analysis '{name}'");
+        Assert.False(File.Exists(dir.File("p.html")));
+    }
 }
