@@ -48,26 +48,28 @@ public static class AnalysisData
         return new JsonObject { ["rollout"] = rollouts, ["flow"] = flows, ["roles"] = roles, ["saliency"] = saliency };
     }
 
+    /// <remarks>Role and statistic names come from the file: the page gets them printable (as the static views draw them).</remarks>
     private static JsonObject Roles(HeadStatsResult h)
     {
+        static string P(string name) => TokenText.Printable(name);
         var all = h.Roles.SelectMany(l => l).ToList();
         var colors = new JsonObject();
         var keys = new JsonObject();
         foreach (var role in RoleColors.Present(h))
         {
             var c = RoleColors.Color(role, all);
-            colors[role] = $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
-            keys[role] = RoleColors.KeyStatistic(role, h.StatNames);
+            colors[P(role)] = $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
+            keys[P(role)] = RoleColors.KeyStatistic(role, h.StatNames) is { } key ? P(key) : null;
         }
         return new JsonObject
         {
             ["stack"] = h.Stack,
             ["layers"] = h.Layers,
             ["heads"] = h.Heads,
-            ["statNames"] = new JsonArray(h.StatNames.Select(n => (JsonNode?)n).ToArray()),
+            ["statNames"] = new JsonArray(h.StatNames.Select(n => (JsonNode?)P(n)).ToArray()),
             ["stats"] = new JsonArray(h.Stats.Data.Select(v => (JsonNode?)(double)v).ToArray()),
-            ["roles"] = new JsonArray(h.Roles.Select(l => (JsonNode?)new JsonArray(l.Select(r => (JsonNode?)r).ToArray())).ToArray()),
-            ["order"] = new JsonArray(RoleColors.Present(h).Select(r => (JsonNode?)r).ToArray()),
+            ["roles"] = new JsonArray(h.Roles.Select(l => (JsonNode?)new JsonArray(l.Select(r => (JsonNode?)P(r)).ToArray())).ToArray()),
+            ["order"] = new JsonArray(RoleColors.Present(h).Select(P).Distinct().Select(r => (JsonNode?)r).ToArray()),
             ["colors"] = colors,
             ["keyStats"] = keys,
         };
