@@ -84,6 +84,8 @@ public static partial class AnalyzeCommand
     public static AttentionCapture Run(AttentionCapture cap, Options o, CliOutput output, string? normModel = null)
     {
         bool any = o.Rollout || o.Flow || o.Heads || o.Norm || o.Relevance;
+        if (!o.Relevance && (o.Compare is not null || o.Target is not null))
+            throw new AttnScopeException($"{(o.Compare is not null ? "--compare" : "--target")} chooses what relevance explains: add --relevance");
         var stacks = SelectStacks(cap, o.Stack);
         var results = new List<CaptureAnalysis>();
         var watch = Stopwatch.StartNew();
