@@ -95,4 +95,24 @@ public class HostileAnalysisFileTests
         AssertUserError(Run("html", path, "-o", dir.File("p.html")), $"analysis '{name}'");
         Assert.False(File.Exists(dir.File("p.html")));
     }
+
+    [Theory]
+    [InlineData("saliency-bars", ".png")]
+    [InlineData("saliency-bars", ".svg")]
+    [InlineData("saliency", ".png")]
+    public void A_very_long_compare_text_is_cut_in_the_header_and_the_saliency_views_render(string view, string ext)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        var compare = string.Concat(Enumerable.Repeat("<b>long</b> ", 2000));
+        var cap = SyntheticCaptures.Encoder(2, 3, 6);
+        AnalysisCaptures.With(cap, AnalysisCaptures.CosineSaliency(cap, 2, compare: compare)).Save(path);
+        var header = AttnScope.Views.Analyses.SaliencyText.Target(SaliencyResult.From(AttentionCapture.Load(path))!.Info);
+        Assert.Contains("“<b>long</b> <b>long</b>", header);
+        Assert.Contains("…” = 0.8125", header);
+        Assert.True(header.Length < 250, header);
+        var (code, output, err) = Run("render", path, "--view", view, "-o", dir.File("s" + ext));
+        Assert.True(code == 0, output + err);
+        Assert.True(new FileInfo(dir.File("s" + ext)).Length > 0);
+    }
 }
