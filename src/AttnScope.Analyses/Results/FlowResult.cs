@@ -45,6 +45,7 @@ public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow,
                 rows.Add(node is JsonValue v && v.TryGetValue(out int r) && (uint)r < (uint)q ? r
                     : throw new AttnScopeException($"analysis '{a.Name}': info 'rows' holds something that is not a token index"));
         }
-        return new FlowResult(stack, (int)ResultChecks.Number(a, "output_layer", 0), a.Tensor, rawAnalysis?.Tensor ?? a.Tensor, rows);
+        int layers = capture.Stacks.TryGetValue(stack, out var s) ? s.Layers : int.MaxValue;
+        return new FlowResult(stack, ResultChecks.Integer(a, "output_layer", 0, 0, layers), a.Tensor, rawAnalysis?.Tensor ?? a.Tensor, rows);
     }
 }

@@ -115,4 +115,30 @@ public class HostileAnalysisFileTests
         Assert.True(code == 0, output + err);
         Assert.True(new FileInfo(dir.File("s" + ext)).Length > 0);
     }
+
+    [Theory]
+    [InlineData("encoder.rollout", "start_layer", 1e12, "info 'start_layer' is 1000000000000, expected a whole number from 0 to 1")]
+    [InlineData("encoder.rollout", "start_layer", -1, "expected a whole number from 0 to 1")]
+    [InlineData("encoder.rollout", "start_layer", 0.5, "expected a whole number from 0 to 1")]
+    [InlineData("encoder.rollout", "start_layer", 2, "expected a whole number from 0 to 1")]
+    [InlineData("encoder.flow", "output_layer", -7, "info 'output_layer' is -7, expected a whole number from 0 to 3")]
+    [InlineData("encoder.flow", "output_layer", 4, "expected a whole number from 0 to 3")]
+    public void Layer_numbers_in_the_info_outside_the_stack_are_refused(string name, string key, double value, string expected)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("c.safetensors");
+        var cap = SyntheticCaptures.Encoder(3, 2, 5);
+        int[] shape = name == "encoder.rollout" ? [2, 5, 5] : [5, 5];
+        cap.WithAnalyses([new CaptureAnalysis(name, new FloatTensor(shape), new JsonObject { [key] = value })]).Save(path);
+        var view = name.Split('.')[1];
+        AssertUserError(Run("render", path, "--view", view, "-o", dir.File("v.png")), expected);
+        Assert.False(File.Exists(dir.File("v.png")));
+    }
+
+    [Fact]
+    public void A_rollout_with_more_steps_than_the_stack_has_layers_is_refused()
+    {
+        var cap = SyntheticCaptures.Encoder(2, 2, 5).WithAnalyses([new CaptureAnalysis("encoder.rollout", new FloatTensor([3, 5, 5]))]);
+        Assert.Contains("has 3 steps but encoder has 2 layers", Assert.Throws<AttnScopeException>(() => RolloutResult.From(cap, "encoder")).Message);
+    }
 }
