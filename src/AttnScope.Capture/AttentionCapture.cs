@@ -242,7 +242,7 @@ public sealed class AttentionCapture
         if (!meta.TryGetValue(CaptureAnalysis.MetadataKey, out var json)) return result;
         try
         {
-            var obj = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 16 }) as JsonObject
+            var obj = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new JsonException("not an object");
             foreach (var kv in obj)
                 result[kv.Key] = kv.Value as JsonObject ?? throw new JsonException($"entry '{kv.Key}' is not an object");
@@ -270,7 +270,8 @@ public sealed class AttentionCapture
     {
         try
         {
-            var arr = JsonNode.Parse(json) as JsonArray ?? throw new JsonException("not an array");
+            var arr = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonArray
+                ?? throw new JsonException("not an array");
             var list = new List<CaptureToken>(arr.Count);
             foreach (var node in arr)
             {

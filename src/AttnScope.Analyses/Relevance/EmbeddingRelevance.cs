@@ -62,6 +62,8 @@ public sealed class EmbeddingRelevance
             ["saliency"] = "mean over all rows of R - I",
             ["model"] = _session.Files.Id,
         };
+        // the compare text was cut to the model's length: say so, since the similarity is of the part that was kept
+        if (compare.Warnings.Count > 0) info["warnings"] = new JsonArray([.. compare.Warnings.Select(w => (JsonNode?)("compare text: " + w))]);
         return new SaliencyResult(new FloatTensor([n], PooledSaliency(r, n)), null,
             new Dictionary<string, FloatTensor>(StringComparer.Ordinal) { [AttentionStack.Encoder] = ToTensor(r, n, n) }, info);
     }

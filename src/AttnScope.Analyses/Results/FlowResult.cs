@@ -29,10 +29,16 @@ public sealed record FlowResult(string Stack, int OutputLayer, FloatTensor Flow,
     {
         if (capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Flow)) is not { } a) return null;
         var (q, k) = ResultChecks.Axes(capture, stack);
+        ResultChecks.Rank(a, 2);
         ResultChecks.Shape(a, q, k);
         var rawAnalysis = capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowRaw));
-        if (rawAnalysis is not null) ResultChecks.Shape(rawAnalysis, q, k);
+        if (rawAnalysis is not null)
+        {
+            ResultChecks.Rank(rawAnalysis, 2);
+            ResultChecks.Shape(rawAnalysis, q, k);
+        }
         var rows = ResultChecks.Rows(a, q);
-        return new FlowResult(stack, (int)ResultChecks.Number(a, "output_layer", 0), a.Tensor, rawAnalysis?.Tensor ?? a.Tensor, rows);
+        int layers = capture.Stacks.TryGetValue(stack, out var s) ? s.Layers : int.MaxValue;
+        return new FlowResult(stack, ResultChecks.Integer(a, "output_layer", 0, 0, layers), a.Tensor, rawAnalysis?.Tensor ?? a.Tensor, rows);
     }
 }

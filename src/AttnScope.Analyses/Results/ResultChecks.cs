@@ -70,6 +70,15 @@ internal static class ResultChecks
         throw new AttnScopeException($"analysis '{a.Name}': info '{key}' is not a number");
     }
 
+    /// <summary>A whole number of the info within [min, max] (a layer index or count that titles and views use).</summary>
+    public static int Integer(CaptureAnalysis a, string key, int fallback, int min, int max)
+    {
+        double d = Number(a, key, fallback);
+        if (d != Math.Floor(d) || d < min || d > max)
+            throw new AttnScopeException($"analysis '{a.Name}': info '{key}' is {d}, expected a whole number from {min} to {max}");
+        return (int)d;
+    }
+
     public static List<string> Strings(JsonNode? node, string name, string key)
     {
         if (node is not JsonArray arr) throw new AttnScopeException($"analysis '{name}': info '{key}' is not a list");

@@ -28,8 +28,12 @@ public sealed record RolloutResult(string Stack, HeadFusion Fusion, float Discar
         ResultChecks.Rank(a, 3);
         var (q, k) = ResultChecks.Axes(capture, stack);
         ResultChecks.Shape(a, q, k);
-        if (a.Tensor.Shape[0] < 1) throw new AttnScopeException($"analysis '{a.Name}' holds no rollout step");
+        int steps = a.Tensor.Shape[0];
+        if (steps < 1) throw new AttnScopeException($"analysis '{a.Name}' holds no rollout step");
+        // step i is the joint attention after layer start + i: the steps end at the stack's top layer
+        int lastStart = capture.Stacks.TryGetValue(stack, out var s) ? s.Layers - steps : int.MaxValue - steps;
+        if (lastStart < 0) throw new AttnScopeException($"analysis '{a.Name}' has {steps} steps but {stack} has {s!.Layers} layers");
         return new RolloutResult(stack, HeadFusionNames.Parse(ResultChecks.String(a, "fusion", "mean")),
-            (float)ResultChecks.Number(a, "discard_ratio", 0), (int)ResultChecks.Number(a, "start_layer", 0), a.Tensor);
+            (float)ResultChecks.Number(a, "discard_ratio", 0), ResultChecks.Integer(a, "start_layer", 0, 0, lastStart), a.Tensor);
     }
 }

@@ -35,6 +35,8 @@ public static partial class AnalyzeCommand
             if (o.Target is not null) throw new AttnScopeException("--target is for translation captures; for an embedding model give --compare TEXT");
             if (o.Compare is null) throw new AttnScopeException("relevance for an embedding model needs --compare TEXT (which tokens make the capture's text similar to it?)");
             r = GradientRelevance.ForEmbedding(model, cap, o.Compare);
+            if (r.Info["warnings"] is System.Text.Json.Nodes.JsonArray warnings)
+                foreach (var w in warnings) output.Warn((string?)w ?? "");
             output.Out.WriteLine($"relevance for cos(text, compare) = {(double?)r.Info["similarity"] ?? double.NaN:0.000}: {TopTokens(r.Source.Data, cap.Tokens)}");
         }
         return r.ToAnalyses();

@@ -88,6 +88,8 @@ public static partial class AnalyzeCommand
         bool any = o.Rollout || o.Flow || o.Heads || o.Norm || o.Relevance || o.FlowLayers;
         if (o.FlowLayers && o.FlowLayer is not null)
             throw new AttnScopeException("--flow-layers computes the flow from every layer; leave out --flow-layer");
+        if (!o.Relevance && (o.Compare is not null || o.Target is not null))
+            throw new AttnScopeException($"{(o.Compare is not null ? "--compare" : "--target")} chooses what relevance explains: add --relevance");
         var stacks = SelectStacks(cap, o.Stack);
         var results = new List<CaptureAnalysis>();
         var watch = Stopwatch.StartNew();

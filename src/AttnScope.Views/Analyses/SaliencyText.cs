@@ -68,17 +68,17 @@ public static class SaliencyText
     /// </summary>
     public static string Target(JsonObject info)
     {
-        string kind = Str(info, "target") ?? "";
+        string kind = Str(info, "target", 60) ?? "";
         if (kind == "cosine")
         {
-            var text = Str(info, "compare_text");
+            var text = Str(info, "compare_text", 120);
             var sim = Num(info, "similarity");
             var s = "explains the cosine similarity of the pooled embeddings" + (text is null ? "" : $" with “{text}”");
             return sim is null ? s : s + $" = {Format(sim.Value)}";
         }
         if (kind == "log_prob")
         {
-            var token = Str(info, "target_token");
+            var token = Str(info, "target_token", 40);
             var index = Num(info, "target_index");
             var lp = Num(info, "log_prob");
             var s = "explains log P(" + (token is null ? "target token" : $"“{token}”") + (index is null ? "" : $" at target position {index:0}") + ")";
@@ -95,8 +95,9 @@ public static class SaliencyText
 
     private static string Format(double v) => v.ToString("0.####", CultureInfo.InvariantCulture).Replace('-', '−');
 
-    private static string? Str(JsonObject info, string key) =>
-        info[key] is JsonValue v && v.TryGetValue(out string? s) ? TokenText.Printable(s) : null;
+    /// <summary>A string of the info, printable and cut to <paramref name="max"/> characters (it is a line of a figure's header).</summary>
+    private static string? Str(JsonObject info, string key, int max) =>
+        info[key] is JsonValue v && v.TryGetValue(out string? s) ? TokenText.Printable(s, max) : null;
 
     /// <summary>A number from the info, whether it was read from a file (a JSON element) or set in memory (int, float, double).</summary>
     private static double? Num(JsonObject info, string key)

@@ -60,26 +60,28 @@ public static class AnalysisData
         return new JsonObject { ["rollout"] = rollouts, ["flow"] = flows, ["roles"] = roles, ["saliency"] = saliency };
     }
 
+    /// <remarks>Role and statistic names come from the file: the page gets them printable (as the static views draw them).</remarks>
     private static JsonObject Roles(HeadStatsResult h)
     {
+        static string P(string name) => TokenText.Printable(name);
         var all = h.Roles.SelectMany(l => l).ToList();
         var colors = new JsonObject();
         var keys = new JsonObject();
         foreach (var role in RoleColors.Present(h))
         {
             var c = RoleColors.Color(role, all);
-            colors[role] = $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
-            keys[role] = RoleColors.KeyStatistic(role, h.StatNames);
+            colors[P(role)] = $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
+            keys[P(role)] = RoleColors.KeyStatistic(role, h.StatNames) is { } key ? P(key) : null;
         }
         return new JsonObject
         {
             ["stack"] = h.Stack,
             ["layers"] = h.Layers,
             ["heads"] = h.Heads,
-            ["statNames"] = new JsonArray(h.StatNames.Select(n => (JsonNode?)n).ToArray()),
+            ["statNames"] = new JsonArray(h.StatNames.Select(n => (JsonNode?)P(n)).ToArray()),
             ["stats"] = new JsonArray(h.Stats.Data.Select(v => (JsonNode?)(double)v).ToArray()),
-            ["roles"] = new JsonArray(h.Roles.Select(l => (JsonNode?)new JsonArray(l.Select(r => (JsonNode?)r).ToArray())).ToArray()),
-            ["order"] = new JsonArray(RoleColors.Present(h).Select(r => (JsonNode?)r).ToArray()),
+            ["roles"] = new JsonArray(h.Roles.Select(l => (JsonNode?)new JsonArray(l.Select(r => (JsonNode?)P(r)).ToArray())).ToArray()),
+            ["order"] = new JsonArray(RoleColors.Present(h).Select(P).Distinct().Select(r => (JsonNode?)r).ToArray()),
             ["colors"] = colors,
             ["keyStats"] = keys,
         };
@@ -133,7 +135,7 @@ public static class AnalysisData
 
     /// <summary>The flow the viewer shows: from every layer when the capture has it, else from the top layer.</summary>
     private static FloatTensor? FlowTensor(AttentionCapture capture, string stack) =>
-        capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.FlowLayers))?.Tensor ?? capture.Analysis(AnalysisNames.Of(stack, AnalysisNames.Flow))?.Tensor;
+        FlowLayersResult.From(capture, stack)?.Flows ?? FlowResult.From(capture, stack)?.Flow;
 
     public static bool Handles(string[] parts) => parts.Length >= 3 && parts[0] is Prefix or ExactPrefix;
 
@@ -141,9 +143,10 @@ public static class AnalysisData
     public static byte[]? Section(AttentionCapture capture, string[] parts)
     {
         if (parts[1] is not ("rollout" or "flow") || !capture.Stacks.ContainsKey(parts[2])) return null;
-        var t = parts[1] == "flow" ? FlowTensor(capture, parts[2]) : capture.Analysis(AnalysisNames.Of(parts[2], parts[1]))?.Tensor;
+        // read through the typed results, which check the shapes against the capture: [steps, Q, K] for the rollout
+        // and flow over layers, [Q, K] for flow from the top layer (one step)
+        FloatTensor? t = parts[1] == "rollout" ? RolloutResult.From(capture, parts[2])?.Joint : FlowTensor(capture, parts[2]);
         if (t is null) return null;
-        // [steps, Q, K] for the rollout and flow over layers, [Q, K] for flow from the top layer (one step)
         int steps = t.Rank == 3 ? t.Shape[0] : 1, q = t.Shape[t.Rank - 2], k = t.Shape[t.Rank - 1];
         if (parts[0] == Prefix && parts.Length == 3) return ViewerData.Quantize(t.Data, steps * q, k);
         if (parts[0] == ExactPrefix && parts.Length == 4

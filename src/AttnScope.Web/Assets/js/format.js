@@ -25,9 +25,11 @@ export function shortLabel(label, max) {
   return chars.length <= max ? label : chars.slice(0, max - 1).join('') + '…';
 }
 
-/** Escapes text for XML content and attribute values. */
+/** Escapes text for XML content and attribute values; characters XML cannot hold (controls, lone surrogates) become U+FFFD. */
 export function escapeXml(s) {
-  return String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
+  return String(s)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+    .replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
 }
 
 /** Creates an element with a class and (plain) text. */
