@@ -90,6 +90,10 @@ public static partial class AnalyzeCommand
             throw new AttnScopeException("--flow-layers computes the flow from every layer; leave out --flow-layer");
         if (!o.Relevance && (o.Compare is not null || o.Target is not null))
             throw new AttnScopeException($"{(o.Compare is not null ? "--compare" : "--target")} chooses what relevance explains: add --relevance");
+        if (any && !o.Rollout && (o.Fusion != HeadFusion.Mean || o.DiscardRatio != 0 || o.StartLayer != 0))
+            throw new AttnScopeException("--fusion, --discard-ratio and --start-layer set up the rollout, which was not asked for: add --rollout");
+        if (any && !o.Flow && !o.FlowLayers && o.FlowLayer is not null)
+            throw new AttnScopeException("--flow-layer sets up the flow, which was not asked for: add --flow");
         var stacks = SelectStacks(cap, o.Stack);
         var results = new List<CaptureAnalysis>();
         var watch = Stopwatch.StartNew();
