@@ -133,8 +133,9 @@ public sealed class ViewerServer : IAsyncDisposable
 
     private static IResult Opened(CaptureStore store, ViewerData data)
     {
+        var meta = data.Meta("fetch"); // first: a capture whose description fails (e.g. invalid analyses) takes no slot
         var id = store.Add(data);
-        return Json(new JsonObject { ["id"] = id, ["meta"] = data.Meta("fetch") });
+        return Json(new JsonObject { ["id"] = id, ["meta"] = meta });
     }
 
     private static IResult Json(JsonNode node, int status = 200) =>
