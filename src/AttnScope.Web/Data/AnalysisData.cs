@@ -46,13 +46,14 @@ public static class AnalysisData
                 flows.Add(new JsonObject
                 {
                     ["stack"] = stack,
+                    ["rows"] = RowsJson(fl.Rows),
                     ["steps"] = fl.Steps,
                     ["captions"] = new JsonArray(Enumerable.Range(0, fl.Steps).Select(i => (JsonNode?)$"from layer {i}").ToArray()),
                     ["titles"] = new JsonArray(frames.Select(f => (JsonNode?)AnalysisHeatmaps.FlowTitle(capture, f)).ToArray()),
                 });
             }
             else if (FlowResult.From(capture, stack) is { } f)
-                flows.Add(new JsonObject { ["stack"] = stack, ["title"] = AnalysisHeatmaps.FlowTitle(capture, f) });
+                flows.Add(new JsonObject { ["stack"] = stack, ["rows"] = RowsJson(f.Rows), ["title"] = AnalysisHeatmaps.FlowTitle(capture, f) });
             if (HeadStatsResult.From(capture, stack) is { } h) roles.Add(Roles(h));
         }
         var saliency = SaliencyResult.From(capture) is { } sr ? Saliency(capture, sr) : null;
@@ -61,6 +62,10 @@ public static class AnalysisData
     }
 
     /// <remarks>Role and statistic names come from the file: the page gets them printable (as the static views draw them).</remarks>
+    /// <summary>The output tokens a partial flow was computed from (the page shows just those rows), or null for all.</summary>
+    private static JsonArray? RowsJson(IReadOnlyList<int>? rows) =>
+        rows is null ? null : new JsonArray(rows.Select(r => (JsonNode?)JsonValue.Create(r)).ToArray());
+
     private static JsonObject Roles(HeadStatsResult h)
     {
         static string P(string name) => TokenText.Printable(name);

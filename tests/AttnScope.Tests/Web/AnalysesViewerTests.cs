@@ -67,6 +67,26 @@ public sealed class AnalysesViewerTests(ViewerFixture fx)
     }
 
     [Fact]
+    public async Task FlowFromSomeOutputTokensShowsJustThoseRows()
+    {
+        var cap = SyntheticCaptures.Realistic(N, Layers, Heads);
+        var part = AttnScope.Analyses.Flow.AttentionFlow.Compute(cap, rows: [4, 9]);
+        cap = cap.WithAnalyses(part.ToAnalyses());
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.OfflinePage(cap, "flow-rows"));
+        await WaitReadyAsync(page);
+        await ClickTabAsync(page, "analyses");
+        await ClickAnalysisAsync(page, "flow");
+        Assert.Equal(part.Flow.Data[9 * N + 2], await HoverValueAsync(page, "cellPoint", "value", 9, 2));
+        // the row labels of the exported SVG are the two computed output tokens only
+        var texts = Texts(await SvgAsync(page));
+        var rowLabels = cap.Tokens.Select(t => t.Text).ToList();
+        Assert.Equal(2 + N, texts.Count(t => rowLabels.Contains(t)));
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task AnalysesTabShowsRolloutFlowSaliencyAndRolesWithExactValuesOnHover()
     {
         var cap = Capture();

@@ -49,7 +49,7 @@ class AnalysisMatrixView extends MatrixView {
     this.entry = e;
     return {
       layer: await v.data.analysisMatrix(this.kind, e.stack, steps), head: step, step: null,
-      caption: e.captions ? e.captions[step] : null, queries: all(info.queries), keys: all(info.keys),
+      caption: e.captions ? e.captions[step] : null, queries: e.rows || all(info.queries), keys: all(info.keys),
       qLabels: v.data.queryTokens(e.stack), kLabels: v.data.keyTokens(e.stack),
       exact: () => v.data.analysisExact(this.kind, e.stack, step),
     };
