@@ -16,29 +16,18 @@ public sealed record RoleLegendEntry(string Role, SKColor Color, SKRect Swatch, 
 /// printed in the cell when there is room, layer and head numbers, and a legend of the roles with their colours,
 /// how many heads have each, and which statistic the numbers are.
 /// </summary>
-public sealed class RoleMapLayout : IFigureLayout
+public sealed class RoleMapLayout : FigureFrame
 {
-    public required int Width { get; init; }
-    public required int Height { get; init; }
-    public required float Scale { get; init; }
-    public long CellBlocks => Cells.Count;
+    public override long CellBlocks => Cells.Count;
     public required IReadOnlyList<RoleCell> Cells { get; init; }
     public required float CellFont { get; init; }
     public required IReadOnlyList<RoleLegendEntry> Legend { get; init; }
     public required float LegendFont { get; init; }
     public required IReadOnlyList<PlacedText> Texts { get; init; }
-    public required string Title { get; init; }
-    public required float TitleFont { get; init; }
-    public required SKPoint TitleAnchor { get; init; }
-    public required IReadOnlyList<IReadOnlyList<NotePiece>> Notes { get; init; }
-    public required float NoteFont { get; init; }
-    public required SKPoint NoteAnchor { get; init; }
-    public required float NoteLineHeight { get; init; }
 
-    public void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
+    public override void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
     {
         float s = Scale;
-        canvas.Text(Title, TitleAnchor.X, TitleAnchor.Y, TitleFont, style.Text, TextAnchor.Start, bold: true);
         foreach (var t in Texts) canvas.Text(t.Text, t.Anchor.X, t.Anchor.Y, t.Font, style.Text, t.Align, t.Rotate);
         foreach (var c in Cells)
         {
@@ -53,7 +42,7 @@ public sealed class RoleMapLayout : IFigureLayout
             PanelPainter.Frame(canvas, e.Swatch, style.Frame, MathF.Max(1, s * 0.5f));
             canvas.Text(e.Text, e.TextAnchor.X, e.TextAnchor.Y, LegendFont, style.Text);
         }
-        PanelPainter.Notes(canvas, Notes, NoteAnchor, NoteFont, NoteLineHeight, fonts);
+        PaintFrame(canvas, fonts, style, TextAnchor.Start);
     }
 
     public static RoleMapLayout Compute(AttentionCapture capture, HeadStatsResult r, HeatmapOptions o, FontSet fonts, FigureStyle st)

@@ -12,30 +12,19 @@ public sealed record SaliencyBar(int Section, SaliencyPiece Piece, string Label,
 /// Token saliency as bars: one row per token with its label, a bar as long as its value (coloured like the
 /// coloured-text view, on one scale with it) and the value printed beside it; one block per section.
 /// </summary>
-public sealed class SaliencyBarsLayout : IFigureLayout
+public sealed class SaliencyBarsLayout : FigureFrame
 {
-    public required int Width { get; init; }
-    public required int Height { get; init; }
-    public required float Scale { get; init; }
-    public long CellBlocks => Bars.Count;
+    public override long CellBlocks => Bars.Count;
     public required IReadOnlyList<SaliencyBar> Bars { get; init; }
     public required IReadOnlyList<PlacedText> Texts { get; init; }
     public required float LabelFont { get; init; }
     public required ColorScale ColorScale { get; init; }
     /// <summary>The zero line, from the top of the first bar to the bottom of the last.</summary>
     public required IReadOnlyList<(float X, float Top, float Bottom)> Axes { get; init; }
-    public required string Title { get; init; }
-    public required float TitleFont { get; init; }
-    public required SKPoint TitleAnchor { get; init; }
-    public required IReadOnlyList<IReadOnlyList<NotePiece>> Notes { get; init; }
-    public required float NoteFont { get; init; }
-    public required SKPoint NoteAnchor { get; init; }
-    public required float NoteLineHeight { get; init; }
 
-    public void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
+    public override void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
     {
         float s = Scale;
-        canvas.Text(Title, TitleAnchor.X, TitleAnchor.Y, TitleFont, style.Text, TextAnchor.Start, bold: true);
         foreach (var t in Texts) canvas.Text(t.Text, t.Anchor.X, t.Anchor.Y, t.Font, style.Text, t.Align, t.Rotate);
         foreach (var b in Bars)
         {
@@ -45,7 +34,7 @@ public sealed class SaliencyBarsLayout : IFigureLayout
                 b.Piece.Value < 0 ? TextAnchor.End : TextAnchor.Start);
         }
         foreach (var (x, top, bottom) in Axes) canvas.Line(x, top, x, bottom, style.Frame, MathF.Max(1, s));
-        PanelPainter.Notes(canvas, Notes, NoteAnchor, NoteFont, NoteLineHeight, fonts);
+        PaintFrame(canvas, fonts, style, TextAnchor.Start);
     }
 
     public static SaliencyBarsLayout Compute(AttentionCapture capture, SaliencyResult r, HeatmapOptions o, FontSet fonts, FigureStyle st)

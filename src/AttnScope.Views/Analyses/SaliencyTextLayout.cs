@@ -13,12 +13,9 @@ public sealed record SaliencyBox(int Section, SaliencyPiece Piece, SKRect Box, S
 /// saliency's colour (continuations joined to their word, special tokens dimmed and left out of the colour scale),
 /// a colour bar, a title naming the explained output, and one block per section (source, target prefix).
 /// </summary>
-public sealed class SaliencyTextLayout : IFigureLayout
+public sealed class SaliencyTextLayout : FigureFrame
 {
-    public required int Width { get; init; }
-    public required int Height { get; init; }
-    public required float Scale { get; init; }
-    public long CellBlocks => Boxes.Count;
+    public override long CellBlocks => Boxes.Count;
     public required IReadOnlyList<SaliencyBox> Boxes { get; init; }
     public required IReadOnlyList<PlacedText> Texts { get; init; }
     public required float TokenFont { get; init; }
@@ -26,13 +23,6 @@ public sealed class SaliencyTextLayout : IFigureLayout
     public required SKRect ColorBar { get; init; }
     public required IReadOnlyList<ColorBarTick> Ticks { get; init; }
     public required float TickFont { get; init; }
-    public required string Title { get; init; }
-    public required float TitleFont { get; init; }
-    public required SKPoint TitleAnchor { get; init; }
-    public required IReadOnlyList<IReadOnlyList<NotePiece>> Notes { get; init; }
-    public required float NoteFont { get; init; }
-    public required SKPoint NoteAnchor { get; init; }
-    public required float NoteLineHeight { get; init; }
 
     /// <summary>How much of the background colour a special token keeps (the rest is white).</summary>
     public const float SpecialStrength = 0.3f;
@@ -51,10 +41,9 @@ public sealed class SaliencyTextLayout : IFigureLayout
     public static SKColor TextOn(SKColor bg, FigureStyle style) =>
         (0.2126f * bg.Red + 0.7152f * bg.Green + 0.0722f * bg.Blue) / 255f > 0.5f ? style.Text : SKColors.White;
 
-    public void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
+    public override void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
     {
         float s = Scale;
-        canvas.Text(Title, TitleAnchor.X, TitleAnchor.Y, TitleFont, style.Text, TextAnchor.Start, bold: true);
         foreach (var t in Texts) canvas.Text(t.Text, t.Anchor.X, t.Anchor.Y, t.Font, style.Text, t.Align, t.Rotate);
         foreach (var b in Boxes)
         {
@@ -63,7 +52,7 @@ public sealed class SaliencyTextLayout : IFigureLayout
             canvas.Text(b.Piece.Text, b.Baseline.X, b.Baseline.Y, TokenFont, b.Piece.Special ? style.SpecialText : TextOn(bg, style));
         }
         PanelPainter.ColorBar(canvas, ColorBar, Ticks, TickFont, colorMap, fonts, style, s);
-        PanelPainter.Notes(canvas, Notes, NoteAnchor, NoteFont, NoteLineHeight, fonts);
+        PaintFrame(canvas, fonts, style, TextAnchor.Start);
     }
 
     public static SaliencyTextLayout Compute(AttentionCapture capture, SaliencyResult r, HeatmapOptions o, FontSet fonts, FigureStyle st)

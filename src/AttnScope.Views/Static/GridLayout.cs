@@ -25,12 +25,9 @@ public sealed record PlacedText(string Text, SKPoint Anchor, float Font, TextAnc
 /// The geometry of a grid view (heads of a layer, layers of a head, or the model's layers × heads), in device
 /// pixels: panels, token labels on the outer panels, headers, one colour bar, titles and notes.
 /// </summary>
-public sealed class GridLayout : IFigureLayout
+public sealed class GridLayout : FigureFrame
 {
     public required ViewKind View { get; init; }
-    public required int Width { get; init; }
-    public required int Height { get; init; }
-    public required float Scale { get; init; }
     public required int GridRows { get; init; }
     public required int GridColumns { get; init; }
     public required IReadOnlyList<GridPanel> Panels { get; init; }
@@ -42,20 +39,13 @@ public sealed class GridLayout : IFigureLayout
     public required SKRect ColorBar { get; init; }
     public required IReadOnlyList<ColorBarTick> Ticks { get; init; }
     public required float TickFont { get; init; }
-    public required string Title { get; init; }
-    public required float TitleFont { get; init; }
-    public required SKPoint TitleAnchor { get; init; }
-    public required IReadOnlyList<IReadOnlyList<NotePiece>> Notes { get; init; }
-    public required float NoteFont { get; init; }
-    public required SKPoint NoteAnchor { get; init; }
-    public required float NoteLineHeight { get; init; }
 
-    public long CellBlocks => Panels.Sum(p => (long)((p.Matrix.Rows + p.Pool - 1) / p.Pool) * ((p.Matrix.Cols + p.Pool - 1) / p.Pool));
+    public override long CellBlocks => Panels.Sum(p => (long)((p.Matrix.Rows + p.Pool - 1) / p.Pool) * ((p.Matrix.Cols + p.Pool - 1) / p.Pool));
 
     /// <summary>All drawn token labels (for overlap checks).</summary>
     public IEnumerable<DrawnLabel> AllLabels => Panels.SelectMany(p => p.RowLabels.Concat(p.ColumnLabels));
 
-    public void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
+    public override void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
     {
         float s = Scale;
         foreach (var p in Panels)
@@ -66,8 +56,7 @@ public sealed class GridLayout : IFigureLayout
         }
         foreach (var t in Texts) canvas.Text(t.Text, t.Anchor.X, t.Anchor.Y, t.Font, style.Text, t.Align, t.Rotate);
         PanelPainter.ColorBar(canvas, ColorBar, Ticks, TickFont, colorMap, fonts, style, s);
-        canvas.Text(Title, TitleAnchor.X, TitleAnchor.Y, TitleFont, style.Text, TextAnchor.Middle, bold: true);
-        PanelPainter.Notes(canvas, Notes, NoteAnchor, NoteFont, NoteLineHeight, fonts);
+        PaintFrame(canvas, fonts, style, TextAnchor.Middle);
     }
 
     public required float PanelTitleFont { get; init; }

@@ -19,12 +19,9 @@ public readonly record struct ColorBarTick(float Value, float Y, string Text);
 /// The geometry of one heatmap figure, in device pixels: image size, plot rectangle and cell size, token labels,
 /// colour bar, title, axis titles and notes. Computed once; painters (PNG, SVG) and tests read it.
 /// </summary>
-public sealed class HeatmapLayout : IFigureLayout
+public sealed class HeatmapLayout : FigureFrame
 {
     public required HeatmapMatrix Matrix { get; init; }
-    public required float Scale { get; init; }
-    public required int Width { get; init; }
-    public required int Height { get; init; }
     /// <summary>The cell area; its corners lie on whole pixels.</summary>
     public required SKRect Plot { get; init; }
     /// <summary>Cell edge in whole pixels.</summary>
@@ -44,9 +41,6 @@ public sealed class HeatmapLayout : IFigureLayout
     public required IReadOnlyList<ColorBarTick> Ticks { get; init; }
     public required float TickFont { get; init; }
 
-    public required string Title { get; init; }
-    public required float TitleFont { get; init; }
-    public required SKPoint TitleAnchor { get; init; }
     public required string RowAxisTitle { get; init; }
     public required string ColumnAxisTitle { get; init; }
     public required float AxisTitleFont { get; init; }
@@ -55,16 +49,11 @@ public sealed class HeatmapLayout : IFigureLayout
     /// <summary>Baseline anchor of the column axis title (centred).</summary>
     public required SKPoint ColumnAxisTitleAnchor { get; init; }
 
-    public required IReadOnlyList<IReadOnlyList<NotePiece>> Notes { get; init; }
-    public required float NoteFont { get; init; }
-    /// <summary>Baseline of the first note line; further lines follow every <see cref="NoteLineHeight"/>.</summary>
-    public required SKPoint NoteAnchor { get; init; }
-    public required float NoteLineHeight { get; init; }
 
     /// <summary>The label notes ("labels: every 4th token ...") as plain text, empty when all labels are drawn full size.</summary>
     public IEnumerable<string> LabelNotes => new[] { RowPlan.Note, ColumnPlan.Note }.Where(n => n is not null).Distinct()!;
 
-    public long CellBlocks => (long)Matrix.Rows * Matrix.Cols;
+    public override long CellBlocks => (long)Matrix.Rows * Matrix.Cols;
 
     /// <summary>The pixel rectangle of cell (row = query, col = key).</summary>
     public SKRect CellRect(int row, int col) =>
@@ -190,6 +179,6 @@ public sealed class HeatmapLayout : IFigureLayout
         return string.Join(" · ", parts);
     }
 
-    public void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style) =>
+    public override void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style) =>
         HeatmapPainter.Paint(canvas, this, colorMap, fonts, style);
 }
