@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AttnScope.Capture;
 using AttnScope.Sources.Engine;
 using AttnScope.Sources.Models;
+using AttnScope.Sources.Transformer.Families;
 using AttnScope.Sources.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -18,7 +19,7 @@ public static class ComponentBenchmarks
 {
     public static int Run(string[] args)
     {
-        // Times the managed BertEngine (random weights of all-MiniLM-L6-v2's shape; values do not change speed) against
+        // Times the managed engine (the Transformer core running BERT) (random weights of all-MiniLM-L6-v2's shape; values do not change speed) against
         // ONNX Runtime (default session options) on the real embedded model, at several sequence lengths; medians of
         // interleaved runs, each after a short pause so neither side's spinning pool threads slow the other. Usage:
         //   dotnet run -c Release --project bench/AttnScope.Bench [-- --lengths 16,128,512] [--runs 9] [--no-ort] [--qkv]
@@ -90,7 +91,7 @@ public static class ComponentBenchmarks
 
         var cfg = EmbeddedMiniLm.Config;
         var sw = Stopwatch.StartNew();
-        var engine = new BertEngine(cfg, RandomWeights(cfg, 42));
+        var engine = BertFamily.Load(cfg, RandomWeights(cfg, 42));
         Console.WriteLine($"engine built in {sw.ElapsedMilliseconds} ms; threads {Environment.ProcessorCount}, " +
             $"Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, FMA {System.Runtime.Intrinsics.X86.Fma.IsSupported}");
         InferenceSession? session = null;
@@ -171,7 +172,7 @@ public static class ComponentBenchmarks
             for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;
             return t;
         }
-        foreach (var (name, shape) in BertWeights.Expected(c)) store.Add(name, T(shape));
+        foreach (var (name, shape) in BertFamily.Expected(c)) store.Add(name, T(shape));
         return store;
     }
 }

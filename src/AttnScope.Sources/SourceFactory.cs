@@ -3,6 +3,8 @@ using AttnScope.Sources.Engine;
 using AttnScope.Sources.Models;
 using AttnScope.Sources.Onnx;
 using AttnScope.Sources.Tokenization;
+using AttnScope.Sources.Transformer;
+using AttnScope.Sources.Transformer.Families;
 
 namespace AttnScope.Sources;
 
@@ -11,7 +13,7 @@ public static class SourceFactory
 {
     /// <summary>The managed engine, with weights from model.safetensors or, failing that, recovered from the ONNX graph.</summary>
     public static IAttentionSource Managed(ModelFiles files, BertConfig config) =>
-        new ManagedSource(new BertEngine(config, ManagedWeights(files, config)));
+        new ManagedSource(BertFamily.Load(config, ManagedWeights(files, config)));
 
     /// <summary>The weights the managed engine runs on: model.safetensors or, failing that, recovered from the ONNX graph.</summary>
     public static WeightStore ManagedWeights(ModelFiles files, BertConfig config)
@@ -42,7 +44,7 @@ public static class SourceFactory
 
     public static BertConfig InferConfigFromOnnx(string path) => OnnxBertWeights.InferConfig(OnnxModel.Load(path));
 
-    private sealed class ManagedSource(BertEngine engine) : IAttentionSource
+    private sealed class ManagedSource(TransformerModel engine) : IAttentionSource
     {
         public string Name => "managed";
         public IReadOnlyList<SequenceAttention> Run(IReadOnlyList<EncodedInput> batch, bool captureQkv) => engine.RunBatch(batch, captureQkv);

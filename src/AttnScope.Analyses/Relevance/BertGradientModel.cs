@@ -3,6 +3,7 @@ using AttnScope.Capture;
 using AttnScope.Sources;
 using AttnScope.Sources.Engine;
 using AttnScope.Sources.Models;
+using AttnScope.Sources.Transformer.Families;
 using AttnScope.Sources.Tokenization;
 
 namespace AttnScope.Analyses.Relevance;
@@ -11,7 +12,7 @@ namespace AttnScope.Analyses.Relevance;
 internal delegate void AttentionEdit(int layer, int head, Span<double> probabilities);
 
 /// <summary>
-/// A BERT-family encoder (post-LN, as <see cref="BertEngine"/>) in double precision that keeps what its backward
+/// A BERT-family encoder (post-LN, as the core runs BERT, <see cref="AttnScope.Sources.Transformer.Families.BertFamily"/>) in double precision that keeps what its backward
 /// pass needs: <see cref="Forward"/> records every layer's activations, <see cref="Backward"/> takes the gradient of
 /// a scalar with respect to the last hidden state and returns its gradient with respect to every attention
 /// probability. Double precision makes finite-difference checks of those gradients meaningful; the weights are the
@@ -59,7 +60,7 @@ internal sealed class BertGradientModel
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         config.Validate();
-        foreach (var (name, shape) in BertWeights.Expected(config)) weights.Get(name, shape); // throws naming the tensor
+        foreach (var (name, shape) in BertFamily.Expected(config)) weights.Get(name, shape); // throws naming the tensor
         _config = config;
         float[] F(string name) => weights.Get(name).Data;
         double[] D(string name) => DoubleOps.ToDouble(F(name));

@@ -2,6 +2,7 @@ using AttnScope.Capture;
 using AttnScope.Sources;
 using AttnScope.Sources.Engine;
 using AttnScope.Sources.Models;
+using AttnScope.Sources.Transformer.Families;
 using AttnScope.Sources.Tokenization;
 using Xunit;
 
@@ -82,7 +83,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var c = Tiny();
         var w = NaiveBert.RandomWeights(c, seed: 1);
-        var engine = new BertEngine(c, w);
+        var engine = BertFamily.Load(c, w);
         var ids = RandomIds(n, n, c.VocabSize);
         var got = engine.Run(Input(ids), captureQkv: true);
         AssertMatches(NaiveBert.Run(c, w, ids, new int[n]), got, c, n, qkv: true);
@@ -93,7 +94,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var c = Tiny();
         var w = NaiveBert.RandomWeights(c, seed: 2);
-        var engine = new BertEngine(c, w);
+        var engine = BertFamily.Load(c, w);
         var ids = RandomIds(19, 5, c.VocabSize);
         var types = Enumerable.Range(0, 19).Select(i => i < 8 ? 0 : 1).ToArray();
         var got = engine.Run(Input(ids, types));
@@ -110,7 +111,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         var c = Tiny(act);
         var w = NaiveBert.RandomWeights(c, seed: 3);
         var ids = RandomIds(11, 3, c.VocabSize);
-        AssertMatches(NaiveBert.Run(c, w, ids, new int[11]), new BertEngine(c, w).Run(Input(ids), true), c, 11, qkv: true);
+        AssertMatches(NaiveBert.Run(c, w, ids, new int[11]), BertFamily.Load(c, w).Run(Input(ids), true), c, 11, qkv: true);
     }
 
     [Fact]
@@ -124,7 +125,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         };
         var w = NaiveBert.RandomWeights(c, seed: 4, scale: 0.15f);
         var ids = RandomIds(130, 9, c.VocabSize);
-        var got = new BertEngine(c, w).Run(Input(ids), true);
+        var got = BertFamily.Load(c, w).Run(Input(ids), true);
         AssertMatches(NaiveBert.Run(c, w, ids, new int[130]), got, c, 130, qkv: true);
     }
 
@@ -141,7 +142,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         var w = NaiveBert.RandomWeights(c, seed: 12, scale: 0.08f);
         var ids = RandomIds(101, 12, c.VocabSize);
         var types = Enumerable.Range(0, 101).Select(i => i < 60 ? 0 : 1).ToArray();
-        var got = new BertEngine(c, w).Run(Input(ids, types), captureQkv: true);
+        var got = BertFamily.Load(c, w).Run(Input(ids, types), captureQkv: true);
         AssertMatches(NaiveBert.Run(c, w, ids, types), got, c, 101, qkv: true);
     }
 
@@ -150,7 +151,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var c = Tiny();
         var w = NaiveBert.RandomWeights(c, seed: 5);
-        var engine = new BertEngine(c, w);
+        var engine = BertFamily.Load(c, w);
         var inputs = new[] { Input(RandomIds(5, 1, 50)), Input(RandomIds(33, 2, 50)), Input(RandomIds(12, 3, 50)) };
         var batch = engine.RunBatch(inputs, captureQkv: true);
         Assert.Equal(3, batch.Count);
@@ -171,7 +172,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
             HiddenSize = 64, NumHeads = 4, NumLayers = 2, IntermediateSize = 128, VocabSize = 40,
             MaxPositions = 100, Origin = "test",
         };
-        var engine = new BertEngine(c, NaiveBert.RandomWeights(c, seed: 10, scale: 0.2f));
+        var engine = BertFamily.Load(c, NaiveBert.RandomWeights(c, seed: 10, scale: 0.2f));
         var inputs = Enumerable.Range(0, 6).Select(i => Input(RandomIds(30 + 11 * i, i, c.VocabSize))).ToArray();
         var expected = inputs.Select(x => engine.Run(x)).ToArray();
         var got = new SequenceAttention[inputs.Length];
@@ -189,7 +190,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         var c = Tiny();
         var w = NaiveBert.RandomWeights(c, seed: 6);
         w.Add("encoder.layer.1.intermediate.dense.weight", new FloatTensor([32, 64]));
-        var e = Assert.Throws<AttnScopeException>(() => new BertEngine(c, w));
+        var e = Assert.Throws<AttnScopeException>(() => BertFamily.Load(c, w));
         Assert.Contains("encoder.layer.1.intermediate.dense.weight", e.Message);
         Assert.Contains("[32, 64]", e.Message);
         Assert.Contains("[64, 32]", e.Message);
@@ -202,7 +203,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         var full = NaiveBert.RandomWeights(c, seed: 7);
         var w = new WeightStore("partial");
         foreach (var name in full.Names.Where(n => n != "encoder.layer.0.attention.self.key.bias")) w.Add(name, full.Get(name));
-        var e = Assert.Throws<AttnScopeException>(() => new BertEngine(c, w));
+        var e = Assert.Throws<AttnScopeException>(() => BertFamily.Load(c, w));
         Assert.Contains("encoder.layer.0.attention.self.key.bias", e.Message);
     }
 
@@ -210,7 +211,7 @@ public class BertEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     public void BadInputs_AreClearErrors()
     {
         var c = Tiny();
-        var engine = new BertEngine(c, NaiveBert.RandomWeights(c, seed: 8));
+        var engine = BertFamily.Load(c, NaiveBert.RandomWeights(c, seed: 8));
         var e = Assert.Throws<AttnScopeException>(() => engine.Run(Input([1, 2, 50])));
         Assert.Contains("token id 50", e.Message);
         Assert.Contains("position 2", e.Message);

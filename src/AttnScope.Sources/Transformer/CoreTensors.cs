@@ -1,0 +1,48 @@
+namespace AttnScope.Sources.Transformer;
+
+/// <summary>
+/// One block's tensors as a family's weight-name map hands them to the core, in PyTorch's linear layout
+/// [out, in]. Q, K and V are separate (the core fuses them); a gated MLP has <see cref="Gate"/> as well as
+/// <see cref="Up"/>. Biases and norm betas the family does not have are null.
+/// </summary>
+public sealed class CoreLayerTensors
+{
+    public required float[] Query { get; init; }
+    public required float[] Key { get; init; }
+    public required float[] Value { get; init; }
+    public float[]? QueryBias { get; init; }
+    public float[]? KeyBias { get; init; }
+    public float[]? ValueBias { get; init; }
+    public required float[] Output { get; init; }
+    public float[]? OutputBias { get; init; }
+    /// <summary>The norm before attention (pre-norm) or after the attention residual (post-norm).</summary>
+    public required float[] Norm1Gain { get; init; }
+    public float[]? Norm1Bias { get; init; }
+    public required float[] Norm2Gain { get; init; }
+    public float[]? Norm2Bias { get; init; }
+    public float[]? Gate { get; init; }
+    public float[]? GateBias { get; init; }
+    public required float[] Up { get; init; }
+    public float[]? UpBias { get; init; }
+    public required float[] Down { get; init; }
+    public float[]? DownBias { get; init; }
+}
+
+/// <summary>Every tensor of a stack, mapped from the family's names; see <see cref="CoreLayerTensors"/>.</summary>
+public sealed class CoreTensors
+{
+    /// <summary>[vocab, hidden].</summary>
+    public required float[] TokenEmbeddings { get; init; }
+    /// <summary>[max_positions, hidden] for learned positions.</summary>
+    public float[]? PositionEmbeddings { get; init; }
+    /// <summary>[type_vocab, hidden] when the family has segments.</summary>
+    public float[]? TypeEmbeddings { get; init; }
+    public float[]? EmbeddingNormGain { get; init; }
+    public float[]? EmbeddingNormBias { get; init; }
+    public required CoreLayerTensors[] Layers { get; init; }
+    public float[]? FinalNormGain { get; init; }
+    public float[]? FinalNormBias { get; init; }
+    /// <summary>[vocab, hidden] for an untied head; null when tied to <see cref="TokenEmbeddings"/>.</summary>
+    public float[]? Unembedding { get; init; }
+    public float[]? UnembeddingBias { get; init; }
+}

@@ -1,0 +1,45 @@
+using AttnScope.Capture;
+
+namespace AttnScope.Sources.Transformer;
+
+/// <summary>What one forward pass runs: m new tokens, optionally after the positions already in a cache.</summary>
+public sealed class ForwardInput
+{
+    public required int[] Ids { get; init; }
+    /// <summary>Segment ids (families with token type embeddings); null means all 0.</summary>
+    public int[]? TypeIds { get; init; }
+    /// <summary>When given, the tokens continue the cached positions and their keys and values are appended.</summary>
+    public KvCache? Cache { get; init; }
+    /// <summary>Also return Q, K, V and the scaled scores.</summary>
+    public bool CaptureQkv { get; init; }
+    /// <summary>Logits for every position (<see cref="LogitRows.All"/>), the last only, or none.</summary>
+    public LogitRows Logits { get; init; } = LogitRows.None;
+    /// <summary>Hook points to record or edit.</summary>
+    public HookSet? Hooks { get; init; }
+    /// <summary>Skip writing the attention probabilities (generation steps that only need logits).</summary>
+    public bool SkipAttention { get; init; }
+}
+
+public enum LogitRows { None, Last, All }
+
+/// <summary>
+/// What a forward pass of m new tokens over T keys (T = cached + m) computed. Attention is [layers, heads, m, T]
+/// (zeros where a causal or windowed mask hides a key); with <see cref="ForwardInput.CaptureQkv"/> Q is
+/// [layers, heads, m, d_head] and K, V are [layers, heads, T, d_head] per query head (a grouped-query model repeats
+/// each key/value head for the query heads that share it), all after rotary; scores [layers, heads, m, T] are the
+/// scaled pre-softmax values (plus ALiBi), 0 where masked.
+/// </summary>
+public sealed class ForwardResult
+{
+    /// <summary>[m, hidden]: the last block's output, after the final norm where the family has one.</summary>
+    public required FloatTensor Hidden { get; init; }
+    public FloatTensor? Attention { get; init; }
+    public FloatTensor? Query { get; init; }
+    public FloatTensor? Key { get; init; }
+    public FloatTensor? Value { get; init; }
+    public FloatTensor? Scores { get; init; }
+    /// <summary>[rows, vocab] for the rows asked for (all m, or the last).</summary>
+    public FloatTensor? Logits { get; init; }
+    /// <summary>Position of the first new token.</summary>
+    public int PositionOffset { get; init; }
+}

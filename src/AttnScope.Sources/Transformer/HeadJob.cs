@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using AttnScope.Capture;
+using AttnScope.Sources.Engine;
+
+namespace AttnScope.Sources.Transformer;
+
+/// <summary>
+/// Everything one attention head of the current layer needs; <see cref="Run"/> is the per-head body. Queries are
+/// the m new rows of the fused projection; keys and values are T rows (the same projection without a cache, the
+/// cache with one), shared by the query heads of a group.
+/// </summary>
+internal sealed unsafe class HeadJob
+{
+    /// <summary>Query rows per attention block (a multiple of the GEMM tile height; 48×512 floats = 96 KiB).</summary>
+    private const int RowBlock = 8 * GemmKernel.MR;
+
+    public int M, T, Offset, Heads, KvHeads, HeadDim, QueryWidth, QkvLd, KvLd, Layer, Window;
+    public float Scale;
+    public bool Causal;
+    public float[]? Slopes;
+    /// <summary>Fused projection rows [m, QkvLd]; keys/values rows start at KeyBase/ValueBase with stride KvLd.</summary>
+    public nint Qkv, KeyBase, ValueBase, Context;
+    /// <summary>This layer's probabilities [heads, m, T], or 0 when not kept.</summary>
+    public nint Attention;
+    public FloatTensor? Q, K, V, Scores;
+    private Action<int>? _run;
+    public Action<int> Run => _run ??= Head;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Head(int h)
+    {
+        int m = M, n = T, dh = HeadDim, ld = QkvLd, kvld = KvLd;
+        int kvh = h / (Heads / KvHeads);
+        float* qh = (float*)Qkv + h * dh;
+        float* kh = (float*)KeyBase + kvh * dh;
+        float* vh = (float*)ValueBase + kvh * dh;
+        int nr = GemmKernel.NR;
+        int keyPanels = (n + nr - 1) / nr, dimPanels = (dh + nr - 1) / nr;
+
+        if (Q is not null)
+        {
+            int qoff = (Layer * Heads + h) * m * dh, koff = (Layer * Heads + h) * n * dh;
+            for (int i = 0; i < m; i++) new ReadOnlySpan<float>(qh + (long)i * ld, dh).CopyTo(Q.Data.AsSpan(qoff + i * dh, dh));
+            for (int j = 0; j < n; j++)
+            {
+                new ReadOnlySpan<float>(kh + (long)j * kvld, dh).CopyTo(K!.Data.AsSpan(koff + j * dh, dh));
+                new ReadOnlySpan<float>(vh + (long)j * kvld, dh).CopyTo(V!.Data.AsSpan(koff + j * dh, dh));
+            }
+        }
+
+        long t0 = EngineProfile.Now();
+        float* att = Attention == 0 ? null : (float*)Attention + (long)h * m * n;
+        float* packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
+        GemmKernel.PackTransposed(kh, kvld, n, dh, packK, Scale);
+        float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
+        GemmKernel.PackRowMajor(vh, kvld, n, dh, packV);
+        int soff = (Layer * Heads + h) * m * n;
+        t0 = EngineProfile.Add(EngineProfile.Part.HeadPack, t0);
+        float* ctx = (float*)Context + h * dh;
+        bool masked = Causal || Window > 0;
+        float slope = Slopes is null ? 0f : Slopes[h];
+
+        // A block of query rows at a time, in a per-thread buffer that stays in L2: scores, softmax and the
+        // product with V all hit cache; the probabilities go out to the captured attention once, with streaming
+        // stores. K carries the 1/√d scale; P·V uses the unnormalised exponentials still in the block and each
+        // context row is divided by its sum afterwards. A causal block computes scores only up to its last
+        // visible key; hidden keys get exactly 0.
+        float* block = Gemm.Ptr(HeadScratch.Block(RowBlock * n));
+        float* inv = stackalloc float[RowBlock];
+        for (int r0 = 0; r0 < m; r0 += RowBlock)
+        {
+            int rows = Math.Min(RowBlock, m - r0);
+            int panels = Causal ? Math.Min(keyPanels, (Offset + r0 + rows + nr - 1) / nr) : keyPanels;
+            GemmKernel.Compute(qh + (long)r0 * ld, ld, packK, dh, n, block, n, null, false, 0, rows, 0, panels);
+            t0 = EngineProfile.Add(EngineProfile.Part.HeadScores, t0);
+            for (int i = 0; i < rows; i++)
+            {
+                int p = Offset + r0 + i;
+                int hi = Causal ? p + 1 : n;
+                int lo = Window > 0 ? Math.Max(0, p - Window + 1) : 0;
+                var row = new Span<float>(block + (long)i * n, n);
+                if (slope != 0f)
+                    for (int j = lo; j < hi; j++) row[j] += slope * (j - p);
+                var visible = row[lo..hi];
+                var scoreRow = Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n);
+                float* attRow = att == null ? null : att + (long)(r0 + i) * n;
+                inv[i] = RowOps.SoftmaxUnnormalized(visible, scoreRow.IsEmpty ? default : scoreRow[lo..hi], attRow == null ? null : attRow + lo);
+                if (masked)
+                {
+                    row[..lo].Clear();
+                    row[hi..].Clear();
+                    if (attRow != null)
+                    {
+                        new Span<float>(attRow, lo).Clear();
+                        new Span<float>(attRow + hi, n - hi).Clear();
+                    }
+                }
+            }
+            t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
+            GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * QueryWidth, QueryWidth, null, false, 0, rows, 0, dimPanels);
+            for (int i = 0; i < rows; i++) RowOps.Scale(new Span<float>(ctx + (long)(r0 + i) * QueryWidth, dh), inv[i]);
+            t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);
+        }
+    }
+}

@@ -1,0 +1,476 @@
+using AttnScope.Capture;
+using AttnScope.Sources.Engine;
+
+namespace AttnScope.Sources.Transformer;
+
+/// <summary>
+/// The one Transformer core: every family (BERT, GPT-2, Llama/Mistral/Qwen2, …) is a <see cref="TransformerSpec"/>
+/// plus a weight-name map over this class. A block is
+/// <code>
+///   pre-norm:  x += Attn(Norm1(x));  x += Mlp(Norm2(x))          (then a final norm)
+///   post-norm: x  = Norm1(x + Attn(x)); x = Norm2(x + Mlp(x))
+/// </code>
+/// with Attn = softmax(Q·Kᵀ/√d + mask [+ ALiBi])·V over heads (grouped-query when there are fewer key/value heads;
+/// rotary applied to Q and K), and Mlp = Down(act(Up x)) or Down(act(Gate x)·Up x). Linear weights are packed
+/// once; each pass reuses pinned workspaces; products run on the cache-blocked GEMM across cores, attention heads
+/// in parallel, one block of query rows at a time in cache. A <see cref="KvCache"/> makes generation feed only
+/// new tokens; <see cref="HookSet"/> records or edits the TransformerLens-named hook points.
+/// <para>Numerics: float32 with fused multiply-adds in a fixed k order (results do not depend on the thread
+/// count); 1/√d folded into the packed keys; softmax subtracts the row maximum; norms take their moments in
+/// double.</para>
+/// </summary>
+public sealed unsafe partial class TransformerModel
+{
+    public TransformerSpec Spec { get; }
+    /// <summary>Where the weights came from (for messages).</summary>
+    public string Origin { get; }
+    internal TransformerWeights Weights { get; }
+    private readonly RotaryTable? _rope;
+    private readonly float[]? _alibi;
+    private CoreWorkspace? _spare;
+
+    /// <summary>Work (multiply-adds) below which attention heads and row operations stay on the calling thread.</summary>
+    private const long ParallelWork = 1L << 14;
+
+    /// <summary>Checks the spec and every tensor's size, then packs the weights.</summary>
+    public TransformerModel(TransformerSpec spec, CoreTensors tensors, string origin)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(tensors);
+        spec.Validate(origin);
+        Spec = spec;
+        Origin = origin;
+        Weights = TransformerWeights.Pack(spec, tensors, origin);
+        if (spec.Positions == PositionKind.Rotary) _rope = new RotaryTable(spec.Rope!);
+        if (spec.Positions == PositionKind.Alibi) _alibi = AlibiSlopes(spec.Heads);
+    }
+
+    /// <summary>ALiBi's head slopes: 2^(−8h/n) for n a power of two, interleaved from the next power otherwise.</summary>
+    internal static float[] AlibiSlopes(int heads)
+    {
+        int p = 1;
+        while (p * 2 <= heads) p *= 2;
+        var slopes = new float[heads];
+        for (int h = 0; h < p; h++) slopes[h] = MathF.Pow(2f, -8f * (h + 1) / p);
+        for (int h = p; h < heads; h++) slopes[h] = MathF.Pow(2f, -4f * (2 * (h - p) + 1) / p);
+        return slopes;
+    }
+
+    /// <summary>A key/value cache for up to <paramref name="capacity"/> positions.</summary>
+    public KvCache NewCache(int capacity) => new(Spec, capacity);
+
+    /// <summary>The unembedding rows [vocab, hidden] (the token embeddings when tied), or null for encoders.</summary>
+    public ReadOnlySpan<float> UnembeddingRows => Weights.UnembeddingRows;
+
+    /// <summary>Layer l's attention output weight [hidden, heads·d_head] (PyTorch layout): head h owns columns h·d_head….</summary>
+    public ReadOnlySpan<float> OutputWeight(int layer) => Weights.Layers[layer].OutputWeight;
+
+    /// <summary>Applies the final norm (or nothing, for stacks without one) to rows [n, hidden] in place.</summary>
+    public void ApplyFinalNorm(Span<float> rows)
+    {
+        if (!Spec.FinalNorm) return;
+        int d = Spec.Hidden;
+        for (int i = 0; i + d <= rows.Length; i += d) NormRow(rows.Slice(i, d), Weights.FinalNormGain!, Weights.FinalNormBias);
+    }
+
+    /// <summary>logits[n, vocab] = rows[n, hidden]·W_Uᵀ (+ bias).</summary>
+    public float[] Unembed(float[] rows, int n)
+    {
+        var head = Weights.Unembedding ?? throw new AttnScopeException($"{Spec.Family} has no language-model head");
+        var logits = new float[(long)n * Spec.Vocab];
+        Gemm.Multiply(rows, n, head, logits);
+        return logits;
+    }
+
+    private void NormRow(Span<float> row, float[] gain, float[]? bias)
+    {
+        if (Spec.Norm == NormKind.RmsNorm) CoreOps.RmsNorm(row, gain, Spec.NormEps);
+        else if (bias is null) CoreOps.LayerNormNoBias(row, gain, Spec.NormEps);
+        else RowOps.LayerNorm(row, gain, bias, Spec.NormEps);
+    }
+
+    private void Validate(ForwardInput input, int offset)
+    {
+        if (input.Ids is null || input.Ids.Length == 0) throw new AttnScopeException("the input has no tokens");
+        int m = input.Ids.Length;
+        long total = (long)offset + m;
+        if (total > Spec.MaxPositions)
+            throw new AttnScopeException(offset == 0
+                ? $"the input has {m} tokens; the model takes at most {Spec.MaxPositions}"
+                : $"{offset} cached and {m} new tokens exceed the model's {Spec.MaxPositions} positions");
+        if (input.Cache is { } c && total > c.Capacity)
+            throw new AttnScopeException($"{offset} cached and {m} new tokens exceed the cache's {c.Capacity} positions");
+        for (int i = 0; i < m; i++)
+            if ((uint)input.Ids[i] >= (uint)Spec.Vocab)
+                throw new AttnScopeException($"token id {input.Ids[i]} at position {offset + i} is out of range for vocabulary size {Spec.Vocab}");
+        if (input.TypeIds is { } types)
+        {
+            if (types.Length != m) throw new AttnScopeException($"{m} token ids but {types.Length} token type ids");
+            int limit = Math.Max(1, Spec.TypeVocab);
+            for (int i = 0; i < m; i++)
+                if ((uint)types[i] >= (uint)limit)
+                    throw new AttnScopeException($"token type id {types[i]} at position {offset + i} is out of range for type_vocab_size {Spec.TypeVocab}");
+        }
+        if (!input.SkipAttention)
+        {
+            long att = (long)Spec.Layers * Spec.Heads * m * total;
+            if (att > Array.MaxLength)
+                throw new AttnScopeException($"the attention of {total} tokens over {Spec.Layers} layers × {Spec.Heads} heads would need {att:N0} values, more than one array holds; use fewer tokens");
+        }
+        input.Hooks?.Validate(Spec);
+    }
+
+    private CoreWorkspace Rent(int m)
+    {
+        var ws = Interlocked.Exchange(ref _spare, null);
+        if (ws is not null && ws.Capacity >= m) return ws;
+        int cap = Math.Max(m, ws?.Capacity ?? 0);
+        cap = Math.Max(m, Math.Min(Spec.MaxPositions, (cap + 63) / 64 * 64));
+        return new CoreWorkspace(cap, Spec);
+    }
+
+    private void Return(CoreWorkspace ws)
+    {
+        var old = Interlocked.CompareExchange(ref _spare, ws, null);
+        if (old is not null && old.Capacity < ws.Capacity) Interlocked.CompareExchange(ref _spare, ws, old);
+    }
+
+    /// <summary>Runs the new tokens (after the cached ones, if a cache is given) through every block.</summary>
+    /// <exception cref="AttnScopeException">Empty input, too many positions, an id out of range, or a bad hook name.</exception>
+    public ForwardResult Forward(ForwardInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        int offset = input.Cache?.Length ?? 0;
+        Validate(input, offset);
+        var ws = Rent(input.Ids.Length);
+        try { return Forward(input, offset, ws); }
+        finally { Return(ws); }
+    }
+
+    private ForwardResult Forward(ForwardInput input, int offset, CoreWorkspace ws)
+    {
+        var s = Spec;
+        int m = input.Ids.Length, T = offset + m, d = s.Hidden, heads = s.Heads, dh = s.HeadDim, layers = s.Layers;
+        int qw = s.QueryWidth, kvw = s.KvWidth, qkvw = s.QkvWidth;
+        var hooks = input.Hooks;
+        var cache = input.Cache;
+        bool wantPattern = hooks is not null && Enumerable.Range(0, layers).Any(l => hooks.Wants(HookPoints.Pattern(l)) || hooks.Wants(HookPoints.AttnScores(l)));
+        bool keepAttention = !input.SkipAttention || wantPattern;
+
+        // An ordinary (large-object) array, pinned only for this pass: fresh pinned-heap arrays of this size are
+        // several times slower to write the first time.
+        FloatTensor? attention = keepAttention
+            ? new FloatTensor([layers, heads, m, T], GC.AllocateUninitializedArray<float>(checked(layers * heads * m * T)))
+            : null;
+        FloatTensor? q = null, k = null, v = null, scores = null;
+        if (input.CaptureQkv || wantPattern)
+        {
+            scores = new FloatTensor([layers, heads, m, T]);
+            if (input.CaptureQkv)
+            {
+                q = new FloatTensor([layers, heads, m, dh]);
+                k = new FloatTensor([layers, heads, T, dh]);
+                v = new FloatTensor([layers, heads, T, dh]);
+            }
+        }
+
+        Embed(input, offset, ws);
+        float* x = Gemm.Ptr(ws.X), a = Gemm.Ptr(ws.A), qkv = Gemm.Ptr(ws.Qkv), ctx = Gemm.Ptr(ws.Context);
+        float* mid = Gemm.Ptr(ws.Mid), tmp = Gemm.Ptr(ws.Tmp);
+        bool pre = s.Placement == NormPlacement.Pre;
+        var job = new HeadJob
+        {
+            M = m, T = T, Offset = offset, Heads = heads, KvHeads = s.KvHeads, HeadDim = dh, QueryWidth = qw,
+            QkvLd = qkvw, Scale = 1f / MathF.Sqrt(dh), Causal = s.Causal, Window = s.SlidingWindow ?? 0, Slopes = _alibi,
+            Qkv = (nint)qkv, Context = (nint)ctx, Q = q, K = k, V = v, Scores = scores,
+        };
+        bool parallelHeads = Gemm.Threads > 1 && (long)heads * m * T * dh >= ParallelWork;
+        fixed (float* att = attention is null ? null : attention.Data)
+        {
+            for (int l = 0; l < layers; l++)
+            {
+                var w = Weights.Layers[l];
+                long t0 = EngineProfile.Now();
+                Fire(hooks, HookPoints.ResidPre(l), l, ws.X, m, d, offset);
+                float* input1 = x;
+                if (pre)
+                {
+                    ws.X.AsSpan(0, m * d).CopyTo(ws.A);
+                    NormRows(ws.A, m, w.Norm1Gain, w.Norm1Bias);
+                    Fire(hooks, HookPoints.Ln1Normalized(l), l, ws.A, m, d, offset);
+                    input1 = a;
+                }
+                Gemm.Multiply(input1, d, m, w.Qkv, qkv, qkvw, accumulate: false);
+                t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
+                if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: false);
+                if (_rope is not null)
+                {
+                    ApplyRotary(ws.Qkv, m, offset);
+                    if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: true);
+                }
+                if (cache is not null)
+                {
+                    var ck = cache.Keys[l];
+                    var cv = cache.Values[l];
+                    for (int i = 0; i < m; i++)
+                    {
+                        ws.Qkv.AsSpan(i * qkvw + qw, kvw).CopyTo(ck.AsSpan((offset + i) * kvw, kvw));
+                        ws.Qkv.AsSpan(i * qkvw + qw + kvw, kvw).CopyTo(cv.AsSpan((offset + i) * kvw, kvw));
+                    }
+                }
+                fixed (float* ck = cache?.Keys[l], cv = cache?.Values[l])
+                {
+                    job.Layer = l;
+                    job.Attention = att == null ? 0 : (nint)(att + (long)l * heads * m * T);
+                    if (cache is null) { job.KeyBase = (nint)(qkv + qw); job.ValueBase = (nint)(qkv + qw + kvw); job.KvLd = qkvw; }
+                    else { job.KeyBase = (nint)ck; job.ValueBase = (nint)cv; job.KvLd = kvw; }
+                    if (parallelHeads) WorkerPool.For(heads, job.Run, Gemm.Threads);
+                    else for (int h = 0; h < heads; h++) job.Run(h);
+                }
+                t0 = EngineProfile.Add(EngineProfile.Part.Attention, t0);
+                if (hooks is not null && attention is not null)
+                {
+                    var shape = new[] { heads, m, T };
+                    int len = heads * m * T;
+                    if (hooks.Wants(HookPoints.AttnScores(l))) hooks.Fire(HookPoints.AttnScores(l), l, scores!.Data.AsSpan(l * len, len), shape, offset);
+                    if (hooks.Wants(HookPoints.Pattern(l))) hooks.Fire(HookPoints.Pattern(l), l, attention.Data.AsSpan(l * len, len), shape, offset);
+                }
+                if (hooks is not null && hooks.Wants(HookPoints.Z(l))) hooks.Fire(HookPoints.Z(l), l, ws.Context.AsSpan(0, m * qw), [m, heads, dh], offset);
+
+                AddSublayer(hooks, HookPoints.AttnOut(l), l, ctx, qw, m, w.Output, ws, offset);
+                t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
+                if (!pre) NormRows(ws.X, m, w.Norm1Gain, w.Norm1Bias);
+                t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
+
+                float* input2 = x;
+                if (pre)
+                {
+                    ws.X.AsSpan(0, m * d).CopyTo(ws.A);
+                    NormRows(ws.A, m, w.Norm2Gain, w.Norm2Bias);
+                    Fire(hooks, HookPoints.Ln2Normalized(l), l, ws.A, m, d, offset);
+                    input2 = a;
+                }
+                int mw = s.MlpWidth;
+                Gemm.Multiply(input2, d, m, w.Up, mid, mw, accumulate: false);
+                t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
+                if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: false);
+                Activate(ws.Mid, m);
+                if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: true);
+                t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
+                AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down, ws, offset);
+                t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
+                if (!pre) NormRows(ws.X, m, w.Norm2Gain, w.Norm2Bias);
+                EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                Fire(hooks, HookPoints.ResidPost(l), l, ws.X, m, d, offset);
+            }
+        }
+        if (cache is not null) cache.Length = T;
+
+        var hidden = new FloatTensor([m, d]);
+        ws.X.AsSpan(0, m * d).CopyTo(hidden.Data);
+        if (s.FinalNorm)
+        {
+            NormRows(hidden.Data, m, Weights.FinalNormGain!, Weights.FinalNormBias);
+            if (hooks is not null && hooks.Wants(HookPoints.FinalNormalized)) hooks.Fire(HookPoints.FinalNormalized, layers, hidden.Data, [m, d], offset);
+        }
+        FloatTensor? logits = null;
+        if (input.Logits != LogitRows.None)
+        {
+            var head = Weights.Unembedding ?? throw new AttnScopeException($"{s.Family} has no language-model head: it gives no logits");
+            int first = input.Logits == LogitRows.All ? 0 : m - 1, rows = m - first;
+            logits = new FloatTensor([rows, s.Vocab]);
+            fixed (float* hp = hidden.Data, lp = logits.Data)
+                Gemm.Multiply(hp + (long)first * d, d, rows, head, lp, s.Vocab, accumulate: false);
+        }
+        return new ForwardResult
+        {
+            Hidden = hidden, Attention = input.SkipAttention ? null : attention, Query = q, Key = k, Value = v,
+            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset,
+        };
+    }
+
+    /// <summary>x += f·W (+ bias) for a sub-layer's output; through <see cref="CoreWorkspace.Tmp"/> when a hook wants it.</summary>
+    private static void AddSublayer(HookSet? hooks, string name, int layer, float* f, int ld, int m, PackedMatrix w, CoreWorkspace ws, int offset)
+    {
+        int d = w.N;
+        float* x = Gemm.Ptr(ws.X);
+        if (hooks is null || !hooks.Wants(name))
+        {
+            Gemm.Multiply(f, ld, m, w, x, d, accumulate: true);
+            return;
+        }
+        Gemm.Multiply(f, ld, m, w, Gemm.Ptr(ws.Tmp), d, accumulate: false);
+        hooks.Fire(name, layer, ws.Tmp.AsSpan(0, m * d), [m, d], offset);
+        System.Numerics.Tensors.TensorPrimitives.Add(ws.X.AsSpan(0, m * d), ws.Tmp.AsSpan(0, m * d), ws.X.AsSpan(0, m * d));
+    }
+
+    private static void Fire(HookSet? hooks, string name, int layer, float[] buffer, int m, int width, int offset)
+    {
+        if (hooks is null || !hooks.Wants(name)) return;
+        hooks.Fire(name, layer, buffer.AsSpan(0, m * width), [m, width], offset);
+    }
+
+    /// <summary>hook_q/k/v (or hook_rot_q/k) as [m, heads, d_head] gathered from the fused rows; edits are not allowed there.</summary>
+    private void FireQkv(HookSet hooks, int l, float[] qkv, int m, int offset, bool rotated)
+    {
+        var s = Spec;
+        int qw = s.QueryWidth, kvw = s.KvWidth, w = s.QkvWidth;
+        void One(string name, int start, int width, int nh)
+        {
+            if (!hooks.Wants(name)) return;
+            var data = new float[m * width];
+            for (int i = 0; i < m; i++) qkv.AsSpan(i * w + start, width).CopyTo(data.AsSpan(i * width, width));
+            hooks.Fire(name, l, data, [m, nh, s.HeadDim], offset);
+        }
+        if (rotated)
+        {
+            One(HookPoints.RotQ(l), 0, qw, s.Heads);
+            One(HookPoints.RotK(l), qw, kvw, s.KvHeads);
+            return;
+        }
+        One(HookPoints.Q(l), 0, qw, s.Heads);
+        One(HookPoints.K(l), qw, kvw, s.KvHeads);
+        One(HookPoints.V(l), qw + kvw, kvw, s.KvHeads);
+    }
+
+    /// <summary>mlp.hook_pre / hook_post [m, intermediate]; for a gated MLP the gate half of each row.</summary>
+    private void FireMlp(HookSet hooks, int l, float[] mid, int m, int offset, bool post)
+    {
+        string name = post ? HookPoints.MlpPost(l) : HookPoints.MlpPre(l);
+        if (!hooks.Wants(name)) return;
+        int inter = Spec.Intermediate, w = Spec.MlpWidth;
+        if (w == inter)
+        {
+            hooks.Fire(name, l, mid.AsSpan(0, m * inter), [m, inter], offset);
+            return;
+        }
+        var data = new float[m * inter];
+        for (int i = 0; i < m; i++) mid.AsSpan(i * w, inter).CopyTo(data.AsSpan(i * inter, inter));
+        hooks.Fire(name, l, data, [m, inter], offset);
+        if (post && hooks.Edits(name))
+            for (int i = 0; i < m; i++) data.AsSpan(i * inter, inter).CopyTo(mid.AsSpan(i * w, inter));
+    }
+
+    private void Embed(ForwardInput input, int offset, CoreWorkspace ws)
+    {
+        var s = Spec;
+        var wt = Weights;
+        int d = s.Hidden, m = input.Ids.Length;
+        var hooks = input.Hooks;
+        if (s.TypeVocab > 0 && s.Positions == PositionKind.Learned && s.EmbeddingScale == 1f && (hooks is null || !hooks.Wants(HookPoints.Embed) && !hooks.Wants(HookPoints.PosEmbed)))
+        {
+            // BERT: word + position + type in one pass (the order the reference sums them in).
+            var wte = wt.TokenEmbeddings.AsSpan();
+            var wpe = wt.PositionEmbeddings.AsSpan();
+            var wtt = wt.TypeEmbeddings.AsSpan();
+            for (int i = 0; i < m; i++)
+            {
+                int type = input.TypeIds?[i] ?? 0;
+                RowOps.Add3(wte.Slice(input.Ids[i] * d, d), wpe.Slice((offset + i) * d, d), wtt.Slice(type * d, d), ws.X.AsSpan(i * d, d));
+            }
+        }
+        else
+        {
+            for (int i = 0; i < m; i++)
+            {
+                var row = ws.X.AsSpan(i * d, d);
+                wt.TokenEmbeddings.AsSpan(input.Ids[i] * d, d).CopyTo(row);
+                if (s.EmbeddingScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(row, s.EmbeddingScale, row);
+            }
+            Fire(hooks, HookPoints.Embed, 0, ws.X, m, d, offset);
+            if (s.Positions is PositionKind.Learned or PositionKind.Sinusoidal)
+            {
+                var pos = ws.Tmp.AsSpan(0, m * d);
+                for (int i = 0; i < m; i++)
+                {
+                    if (s.Positions == PositionKind.Learned) wt.PositionEmbeddings.AsSpan((offset + i) * d, d).CopyTo(pos.Slice(i * d, d));
+                    else Sinusoid(offset + i, pos.Slice(i * d, d));
+                }
+                if (hooks is not null && hooks.Wants(HookPoints.PosEmbed)) hooks.Fire(HookPoints.PosEmbed, 0, pos, [m, d], offset);
+                System.Numerics.Tensors.TensorPrimitives.Add(ws.X.AsSpan(0, m * d), pos, ws.X.AsSpan(0, m * d));
+            }
+            if (wt.TypeEmbeddings is { } types)
+                for (int i = 0; i < m; i++)
+                {
+                    var row = ws.X.AsSpan(i * d, d);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, types.AsSpan((input.TypeIds?[i] ?? 0) * d, d), row);
+                }
+        }
+        if (s.EmbeddingNorm)
+            for (int i = 0; i < m; i++) NormRow(ws.X.AsSpan(i * d, d), wt.EmbeddingNormGain!, wt.EmbeddingNormBias);
+    }
+
+    /// <summary>The fixed sinusoids of "Attention is all you need": sin at even, cos at odd dimensions.</summary>
+    private static void Sinusoid(int position, Span<float> row)
+    {
+        int d = row.Length;
+        for (int i = 0; 2 * i < d; i++)
+        {
+            double angle = position / Math.Pow(10000, 2.0 * i / d);
+            row[2 * i] = (float)Math.Sin(angle);
+            if (2 * i + 1 < d) row[2 * i + 1] = (float)Math.Cos(angle);
+        }
+    }
+
+    private void ApplyRotary(float[] qkv, int m, int offset)
+    {
+        var s = Spec;
+        int half = _rope!.RotaryDim / 2, dh = s.HeadDim, w = s.QkvWidth, qw = s.QueryWidth;
+        Span<float> cos = stackalloc float[half], sin = stackalloc float[half];
+        for (int i = 0; i < m; i++)
+        {
+            _rope.Angles(offset + i, cos, sin);
+            var row = qkv.AsSpan(i * w, w);
+            for (int h = 0; h < s.Heads; h++) RotaryTable.Rotate(row.Slice(h * dh, _rope.RotaryDim), cos, sin);
+            for (int h = 0; h < s.KvHeads; h++) RotaryTable.Rotate(row.Slice(qw + h * dh, _rope.RotaryDim), cos, sin);
+        }
+    }
+
+    private void NormRows(float[] buf, int n, float[] gain, float[]? bias)
+    {
+        int width = Spec.Hidden;
+        if (Gemm.Threads <= 1 || (long)n * width < 16384)
+        {
+            for (int i = 0; i < n; i++) NormRow(buf.AsSpan(i * width, width), gain, bias);
+            return;
+        }
+        int chunks = Math.Min(n, Gemm.Threads * 2);
+        WorkerPool.For(chunks, t =>
+        {
+            int r0 = n * t / chunks, r1 = n * (t + 1) / chunks;
+            for (int i = r0; i < r1; i++) NormRow(buf.AsSpan(i * width, width), gain, bias);
+        }, Gemm.Threads);
+    }
+
+    /// <summary>The MLP's activation in place: act over [m, intermediate], or act(gate)·up into the gate half.</summary>
+    private void Activate(float[] mid, int m)
+    {
+        var s = Spec;
+        int inter = s.Intermediate;
+        if (!s.GatedMlp)
+        {
+            long work = (long)m * inter;
+            if (Gemm.Threads <= 1 || work < 8192) { CoreOps.Activate(s.Activation, mid.AsSpan(0, m * inter)); return; }
+            int chunks = Math.Min(m, Gemm.Threads * 2);
+            WorkerPool.For(chunks, t =>
+            {
+                int r0 = m * t / chunks, r1 = m * (t + 1) / chunks;
+                CoreOps.Activate(s.Activation, mid.AsSpan(r0 * inter, (r1 - r0) * inter));
+            }, Gemm.Threads);
+            return;
+        }
+        void Rows(int r0, int r1)
+        {
+            for (int i = r0; i < r1; i++)
+            {
+                var gate = mid.AsSpan(i * 2 * inter, inter);
+                CoreOps.Activate(s.Activation, gate);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(gate, mid.AsSpan(i * 2 * inter + inter, inter), gate);
+            }
+        }
+        if (Gemm.Threads <= 1 || (long)m * inter < 8192) { Rows(0, m); return; }
+        int n = Math.Min(m, Gemm.Threads * 2);
+        WorkerPool.For(n, t => Rows(m * t / n, m * (t + 1) / n), Gemm.Threads);
+    }
+}

@@ -1,0 +1,146 @@
+using AttnScope.Capture;
+using AttnScope.Sources.Engine;
+
+namespace AttnScope.Sources.Transformer;
+
+/// <summary>One block's weights packed for <see cref="Gemm"/>: Q, K and V fused into one product, gate and up fused.</summary>
+internal sealed class PackedLayer
+{
+    public required PackedMatrix Qkv { get; init; }
+    public required PackedMatrix Output { get; init; }
+    public required float[] Norm1Gain { get; init; }
+    public float[]? Norm1Bias { get; init; }
+    public required float[] Norm2Gain { get; init; }
+    public float[]? Norm2Bias { get; init; }
+    /// <summary>Up projection [hidden → intermediate], or gate | up fused [hidden → 2·intermediate].</summary>
+    public required PackedMatrix Up { get; init; }
+    public required PackedMatrix Down { get; init; }
+    /// <summary>The unpacked output projection [hidden, heads·head_dim] (per-head slices for attributions).</summary>
+    public required float[] OutputWeight { get; init; }
+}
+
+/// <summary>
+/// A stack's weights checked against its <see cref="TransformerSpec"/> and packed once. Each tensor's length is
+/// checked before anything is packed; errors name the tensor.
+/// </summary>
+internal sealed class TransformerWeights
+{
+    public required float[] TokenEmbeddings { get; init; }
+    public float[]? PositionEmbeddings { get; init; }
+    public float[]? TypeEmbeddings { get; init; }
+    public float[]? EmbeddingNormGain { get; init; }
+    public float[]? EmbeddingNormBias { get; init; }
+    public required PackedLayer[] Layers { get; init; }
+    public float[]? FinalNormGain { get; init; }
+    public float[]? FinalNormBias { get; init; }
+    /// <summary>The language-model head packed [hidden → vocab], or null for encoders.</summary>
+    public PackedMatrix? Unembedding { get; init; }
+    /// <summary>The unpacked head [vocab, hidden] (the embeddings when tied).</summary>
+    public float[]? UnembeddingRows { get; init; }
+
+    public static TransformerWeights Pack(TransformerSpec s, CoreTensors t, string origin)
+    {
+        void Len(float[]? a, long expected, string what, bool required = true)
+        {
+            if (a is null)
+            {
+                if (required) throw new AttnScopeException($"weights from {origin}: {what} is missing");
+                return;
+            }
+            if (a.Length != expected) throw new AttnScopeException($"weights from {origin}: {what} has {a.Length} values, expected {expected}");
+        }
+        int d = s.Hidden, q = s.QueryWidth, kv = s.KvWidth, inter = s.Intermediate;
+        Len(t.TokenEmbeddings, (long)s.Vocab * d, "the token embedding");
+        Len(t.PositionEmbeddings, (long)s.MaxPositions * d, "the position embedding", s.Positions == PositionKind.Learned);
+        Len(t.TypeEmbeddings, (long)s.TypeVocab * d, "the token type embedding", s.TypeVocab > 0);
+        Len(t.EmbeddingNormGain, d, "the embedding norm", s.EmbeddingNorm);
+        Len(t.EmbeddingNormBias, d, "the embedding norm bias", s.EmbeddingNorm && s.Norm == NormKind.LayerNorm);
+        Len(t.FinalNormGain, d, "the final norm", s.FinalNorm);
+        Len(t.FinalNormBias, d, "the final norm bias", s.FinalNorm && s.Norm == NormKind.LayerNorm);
+        if (s.LmHead && !s.TiedHead) Len(t.Unembedding, (long)s.Vocab * d, "the language-model head");
+        if (t.Layers.Length != s.Layers) throw new AttnScopeException($"weights from {origin}: {t.Layers.Length} layers, config says {s.Layers}");
+        bool ln = s.Norm == NormKind.LayerNorm;
+        for (int l = 0; l < s.Layers; l++)
+        {
+            var w = t.Layers[l];
+            string p = $"layer {l}: ";
+            Len(w.Query, (long)q * d, p + "query weight");
+            Len(w.Key, (long)kv * d, p + "key weight");
+            Len(w.Value, (long)kv * d, p + "value weight");
+            Len(w.QueryBias, q, p + "query bias", false);
+            Len(w.KeyBias, kv, p + "key bias", false);
+            Len(w.ValueBias, kv, p + "value bias", false);
+            Len(w.Output, (long)d * q, p + "attention output weight");
+            Len(w.OutputBias, d, p + "attention output bias", false);
+            Len(w.Norm1Gain, d, p + "first norm");
+            Len(w.Norm1Bias, d, p + "first norm bias", ln);
+            Len(w.Norm2Gain, d, p + "second norm");
+            Len(w.Norm2Bias, d, p + "second norm bias", ln);
+            Len(w.Gate, (long)inter * d, p + "MLP gate", s.GatedMlp);
+            Len(w.GateBias, inter, p + "MLP gate bias", false);
+            Len(w.Up, (long)inter * d, p + "MLP up projection");
+            Len(w.UpBias, inter, p + "MLP up bias", false);
+            Len(w.Down, (long)d * inter, p + "MLP down projection");
+            Len(w.DownBias, d, p + "MLP down bias", false);
+        }
+        Len(t.UnembeddingBias, s.Vocab, "the language-model head bias", false);
+
+        var layers = new PackedLayer[s.Layers];
+        for (int l = 0; l < s.Layers; l++)
+        {
+            var w = t.Layers[l];
+            int width = s.QkvWidth;
+            var qkv = new float[(long)width * d];
+            w.Query.CopyTo(qkv, 0);
+            w.Key.CopyTo(qkv, (long)q * d);
+            w.Value.CopyTo(qkv, (long)(q + kv) * d);
+            float[]? qkvBias = null;
+            if (w.QueryBias is not null || w.KeyBias is not null || w.ValueBias is not null)
+            {
+                qkvBias = new float[width];
+                w.QueryBias?.CopyTo(qkvBias, 0);
+                w.KeyBias?.CopyTo(qkvBias, q);
+                w.ValueBias?.CopyTo(qkvBias, q + kv);
+            }
+            PackedMatrix up;
+            if (s.GatedMlp)
+            {
+                var gu = new float[2L * inter * d];
+                w.Gate!.CopyTo(gu, 0);
+                w.Up.CopyTo(gu, (long)inter * d);
+                float[]? guBias = null;
+                if (w.GateBias is not null || w.UpBias is not null)
+                {
+                    guBias = new float[2 * inter];
+                    w.GateBias?.CopyTo(guBias, 0);
+                    w.UpBias?.CopyTo(guBias, inter);
+                }
+                up = PackedMatrix.FromTransposed(gu, 2 * inter, d, guBias);
+            }
+            else up = PackedMatrix.FromTransposed(w.Up, inter, d, w.UpBias);
+            layers[l] = new PackedLayer
+            {
+                Qkv = PackedMatrix.FromTransposed(qkv, width, d, qkvBias),
+                Output = PackedMatrix.FromTransposed(w.Output, d, q, w.OutputBias),
+                OutputWeight = w.Output,
+                Norm1Gain = w.Norm1Gain, Norm1Bias = w.Norm1Bias, Norm2Gain = w.Norm2Gain, Norm2Bias = w.Norm2Bias,
+                Up = up,
+                Down = PackedMatrix.FromTransposed(w.Down, d, inter, w.DownBias),
+            };
+        }
+        PackedMatrix? head = null;
+        float[]? headRows = null;
+        if (s.LmHead)
+        {
+            headRows = s.TiedHead ? t.TokenEmbeddings : t.Unembedding!;
+            head = PackedMatrix.FromTransposed(headRows, s.Vocab, d, t.UnembeddingBias);
+        }
+        return new TransformerWeights
+        {
+            TokenEmbeddings = t.TokenEmbeddings, PositionEmbeddings = t.PositionEmbeddings, TypeEmbeddings = t.TypeEmbeddings,
+            EmbeddingNormGain = t.EmbeddingNormGain, EmbeddingNormBias = t.EmbeddingNormBias,
+            Layers = layers, FinalNormGain = t.FinalNormGain, FinalNormBias = t.FinalNormBias,
+            Unembedding = head, UnembeddingRows = headRows,
+        };
+    }
+}
