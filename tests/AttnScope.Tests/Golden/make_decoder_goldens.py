@@ -871,6 +871,46 @@ def self_check(spec, folder, w, golden, ids, generated):
             n_raw = qraw[..., :half] ** 2 + qraw[..., half:] ** 2
             assert np.allclose(n_got, n_raw, rtol=1e-3, atol=1e-4)
             x = t(g[f"resid_post.{l}"])
+        # attention recomputed from the stored q and k: query head h reads kv head h // (H / KV)
+        KV = cfg["num_key_value_heads"]
+        T = len(ids)
+        i = np.arange(T)[:, None]
+        j = np.arange(T)[None, :]
+        masked = (j > i) | ((j <= i - window) if window is not None else False)
+        for l in range(L):
+            q, k = g[f"q.{l}"].astype(np.float64), g[f"k.{l}"].astype(np.float64)
+            for h in range(H):
+                s = q[h] @ k[h // (H // KV)].T / math.sqrt(dh)
+                s[masked] = -np.inf
+                e = np.exp(s - s.max(-1, keepdims=True))
+                assert np.allclose(e / e.sum(-1, keepdims=True), g[f"attention.{l}"][h], atol=1e-5), (l, h)
+        rs = cfg.get("rope_scaling")
+        if rs:
+            # llama3 rule written per frequency (as Meta's reference states it), in float64
+            got = rope_inv_freq(cfg, dh).numpy()
+            old = rs["original_max_position_embeddings"]
+            for n, f in enumerate(1.0 / (float(cfg["rope_theta"]) ** (np.arange(0, dh, 2) / dh))):
+                wl = 2 * math.pi / f
+                if wl < old / rs["high_freq_factor"]:
+                    want = f
+                elif wl > old / rs["low_freq_factor"]:
+                    want = f / rs["factor"]
+                else:
+                    a = (old / wl - rs["low_freq_factor"]) / (rs["high_freq_factor"] - rs["low_freq_factor"])
+                    want = (1 - a) * f / rs["factor"] + a * f
+                assert abs(got[n] - want) <= 1e-6 * want, (n, got[n], want)
+            # the scaling matters: without it the rotated queries differ
+            plain = dict(cfg, rope_scaling=None)
+            q0 = LlamaRef(plain, w)(ids)["q.0"].detach().numpy()
+            assert np.abs(q0 - g["q.0"]).max() > 0.1
+    # generation is deterministic: a second model built from the file picks the same tokens
+    model = Gpt2Ref(cfg, w) if spec["family"] == "gpt2" else LlamaRef(cfg, w)
+    seq = list(ids)
+    with torch.no_grad():
+        for _ in range(NEW_TOKENS):
+            seq.append(int(torch.argmax(model(seq)["logits"][-1])))
+        assert np.array_equal(model(seq)["attention.0"].numpy(), g["gen_attention.0"])
+    assert seq[len(ids):] == generated
 
 
 def main():
