@@ -9,6 +9,8 @@ public sealed record ModelFiles
     public string? ConfigPath { get; init; }
     /// <summary>model.safetensors, for folder and Hub models.</summary>
     public string? SafetensorsPath { get; init; }
+    /// <summary>model.safetensors.index.json of a sharded checkpoint (when there is no model.safetensors).</summary>
+    public string? SafetensorsIndexPath { get; init; }
     /// <summary>model.onnx, for the embedded model, .onnx paths, and folders that hold one.</summary>
     public string? OnnxPath { get; init; }
     /// <summary>vocab.txt (BERT WordPiece).</summary>

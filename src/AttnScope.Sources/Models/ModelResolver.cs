@@ -24,11 +24,17 @@ public static class ModelResolver
             var dir = hub.EnsureAsync(repo, rev,
             [
                 (["config.json"], true),
-                (["model.safetensors"], true),
+                (["model.safetensors", "model.safetensors.index.json"], true),
                 (["vocab.txt", "tokenizer.json", "vocab.json", "tokenizer.model"], true),
                 (["merges.txt"], false),
                 (["tokenizer_config.json"], false),
             ]).GetAwaiter().GetResult();
+            var index = Optional(dir, "model.safetensors.index.json");
+            if (Optional(dir, "model.safetensors") is null && index is not null)
+            {
+                var shards = SafetensorsWeights.ShardFiles(index);
+                dir = hub.EnsureAsync(repo, rev, shards.Select(f => (new[] { f }, true)).ToList()).GetAwaiter().GetResult();
+            }
             return FromFolder(dir, name);
         }
         if (Directory.Exists(name)) return FromFolder(name, name);
@@ -56,17 +62,17 @@ public static class ModelResolver
         var config = Optional(dir, "config.json");
         var st = Optional(dir, "model.safetensors");
         var onnx = Optional(dir, "model.onnx") ?? Optional(Path.Combine(dir, "onnx"), "model.onnx");
-        if (st is null && onnx is null)
+        var index = st is null ? Optional(dir, "model.safetensors.index.json") : null;
+        if (st is null && onnx is null && index is null)
         {
-            var what = Optional(dir, "pytorch_model.bin") is not null ? " (pytorch_model.bin is not read: convert it to model.safetensors)"
-                : Optional(dir, "model.safetensors.index.json") is not null ? " (sharded checkpoints are not supported yet)" : "";
-            throw new AttnScopeException($"folder '{dir}' has no model.safetensors or model.onnx{what}");
+            var what = Optional(dir, "pytorch_model.bin") is not null ? " (pytorch_model.bin is not read: convert it to model.safetensors)" : "";
+            throw new AttnScopeException($"folder '{dir}' has no model.safetensors, model.safetensors.index.json or model.onnx{what}");
         }
-        if (st is not null && config is null)
-            throw new AttnScopeException($"folder '{dir}' has model.safetensors but no config.json");
+        if ((st is not null || index is not null) && config is null)
+            throw new AttnScopeException($"folder '{dir}' has {(st is not null ? "model.safetensors" : "a sharded checkpoint")} but no config.json");
         var files = WithTokenizerFiles(new ModelFiles
         {
-            Id = id, ConfigPath = config, SafetensorsPath = st, OnnxPath = onnx,
+            Id = id, ConfigPath = config, SafetensorsPath = st, SafetensorsIndexPath = index, OnnxPath = onnx,
             TokenizerConfigPath = Optional(dir, "tokenizer_config.json"),
         }, dir);
         if (!files.HasTokenizer)
