@@ -19,6 +19,8 @@ internal sealed class BpeDefinition
     public bool ByteFallback { get; init; }
     public string? UnknownToken { get; init; }
     public bool FuseUnknown { get; init; }
+    /// <summary>model.ignore_merges (Llama 3): a piece that is a vocabulary entry as a whole is taken as it is.</summary>
+    public bool IgnoreMerges { get; init; }
     /// <summary>The token the file's post-processor puts before the text, when it has a template.</summary>
     public string? TemplateBos { get; init; }
     /// <summary>The token the file's post-processor puts after the text, when it has a template.</summary>

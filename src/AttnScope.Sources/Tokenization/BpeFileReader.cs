@@ -55,6 +55,7 @@ internal static class BpeFileReader
                 ByteFallback = OptionalBool(model, "byte_fallback", "model") ?? false,
                 UnknownToken = OptionalString(model, "unk_token", "model"),
                 FuseUnknown = OptionalBool(model, "fuse_unk", "model") ?? false,
+                IgnoreMerges = OptionalBool(model, "ignore_merges", "model") ?? false,
                 HasTemplate = hasTemplate, TemplateBos = bos, TemplateEos = eos,
             };
         }

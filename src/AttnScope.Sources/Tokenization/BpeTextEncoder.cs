@@ -43,6 +43,7 @@ public sealed class BpeTextEncoder : ITextEncoder
     private readonly List<PreTokenizerStep> _preTokenizers;
     private readonly bool _byteFallback;
     private readonly bool _fuseUnknown;
+    private readonly bool _ignoreMerges;
     private readonly int? _unknownId;
     private readonly int[] _byteTokenIds = new int[256];
     private readonly bool _stripLeadingSpace;
@@ -83,6 +84,7 @@ public sealed class BpeTextEncoder : ITextEncoder
         _preTokenizers = def.PreTokenizers;
         _byteFallback = def.ByteFallback;
         _fuseUnknown = def.FuseUnknown;
+        _ignoreMerges = def.IgnoreMerges;
 
         var added = new List<AddedToken>(def.Added);
         foreach (var a in config.AddedTokens)
@@ -318,6 +320,12 @@ public sealed class BpeTextEncoder : ITextEncoder
     /// </summary>
     private void EncodeSymbols(string symbols, (int Start, int End)[] spans, bool allowByteFallback, List<(int, int, int)> result, ref int dropped)
     {
+        if (_ignoreMerges && _vocab.TryGetValue(symbols, out var whole))
+        {
+            var (ws, we) = Union(spans, 0, symbols.Length);
+            result.Add((whole, ws, we));
+            return;
+        }
         int runStart = 0;
         bool lastWasUnknown = false;
         void FlushRun(int runEnd)
