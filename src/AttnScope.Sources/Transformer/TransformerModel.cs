@@ -247,6 +247,7 @@ public sealed unsafe partial class TransformerModel
                     int len = heads * m * T;
                     if (hooks.Wants(HookPoints.AttnScores(l))) hooks.Fire(HookPoints.AttnScores(l), l, scores!.Data.AsSpan(l * len, len), shape, offset);
                     if (hooks.Wants(HookPoints.Pattern(l))) hooks.Fire(HookPoints.Pattern(l), l, attention.Data.AsSpan(l * len, len), shape, offset);
+                    if (hooks.Edits(HookPoints.Pattern(l))) Recontext(attention.Data.AsSpan(l * len, len), ws, cache?.Keys is null ? null : cache.Values[l], m, T);
                 }
                 if (hooks is not null && hooks.Wants(HookPoints.Z(l))) hooks.Fire(HookPoints.Z(l), l, ws.Context.AsSpan(0, m * qw), [m, heads, dh], offset);
 
@@ -313,6 +314,27 @@ public sealed unsafe partial class TransformerModel
             Hidden = hidden, Attention = input.SkipAttention ? null : attention, Query = q, Key = k, Value = v,
             Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset, Tape = tape,
         };
+    }
+
+    /// <summary>
+    /// After an edit of the probabilities: each head's context again as P·V (a plain loop; edits are for analyses,
+    /// not the fast path).
+    /// </summary>
+    private void Recontext(ReadOnlySpan<float> p, CoreWorkspace ws, float[]? cachedValues, int m, int T)
+    {
+        var s = Spec;
+        int dh = s.HeadDim, qw = s.QueryWidth, group = s.Heads / s.KvHeads;
+        ReadOnlySpan<float> values = cachedValues ?? ws.Qkv;
+        int ld = cachedValues is null ? s.QkvWidth : s.KvWidth, v0 = cachedValues is null ? s.QueryWidth + s.KvWidth : 0;
+        for (int h = 0; h < s.Heads; h++)
+            for (int i = 0; i < m; i++)
+            {
+                var c = ws.Context.AsSpan(i * qw + h * dh, dh);
+                c.Clear();
+                var row = p.Slice((h * m + i) * T, T);
+                for (int j = 0; j < T; j++)
+                    if (row[j] != 0f) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(values.Slice(j * ld + v0 + (h / group) * dh, dh), row[j], c, c);
+            }
     }
 
     /// <summary>x += f·W (+ bias) for a sub-layer's output; through <see cref="CoreWorkspace.Tmp"/> when a hook wants it.</summary>
