@@ -28,6 +28,11 @@ public static class GradientRelevance
     public static SaliencyResult ForTranslation(Translator translator, AttentionCapture capture, int targetIndex) =>
         new TranslationRelevance(translator).Explain(capture, targetIndex);
 
+    /// <summary>Which earlier tokens decide a decoder language model's log-probability of token
+    /// <paramref name="targetIndex"/> (see <see cref="DecoderRelevance"/>).</summary>
+    public static SaliencyResult ForDecoder(DecoderSession session, AttentionCapture capture, int? targetIndex = null) =>
+        new DecoderRelevance(session).Explain(capture, targetIndex);
+
     /// <summary>As above for a training run folder (its newest checkpoint).</summary>
     public static SaliencyResult ForTranslation(string runFolder, AttentionCapture capture, int targetIndex) =>
         ForTranslation(Translator.Open(runFolder), capture, targetIndex);

@@ -1,6 +1,7 @@
 using AttnScope.Analyses.Relevance;
 using AttnScope.Analyses.Results;
 using AttnScope.Capture;
+using AttnScope.Sources;
 using AttnScope.Training.Checkpoints;
 
 namespace AttnScope.Cli;
@@ -11,7 +12,8 @@ public static partial class AnalyzeCommand
     /// <summary>
     /// Gradient relevance for the model the capture came from (or --model): a translation run folder explains the
     /// log-probability of one target token (--target, default the last produced piece); any other model explains the
-    /// cosine similarity of the capture's text with --compare.
+    /// cosine similarity of the capture's text with --compare; a decoder language model explains token --target's
+    /// log-probability (default the last token).
     /// </summary>
     private static IEnumerable<CaptureAnalysis> RunRelevance(AttentionCapture cap, Options o, CliOutput output)
     {
@@ -19,8 +21,17 @@ public static partial class AnalyzeCommand
         if (string.IsNullOrEmpty(model))
             throw new AttnScopeException("relevance needs the model: the capture does not name one, so give --model");
         bool translation = cap.Stacks.ContainsKey(AttentionStack.Cross);
+        bool decoderLm = !translation && cap.Stacks.ContainsKey(AttentionStack.Decoder) && !cap.Stacks.ContainsKey(AttentionStack.Encoder);
         SaliencyResult r;
-        if (translation)
+        if (decoderLm)
+        {
+            if (o.Compare is not null) throw new AttnScopeException("--compare is for embedding models; a decoder capture explains a token's log-probability (--target N)");
+            var session = DecoderSession.Open(model);
+            r = GradientRelevance.ForDecoder(session, cap, o.Target);
+            output.Out.WriteLine($"relevance for log p({TokenText.Printable((string?)r.Info["target_token"] ?? "?", 30)}) at token {(int?)r.Info["target_index"]} = " +
+                $"{(double?)r.Info["log_prob"] ?? double.NaN:0.000}: {TopTokens(r.Source.Data, cap.Tokens)}");
+        }
+        else if (translation)
         {
             if (o.Compare is not null) throw new AttnScopeException("--compare is for embedding models; a translation capture explains a target token (--target)");
             if (!RunFolder.IsRunFolder(model))

@@ -50,7 +50,7 @@ public static partial class AnalyzeCommand
         var flowLayers = new Option<bool>("--flow-layers") { Description = "flow from the output of every layer (render it as a .gif); costs about layers/2 times --flow" };
         var flowLayer = new Option<int?>("--flow-layer") { Description = "flow: output of which layer the flow starts from (1..layers; default the top)" };
         var compare = new Option<string?>("--compare") { Description = "relevance for an embedding model: the text whose embedding the capture's text is compared with (cosine similarity)" };
-        var target = new Option<int?>("--target") { Description = "relevance for a translation model: index of the target token whose log-probability is explained (default: the last)" };
+        var target = new Option<int?>("--target") { Description = "relevance for a translation model: index of the target token whose log-probability is explained (default: the last); for a decoder language model: the index of the explained token (default: the last)" };
         var model = new Option<string?>("--model", "-m") { Description = "the model for relevance and norm projections (default: the model named in the capture)" };
         var outPath = new Option<string?>("--output", "-o") { Description = "write the analysed capture here instead of updating CAPTURE in place" };
         var cmd = new Command("analyze", "Compute rollout, exact flow, head statistics and roles, norm-based attention and gradient relevance, and keep them in the capture.")

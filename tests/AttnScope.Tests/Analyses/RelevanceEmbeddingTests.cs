@@ -8,7 +8,7 @@ namespace AttnScope.Tests.Analyses;
 
 /// <summary>
 /// Gradient relevance of an embedding model on a tiny random BERT: the gradients with respect to every attention
-/// probability against central finite differences (in double precision, so they agree to ~1e-8), the relevance
+/// probability against central finite differences of the forward pass with edited probabilities, the relevance
 /// matrix against its closed form, and the errors for captures that do not fit. The gradients come from the one
 /// Transformer core's float32 backward pass, so the finite differences use a step where float rounding stays well
 /// below the derivative.
