@@ -1,5 +1,5 @@
 // Model view: every layer × head as a thumbnail (max-pooled to at most 64×64); click one to open it large.
-import { el } from './format.js';
+import { el, headName } from './format.js';
 import { headColor, lutBytes } from './colors.js';
 import { sizeCanvas } from './painter.js';
 
@@ -93,7 +93,7 @@ export class ModelView {
     if (h === this.hover || (h && this.hover && h.layer === this.hover.layer && h.head === this.hover.head)) return;
     this.hover = h;
     this.draw();
-    if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, head ${h.head}`], ['', 'click to open']], {});
+    if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, ${headName(this.info, h.head)}`], ['', 'click to open']], {});
     else this.viewer.tooltip.hide();
   }
 
