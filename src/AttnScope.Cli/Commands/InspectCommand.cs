@@ -66,7 +66,7 @@ public static class InspectCommand
         var r = SinkStatistics.Compute(cap, s.Name);
         var kv = KeyValueHeads.Of(cap, s.Name);
         var first = cap.AxisTokens(s.Name).Keys[0];
-        string rows = r.FirstRow == 1 ? $"query rows 1..{r.Rows} (row 0 sees only the first token)" : $"all {r.Rows} query rows";
+        string rows = r.FirstRow == 1 ? $"query rows 1..{r.Rows}, as row 0 sees only the first token" : $"all {r.Rows} query rows";
         sb.AppendLine($"attention sinks ({s.Name}; first token '{TokenText.Printable(first.Text, 20)}'; means over {rows}):");
         foreach (var (name, value) in new (string, Func<int, int, float>)[] { ("first-token share", r.FirstTokenShare), ("top-1 key share", r.TopKeyShare) })
         {

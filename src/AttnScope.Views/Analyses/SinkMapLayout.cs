@@ -54,12 +54,15 @@ public sealed class SinkMapLayout : FigureFrame
         int layers = r.Layers, heads = r.Heads;
         var kv = KeyValueHeads.Of(capture.Metadata, heads, r.Stack);
 
+        // two panels side by side; with many heads one above the other, so that each cell has room for its number
+        bool stacked = heads >= 16;
         float cellW = o.CellSize is { } cs ? cs * s
-            : MathF.Round(Math.Clamp(st.AutoModelPlot * s / 2 / Math.Max(heads, layers), 16 * s, 48 * s));
+            : MathF.Round(Math.Clamp(st.AutoModelPlot * s / (stacked ? 1 : 2) / Math.Max(heads, layers), 16 * s, 48 * s));
         float cellH = MathF.Round(MathF.Max(12 * s, MathF.Min(cellW, MathF.Max(cellW * 0.62f, LH(cellFont) + 8 * s))));
         float cellGap = MathF.Max(1, MathF.Round(2 * s));
         float panelW = heads * cellW + (heads - 1) * cellGap;
-        float panelGap = MathF.Round(36 * s);
+        float panelH = layers * cellH + (layers - 1) * cellGap;
+        float panelGap = MathF.Round((stacked ? 18 : 36) * s);
 
         var titleParts = new List<string>();
         if (!string.IsNullOrWhiteSpace(capture.Metadata.ModelId)) titleParts.Add(capture.Metadata.ModelId);
@@ -69,28 +72,32 @@ public sealed class SinkMapLayout : FigureFrame
         float titleBottom = pad + LH(titleFont) + st.TitleGap * s;
         float layerNumW = Enumerable.Range(0, layers).Max(l => fonts.Measure(l.ToString(), numFont));
         float gridLeft = MathF.Ceiling(pad + LH(axisFont) + 2 * gap + layerNumW + gap);
-        // panel title, then the "head" axis title, then head numbers
-        float gridTop = MathF.Ceiling(titleBottom + LH(axisFont) + gap + LH(cellFont) + gap + LH(numFont) + gap + (kv is null ? 0 : LH(cellFont)));
-        float gridBottom = gridTop + layers * cellH + (layers - 1) * cellGap;
-        var texts = new List<PlacedText>
-        {
-            new("layer", new SKPoint(pad + A(axisFont), (gridTop + gridBottom) / 2), axisFont, TextAnchor.Middle, -90),
-        };
-        for (int l = 0; l < layers; l++)
-            texts.Add(new PlacedText(l.ToString(), new SKPoint(gridLeft - gap, gridTop + l * (cellH + cellGap) + cellH / 2 + (fonts.AscentRatio - fonts.DescentRatio) / 2 * numFont), numFont, TextAnchor.End));
-
+        // above each panel: its title, the "head" axis title, head numbers (and kv heads)
+        float header = MathF.Ceiling(LH(axisFont) + gap + LH(cellFont) + gap + LH(numFont) + gap + (kv is null ? 0 : LH(cellFont)));
+        var texts = new List<PlacedText>();
         var cells = new List<SinkCell>(2 * layers * heads);
         bool anyHidden = false;
+        float gridRight = 0, gridBottom = 0, firstGridTop = 0;
         for (int panel = 0; panel < 2; panel++)
         {
-            float left = gridLeft + panel * (panelW + panelGap);
-            texts.Add(new PlacedText(PanelTitles[panel], new SKPoint(left + panelW / 2, titleBottom + A(axisFont)), axisFont, TextAnchor.Middle));
-            texts.Add(new PlacedText(kv is null ? "head" : "head (kv head below)", new SKPoint(left + panelW / 2, titleBottom + LH(axisFont) + gap + A(cellFont)), cellFont, TextAnchor.Middle));
+            float left = stacked ? gridLeft : gridLeft + panel * (panelW + panelGap);
+            float top = stacked ? titleBottom + panel * (header + panelH + panelGap) : titleBottom;
+            float gridTop = top + header;
+            if (panel == 0) firstGridTop = gridTop;
+            gridRight = MathF.Max(gridRight, left + panelW);
+            gridBottom = MathF.Max(gridBottom, gridTop + panelH);
+            texts.Add(new PlacedText(PanelTitles[panel], new SKPoint(left + panelW / 2, top + A(axisFont)), axisFont, TextAnchor.Middle));
+            texts.Add(new PlacedText(kv is null ? "head" : "head (kv head below)", new SKPoint(left + panelW / 2, top + LH(axisFont) + gap + A(cellFont)), cellFont, TextAnchor.Middle));
+            if (panel == 0 || stacked)
+            {
+                texts.Add(new PlacedText("layer", new SKPoint(pad + A(axisFont), gridTop + panelH / 2), axisFont, TextAnchor.Middle, -90));
+                for (int l = 0; l < layers; l++)
+                    texts.Add(new PlacedText(l.ToString(), new SKPoint(gridLeft - gap, gridTop + l * (cellH + cellGap) + cellH / 2 + (fonts.AscentRatio - fonts.DescentRatio) / 2 * numFont), numFont, TextAnchor.End));
+            }
             for (int h = 0; h < heads; h++)
             {
                 float x = left + h * (cellW + cellGap) + cellW / 2;
-                string num = h.ToString();
-                texts.Add(new PlacedText(num, new SKPoint(x, gridTop - gap - fonts.DescentRatio * numFont - (kv is null ? 0 : LH(cellFont))), numFont, TextAnchor.Middle));
+                texts.Add(new PlacedText(h.ToString(), new SKPoint(x, gridTop - gap - fonts.DescentRatio * numFont - (kv is null ? 0 : LH(cellFont))), numFont, TextAnchor.Middle));
                 if (kv is { } g)
                     texts.Add(new PlacedText(KeyValueHeads.KvHead(h, heads, g).ToString(), new SKPoint(x, gridTop - gap - fonts.DescentRatio * cellFont), cellFont, TextAnchor.Middle));
             }
@@ -104,10 +111,10 @@ public sealed class SinkMapLayout : FigureFrame
                     cells.Add(new SinkCell(panel, l, h, v, rect, text));
                 }
         }
-        float gridRight = gridLeft + 2 * panelW + panelGap;
+        float gridTopAll = firstGridTop;
 
         float tickFont = st.TickFont * s;
-        var bar = SKRect.Create(MathF.Round(gridRight + st.ColorBarGap * s), gridTop, MathF.Round(st.ColorBarWidth * s), MathF.Max(gridBottom - gridTop, 60 * s));
+        var bar = SKRect.Create(MathF.Round(gridRight + st.ColorBarGap * s), gridTopAll, MathF.Round(st.ColorBarWidth * s), MathF.Max(MathF.Min(gridBottom - gridTopAll, 300 * s), 60 * s));
         var scale = ColorScale.For(0, 1, false, false, 1f);
         var ticks = PanelPainter.Ticks(scale, bar, LH(tickFont));
         float barRight = bar.Right + (st.TickLength + 3) * s + ticks.Select(t => fonts.Measure(t.Text, tickFont)).DefaultIfEmpty(0).Max();
@@ -118,7 +125,7 @@ public sealed class SinkMapLayout : FigureFrame
         {
             new[] { new NotePiece($"first token: '{TokenText.Printable(first.Text, 24)}' (key 0); top-1 key: each row's largest weight, wherever it is", st.NoteText) },
             new[] { new NotePiece(r.FirstRow == 1
-                ? $"means over query rows 1..{r.Rows} (causal: row 0 sees only the first token)"
+                ? $"means over query rows 1..{r.Rows}; row 0 of a causal stack sees only the first token"
                 : $"means over all {r.Rows} query rows", st.NoteText) },
         };
         if (KeyValueHeads.Note(heads, kv) is { } kvNote) notes.Add([new NotePiece(kvNote, st.NoteText)]);

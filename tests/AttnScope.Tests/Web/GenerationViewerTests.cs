@@ -109,6 +109,7 @@ public sealed class GenerationViewerTests(ViewerFixture fx)
         await page.Mouse.MoveAsync(box!.X + 64 + 7 * 64 + 29, box.Y + 26 + 64 + 29);
         await SettleAsync(page);
         Assert.Equal("layer 1, head 7 (kv 1)", await TooltipAsync(page, "head"));
+        Assert.Contains("H7 · kv1", Texts(await SvgAsync(page)));
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
