@@ -17,6 +17,8 @@ public static class HeadStatNames
     public const string PunctuationShare = "punctuation_share";
     /// <summary>Weight on special or punctuation tokens: the attention-sink share.</summary>
     public const string SinkShare = "sink_share";
+    /// <summary>Weight on the first token (key 0): the first-token sink; rows that see more than one key (causal: i ≥ 1).</summary>
+    public const string FirstTokenShare = "first_token_share";
     /// <summary>a_(i, i−1), rows i ≥ 1.</summary>
     public const string PreviousToken = "previous_token";
     /// <summary>a_(i, i+1), rows i ≤ n − 2 (zero in causal stacks).</summary>

@@ -21,7 +21,7 @@ public static class HeadStatistics
         var names = new List<string>
         {
             HeadStatNames.Entropy, HeadStatNames.EntropyNorm, HeadStatNames.MaxWeight,
-            HeadStatNames.SpecialShare, HeadStatNames.PunctuationShare, HeadStatNames.SinkShare,
+            HeadStatNames.SpecialShare, HeadStatNames.PunctuationShare, HeadStatNames.SinkShare, HeadStatNames.FirstTokenShare,
         };
         if (self)
             names.AddRange([HeadStatNames.MeanDistance, HeadStatNames.PreviousToken, HeadStatNames.NextToken, HeadStatNames.Diagonal,
@@ -33,6 +33,7 @@ public static class HeadStatistics
         var punct = keyTokens.Select(t => IsPunctuation(t.Text)).ToArray();
         var inductionTargets = induction ? InductionTargets(queryTokens) : [];
         int inductionRows = inductionTargets.Count(t => t.Length > 0);
+        var sinks = SinkStatistics.Compute(capture, stack);
 
         var data = new float[s.Layers * s.Heads * stats];
         var roles = new List<IReadOnlyList<string>>();
@@ -74,6 +75,7 @@ public static class HeadStatistics
                 var values = new List<float>
                 {
                     (float)(ent / q), (float)(entNorm / q), (float)(maxW / q), (float)(spec / q), (float)(pun / q), (float)(sink / q),
+                    sinks.FirstTokenShare(l, h),
                 };
                 if (self)
                 {
@@ -125,7 +127,7 @@ public static class HeadStatistics
     }
 
     /// <summary>A stack is causal when every weight above the diagonal is zero (decoder self-attention).</summary>
-    private static bool IsCausal(AttentionStack s)
+    internal static bool IsCausal(AttentionStack s)
     {
         int n = s.Queries;
         if (n < 2) return s.Name == AttentionStack.Decoder;

@@ -1,17 +1,21 @@
 using System.CommandLine;
 using System.Text;
+using AttnScope.Analyses.Heads;
 using AttnScope.Capture;
 
 namespace AttnScope.Cli;
 
-/// <summary><c>attnscope inspect FILE</c>: a readable summary of a capture.</summary>
+/// <summary>
+/// <c>attnscope inspect FILE</c>: a readable summary of a capture: model, texts, a generation, stacks (with shared
+/// key/value heads), analyses, attention sinks per layer × head, tokens.
+/// </summary>
 public static class InspectCommand
 {
     public static Command Create(CliOutput output)
     {
         var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
         var all = new Option<bool>("--all-tokens") { Description = "list every token (default: the first and last 20)" };
-        var cmd = new Command("inspect", "Summarise a capture: model, tokens, stacks and shapes.") { file, all };
+        var cmd = new Command("inspect", "Summarise a capture: model, tokens, stacks and shapes, attention sinks.") { file, all };
         cmd.SetAction(r => output.Guard(() =>
         {
             var cap = AttentionCapture.Load(r.GetValue(file)!);
@@ -31,10 +35,17 @@ public static class InspectCommand
         for (int i = 0; i < m.Texts.Count; i++)
             sb.AppendLine($"text {(i == 0 ? "A" : "B")}:       {TokenText.Printable(m.Texts[i], 200)}");
         foreach (var w in m.Warnings) sb.AppendLine($"warning:      {w}");
+        if (GenerationInfo.Of(cap) is { } g)
+        {
+            var how = new[] { g.Strategy is { Length: > 0 } st ? TokenText.Printable(st, 40) : null, g.StopReason is { } why ? $"stopped: {why}" : null }
+                .Where(x => x is not null).ToList();
+            sb.AppendLine($"generation:   {g.PromptTokens} prompt tokens + {g.Tokens - g.PromptTokens} generated{(how.Count > 0 ? $" ({string.Join(", ", how)})" : "")}; {g.Steps} steps");
+        }
         sb.AppendLine("stacks:");
         foreach (var s in cap.Stacks.Values)
         {
             sb.AppendLine($"  {s.Name,-8} attention {s.Attention.ShapeText}  ({s.Layers} layers × {s.Heads} heads × {s.Queries} queries × {s.Keys} keys)");
+            if (KeyValueHeads.Note(s.Heads, KeyValueHeads.Of(cap, s.Name)) is { } kv) sb.AppendLine($"  {"",-8} {kv}");
             foreach (var part in AttentionStack.OptionalParts)
                 if (s.Part(part) is { } t) sb.AppendLine($"  {"",-8} {part,-9} {t.ShapeText}");
         }
@@ -43,9 +54,39 @@ public static class InspectCommand
             sb.AppendLine("analyses:");
             foreach (var a in cap.Analyses.Values) sb.AppendLine($"  {a.Name,-22} {a.Tensor.ShapeText}");
         }
+        foreach (var s in cap.Stacks.Values) AppendSinks(sb, cap, s);
         AppendTokens(sb, "tokens", cap.Tokens, allTokens);
         if (cap.TargetTokens.Count > 0) AppendTokens(sb, "target tokens", cap.TargetTokens, allTokens);
         return sb.ToString();
+    }
+
+    /// <summary>The first-token and top-1 key shares of every head as two layers × heads tables, and the strongest first-token sink.</summary>
+    private static void AppendSinks(StringBuilder sb, AttentionCapture cap, AttentionStack s)
+    {
+        var r = SinkStatistics.Compute(cap, s.Name);
+        var kv = KeyValueHeads.Of(cap, s.Name);
+        var first = cap.AxisTokens(s.Name).Keys[0];
+        string rows = r.FirstRow == 1 ? $"query rows 1..{r.Rows}, as row 0 sees only the first token" : $"all {r.Rows} query rows";
+        sb.AppendLine($"attention sinks ({s.Name}; first token '{TokenText.Printable(first.Text, 20)}'; means over {rows}):");
+        foreach (var (name, value) in new (string, Func<int, int, float>)[] { ("first-token share", r.FirstTokenShare), ("top-1 key share", r.TopKeyShare) })
+        {
+            sb.AppendLine($"  {name}, layer × head:");
+            sb.Append("    layer");
+            for (int h = 0; h < r.Heads; h++) sb.Append($" {"h" + h,5}");
+            sb.AppendLine();
+            for (int l = 0; l < r.Layers; l++)
+            {
+                sb.Append($"    {l,-5}");
+                for (int h = 0; h < r.Heads; h++) sb.Append(' ').Append(value(l, h).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture).PadLeft(5));
+                sb.AppendLine();
+            }
+        }
+        int bl = 0, bh = 0;
+        for (int l = 0; l < r.Layers; l++)
+            for (int h = 0; h < r.Heads; h++)
+                if (r.FirstTokenShare(l, h) > r.FirstTokenShare(bl, bh)) { bl = l; bh = h; }
+        sb.AppendLine($"  strongest first-token sink: layer {bl} {KeyValueHeads.HeadName(bh, r.Heads, kv)}, " +
+            r.FirstTokenShare(bl, bh).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static void AppendTokens(StringBuilder sb, string title, IReadOnlyList<CaptureToken> tokens, bool all)

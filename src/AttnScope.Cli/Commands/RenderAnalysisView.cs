@@ -37,7 +37,7 @@ public static class RenderAnalysisView
             throw new AttnScopeException($"the {name} view has no animation: rollout and flow animate, over their layers (--view rollout -o FILE.gif)");
         if (values != ValueKind.Attention)
             throw new AttnScopeException($"--values does not apply to the {name} view, which draws its analysis");
-        if (selection && view is AnalysisView.Saliency or AnalysisView.SaliencyBars or AnalysisView.Roles)
+        if (selection && view is AnalysisView.Saliency or AnalysisView.SaliencyBars or AnalysisView.Roles or AnalysisView.Sinks)
             throw new AttnScopeException($"--range, --pairs and --hide-special do not apply to the {name} view");
     }
 

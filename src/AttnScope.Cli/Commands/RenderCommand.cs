@@ -7,7 +7,7 @@ namespace AttnScope.Cli;
 
 /// <summary>
 /// <c>attnscope render CAPTURE --view head|heads|layers|model ... -o FILE.png|.svg|.pdf|.gif</c>: every static view,
-/// and an animation over layers when the output is a .gif.
+/// and an animation over layers (or, with <c>--animate steps</c>, over generation steps) when the output is a .gif.
 /// </summary>
 public static class RenderCommand
 {
@@ -15,7 +15,8 @@ public static class RenderCommand
     {
         var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
         var view = new Option<string>("--view") { Description = "head (one head of one layer), heads (all heads of a layer), layers (one head over all layers), model (layers × heads); " +
-            "analyses (from attnscope analyze): rollout (--layer: after which layer; .gif: over the layers), flow, saliency (coloured text), saliency-bars, roles (layers × heads), norm, norm-heads", DefaultValueFactory = _ => "head" };
+            "analyses (from attnscope analyze): rollout (--layer: after which layer; .gif: over the layers), flow, saliency (coloured text), saliency-bars, roles (layers × heads), norm, norm-heads; " +
+            "sinks (layers × heads: attention share on the first token and on each row's top-1 key; needs no analyze)", DefaultValueFactory = _ => "head" };
         var layer = new Option<int?>("--layer", "-l") { Description = "layer index (from 0) for the head and heads views" };
         var head = new Option<string?>("--head") { Description = "head index (from 0), mean or max, for the head and layers views (default: 0 for head, mean for layers)" };
         var stack = new Option<string?>("--stack") { Description = "encoder, decoder or cross (cross: queries are target tokens, keys source tokens); default: encoder, or decoder for a decoder language model" };
@@ -32,7 +33,8 @@ public static class RenderCommand
         var cell = new Option<int?>("--cell") { Description = "cell edge in pixels (before scaling); default: from the token count" };
         var maxSize = new Option<int>("--max-size") { Description = "automatic sizes keep each image side under this many pixels", DefaultValueFactory = _ => 4000 };
         var title = new Option<string?>("--title") { Description = "replace the automatic title" };
-        var animate = new Option<string?>("--animate") { Description = "layers: one frame per layer (head or heads view) written as an animated .gif; implied by a .gif output" };
+        var animate = new Option<string?>("--animate") { Description = "layers: one frame per layer (head or heads view) written as an animated .gif, the default for a .gif output; " +
+            "steps: one frame per generation step of a decoder LM's capture (head or heads view of --layer), rows computed so far" };
         var delay = new Option<int>("--delay") { Description = "animation: milliseconds per frame", DefaultValueFactory = _ => 900 };
         var outPath = new Option<string>("--output", "-o") { Description = "file to write: .png, .svg, .pdf, or .gif (animation over layers)", Required = true };
         var cmd = new Command("render", "Draw a view of a capture: one head, all heads of a layer, one head over all layers, or the whole model; or animate it over layers.")
@@ -49,15 +51,18 @@ public static class RenderCommand
             if (analysis is { } an)
                 RenderAnalysisView.Check(an, r.GetValue(layer) is not null, r.GetValue(head) is not null, gif, r.GetValue(values)!.Trim().ToLowerInvariant(),
                     r.GetValue(range) is not null || r.GetValue(pairs)!.Trim().ToLowerInvariant() != "all" || r.GetValue(hideSpecial));
+            var animation = AnimationKind.Layers;
             if (r.GetValue(animate) is { } what)
             {
-                if (!what.Equals("layers", StringComparison.OrdinalIgnoreCase))
-                    throw new AttnScopeException($"--animate {what} is not supported: animations run over 'layers'");
+                animation = ViewRenderer.ParseAnimation(what);
                 if (!gif) throw new AttnScopeException($"an animation is written as a .gif file, not '{Path.GetFileName(path)}'");
+                if (analysis is not null && animation == AnimationKind.Steps)
+                    throw new AttnScopeException("--animate steps shows the head or heads view of a generation, not an analysis view");
             }
+            bool steps = animation == AnimationKind.Steps;
             if (r.GetValue(layer) is not null && kind is ViewKind.Layers or ViewKind.Model)
                 throw new AttnScopeException($"--layer does not apply to the {kind.ToString().ToLowerInvariant()} view, which shows all layers");
-            if (gif && r.GetValue(layer) is not null)
+            if (gif && !steps && r.GetValue(layer) is not null)
                 throw new AttnScopeException("--layer does not apply to an animation over layers, which shows every layer");
             if (r.GetValue(head) is not null && kind is ViewKind.Heads or ViewKind.Model)
                 throw new AttnScopeException($"--head does not apply to the {kind.ToString().ToLowerInvariant()} view, which shows all heads");
@@ -91,8 +96,10 @@ public static class RenderCommand
                 RenderAnalysisView.Save(output, cap, a, options, path, r.GetValue(layer), d);
                 return 0;
             }
-            new ViewRenderer().Save(cap, kind, options, path, new AnimationOptions { DelayMs = d });
-            output.Out.WriteLine(gif ? $"wrote {path} ({cap.Stack(options.Stack).Layers} frames, one per layer)" : $"wrote {path}");
+            new ViewRenderer().Save(cap, kind, options, path, new AnimationOptions { DelayMs = d }, animation);
+            output.Out.WriteLine(!gif ? $"wrote {path}"
+                : steps ? $"wrote {path} ({GenerationInfo.Of(cap)!.Steps} frames, one per generation step, layer {options.Layer})"
+                : $"wrote {path} ({cap.Stack(options.Stack).Layers} frames, one per layer)");
             return 0;
         }));
         return cmd;

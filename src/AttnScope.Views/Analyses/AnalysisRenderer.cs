@@ -52,6 +52,8 @@ public sealed class AnalysisRenderer
                 return RoleMapLayout.Compute(capture, AnalysisLookup.Require(capture, HeadStatsResult.From(capture, o.Stack), "head statistics", o.Stack, "--heads"), o, Fonts, _style);
             case AnalysisView.Norm:
                 return AnalysisHeatmaps.Norm(capture, Norm(capture, o.Stack), o, Fonts, _style);
+            case AnalysisView.Sinks:
+                return SinkMapLayout.Compute(capture, AttnScope.Analyses.Heads.SinkStatistics.Compute(capture, o.Stack), o, Fonts, _style);
             case AnalysisView.NormHeads:
                 return AnalysisHeatmaps.NormHeads(capture, Norm(capture, o.Stack), o, Fonts, _style);
             default:

@@ -19,12 +19,14 @@ public enum AnalysisView
     Norm,
     /// <summary>Norm-based attention of all heads of one layer.</summary>
     NormHeads,
+    /// <summary>Layers × heads shares of attention on the first token and on each row's top-1 key (computed from the attention, no analysis needed).</summary>
+    Sinks,
 }
 
 public static class AnalysisViews
 {
     /// <summary>Names as given to <c>attnscope render --view</c>.</summary>
-    public static readonly IReadOnlyList<string> Names = ["rollout", "flow", "saliency", "saliency-bars", "roles", "norm", "norm-heads"];
+    public static readonly IReadOnlyList<string> Names = ["rollout", "flow", "saliency", "saliency-bars", "roles", "norm", "norm-heads", "sinks"];
 
     /// <summary>The analysis view of that name, or null when the name is not one (it may be an attention view).</summary>
     public static AnalysisView? TryParse(string text) => text.Trim().ToLowerInvariant() switch
@@ -36,6 +38,7 @@ public static class AnalysisViews
         "roles" => AnalysisView.Roles,
         "norm" => AnalysisView.Norm,
         "norm-heads" => AnalysisView.NormHeads,
+        "sinks" => AnalysisView.Sinks,
         _ => null,
     };
 

@@ -9,9 +9,13 @@ public static class AxisLabels
     public static AxisLabelPlan Plan(int count, float cellSize, FontSet fonts, FigureStyle st, float s) =>
         LabelLayout.Plan(count, cellSize, fonts.LineHeightRatio, st.LabelFont * s, st.MinLabelFont * s, st.LabelSpacing * s);
 
-    /// <summary>Printable, width-limited texts of the labelled tokens and their widths (others stay null / 0).</summary>
+    /// <summary>
+    /// Printable, width-limited texts of the labelled tokens and their widths (others stay null / 0). Tokens from
+    /// <paramref name="visible"/> on (not reached yet by a step) get an empty text but keep their width, so that every
+    /// step of an animation has the same layout.
+    /// </summary>
     public static (string[] Texts, float[] Widths) Texts(IReadOnlyList<CaptureToken> tokens, AxisLabelPlan plan,
-        FontSet fonts, float maxWidth)
+        FontSet fonts, float maxWidth, int visible = int.MaxValue)
     {
         var texts = new string[tokens.Count];
         var widths = new float[tokens.Count];
@@ -19,6 +23,7 @@ public static class AxisLabels
         {
             texts[i] = fonts.Fit(TokenText.Printable(tokens[i].Text), plan.FontSize, maxWidth);
             widths[i] = fonts.Measure(texts[i], plan.FontSize);
+            if (i >= visible) texts[i] = "";
         }
         return (texts, widths);
     }

@@ -24,15 +24,18 @@ public sealed class CellImage
 
     public SKColor this[int x, int y] => Colors[y * Width + x];
 
-    public static CellImage Build(HeatmapMatrix m, ColorScale scale, ColorMap map, int pool = 1)
+    /// <param name="blank">The colour of cells a step has not reached (<see cref="HeatmapMatrix.Visible"/>): the figure's background.</param>
+    public static CellImage Build(HeatmapMatrix m, ColorScale scale, ColorMap map, int pool = 1, SKColor? blank = null)
     {
         if (pool < 1) throw new ArgumentOutOfRangeException(nameof(pool));
         int w = (m.Cols + pool - 1) / pool, h = (m.Rows + pool - 1) / pool;
         var colors = new SKColor[w * h];
+        var empty = blank ?? SKColors.White;
         if (pool == 1)
         {
             var all = m.Data.Span;
             for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(all[i]));
+            Blank(m, colors, w, 1, empty);
             return new CellImage(w, h, 1, colors);
         }
         // first the rows of a block row into one row (vectorised), then the columns of each block
@@ -57,7 +60,18 @@ public sealed class CellImage
             }
         }
         for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(pooled[i]));
+        Blank(m, colors, w, pool, empty);
         return new CellImage(w, h, pool, colors);
+    }
+
+    /// <summary>Paints the blocks wholly beyond the rows / columns a step shows in the blank colour.</summary>
+    private static void Blank(HeatmapMatrix m, SKColor[] colors, int w, int pool, SKColor blank)
+    {
+        if (m.VisibleRows >= m.Rows && m.VisibleColumns >= m.Cols) return;
+        int h = colors.Length / w;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (y * pool >= m.VisibleRows || x * pool >= m.VisibleColumns) colors[y * w + x] = blank;
     }
 
     /// <summary>acc = the elementwise maximum (signed: the value of larger magnitude) of acc and row.</summary>

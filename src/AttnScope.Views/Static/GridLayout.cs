@@ -50,7 +50,7 @@ public sealed class GridLayout : FigureFrame
         float s = Scale;
         foreach (var p in Panels)
         {
-            PanelPainter.Cells(canvas, p.Plot, CellImage.Build(p.Matrix, p.ColorScale, colorMap, p.Pool), style, s);
+            PanelPainter.Cells(canvas, p.Plot, CellImage.Build(p.Matrix, p.ColorScale, colorMap, p.Pool, style.Background), style, s);
             PanelPainter.Labels(canvas, p.Plot, p.TokenSize, p.TokenSize, p.RowLabels, RowPlan, p.ColumnLabels, ColumnPlan, fonts, style, s);
             if (p.Title is not null) canvas.Text(p.Title, p.TitleAnchor.X, p.TitleAnchor.Y, PanelTitleFont, style.Text, TextAnchor.Middle);
         }
@@ -79,6 +79,7 @@ public sealed class GridLayout : FigureFrame
         var stack = capture.Stack(o.Stack);
         var (q, k) = capture.AxisTokens(o.Stack);
         var selection = TokenSelection.For(q, k, o);
+        var kv = KeyValueHeads.Of(capture.Metadata, stack.Heads, o.Stack);
 
         var items = new List<(HeatmapMatrix Matrix, string? Title)>();
         int gridCols, gridRows;
@@ -87,15 +88,16 @@ public sealed class GridLayout : FigureFrame
         {
             case ViewKind.Heads:
                 for (int h = 0; h < stack.Heads; h++)
-                    items.Add((HeatmapMatrix.From(capture, o with { Heads = HeadSelection.Single(h) }, selection), $"head {h}"));
+                    items.Add((HeatmapMatrix.From(capture, o with { Heads = HeadSelection.Single(h) }, selection), KeyValueHeads.HeadName(h, stack.Heads, kv)));
                 (gridCols, gridRows) = Shape(stack.Heads);
                 what = $"layer {o.Layer} · all {stack.Heads} heads";
+                if (KeyValueHeads.Note(stack.Heads, kv) is { } note) what += $" · {note}";
                 break;
             case ViewKind.Layers:
                 for (int l = 0; l < stack.Layers; l++)
                     items.Add((HeatmapMatrix.From(capture, o with { Layer = l }, selection), $"layer {l}"));
                 (gridCols, gridRows) = Shape(stack.Layers);
-                what = $"{o.Heads} · all {stack.Layers} layers";
+                what = $"{items[0].Matrix.HeadLabel ?? o.Heads.ToString()} · all {stack.Layers} layers";
                 break;
             default:
                 for (int l = 0; l < stack.Layers; l++)
@@ -103,6 +105,7 @@ public sealed class GridLayout : FigureFrame
                         items.Add((HeatmapMatrix.From(capture, o with { Layer = l, Heads = HeadSelection.Single(h) }, selection), null));
                 (gridCols, gridRows) = (stack.Heads, stack.Layers);
                 what = $"{stack.Layers} layers × {stack.Heads} heads";
+                if (KeyValueHeads.Note(stack.Heads, kv) is { } modelNote) what += $" · {modelNote}";
                 break;
         }
         var titleParts = new List<string>();
@@ -173,8 +176,8 @@ public sealed class GridLayout : FigureFrame
         {
             rowPlan = AxisLabels.Plan(first.Rows, tokenSize, fonts, st, s);
             colPlan = AxisLabels.Plan(first.Cols, tokenSize, fonts, st, s);
-            (rowTexts, rowWidths) = AxisLabels.Texts(first.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s);
-            (colTexts, colWidths) = AxisLabels.Texts(first.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s);
+            (rowTexts, rowWidths) = AxisLabels.Texts(first.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s, first.VisibleRows);
+            (colTexts, colWidths) = AxisLabels.Texts(first.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s, first.VisibleColumns);
             rowLabelW = AxisLabels.MaxWidth(rowPlan, rowWidths);
             colLabelH = AxisLabels.MaxWidth(colPlan, colWidths);
         }

@@ -100,8 +100,8 @@ public sealed class HeatmapLayout : FigureFrame
         // token labels
         var rowPlan = AxisLabels.Plan(m.Rows, cell, fonts, st, s);
         var colPlan = AxisLabels.Plan(m.Cols, cell, fonts, st, s);
-        var (rowTexts, rowWidths) = AxisLabels.Texts(m.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s);
-        var (colTexts, colWidths) = AxisLabels.Texts(m.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s);
+        var (rowTexts, rowWidths) = AxisLabels.Texts(m.RowTokens, rowPlan, fonts, st.MaxLabelWidth * s, m.VisibleRows);
+        var (colTexts, colWidths) = AxisLabels.Texts(m.ColumnTokens, colPlan, fonts, st.MaxLabelWidth * s, m.VisibleColumns);
         float rowLabelW = AxisLabels.MaxWidth(rowPlan, rowWidths);
         float colLabelH = AxisLabels.MaxWidth(colPlan, colWidths);
 
@@ -173,7 +173,7 @@ public sealed class HeatmapLayout : FigureFrame
         if (!string.IsNullOrWhiteSpace(modelId)) parts.Add(modelId);
         parts.Add(m.Stack);
         parts.Add($"layer {m.Layer}");
-        parts.Add(m.Heads.ToString());
+        parts.Add(m.HeadLabel ?? m.Heads.ToString());
         if (m.Kind == ValueKind.Scores) parts.Add(ValueKind.ScoresTitle);
         parts.AddRange(m.SelectionNotes);
         return string.Join(" · ", parts);

@@ -26,6 +26,12 @@ public sealed class HeatmapMatrix
     public float MinValue { get; }
     /// <summary>Which values: <see cref="ValueKind.Attention"/> or <see cref="ValueKind.Scores"/>.</summary>
     public string Kind { get; init; } = ValueKind.Attention;
+    /// <summary>Rows shown (the leading ones; the rest are blank: a step that has not computed them yet).</summary>
+    public int VisibleRows { get; init; } = int.MaxValue;
+    /// <summary>Columns shown (the leading ones; the rest are blank).</summary>
+    public int VisibleColumns { get; init; } = int.MaxValue;
+    /// <summary>"head 5", or "head 5 (kv 2)" for grouped-query attention; null: <see cref="Heads"/> as text.</summary>
+    public string? HeadLabel { get; init; }
     /// <summary>What was left out (token window, pair filter, hidden special tokens), for titles.</summary>
     public IReadOnlyList<string> SelectionNotes { get; init; } = [];
 
@@ -87,8 +93,25 @@ public sealed class HeatmapMatrix
             throw new AttnScopeException($"layer {o.Layer} is out of range: {o.Stack} has {s.Layers} layers (0..{s.Layers - 1})");
         if (o.Heads.Aggregation == HeadAggregation.Single) s.Head(o.Layer, o.Heads.Head); // checks the index, names the range
         var (q, k) = capture.AxisTokens(o.Stack);
-        return FromTensor(Tensor(s, o.Values), q, k, o, selection, o.Values);
+        selection ??= TokenSelection.For(q, k, o);
+        var m = FromTensor(Tensor(s, o.Values), q, k, o, selection, o.Values);
+        var kv = KeyValueHeads.Of(capture.Metadata, s.Heads, o.Stack);
+        string? label = kv is not null && o.Heads.Aggregation == HeadAggregation.Single ? KeyValueHeads.HeadName(o.Heads.Head, s.Heads, kv) : null;
+        if (label is null && o.RevealRows is null && o.RevealColumns is null) return m;
+        return m.With(label,
+            o.RevealRows is { } rr ? selection.Rows.Count(i => i < rr) : int.MaxValue,
+            o.RevealColumns is { } rc ? selection.Columns.Count(i => i < rc) : int.MaxValue);
     }
+
+    /// <summary>The same values and tokens with a head label and the rows / columns shown.</summary>
+    private HeatmapMatrix With(string? headLabel, int visibleRows, int visibleColumns) =>
+        new(Stack, Layer, Heads, Data, RowTokens, ColumnTokens)
+        {
+            Kind = Kind, SelectionNotes = SelectionNotes, HeadLabel = headLabel, VisibleRows = visibleRows, VisibleColumns = visibleColumns,
+        };
+
+    /// <summary>Whether cell (row, col) is shown (not left blank by a step).</summary>
+    public bool Visible(int row, int col) => row < VisibleRows && col < VisibleColumns;
 
     /// <summary>
     /// The matrix the options describe from any [layers, heads, queries, keys] tensor over these tokens (attention,

@@ -38,6 +38,13 @@ public sealed record HeatmapOptions
     public bool LogScale { get; init; }
     /// <summary>Grid views: one colour range for all panels (default) or each panel to its own maximum.</summary>
     public ColorRange Range { get; init; } = ColorRange.Shared;
+    /// <summary>
+    /// A step of decoding or generation: only query rows (token positions) before this are shown; the later rows are
+    /// blank and unlabelled, not computed yet. The figure keeps its size and colour scale. Null shows every row.
+    /// </summary>
+    public int? RevealRows { get; init; }
+    /// <summary>The same for key columns (a generation step: keys after it are tokens not generated yet).</summary>
+    public int? RevealColumns { get; init; }
 
     internal void Validate()
     {
@@ -48,6 +55,7 @@ public sealed record HeatmapOptions
         if (Values is not (ValueKind.Attention or ValueKind.Scores))
             throw new AttnScopeException($"unknown values '{Values}' (expected {ValueKind.Attention} or {ValueKind.Scores})");
         Static.ColorMap.Get(ColorMap);
+        if (RevealRows is < 0 || RevealColumns is < 0) throw new AttnScopeException("a step reveals a negative number of rows");
     }
 }
 

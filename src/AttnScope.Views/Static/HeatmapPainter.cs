@@ -7,7 +7,7 @@ public static class HeatmapPainter
     {
         style ??= FigureStyle.Default;
         float s = layout.Scale;
-        PanelPainter.Cells(canvas, layout.Plot, CellImage.Build(layout.Matrix, layout.ColorScale, colorMap), style, s);
+        PanelPainter.Cells(canvas, layout.Plot, CellImage.Build(layout.Matrix, layout.ColorScale, colorMap, 1, style.Background), style, s);
         PanelPainter.Labels(canvas, layout.Plot, layout.CellSize, layout.CellSize, layout.RowLabels, layout.RowPlan,
             layout.ColumnLabels, layout.ColumnPlan, fonts, style, s);
         PanelPainter.ColorBar(canvas, layout.ColorBar, layout.Ticks, layout.TickFont, colorMap, fonts, style, s);

@@ -25,11 +25,13 @@ public static class PanelPainter
         float width = MathF.Max(1, s * 0.75f);
         foreach (var l in rows)
         {
+            if (l.Text.Length == 0) continue; // a token a step has not reached
             float y = plot.Top + (l.Index + 0.5f) * cellHeight;
             canvas.Line(plot.Left - tick, y, plot.Left, y, style.Frame, width);
         }
         foreach (var l in columns)
         {
+            if (l.Text.Length == 0) continue;
             float x = plot.Left + (l.Index + 0.5f) * cellWidth;
             canvas.Line(x, plot.Bottom, x, plot.Bottom + tick, style.Frame, width);
         }

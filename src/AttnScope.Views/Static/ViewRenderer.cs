@@ -163,9 +163,79 @@ public sealed class ViewRenderer
         }
     }
 
+    /// <summary>
+    /// One frame per generation step of a decoder language model's capture (<see cref="GenerationInfo"/>): the head
+    /// view or the heads grid of one layer with the rows (and key columns) computed so far, the rest blank, all frames
+    /// of one size and colour scale, captioned like the viewer's player ("step 3: produced ' cat' (3/7)").
+    /// </summary>
+    public List<AnimationFrame> StepFrames(AttentionCapture capture, ViewKind view, HeatmapOptions options, int? delayMs = null)
+    {
+        if (view is not (ViewKind.Head or ViewKind.Heads))
+            throw new AttnScopeException($"an animation over generation steps shows the head or heads view of one layer, not the {view.ToString().ToLowerInvariant()} view");
+        options.Validate();
+        var g = GenerationInfo.Of(capture) ?? throw new AttnScopeException(
+            "the capture records no generation (no generation.prompt_tokens in its metadata): --animate steps needs a capture made by attnscope generate" +
+            (capture.TargetTokens.Count > 0 ? "; a translation animates its decoding with attnscope translate --animate" : ""));
+        if (options.Stack != AttentionStack.Decoder)
+            throw new AttnScopeException($"generation steps are rows of the decoder stack, not of the {options.Stack} stack");
+        var o = options;
+        if (o.ColorMax is null)
+        {
+            // the colour scale of the whole layer, so that every step (and the last, which shows everything) compares
+            var (queries, keys) = capture.AxisTokens(o.Stack);
+            var sel = TokenSelection.For(queries, keys, o);
+            var stack = capture.Stack(o.Stack);
+            float hi = 0, lo = 0;
+            for (int h = 0; h < (view == ViewKind.Head ? 1 : stack.Heads); h++)
+            {
+                var m = HeatmapMatrix.From(capture, view == ViewKind.Head ? o : o with { Heads = HeadSelection.Single(h) }, sel);
+                lo = Math.Min(lo, m.MinValue); hi = Math.Max(hi, m.MaxValue);
+            }
+            float top = MathF.Max(hi, -lo);
+            if (top > 0) o = o with { ColorMax = top };
+        }
+        var frames = new List<AnimationFrame>(g.Steps);
+        try
+        {
+            for (int t = 0; t < g.Steps; t++)
+            {
+                int shown = g.Row(t) + 1;
+                var layout = Layout(capture, view, o with { RevealRows = shown, RevealColumns = shown });
+                frames.Add(new AnimationFrame(RenderBitmap(layout, o.ColorMap), $"{g.Caption(capture.Tokens, t)} ({t + 1}/{g.Steps})", delayMs));
+            }
+            return frames;
+        }
+        catch
+        {
+            foreach (var f in frames) f.Image.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What an animation steps through: <c>layers</c> or <c>steps</c> (generation steps).</summary>
+    public static AnimationKind ParseAnimation(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "layers" => AnimationKind.Layers,
+        "steps" => AnimationKind.Steps,
+        _ => throw new AttnScopeException($"--animate {text} is not supported: animations run over 'layers' or generation 'steps'"),
+    };
+
     public byte[] RenderLayerAnimation(AttentionCapture capture, ViewKind view, HeatmapOptions options, AnimationOptions? animation = null)
     {
         var frames = LayerFrames(capture, view, options);
+        try
+        {
+            return AnimationWriter.EncodeGif(frames, (animation ?? new AnimationOptions()) with { Scale = options.Scale }, Fonts);
+        }
+        finally
+        {
+            foreach (var f in frames) f.Image.Dispose();
+        }
+    }
+
+    public byte[] RenderStepAnimation(AttentionCapture capture, ViewKind view, HeatmapOptions options, AnimationOptions? animation = null)
+    {
+        var frames = StepFrames(capture, view, options);
         try
         {
             return AnimationWriter.EncodeGif(frames, (animation ?? new AnimationOptions()) with { Scale = options.Scale }, Fonts);
@@ -180,7 +250,8 @@ public sealed class ViewRenderer
     /// Renders a view and writes it atomically; the format follows the extension (.png, .svg, .pdf; .gif animates
     /// the view over layers). Nothing is written when rendering fails.
     /// </summary>
-    public void Save(AttentionCapture capture, ViewKind view, HeatmapOptions options, string path, AnimationOptions? animation = null)
+    public void Save(AttentionCapture capture, ViewKind view, HeatmapOptions options, string path, AnimationOptions? animation = null,
+        AnimationKind animate = AnimationKind.Layers)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!Extensions.Contains(ext))
@@ -188,6 +259,7 @@ public sealed class ViewRenderer
         CheckWritable(path);
         byte[] bytes = ext switch
         {
+            ".gif" when animate == AnimationKind.Steps => RenderStepAnimation(capture, view, options, animation),
             ".gif" => RenderLayerAnimation(capture, view, options, animation),
             ".svg" => new System.Text.UTF8Encoding(false).GetBytes(RenderSvg(Layout(capture, view, options), options.ColorMap)),
             ".pdf" => RenderPdf(Layout(capture, view, options), options.ColorMap),

@@ -51,6 +51,7 @@ public sealed class ViewerData
                 ["headDim"] = s.Query is { } q && s.Key is not null ? q.Shape[3] : 0,
                 ["thumbQ"] = tq,
                 ["thumbK"] = tk,
+                ["kvHeads"] = KeyValueHeads.Of(Capture.Metadata, s.Heads, name),
             });
             // Frames are what the player steps through; each names the matrix stack it shows. Layers now;
             // decoding steps or training checkpoints are further frames of the same shape.
@@ -83,11 +84,39 @@ public sealed class ViewerData
     }
 
     /// <summary>
+    /// The step frames the player offers beside the layers: the generation steps of a decoder language model's
+    /// capture (<see cref="GenerationInfo"/>), else the decoding steps of a translation capture, else none.
+    /// Each frame names its stack and <c>step</c>, the query row it reveals up to; <c>causal</c> frames (generation)
+    /// also hide the keys after that row, tokens not yet generated.
+    /// </summary>
+    private JsonArray StepFrames() =>
+        GenerationInfo.Of(Capture) is { } g ? GenerationFrames(g) : DecodingFrames();
+
+    /// <summary>Generation step t reveals decoder rows 0..P−1+t; row P−1+t produced token P+t (the last row nothing).</summary>
+    private JsonArray GenerationFrames(GenerationInfo g)
+    {
+        var steps = new JsonArray();
+        for (int t = 0; t < g.Steps; t++)
+        {
+            var produced = g.Produced(Capture.Tokens, t);
+            steps.Add(new JsonObject
+            {
+                ["caption"] = g.Caption(Capture.Tokens, t),
+                ["stack"] = AttentionStack.Decoder,
+                ["step"] = g.Row(t),
+                ["produced"] = produced is null ? null : TokenText.Printable(produced.Text),
+                ["causal"] = true,
+            });
+        }
+        return steps;
+    }
+
+    /// <summary>
     /// Decoding-step frames of a capture with target tokens: frame t reveals the cross-attention rows 0..t, row t
     /// being the step that read decoder input t and produced input t+1 (the last row produced the end of sentence,
     /// the source's final special token when it has one). Empty for captures without target tokens.
     /// </summary>
-    private JsonArray StepFrames()
+    private JsonArray DecodingFrames()
     {
         var steps = new JsonArray();
         if (Capture.TargetTokens.Count == 0 || !Capture.Stacks.TryGetValue(AttentionStack.Cross, out var cross)) return steps;

@@ -1,7 +1,7 @@
 // The Analyses tab: rollout (with a player over its layers) and flow as matrix views, token saliency as coloured
 // text, and the layers × heads map of head roles. Token text and role names are data: they reach the page only
 // through textContent, canvas text, or escaped SVG text. See Data/AnalysisData.cs for what the page receives.
-import { el, formatShort, formatValue, shortLabel } from './format.js';
+import { el, formatShort, formatValue, headName, shortLabel } from './format.js';
 import { lutCss } from './colors.js';
 import { MatrixView } from './matrix-view.js';
 import { Player } from './player.js';
@@ -278,7 +278,7 @@ class RoleMapPanel {
     this.hover = { l, h };
     this.draw();
     const r = this.r;
-    tip.show(e, [['head', `layer ${l} · head ${h}`], ['role', r.roles[l][h]],
+    tip.show(e, [['head', `layer ${l} · ${headName(this.viewer.data.stack(r.stack), h)}`], ['role', r.roles[l][h]],
       ...r.statNames.map((n, i) => [n, formatValue(Math.fround(this.stat(l, h, i)))])], { exact: 'true' });
     this.viewer.timeHover(e);
   }

@@ -39,3 +39,14 @@ export function el(tag, className, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
+
+/** The key/value head query head h reads in a stack with grouped-query attention (info.kvHeads), else null. */
+export function kvHead(info, h) {
+  return info && info.kvHeads ? Math.floor(h / (info.heads / info.kvHeads)) : null;
+}
+
+/** "head 5", or "head 5 (kv 2)" when the stack's heads share key/value heads. */
+export function headName(info, h) {
+  const kv = kvHead(info, h);
+  return kv === null ? `head ${h}` : `head ${h} (kv ${kv})`;
+}

@@ -1,6 +1,7 @@
 // Head view: query tokens on the left, key tokens on the right, a line from query to key for each selected
 // head, its opacity the attention weight and its colour the head's. Hovering a token keeps only its lines. At a
-// decoding step t the view holds query t (its lines only) and leaves the later query rows blank.
+// decoding or generation step t the view holds query t (its lines only) and leaves the later query rows blank; at a
+// generation step the keys after t (tokens not generated yet) are left out too.
 import { el, shortLabel } from './format.js';
 import { headColor } from './colors.js';
 import { textWidth } from './painter.js';
@@ -89,11 +90,12 @@ export class HeadView {
     p.text(x1 - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
     p.text(x2 + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
     const step = this.viewer.step;
+    const keyLimit = this.viewer.keyLimit;
     if (step !== null) p.text(x1 + this.gap / 2, HEAD_TOP / 2 - top, this.viewer.stepCaption, { size: 12, color: '#111', align: 'center', weight: 'bold' });
     const heads = [...s.heads].sort((a, b) => a - b);
     let hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
     // At a step only the queries so far exist; the step's own query is shown unless another one is hovered.
-    if (step !== null && (!hv || (hv.side === 'q' && hv.index > step))) hv = this.qPos[step] >= 0 ? { side: 'q', index: step } : null;
+    if (step !== null && (!hv || (hv.side === 'q' && hv.index > step) || (hv.side === 'k' && keyLimit !== null && hv.index > keyLimit))) hv = this.qPos[step] >= 0 ? { side: 'q', index: step } : null;
     this.focus = hv;
     // Each selected head's lines start and end a little apart within the row, so heads that attend alike show as
     // parallel strands of their colours rather than one line drawn over and over.
@@ -109,7 +111,11 @@ export class HeadView {
         if (forSvg) b.data.push({ head: h, q, k });
       };
       if (hv && hv.side === 'q') {
-        for (const k of this.keys) { const v = this.layer.value(h, hv.index, k); if (v >= 0.002) add(hv.index, k, v); }
+        for (const k of this.keys) {
+          if (keyLimit !== null && k > keyLimit) continue;
+          const v = this.layer.value(h, hv.index, k);
+          if (v >= 0.002) add(hv.index, k, v);
+        }
       } else if (hv && hv.side === 'k') {
         for (const q of this.queries) {
           if (step !== null && q > step) continue;
@@ -133,7 +139,7 @@ export class HeadView {
     for (let row = first; row <= last; row++) {
       const y = this.rowY(row) - top;
       if (row < this.queries.length && (step === null || this.queries[row] <= step)) this.token(p, 'q', this.queries[row], x1 - 8, y, 'right');
-      if (row < this.keys.length) this.token(p, 'k', this.keys[row], x2 + 8, y, 'left');
+      if (row < this.keys.length && (keyLimit === null || this.keys[row] <= keyLimit)) this.token(p, 'k', this.keys[row], x2 + 8, y, 'left');
     }
   }
 

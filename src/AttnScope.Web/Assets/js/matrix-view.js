@@ -1,7 +1,8 @@
 // Matrix view: one head as a heatmap (queries down, keys across). Hovering a cell shows the exact value with its
 // query and key tokens, in a tooltip and (for export) on the figure itself. At a decoding step t the rows after t
-// are blank (not yet computed; the rows shown keep their values and the head's colour scale).
-import { el, formatShort, formatValue, shortLabel } from './format.js';
+// are blank (not yet computed; the rows shown keep their values and the head's colour scale); at a generation step
+// the key columns after t (tokens not generated yet) are blank too.
+import { el, formatShort, formatValue, headName, shortLabel } from './format.js';
 import { lutBytes, lutCss } from './colors.js';
 import { sizeCanvas, textWidth } from './painter.js';
 
@@ -36,7 +37,7 @@ export class MatrixView {
     const s = v.state;
     const { queries, keys } = v.filtered();
     return {
-      layer: await v.data.layer(s.stack, s.layer), head: s.head, step: v.step, caption: v.stepCaption, queries, keys,
+      layer: await v.data.layer(s.stack, s.layer), head: s.head, step: v.step, keyLimit: v.keyLimit, caption: v.stepCaption, queries, keys,
       qLabels: v.data.queryTokens(s.stack), kLabels: v.data.keyTokens(s.stack),
       exact: () => v.data.exactHead(s.stack, s.layer, s.head),
     };
@@ -47,6 +48,7 @@ export class MatrixView {
     this.layer = src.layer;
     this.head = src.head;
     this.step = src.step;
+    this.keyLimit = src.keyLimit ?? null;
     this.queries = src.queries;
     this.keys = src.keys;
     this.qLabels = src.qLabels;
@@ -90,6 +92,7 @@ export class MatrixView {
       const f = layer.scales[row] / 255 / max * 255;
       const base = row * layer.nk;
       for (const k of keys) {
+        if (this.keyLimit !== null && k > this.keyLimit) { o += 4; continue; }
         const i = Math.min(255, Math.round(layer.values[base + k] * f)) * 3;
         px[o] = this.lut[i]; px[o + 1] = this.lut[i + 1]; px[o + 2] = this.lut[i + 2]; px[o + 3] = 255;
         o += 4;
@@ -101,7 +104,7 @@ export class MatrixView {
 
   title() {
     const s = this.viewer.state;
-    return `${s.stack} layer ${s.layer} head ${s.head} — queries ↓ attend to keys →`;
+    return `${s.stack} layer ${s.layer} ${headName(this.viewer.data.stack(s.stack), s.head)} — queries ↓ attend to keys →`;
   }
 
   draw() {
@@ -129,7 +132,7 @@ export class MatrixView {
         }
         p.text(left - 5, y, text, { size: this.labelSize, align: 'right', color: '#222', weight: q === this.step ? 'bold' : 'normal' });
       });
-      this.keys.forEach((k, c) => p.text(left + c * cell + cell / 2, top - 5, shortLabel(this.kLabels[k].label, 16), { size: this.labelSize, rotate: -90, color: '#222' }));
+      this.keys.forEach((k, c) => (this.keyLimit !== null && k > this.keyLimit) || p.text(left + c * cell + cell / 2, top - 5, shortLabel(this.kLabels[k].label, 16), { size: this.labelSize, rotate: -90, color: '#222' }));
     }
     // Colour scale: 0 … the head's maximum.
     const bx = left + this.keys.length * cell + 16, bh = Math.min(200, this.queries.length * cell);
@@ -168,7 +171,8 @@ export class MatrixView {
     const box = this.canvas.getBoundingClientRect();
     const x = e.clientX - box.left - this.left, y = e.clientY - box.top - this.top;
     const c = Math.floor(x / this.cell), r = Math.floor(y / this.cell);
-    const inside = x >= 0 && y >= 0 && r < this.queries.length && c < this.keys.length && (this.step === null || this.queries[r] <= this.step);
+    const inside = x >= 0 && y >= 0 && r < this.queries.length && c < this.keys.length && (this.step === null || this.queries[r] <= this.step)
+      && (this.keyLimit === null || this.keys[c] <= this.keyLimit);
     this.setHover(inside ? { q: this.queries[r], k: this.keys[c] } : null, e);
   }
 

@@ -1,5 +1,5 @@
 // Model view: every layer × head as a thumbnail (max-pooled to at most 64×64); click one to open it large.
-import { el } from './format.js';
+import { el, headName, kvHead } from './format.js';
 import { headColor, lutBytes } from './colors.js';
 import { sizeCanvas } from './painter.js';
 
@@ -65,7 +65,8 @@ export class ModelView {
   paint(p) {
     const s = this.viewer.state;
     for (let h = 0; h < this.info.heads; h++)
-      p.text(GRID_LEFT + h * (GRID_THUMB + GRID_PAD) + GRID_THUMB / 2, GRID_TOP / 2, `H${h}`, { size: 11, align: 'center', color: headColor(h), weight: 'bold' });
+      p.text(GRID_LEFT + h * (GRID_THUMB + GRID_PAD) + GRID_THUMB / 2, GRID_TOP / 2,
+        kvHead(this.info, h) === null ? `H${h}` : `H${h} · kv${kvHead(this.info, h)}`, { size: 11, align: 'center', color: headColor(h), weight: 'bold' });
     for (let l = 0; l < this.info.layers; l++) {
       const y = GRID_TOP + l * (GRID_THUMB + GRID_PAD);
       p.text(GRID_LEFT - 8, y + GRID_THUMB / 2, `layer ${l}`, { size: 11, align: 'right', color: l === s.layer ? '#000' : '#555', weight: l === s.layer ? 'bold' : 'normal' });
@@ -93,7 +94,7 @@ export class ModelView {
     if (h === this.hover || (h && this.hover && h.layer === this.hover.layer && h.head === this.hover.head)) return;
     this.hover = h;
     this.draw();
-    if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, head ${h.head}`], ['', 'click to open']], {});
+    if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, ${headName(this.info, h.head)}`], ['', 'click to open']], {});
     else this.viewer.tooltip.hide();
   }
 

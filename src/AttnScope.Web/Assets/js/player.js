@@ -29,7 +29,8 @@ export class Player {
     this.modeSel = el('select', 'as-select');
     this.modeSel.dataset.control = 'player-mode';
     this.modeSel.title = 'what the player steps through';
-    for (const [v, text] of [['layers', 'layers'], ['steps', 'decoding steps']]) {
+    const stepsText = modes.steps && modes.steps.length && modes.steps[0].causal ? 'generation steps' : 'decoding steps';
+    for (const [v, text] of [['layers', 'layers'], ['steps', stepsText]]) {
       const o = el('option', '', text);
       o.value = v;
       this.modeSel.append(o);

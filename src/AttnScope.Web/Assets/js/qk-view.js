@@ -1,6 +1,6 @@
 // Q·K view: for one head and one query token, the query vector, every key vector, their element-wise product,
 // the scaled score q·k/√d and its softmax, beside the attention the model recorded.
-import { el, formatShort, shortLabel } from './format.js';
+import { el, formatShort, headName, shortLabel } from './format.js';
 import { divergingCss } from './colors.js';
 import { textWidth } from './painter.js';
 import { ScrollCanvas } from './scroll-canvas.js';
@@ -60,7 +60,7 @@ export class QkView {
     for (let k = 0; k < nk; k++) sum += (soft[k] = Math.exp(scores[k] - max));
     for (let k = 0; k < nk; k++) soft[k] /= sum;
     Object.assign(this, { qv, scores, soft, products, vmax: vmax || 1, pmax: pmax || 1 });
-    this.note.textContent = `${s.stack} layer ${s.layer} head ${s.head}, query #${q} “${this.qLabels[q].label}”: score = q·k / √${d}; softmax over all ${nk} keys; “recorded” is the model's own attention.`;
+    this.note.textContent = `${s.stack} layer ${s.layer} ${headName(this.viewer.data.stack(s.stack), s.head)}, query #${q} “${this.qLabels[q].label}”: score = q·k / √${d}; softmax over all ${nk} keys; “recorded” is the model's own attention.`;
     this.cw = Math.max(3, Math.min(9, Math.floor(240 / d)));
     this.labelW = Math.ceil(keys.reduce((m, k) => Math.max(m, textWidth(shortLabel(this.kLabels[k].label, 18), 12)), 60)) + 12;
     this.strip = d * this.cw;

@@ -1,6 +1,6 @@
 // The viewer: controls, shared state and the four views over one CaptureData. Used by the served page and the
 // offline page alike.
-import { el } from './format.js';
+import { el, headName, kvHead } from './format.js';
 import { headColor, headColors } from './colors.js';
 import { HeadView } from './head-view.js';
 import { ModelView } from './model-view.js';
@@ -22,7 +22,7 @@ export class Viewer {
     this.timings = { firstPaint: null, hovers: [], views: [] };
     const first = data.meta.stacks[0];
     this.state = {
-      view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all', step: null,
+      view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all', step: null, stepFrame: null,
       heads: new Set(Array.from({ length: first.heads }, (_, h) => h)),
     };
     this.seq = 0;
@@ -31,7 +31,11 @@ export class Viewer {
     this.buildHeader();
     this.toolbar = el('div', 'as-toolbar');
     this.legend = el('div', 'as-heads');
-    this.player = new Player({ layers: data.meta.frames, steps: data.meta.steps || [] }, f => this.setFrame(f),
+    const steps = data.meta.steps || [];
+    // The stacks whose query rows are the steps' (the decoder and cross stacks of a translation, the decoder of a
+    // generation) show a step; the others (a translation's encoder) show every row.
+    this.stepAxis = steps.length ? data.stack(steps[0].stack).queryAxis : null;
+    this.player = new Player({ layers: data.meta.frames, steps }, f => this.setFrame(f),
       f => f.stack === this.state.stack && f.layer === this.state.layer);
     this.error = el('div', 'as-error');
     this.error.hidden = true;
@@ -113,11 +117,18 @@ export class Viewer {
   buildLegend() {
     const info = this.data.stack(this.state.stack);
     this.legend.replaceChildren(el('span', 'as-control-label', 'heads'));
+    // With grouped-query attention the buttons come in groups, each led by the key/value head its heads share.
     this.headButtons = Array.from({ length: info.heads }, (_, h) => {
+      const kv = kvHead(info, h);
+      if (kv !== null && (h === 0 || kvHead(info, h - 1) !== kv)) {
+        const g = el('span', 'as-kv-group', `kv ${kv}`);
+        g.title = `key/value head ${kv}, shared by the heads after it`;
+        this.legend.append(g);
+      }
       const b = el('button', 'as-head', String(h));
       b.type = 'button';
       b.dataset.head = String(h);
-      b.title = `head ${h}: click to show or hide, double-click to show it alone`;
+      b.title = `${headName(info, h)}: click to show or hide, double-click to show it alone`;
       b.style.setProperty('--head-color', headColor(h));
       b.addEventListener('click', () => {
         if (this.state.heads.has(h)) this.state.heads.delete(h); else this.state.heads.add(h);
@@ -145,7 +156,7 @@ export class Viewer {
     const info = this.data.stack(s.stack);
     this.stackSel.value = s.stack;
     this.fillSelect(this.layerSel.select, Array.from({ length: info.layers }, (_, l) => [l, String(l)]), s.layer);
-    this.fillSelect(this.headSel.select, Array.from({ length: info.heads }, (_, h) => [h, String(h)]), s.head);
+    this.fillSelect(this.headSel.select, Array.from({ length: info.heads }, (_, h) => [h, kvHead(info, h) === null ? String(h) : `${h} (kv ${kvHead(info, h)})`]), s.head);
     const qt = this.data.queryTokens(s.stack);
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
     this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk');
@@ -183,28 +194,40 @@ export class Viewer {
   setFrame(frame) {
     if (frame.step !== undefined) {
       // A decoding step keeps the chosen layer and heads, and the decoder or cross stack if one is shown.
-      if (this.data.stack(this.state.stack).queryAxis !== 'targetTokens') this.setStack(frame.stack);
+      if (this.data.stack(this.state.stack).queryAxis !== this.stepAxis) this.setStack(frame.stack);
       this.state.step = frame.step;
+      this.state.stepFrame = frame;
       this.state.query = frame.step;
       this.refresh();
       return;
     }
     this.state.step = null;
+    this.state.stepFrame = null;
     if (frame.stack !== this.state.stack) this.setStack(frame.stack);
     this.state.layer = frame.layer;
     this.refresh();
   }
 
-  /** The decoding step the player holds when the shown stack's queries are decoding steps; else null. */
+  /** The query row of the decoding or generation step the player holds when the shown stack's queries are those
+   *  steps' rows (rows after it are not computed yet); else null. */
   get step() {
     const s = this.state;
-    return s.step !== null && this.data.stack(s.stack).queryAxis === 'targetTokens' ? s.step : null;
+    return s.step !== null && this.data.stack(s.stack).queryAxis === this.stepAxis ? s.step : null;
   }
 
-  /** The caption of the decoding step shown ("step 3: produced 'Hund'"), or null. */
+  /** The caption of the step shown ("step 3: produced 'Hund'"), or null. */
   get stepCaption() {
-    const t = this.step;
-    return t === null ? null : this.data.meta.steps[t].caption;
+    return this.step === null ? null : this.state.stepFrame.caption;
+  }
+
+  /** The step's number from 1 (for export names), or null. */
+  get stepNumber() {
+    return this.step === null ? null : this.data.meta.steps.indexOf(this.state.stepFrame) + 1;
+  }
+
+  /** Keys after the step's row are tokens not generated yet (a generation step), so views leave them out; else null. */
+  get keyLimit() {
+    return this.step !== null && this.state.stepFrame.causal ? this.step : null;
   }
 
   openHead(layer, head) {
@@ -284,7 +307,7 @@ export class Viewer {
   exportName(ext) {
     const s = this.state;
     if (s.view === 'analyses') return `attnscope-${this.current.kind}-${s.stack}.${ext}`;
-    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}${this.step !== null ? `-step${this.step + 1}` : ''}.${ext}`;
+    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}${this.step !== null ? `-step${this.stepNumber}` : ''}.${ext}`;
   }
 
   async export(kind) {
