@@ -29,6 +29,8 @@ public sealed record CircuitMap
     public IReadOnlyList<string>? CellTexts { get; init; }
     /// <summary>Signed values (effects, attributions): drawn on a diverging scale centred on 0.</summary>
     public bool Signed { get; init; }
+    /// <summary>The natural top of the colour scale (1 for probabilities and detector scores), or null to use the largest |value|.</summary>
+    public float? ColorMax { get; init; }
     /// <summary>Options and scalar results (prompt ids, the clean and corrupted metric, …).</summary>
     public JsonObject Info { get; init; } = [];
 
@@ -60,6 +62,7 @@ public sealed record CircuitMap
         info["column_labels"] = new JsonArray([.. ColumnLabels.Select(x => (JsonNode)x)]);
         if (CellTexts is not null) info["cell_texts"] = new JsonArray([.. CellTexts.Select(x => (JsonNode)x)]);
         info["signed"] = Signed;
+        if (ColorMax is { } cm) info["color_max"] = cm;
         return new CaptureAnalysis(Prefix + Kind, Values, info);
     }
 
@@ -94,8 +97,10 @@ public sealed record CircuitMap
             ColumnLabels = info["column_labels"] is null ? Numbers(a.Tensor.Shape[1]) : ResultChecks.Strings(info["column_labels"], a.Name, "column_labels"),
             CellTexts = cells,
             Signed = signed,
+            ColorMax = info["color_max"] is null ? null : (float)ResultChecks.Number(a, "color_max", 1),
         };
-        foreach (var key in new[] { "metric", "row_axis", "column_axis", "row_labels", "column_labels", "cell_texts", "signed" }) info.Remove(key);
+        if (map.ColorMax is { } top && !(top > 0)) throw new AttnScopeException($"analysis '{a.Name}': info 'color_max' must be positive");
+        foreach (var key in new[] { "metric", "row_axis", "column_axis", "row_labels", "column_labels", "cell_texts", "signed", "color_max" }) info.Remove(key);
         map = map with { Info = info };
         try { map.Validate(); }
         catch (AttnScopeException e) { throw new AttnScopeException($"analysis '{a.Name}': {e.Message}"); }

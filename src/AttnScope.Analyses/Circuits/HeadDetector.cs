@@ -166,7 +166,7 @@ public sealed record DetectorResult
             Kind = name, Metric = $"{name} score (TransformerLens detect_head, {string.Join(", ", opts)}; mean of {Prompts} prompt{(Prompts == 1 ? "" : "s")})",
             Values = Scores, RowAxis = "layer", ColumnAxis = "head",
             RowLabels = CircuitMap.Numbers(Scores.Shape[0]), ColumnLabels = CircuitMap.Numbers(Scores.Shape[1]),
-            Signed = Measure == DetectionMeasure.Abs,
+            Signed = Measure == DetectionMeasure.Abs, ColorMax = 1,
             Info = new JsonObject
             {
                 ["head"] = name, ["measure"] = Measure.ToString().ToLowerInvariant(), ["exclude_bos"] = ExcludeBos,

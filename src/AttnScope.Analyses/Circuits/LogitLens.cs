@@ -156,6 +156,7 @@ public sealed record LogitLensResult
             RowAxis = "residual after layer", ColumnAxis = "position",
             RowLabels = [.. Enumerable.Range(0, rows).Select(RowLabel)],
             ColumnLabels = [.. Enumerable.Range(0, m).Select(p => tokenText is null ? $"{p}" : $"{p} {TokenText.Printable(tokenText(Ids[p]))}")],
+            ColorMax = 1,
             CellTexts = tokenText is null ? null : [.. Enumerable.Range(0, rows * m).Select(i => TokenText.Printable(tokenText(Top(i / m, i % m).Id)))],
             Info = info,
         };

@@ -70,7 +70,7 @@ public sealed class CircuitMapLayout : FigureFrame
     }
 
     /// <summary>A value as printed in a cell: two decimals, no decimals from 100 on.</summary>
-    public static string Format(float v) => MathF.Abs(v) >= 100
+    public static string Format(float v) => MathF.Abs(v) < 0.005f ? "0.00" : MathF.Abs(v) >= 100
         ? v.ToString("0", CultureInfo.InvariantCulture)
         : v.ToString("0.00", CultureInfo.InvariantCulture);
 
@@ -114,7 +114,7 @@ public sealed class CircuitMapLayout : FigureFrame
 
         // colour bar and its ticks
         float min = map.Values.Data.Min(), max = map.Values.Data.Max();
-        var scale = ColorScale.For(MathF.Min(min, 0), MathF.Max(max, 0), false, map.Signed || Static.ColorMap.Get(o.ColorMapFor(map)).IsDiverging, o.ColorMax);
+        var scale = ColorScale.For(MathF.Min(min, 0), MathF.Max(max, 0), false, map.Signed || Static.ColorMap.Get(o.ColorMapFor(map)).IsDiverging, o.ColorMax ?? map.ColorMax);
         float tickFont = st.TickFont * s;
         float tickW = new[] { scale.Min, scale.Max }.Max(v => fonts.Measure(ColorBarTicks.Format(v), tickFont)) + fonts.Measure("0.00", tickFont);
         float contentRight = gridLeft + gridW + st.ColorBarGap * s + st.ColorBarWidth * s + (st.TickLength + 3) * s + tickW;
