@@ -23,9 +23,12 @@ public sealed class ModelSession : IDisposable
         Files = files; Config = config; Tokenizer = tokenizer; Source = source; Notes = notes;
     }
 
-    public static ModelSession Open(string model, EngineKind engine = EngineKind.Managed, HubClient? hub = null)
+    public static ModelSession Open(string model, EngineKind engine = EngineKind.Managed, HubClient? hub = null) =>
+        Open(ModelResolver.Resolve(model, hub), engine);
+
+    /// <summary>Opens a BERT-family model from files already resolved.</summary>
+    public static ModelSession Open(ModelFiles files, EngineKind engine)
     {
-        var files = ModelResolver.Resolve(model, hub);
         var notes = new List<string>();
         var config = LoadConfig(files, notes);
         var tokenizer = LoadTokenizer(files, config);

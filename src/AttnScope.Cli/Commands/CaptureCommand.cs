@@ -40,7 +40,11 @@ public static class CaptureCommand
             if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(r.GetValue(model)!))
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);
-            using var session = ModelSession.Open(r.GetValue(model)!, kind);
+            var files = AttnScope.Sources.Models.ModelResolver.Resolve(r.GetValue(model)!);
+            if (DecoderSession.IsDecoder(files))
+                return DecoderCapture(output, files, kind, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!,
+                    TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false), r.GetValue(qkv), r.GetValue(outPath)!);
+            using var session = ModelSession.Open(files, kind);
             foreach (var note in session.Notes) output.Err.WriteLine($"attnscope: {note}");
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var second = TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false);
@@ -53,5 +57,19 @@ public static class CaptureCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>A decoder language model: one causal <c>decoder</c> stack over the text's tokens.</summary>
+    private static int DecoderCapture(CliOutput output, AttnScope.Sources.Models.ModelFiles files, EngineKind kind, string text, string? pair, bool qkv, string path)
+    {
+        if (kind != EngineKind.Managed) throw new AttnScopeException($"--engine onnx runs BERT-family .onnx models; '{files.Id}' is a decoder, which the managed engine runs");
+        if (pair is not null) throw new AttnScopeException("--text-pair is for sentence pairs of encoder models; a decoder takes one text (use attnscope generate for a continuation)");
+        var session = DecoderSession.Open(files);
+        var cap = session.Capture(text, qkv);
+        foreach (var w in cap.Metadata.Warnings) output.Warn(w);
+        cap.Save(path);
+        var dec = cap.Stacks[AttentionStack.Decoder];
+        output.Out.WriteLine($"wrote {path}: {cap.Tokens.Count} tokens, decoder.attention {dec.Attention.ShapeText} ({session.Spec.Family}, managed engine)");
+        return 0;
     }
 }

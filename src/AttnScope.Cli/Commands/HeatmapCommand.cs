@@ -12,7 +12,7 @@ public static class HeatmapCommand
         var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
         var layer = new Option<int>("--layer", "-l") { Description = "layer index (from 0)", DefaultValueFactory = _ => 0 };
         var head = new Option<string>("--head") { Description = "head index (from 0), mean or max", DefaultValueFactory = _ => "0" };
-        var stack = new Option<string>("--stack") { Description = "encoder, decoder or cross", DefaultValueFactory = _ => AttentionStack.Encoder };
+        var stack = new Option<string?>("--stack") { Description = "encoder, decoder or cross; default: encoder, or decoder for a decoder language model" };
         var cmap = new Option<string>("--colormap") { Description = $"colour map: {string.Join(", ", ColorMap.Names)}", DefaultValueFactory = _ => "viridis" };
         var scale = new Option<float>("--scale") { Description = "resolution multiplier (2 for high-DPI / print)", DefaultValueFactory = _ => 1f };
         var outPath = new Option<string>("--output", "-o") { Description = "image to write: .png or .svg", Required = true };
@@ -25,12 +25,13 @@ public static class HeatmapCommand
             var cap = AttentionCapture.Load(r.GetValue(file)!);
             var options = new HeatmapOptions
             {
-                Stack = r.GetValue(stack)!,
+                Stack = r.GetValue(stack) ?? AttentionStack.Encoder,
                 Layer = r.GetValue(layer),
                 Heads = HeadSelection.Parse(r.GetValue(head)!),
                 ColorMap = r.GetValue(cmap)!,
                 Scale = r.GetValue(scale),
             };
+            if (r.GetValue(stack) is null) options = options with { Stack = CaptureStacks.Default(cap) };
             var path = r.GetValue(outPath)!;
             Write(cap, options, path);
             output.Out.WriteLine($"wrote {path}");

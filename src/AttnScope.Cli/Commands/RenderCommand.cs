@@ -18,7 +18,7 @@ public static class RenderCommand
             "analyses (from attnscope analyze): rollout (--layer: after which layer; .gif: over the layers), flow, saliency (coloured text), saliency-bars, roles (layers × heads), norm, norm-heads", DefaultValueFactory = _ => "head" };
         var layer = new Option<int?>("--layer", "-l") { Description = "layer index (from 0) for the head and heads views" };
         var head = new Option<string?>("--head") { Description = "head index (from 0), mean or max, for the head and layers views (default: 0 for head, mean for layers)" };
-        var stack = new Option<string>("--stack") { Description = "encoder, decoder or cross (cross: queries are target tokens, keys source tokens)", DefaultValueFactory = _ => AttentionStack.Encoder };
+        var stack = new Option<string?>("--stack") { Description = "encoder, decoder or cross (cross: queries are target tokens, keys source tokens); default: encoder, or decoder for a decoder language model" };
         var values = new Option<string>("--values") { Description = "attention, or scores (pre-softmax, signed; needs a capture made with --qkv)", DefaultValueFactory = _ => ValueKind.Attention };
         var pairs = new Option<string>("--pairs") { Description = "sentence pairs: all, AA, BB, AB or BA (query sentence → key sentence)", DefaultValueFactory = _ => "all" };
         var cmap = new Option<string>("--colormap") { Description = $"colour map: {string.Join(", ", ColorMap.Names)} (rdbu is diverging, for signed values)", DefaultValueFactory = _ => "viridis" };
@@ -68,7 +68,7 @@ public static class RenderCommand
 
             var options = new HeatmapOptions
             {
-                Stack = r.GetValue(stack)!,
+                Stack = r.GetValue(stack) ?? AttentionStack.Encoder,
                 Layer = r.GetValue(layer) ?? 0,
                 Heads = HeadSelection.Parse(r.GetValue(head) ?? (kind == ViewKind.Layers ? "mean" : "0")),
                 Values = r.GetValue(values)!.Trim().ToLowerInvariant(),
@@ -85,6 +85,7 @@ public static class RenderCommand
                 Title = r.GetValue(title),
             };
             var cap = AttentionCapture.Load(r.GetValue(file)!);
+            if (r.GetValue(stack) is null) options = options with { Stack = CaptureStacks.Default(cap) };
             if (analysis is { } a)
             {
                 RenderAnalysisView.Save(output, cap, a, options, path, r.GetValue(layer), d);

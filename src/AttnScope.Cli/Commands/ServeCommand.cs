@@ -4,7 +4,7 @@ using AttnScope.Web.Server;
 
 namespace AttnScope.Cli;
 
-/// <summary><c>attnscope serve [--model M] [--captures DIR] [--port N] [--host ADDR --allow-remote]</c>: the interactive viewer.</summary>
+/// <summary><c>attnscope serve [--model M] [--captures DIR] [--port N] [--host ADDR --allow-remote] [--max-tokens N]</c>: the interactive viewer.</summary>
 public static class ServeCommand
 {
     public static Command Create(CliOutput output)
@@ -14,9 +14,10 @@ public static class ServeCommand
         var port = new Option<int>("--port", "-p") { Description = "port to listen on (0 picks a free one)", DefaultValueFactory = _ => 8765 };
         var host = new Option<string>("--host") { Description = "address to listen on; anything but loopback needs --allow-remote", DefaultValueFactory = _ => "127.0.0.1" };
         var allowRemote = new Option<bool>("--allow-remote") { Description = "allow listening on a non-loopback address (no authentication: anyone who reaches it can use it)" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens one live capture may have (longer texts are refused before the model runs)", DefaultValueFactory = _ => new ViewerServerOptions().MaxTokens };
         var cmd = new Command("serve", "Serve the interactive attention viewer: type text and see every layer and head, or open saved captures.")
         {
-            model, captures, port, host, allowRemote,
+            model, captures, port, host, allowRemote, maxTokens,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -31,6 +32,7 @@ public static class ServeCommand
                 Port = r.GetValue(port),
                 Host = r.GetValue(host)!,
                 AllowRemote = r.GetValue(allowRemote),
+                MaxTokens = r.GetValue(maxTokens) is var t and > 0 ? t : throw new AttnScopeException($"--max-tokens {r.GetValue(maxTokens)} must be at least 1"),
             };
             using var stop = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };

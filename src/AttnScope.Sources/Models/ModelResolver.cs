@@ -24,10 +24,17 @@ public static class ModelResolver
             var dir = hub.EnsureAsync(repo, rev,
             [
                 (["config.json"], true),
-                (["model.safetensors"], true),
-                (["vocab.txt", "tokenizer.json"], true),
+                (["model.safetensors", "model.safetensors.index.json"], true),
+                (["vocab.txt", "tokenizer.json", "vocab.json", "tokenizer.model"], true),
+                (["merges.txt"], false),
                 (["tokenizer_config.json"], false),
             ]).GetAwaiter().GetResult();
+            var index = Optional(dir, "model.safetensors.index.json");
+            if (Optional(dir, "model.safetensors") is null && index is not null)
+            {
+                var shards = SafetensorsWeights.ShardFiles(index);
+                dir = hub.EnsureAsync(repo, rev, shards.Select(f => (new[] { f }, true)).ToList()).GetAwaiter().GetResult();
+            }
             return FromFolder(dir, name);
         }
         if (Directory.Exists(name)) return FromFolder(name, name);
@@ -36,15 +43,14 @@ public static class ModelResolver
             if (name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             {
                 var dir = Path.GetDirectoryName(Path.GetFullPath(name))!;
-                var vocab = Optional(dir, "vocab.txt");
-                var tj = Optional(dir, "tokenizer.json");
-                if (vocab is null && tj is null)
-                    throw new AttnScopeException($"no vocab.txt or tokenizer.json next to '{name}': the tokenizer is needed to turn text into ids");
-                return new ModelFiles
+                var files = WithTokenizerFiles(new ModelFiles
                 {
-                    Id = name, OnnxPath = Path.GetFullPath(name), VocabPath = vocab, TokenizerJsonPath = tj,
+                    Id = name, OnnxPath = Path.GetFullPath(name),
                     ConfigPath = Optional(dir, "config.json"), TokenizerConfigPath = Optional(dir, "tokenizer_config.json"),
-                };
+                }, dir);
+                if (!files.HasTokenizer)
+                    throw new AttnScopeException($"no vocab.txt or tokenizer.json next to '{name}' (nor vocab.json with merges.txt, nor tokenizer.model): the tokenizer is needed to turn text into ids");
+                return files;
             }
             throw new AttnScopeException($"'{name}' is a file but not an .onnx model; give a model folder, an .onnx file, '{EmbeddedMiniLm.Name}' or hf:ORG/NAME");
         }
@@ -56,24 +62,33 @@ public static class ModelResolver
         var config = Optional(dir, "config.json");
         var st = Optional(dir, "model.safetensors");
         var onnx = Optional(dir, "model.onnx") ?? Optional(Path.Combine(dir, "onnx"), "model.onnx");
-        var vocab = Optional(dir, "vocab.txt");
-        var tj = Optional(dir, "tokenizer.json");
-        if (st is null && onnx is null)
+        var index = st is null ? Optional(dir, "model.safetensors.index.json") : null;
+        if (st is null && onnx is null && index is null)
         {
-            var what = Optional(dir, "pytorch_model.bin") is not null ? " (pytorch_model.bin is not read: convert it to model.safetensors)"
-                : Optional(dir, "model.safetensors.index.json") is not null ? " (sharded checkpoints are not supported yet)" : "";
-            throw new AttnScopeException($"folder '{dir}' has no model.safetensors or model.onnx{what}");
+            var what = Optional(dir, "pytorch_model.bin") is not null ? " (pytorch_model.bin is not read: convert it to model.safetensors)" : "";
+            throw new AttnScopeException($"folder '{dir}' has no model.safetensors, model.safetensors.index.json or model.onnx{what}");
         }
-        if (st is not null && config is null)
-            throw new AttnScopeException($"folder '{dir}' has model.safetensors but no config.json");
-        if (vocab is null && tj is null)
-            throw new AttnScopeException($"folder '{dir}' has no vocab.txt or tokenizer.json");
-        return new ModelFiles
+        if ((st is not null || index is not null) && config is null)
+            throw new AttnScopeException($"folder '{dir}' has {(st is not null ? "model.safetensors" : "a sharded checkpoint")} but no config.json");
+        var files = WithTokenizerFiles(new ModelFiles
         {
-            Id = id, ConfigPath = config, SafetensorsPath = st, OnnxPath = onnx, VocabPath = vocab, TokenizerJsonPath = tj,
+            Id = id, ConfigPath = config, SafetensorsPath = st, SafetensorsIndexPath = index, OnnxPath = onnx,
             TokenizerConfigPath = Optional(dir, "tokenizer_config.json"),
-        };
+        }, dir);
+        if (!files.HasTokenizer)
+            throw new AttnScopeException($"folder '{dir}' has no vocab.txt or tokenizer.json (nor vocab.json with merges.txt, nor tokenizer.model)");
+        return files;
     }
+
+    /// <summary>Fills in the tokenizer files the folder holds.</summary>
+    private static ModelFiles WithTokenizerFiles(ModelFiles files, string dir) => files with
+    {
+        VocabPath = Optional(dir, "vocab.txt"),
+        TokenizerJsonPath = Optional(dir, "tokenizer.json"),
+        VocabJsonPath = Optional(dir, "vocab.json"),
+        MergesPath = Optional(dir, "merges.txt"),
+        SentencePieceModelPath = Optional(dir, "tokenizer.model"),
+    };
 
     private static string? Optional(string dir, string file)
     {

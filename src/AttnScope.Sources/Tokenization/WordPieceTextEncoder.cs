@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Tokenization;
 /// splitting with exact offsets, Microsoft.ML.Tokenizers' <see cref="WordPieceTokenizer"/> for the sub-word pieces,
 /// then [CLS] A [SEP] (B [SEP]) with token type ids, truncated longest-first to the model's maximum with a warning.
 /// </summary>
-public sealed class WordPieceTextEncoder
+public sealed class WordPieceTextEncoder : ITextEncoder
 {
     private readonly WordPieceTokenizer _wordPiece;
     private readonly string[] _vocab;
@@ -21,6 +21,15 @@ public sealed class WordPieceTextEncoder
     public int SepId { get; }
     public int UnknownId { get; }
     public int VocabSize => _vocab.Length;
+    /// <inheritdoc/>
+    public string Kind => "WordPiece";
+    /// <summary>None: BERT inputs start with [CLS], which is not a beginning-of-sequence token for generation.</summary>
+    public int? BosId => null;
+    /// <summary>None: BERT models do not generate.</summary>
+    public int? EosId => null;
+    /// <summary>True: a second text becomes segment B ([CLS] A [SEP] B [SEP]).</summary>
+    public bool AcceptsPairs => true;
+    private readonly HashSet<int> _specialIds = [];
 
     private WordPieceTextEncoder(string[] vocab, bool lowerCase, int maxLength, string origin)
     {
@@ -34,6 +43,10 @@ public sealed class WordPieceTextEncoder
         ClsId = Special("[CLS]");
         SepId = Special("[SEP]");
         UnknownId = Special("[UNK]");
+        _specialIds.Add(ClsId);
+        _specialIds.Add(SepId);
+        foreach (var extra in new[] { "[PAD]", "[MASK]" })
+            if (index.TryGetValue(extra, out var extraId)) _specialIds.Add(extraId);
         using var ms = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", vocab) + "\n"));
         _wordPiece = WordPieceTokenizer.Create(ms, new WordPieceOptions { UnknownToken = "[UNK]", ContinuingSubwordPrefix = "##", MaxInputCharsPerWord = 100 });
     }
@@ -81,6 +94,35 @@ public sealed class WordPieceTextEncoder
     }
 
     public string TokenText(int id) => (uint)id < (uint)_vocab.Length ? _vocab[id] : $"<{id}>";
+
+    /// <summary>[CLS], [SEP], [PAD] and [MASK] are special; [UNK] stands for text and is not.</summary>
+    public bool IsSpecial(int id) => _specialIds.Contains(id);
+
+    /// <summary>
+    /// Joins the pieces: "##" pieces glue to the previous one, others follow a space. The text is the normalised form
+    /// (lower-cased, accents stripped, punctuation spaced), not the original.
+    /// </summary>
+    public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens = false)
+    {
+        var sb = new StringBuilder();
+        foreach (var id in ids)
+        {
+            if (skipSpecialTokens && IsSpecial(id)) continue;
+            var piece = TokenText(id);
+            if (piece.StartsWith("##", StringComparison.Ordinal) && sb.Length > 0) sb.Append(piece, 2, piece.Length - 2);
+            else { if (sb.Length > 0) sb.Append(' '); sb.Append(piece); }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Decodes ids one at a time with the joining rule of <see cref="Decode"/>.</summary>
+    public ContinuationDecoder StartContinuation() => new((id, first) =>
+    {
+        if (IsSpecial(id)) return null;
+        var piece = TokenText(id);
+        if (piece.StartsWith("##", StringComparison.Ordinal) && !first) return Encoding.UTF8.GetBytes(piece[2..]);
+        return Encoding.UTF8.GetBytes(first ? piece : " " + piece);
+    }, TokenText);
 
     private List<CaptureToken> Pieces(string text, Segment segment)
     {

@@ -3,7 +3,7 @@ namespace AttnScope.Sources.Transformer;
 /// <summary>
 /// One block's tensors as a family's weight-name map hands them to the core, in PyTorch's linear layout
 /// [out, in]. Q, K and V are separate (the core fuses them); a gated MLP has <see cref="Gate"/> as well as
-/// <see cref="Up"/>. Biases and norm betas the family does not have are null.
+/// <see cref="Up"/>; an attention-only block has no MLP and no second norm. Biases and norm betas the family does not have are null.
 /// </summary>
 public sealed class CoreLayerTensors
 {
@@ -18,13 +18,13 @@ public sealed class CoreLayerTensors
     /// <summary>The norm before attention (pre-norm) or after the attention residual (post-norm).</summary>
     public required float[] Norm1Gain { get; init; }
     public float[]? Norm1Bias { get; init; }
-    public required float[] Norm2Gain { get; init; }
+    public float[]? Norm2Gain { get; init; }
     public float[]? Norm2Bias { get; init; }
     public float[]? Gate { get; init; }
     public float[]? GateBias { get; init; }
-    public required float[] Up { get; init; }
+    public float[]? Up { get; init; }
     public float[]? UpBias { get; init; }
-    public required float[] Down { get; init; }
+    public float[]? Down { get; init; }
     public float[]? DownBias { get; init; }
 }
 

@@ -43,7 +43,7 @@ public sealed class GenerationResult
 public static class Generator
 {
     public static GenerationResult Generate(TransformerModel model, int[] prompt, int maxNew, SamplingOptions? sampling = null,
-        bool captureQkv = false, Action<int, int>? onToken = null)
+        bool captureQkv = false, Action<int, int>? onToken = null, int? eosOverride = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
@@ -74,7 +74,7 @@ public static class Generator
             stepLogits.Add(logits.ToArray());
             ids.Add(next);
             onToken?.Invoke(step, next);
-            bool eos = sampling.StopAtEos && s.EosId == next;
+            bool eos = sampling.StopAtEos && (eosOverride ?? s.EosId) == next;
             var r = model.Forward(new ForwardInput { Ids = [next], Cache = cache, CaptureQkv = captureQkv, Logits = eos || step == maxNew - 1 ? LogitRows.None : LogitRows.Last });
             rows.Add((ids.Count - 1, r));
             if (eos) { reason = "eos"; break; }

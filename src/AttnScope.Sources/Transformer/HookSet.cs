@@ -60,8 +60,12 @@ public static class HookPoints
             if (spec.Positions == PositionKind.Rotary) { yield return RotQ(l); yield return RotK(l); }
             yield return AttnScores(l); yield return Pattern(l); yield return Z(l); yield return AttnOut(l);
             yield return ResidMid(l);
-            if (spec.Placement == NormPlacement.Pre) yield return Ln2Normalized(l);
-            yield return MlpPre(l); yield return MlpPost(l); yield return MlpOut(l); yield return ResidPost(l);
+            if (spec.Mlp)
+            {
+                if (spec.Placement == NormPlacement.Pre) yield return Ln2Normalized(l);
+                yield return MlpPre(l); yield return MlpPost(l); yield return MlpOut(l);
+            }
+            yield return ResidPost(l);
         }
         if (spec.FinalNorm) yield return FinalNormalized;
     }

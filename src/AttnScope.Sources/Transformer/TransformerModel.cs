@@ -243,25 +243,28 @@ public sealed unsafe partial class TransformerModel
                 t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
                 Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
 
-                float* input2 = x;
-                if (pre)
+                if (s.Mlp)
                 {
-                    ws.X.AsSpan(0, m * d).CopyTo(ws.A);
-                    NormRows(ws.A, m, w.Norm2Gain, w.Norm2Bias);
-                    Fire(hooks, HookPoints.Ln2Normalized(l), l, ws.A, m, d, offset);
-                    input2 = a;
+                    float* input2 = x;
+                    if (pre)
+                    {
+                        ws.X.AsSpan(0, m * d).CopyTo(ws.A);
+                        NormRows(ws.A, m, w.Norm2Gain!, w.Norm2Bias);
+                        Fire(hooks, HookPoints.Ln2Normalized(l), l, ws.A, m, d, offset);
+                        input2 = a;
+                    }
+                    int mw = s.MlpWidth;
+                    Gemm.Multiply(input2, d, m, w.Up!, mid, mw, accumulate: false);
+                    t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
+                    if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: false);
+                    Activate(ws.Mid, m);
+                    if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: true);
+                    t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
+                    AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down!, ws, offset);
+                    t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
+                    if (!pre) NormRows(ws.X, m, w.Norm2Gain!, w.Norm2Bias);
+                    EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
                 }
-                int mw = s.MlpWidth;
-                Gemm.Multiply(input2, d, m, w.Up, mid, mw, accumulate: false);
-                t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
-                if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: false);
-                Activate(ws.Mid, m);
-                if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: true);
-                t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
-                AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down, ws, offset);
-                t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
-                if (!pre) NormRows(ws.X, m, w.Norm2Gain, w.Norm2Bias);
-                EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
                 Fire(hooks, HookPoints.ResidPost(l), l, ws.X, m, d, offset);
             }
         }

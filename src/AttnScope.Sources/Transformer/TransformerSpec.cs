@@ -68,6 +68,8 @@ public sealed record TransformerSpec
 
     /// <summary><c>gelu</c> (erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh), <c>relu</c>, <c>silu</c>.</summary>
     public string Activation { get; init; } = "gelu";
+    /// <summary>Blocks have an MLP; false for attention-only models (the second norm is then absent too).</summary>
+    public bool Mlp { get; init; } = true;
     /// <summary>Gated MLP: act(gate(x))·up(x) (SwiGLU with silu, GeGLU with gelu).</summary>
     public bool GatedMlp { get; init; }
     public bool AttentionBias { get; init; } = true;

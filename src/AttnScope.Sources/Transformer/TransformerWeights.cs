@@ -10,11 +10,11 @@ internal sealed class PackedLayer
     public required PackedMatrix Output { get; init; }
     public required float[] Norm1Gain { get; init; }
     public float[]? Norm1Bias { get; init; }
-    public required float[] Norm2Gain { get; init; }
+    public float[]? Norm2Gain { get; init; }
     public float[]? Norm2Bias { get; init; }
     /// <summary>Up projection [hidden → intermediate], or gate | up fused [hidden → 2·intermediate].</summary>
-    public required PackedMatrix Up { get; init; }
-    public required PackedMatrix Down { get; init; }
+    public PackedMatrix? Up { get; init; }
+    public PackedMatrix? Down { get; init; }
     /// <summary>The unpacked output projection [hidden, heads·head_dim] (per-head slices for attributions).</summary>
     public required float[] OutputWeight { get; init; }
 }
@@ -74,6 +74,7 @@ internal sealed class TransformerWeights
             Len(w.OutputBias, d, p + "attention output bias", false);
             Len(w.Norm1Gain, d, p + "first norm");
             Len(w.Norm1Bias, d, p + "first norm bias", ln);
+            if (!s.Mlp) continue;
             Len(w.Norm2Gain, d, p + "second norm");
             Len(w.Norm2Bias, d, p + "second norm bias", ln);
             Len(w.Gate, (long)inter * d, p + "MLP gate", s.GatedMlp);
@@ -102,12 +103,13 @@ internal sealed class TransformerWeights
                 w.KeyBias?.CopyTo(qkvBias, q);
                 w.ValueBias?.CopyTo(qkvBias, q + kv);
             }
-            PackedMatrix up;
-            if (s.GatedMlp)
+            PackedMatrix? up = null;
+            if (!s.Mlp) { }
+            else if (s.GatedMlp)
             {
                 var gu = new float[2L * inter * d];
                 w.Gate!.CopyTo(gu, 0);
-                w.Up.CopyTo(gu, (long)inter * d);
+                w.Up!.CopyTo(gu, (long)inter * d);
                 float[]? guBias = null;
                 if (w.GateBias is not null || w.UpBias is not null)
                 {
@@ -117,7 +119,7 @@ internal sealed class TransformerWeights
                 }
                 up = PackedMatrix.FromTransposed(gu, 2 * inter, d, guBias);
             }
-            else up = PackedMatrix.FromTransposed(w.Up, inter, d, w.UpBias);
+            else up = PackedMatrix.FromTransposed(w.Up!, inter, d, w.UpBias);
             layers[l] = new PackedLayer
             {
                 Qkv = PackedMatrix.FromTransposed(qkv, width, d, qkvBias),
@@ -125,7 +127,7 @@ internal sealed class TransformerWeights
                 OutputWeight = w.Output,
                 Norm1Gain = w.Norm1Gain, Norm1Bias = w.Norm1Bias, Norm2Gain = w.Norm2Gain, Norm2Bias = w.Norm2Bias,
                 Up = up,
-                Down = PackedMatrix.FromTransposed(w.Down, d, inter, w.DownBias),
+                Down = s.Mlp ? PackedMatrix.FromTransposed(w.Down!, d, inter, w.DownBias) : null,
             };
         }
         PackedMatrix? head = null;

@@ -6,7 +6,9 @@ namespace AttnScope.Web.Server;
 /// <summary>
 /// Runs the model on text typed into the page. Each engine's session is opened on first use and kept; one capture
 /// runs on a session at a time, and at most <see cref="ViewerServerOptions.MaxConcurrentCaptures"/> run at once
-/// (further requests get 429 at once rather than piling up).
+/// (further requests get 429 at once rather than piling up). Before the model runs, the text is tokenized and refused
+/// (413) if it has more than <see cref="ViewerServerOptions.MaxTokens"/> tokens or if the attention it would produce
+/// exceeds <see cref="ViewerServerOptions.MaxCaptureBytes"/>, so a request cannot make the model allocate without bound.
 /// </summary>
 public sealed class LiveCaptures : IDisposable
 {
@@ -25,6 +27,8 @@ public sealed class LiveCaptures : IDisposable
         _run = run ?? RunOnSession;
     }
 
+    /// <summary>Runs one capture of <paramref name="text"/> (and <paramref name="pair"/>) on <paramref name="engine"/>;
+    /// every refusal is an <see cref="HttpError"/>.</summary>
     public async Task<AttentionCapture> CaptureAsync(string? text, string? pair, string? engine, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(text)) throw new HttpError(400, "type some text to capture");
@@ -50,9 +54,24 @@ public sealed class LiveCaptures : IDisposable
     private AttentionCapture RunOnSession(EngineKind kind, string text, string? pair)
     {
         var (session, gate) = Session(kind);
+        CheckSize(session, text, pair);
         gate.Wait();
         try { return session.Capture(text, pair, captureQkv: true); }
         finally { gate.Release(); }
+    }
+
+    /// <summary>Refuses a text whose capture would be larger than the server's limits, before the model runs.</summary>
+    private void CheckSize(ModelSession session, string text, string? pair)
+    {
+        int tokens = session.Encode(text, pair).Length;
+        if (tokens > _options.MaxTokens)
+            throw new HttpError(413, $"the text is {tokens} tokens; this server captures at most {_options.MaxTokens} (shorten the text)");
+        var c = session.Config;
+        // Attention [layers, heads, tokens, tokens] plus query and key [layers, heads, tokens, head_dim], float32.
+        long bytes = 4L * c.NumLayers * c.NumHeads * tokens * ((long)tokens + 2L * c.HeadDim);
+        if (bytes > _options.MaxCaptureBytes)
+            throw new HttpError(413, $"a capture of {tokens} tokens on this model holds {CaptureStore.Size(bytes)} of attention data; " +
+                                     $"this server takes at most {CaptureStore.Size(_options.MaxCaptureBytes)} per capture (shorten the text)");
     }
 
     /// <summary>Opens the managed engine's session now, so a bad model name fails at start rather than on the first request.</summary>
@@ -71,6 +90,7 @@ public sealed class LiveCaptures : IDisposable
         }
     }
 
+    /// <summary>Closes every model session opened so far.</summary>
     public void Dispose()
     {
         lock (_open)

@@ -20,13 +20,15 @@ namespace AttnScope.Web.Server;
 /// <summary>
 /// <c>attnscope serve</c>: the viewer page, live captures of typed text, saved captures from one folder, and the
 /// capture data in binary sections. Every failure is a JSON <c>{"error": "..."}</c> with a status code (400 bad
-/// input, 404 unknown, 413 too large, 429 busy), after which the server goes on serving.
+/// input, 403 refused (another site's page or host name, see <see cref="RequestGuard"/>), 404 unknown, 413 too large,
+/// 415 not JSON, 429 busy), after which the server goes on serving. Every response carries <see cref="SecurityHeaders"/>.
 /// </summary>
 public sealed class ViewerServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly LiveCaptures _live;
 
+    /// <summary>Where the server answers (the address it listens on, with its port).</summary>
     public Uri Address { get; }
 
     private ViewerServer(WebApplication app, LiveCaptures live, Uri address)
@@ -36,15 +38,17 @@ public sealed class ViewerServer : IAsyncDisposable
 
     /// <summary>True for addresses only this machine can reach.</summary>
     public static bool IsLoopback(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip));
 
     /// <summary>Starts listening; <paramref name="warn"/> hears about anything a user should know (a remote binding).</summary>
-    public static async Task<ViewerServer> StartAsync(ViewerServerOptions options, Action<string>? warn = null)
+    public static Task<ViewerServer> StartAsync(ViewerServerOptions options, Action<string>? warn = null) =>
+        StartAsync(options, warn, run: null);
+
+    /// <summary>Starts listening with <paramref name="run"/> in place of the model for live captures (tests).</summary>
+    internal static async Task<ViewerServer> StartAsync(ViewerServerOptions options, Action<string>? warn,
+        Func<EngineKind, string, string?, AttentionCapture>? run)
     {
-        IPAddress address;
-        if (options.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) address = IPAddress.Loopback;
-        else if (!IPAddress.TryParse(options.Host, out address!))
-            throw new AttnScopeException($"--host '{options.Host}' is not an IP address (use 127.0.0.1, ::1, or an address of this machine)");
+        var address = ListenAddress(options);
         if (!IPAddress.IsLoopback(address))
         {
             if (!options.AllowRemote)
@@ -53,9 +57,10 @@ public sealed class ViewerServer : IAsyncDisposable
         }
         if (options.Port is < 0 or > 65535) throw new AttnScopeException($"--port {options.Port} is not a port number (0..65535)");
 
-        var saved = new SavedCaptures(options.CapturesDir);
-        var live = new LiveCaptures(options);
-        try { live.OpenDefault(); }
+        var saved = new SavedCaptures(options.CapturesDir, options);
+        var store = new CaptureStore(options.KeepCaptures, options.MaxStoredBytes);
+        var live = new LiveCaptures(options, run);
+        try { if (run is null) live.OpenDefault(); }
         catch { live.Dispose(); throw; }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
@@ -68,16 +73,20 @@ public sealed class ViewerServer : IAsyncDisposable
             k.AddServerHeader = false;
         });
         var app = builder.Build();
-        var store = new CaptureStore(options.KeepCaptures);
         var index = WebAssets.Text("index.html");
+        RequestGuard? guard = null; // set once the port is known, before the first request is served
 
         app.Use(async (ctx, next) =>
         {
-            var h = ctx.Response.Headers;
-            h["X-Content-Type-Options"] = "nosniff";
-            h["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'none'";
-            h["Referrer-Policy"] = "no-referrer";
-            try { await next(ctx); }
+            // Every response this pipeline starts carries the security headers, errors included.
+            ctx.Response.OnStarting(() => { SecurityHeaders.Apply(ctx.Response.Headers); return Task.CompletedTask; });
+            try
+            {
+                (guard ?? throw new HttpError(503, "the server is starting")).Check(ctx.Request);
+                await next(ctx);
+                if (ctx.Response.StatusCode == 405 && !ctx.Response.HasStarted)
+                    throw new HttpError(405, $"{ctx.Request.Method} is not answered at {ctx.Request.Path}");
+            }
             catch (Exception e) when (!ctx.Response.HasStarted)
             {
                 var (status, message) = e switch
@@ -94,41 +103,64 @@ public sealed class ViewerServer : IAsyncDisposable
             }
         });
 
-        app.MapGet("/", () => Results.Content(index, "text/html; charset=utf-8"));
-        app.MapGet("/assets/{**name}", (string name) =>
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/", getOrHead, () => Results.Content(index, "text/html; charset=utf-8"));
+        app.MapMethods("/assets/{**name}", getOrHead, (string name) =>
             WebAssets.Exists(name) ? Results.Content(WebAssets.Text(name), WebAssets.ContentType(name)) : throw new HttpError(404, $"no asset '{name}'"));
-        app.MapGet("/api/info", () => Json(new JsonObject
+        app.MapMethods("/api/info", getOrHead, () => Json(new JsonObject
         {
             ["model"] = options.Model,
             ["engines"] = new JsonArray(EngineKindNames.All.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
             ["maxChars"] = options.MaxTextChars,
+            ["maxTokens"] = options.MaxTokens,
             ["savedCaptures"] = saved.Enabled,
         }));
-        app.MapGet("/api/saved", () => Json(new JsonObject
+        app.MapMethods("/api/saved", getOrHead, () => Json(new JsonObject
         {
             ["captures"] = new JsonArray(saved.List().Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
         }));
         app.MapPost("/api/open", async (HttpRequest req) =>
         {
-            var body = await ReadJson(req, options.MaxRequestBytes);
-            var name = Str(body, "name") ?? throw new HttpError(400, "give the capture's file name as {\"name\": ...}");
+            var body = await JsonBody.ReadAsync(req, options.MaxRequestBytes);
+            var name = body.Str("name") ?? throw new HttpError(400, "give the capture's file name as {\"name\": ...}");
             var capture = saved.Open(name);
-            return Opened(store, new ViewerData(capture, name));
+            return Opened(store, new ViewerData(CaptureStore.ForViewer(capture), name));
         });
         app.MapPost("/api/capture", async (HttpRequest req) =>
         {
-            var body = await ReadJson(req, options.MaxRequestBytes);
-            var text = Str(body, "text");
-            var capture = await live.CaptureAsync(text, Str(body, "pair"), Str(body, "engine"), req.HttpContext.RequestAborted);
-            return Opened(store, new ViewerData(capture, capture.Metadata.Texts.FirstOrDefault() ?? "capture"));
+            var body = await JsonBody.ReadAsync(req, options.MaxRequestBytes);
+            var capture = await live.CaptureAsync(body.Str("text"), body.Str("pair"), body.Str("engine"), req.HttpContext.RequestAborted);
+            return Opened(store, new ViewerData(CaptureStore.ForViewer(capture), capture.Metadata.Texts.FirstOrDefault() ?? "capture"));
         });
-        app.MapGet("/api/data/{id}/{**section}", (string id, string section) =>
+        app.MapMethods("/api/data/{id}/{**section}", getOrHead, (string id, string section) =>
             Results.Bytes(store.Get(id).Section(section), "application/octet-stream"));
         app.MapFallback("{**path}", (HttpContext ctx) => throw new HttpError(404, $"nothing at {ctx.Request.Path}"));
 
-        await app.StartAsync();
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ViewerServer(app, live, new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)));
+        try { await app.StartAsync(); }
+        catch (IOException e)
+        {
+            live.Dispose();
+            await app.DisposeAsync();
+            throw new AttnScopeException($"cannot listen on {options.Host} port {options.Port}: {e.Message}");
+        }
+        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        guard = RequestGuard.For(options.Host, address, bound.Port);
+        var shown = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "localhost" : bound.Host;
+        return new ViewerServer(app, live, new UriBuilder(bound) { Host = shown }.Uri);
+    }
+
+    /// <summary>
+    /// The address <c>--host</c> names: an IP address (an IPv4 address written as IPv6, <c>::ffff:a.b.c.d</c>, is
+    /// that IPv4 address) or <c>localhost</c>; anything else is one clear line.
+    /// </summary>
+    public static IPAddress ListenAddress(ViewerServerOptions options)
+    {
+        var host = options.Host.Trim();
+        if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return IPAddress.Loopback;
+        if (!IPAddress.TryParse(host, out var address) || host.Contains('%'))
+            throw new AttnScopeException($"--host '{options.Host}' is not an IP address (use 127.0.0.1, ::1, or an address of this machine)");
+        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
     }
 
     private static IResult Opened(CaptureStore store, ViewerData data)
@@ -148,38 +180,10 @@ public sealed class ViewerServer : IAsyncDisposable
         return ctx.Response.WriteAsync(new JsonObject { ["error"] = message }.ToJsonString());
     }
 
-    private static string? Str(JsonObject body, string key) =>
-        body[key] switch
-        {
-            null => null,
-            JsonValue v when v.TryGetValue<string>(out var s) => s,
-            _ => throw new HttpError(400, $"'{key}' must be a string"),
-        };
-
-    /// <summary>Reads a JSON object body of at most <paramref name="limit"/> bytes (413 beyond, 400 if not a JSON object).</summary>
-    private static async Task<JsonObject> ReadJson(HttpRequest req, int limit)
-    {
-        if (req.ContentLength > limit) throw new HttpError(413, $"the request is {req.ContentLength} bytes; this server takes at most {limit}");
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int n;
-        while ((n = await req.Body.ReadAsync(chunk, req.HttpContext.RequestAborted)) > 0)
-        {
-            buffer.Write(chunk, 0, n);
-            if (buffer.Length > limit) throw new HttpError(413, $"the request is larger than {limit} bytes, the most this server takes");
-        }
-        try
-        {
-            return JsonNode.Parse(buffer.ToArray()) as JsonObject ?? throw new HttpError(400, "the request body must be a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new HttpError(400, $"the request body is not valid JSON: {e.Message}");
-        }
-    }
-
+    /// <summary>Waits until the server stops or <paramref name="ct"/> is cancelled.</summary>
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
 
+    /// <summary>Stops listening and closes the model sessions.</summary>
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

@@ -26,9 +26,27 @@ public class ViewerCommandsTests
     [InlineData(new[] { "serve", "--host", "example.org" }, "is not an IP address")]
     [InlineData(new[] { "serve", "--captures", "/nonexistent-attnscope-folder" }, "captures folder '/nonexistent-attnscope-folder' does not exist")]
     [InlineData(new[] { "serve", "--port", "70000" }, "is not a port number")]
+    [InlineData(new[] { "serve", "--host", "::ffff:10.1.2.3" }, "add --allow-remote")]
+    [InlineData(new[] { "serve", "--host", "::ffff:300.1.2.3" }, "is not an IP address")]
+    [InlineData(new[] { "serve", "--host", "fe80::1%nope" }, "is not an IP address")]
+    [InlineData(new[] { "serve", "--max-tokens", "0" }, "--max-tokens 0 must be at least 1")]
     public void ServeRefusesBadSettingsInOneLine(string[] args, string says)
     {
         var (code, _, err) = Cli.CliTests.Run(args);
         Cli.CliTests.AssertOneLineError(code, err, says);
+    }
+
+    [Fact]
+    public void ServeOnAPortInUseSaysSoInOneLine()
+    {
+        var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        try
+        {
+            int port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+            var (code, _, err) = Cli.CliTests.Run("serve", "--port", port.ToString());
+            Cli.CliTests.AssertOneLineError(code, err, $"cannot listen on 127.0.0.1 port {port}");
+        }
+        finally { busy.Stop(); }
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using AttnScope.Sources.Engine;
 
 namespace AttnScope.Training.Model.Layers;
 

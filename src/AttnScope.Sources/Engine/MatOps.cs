@@ -1,9 +1,7 @@
-using AttnScope.Sources.Engine;
-
-namespace AttnScope.Training.Model;
+namespace AttnScope.Sources.Engine;
 
 /// <summary>
-/// The three products a training step needs, on the engine's packed AVX2 GEMM and worker pool: A·Bᵀ (forward
+/// The three products a backward pass needs (training and the core's gradients), on the engine's packed AVX2 GEMM and worker pool: A·Bᵀ (forward
 /// through a [out, in] weight), A·B (input gradient) and Aᵀ·B (weight gradient). The right-hand side is packed
 /// into a per-thread workspace that grows once and is reused; Aᵀ is transposed into another.
 /// </summary>
@@ -16,9 +14,15 @@ internal static unsafe class MatOps
     {
         long need = (long)((n + GemmKernel.NR - 1) / GemmKernel.NR) * k * GemmKernel.NR;
         var buffer = _pack ?? [];
-        Buffers.Ensure(ref buffer, need);
+        Ensure(ref buffer, need);
         _pack = buffer;
-        return Buffers.Ptr(buffer);
+        return Gemm.Ptr(buffer);
+    }
+
+    private static void Ensure(ref float[] buffer, long length)
+    {
+        if (buffer.Length < length)
+            buffer = GC.AllocateArray<float>((int)Math.Min(Math.Max(length, (long)(buffer.Length * 1.5)), Array.MaxLength), pinned: true);
     }
 
     /// <summary>Floats a packed B [k, n] takes.</summary>
@@ -51,9 +55,9 @@ internal static unsafe class MatOps
     public static void MulAt(float* a, int k, int m, float* b, int n, float* c, bool accumulate, bool parallel = true)
     {
         var t = _transposed ?? [];
-        Buffers.Ensure(ref t, (long)m * k);
+        Ensure(ref t, (long)m * k);
         _transposed = t;
-        float* at = Buffers.Ptr(t);
+        float* at = Gemm.Ptr(t);
         Transpose(a, k, m, at);
         Mul(at, m, k, b, n, c, accumulate, parallel);
     }

@@ -1,0 +1,112 @@
+using System.Globalization;
+using AttnScope.Capture;
+using AttnScope.Sources.Models;
+using AttnScope.Sources.Tokenization;
+using AttnScope.Sources.Transformer;
+using AttnScope.Sources.Transformer.Families;
+
+namespace AttnScope.Sources;
+
+/// <summary>
+/// A decoder language model ready to capture and generate: its files, the core running its family, and its
+/// tokenizer. Captures hold one <c>decoder</c> stack over the tokens; a generation's tokens are the prompt
+/// (segment A) then the continuation (segment B, offsets into the continuation text), with the prompt length and
+/// strategy in the metadata.
+/// </summary>
+public sealed class DecoderSession
+{
+    public ModelFiles Files { get; }
+    public TransformerModel Model { get; }
+    public ITextEncoder Tokenizer { get; }
+    public TransformerSpec Spec => Model.Spec;
+
+    public const string PromptTokensKey = "generation.prompt_tokens";
+    public const string StrategyKey = "generation.strategy";
+    public const string StopKey = "generation.stop";
+    public const string KvHeadsKey = "kv_heads";
+
+    private DecoderSession(ModelFiles files, TransformerModel model, ITextEncoder tokenizer)
+    {
+        Files = files; Model = model; Tokenizer = tokenizer;
+    }
+
+    /// <summary>Whether a model name resolves to a decoder family (its config.json's model_type).</summary>
+    public static bool IsDecoder(ModelFiles files) =>
+        files.ConfigPath is not null && ModelFamilies.IsDecoder(ModelFamilies.ModelType(files.ConfigPath));
+
+    public static DecoderSession Open(ModelFiles files)
+    {
+        if (files.ConfigPath is null) throw new AttnScopeException($"model '{files.Id}' has no config.json");
+        var (family, spec) = ModelFamilies.ReadDecoder(files.ConfigPath);
+        var weights = SafetensorsWeights.Load(files);
+        var model = new TransformerModel(spec, family.MapWeights(spec, weights), weights.Origin);
+        var tokenizer = TextEncoders.Load(files, spec.MaxPositions);
+        if (tokenizer.VocabSize > spec.Vocab)
+            throw new AttnScopeException($"the tokenizer has {tokenizer.VocabSize} entries but the model's vocabulary is {spec.Vocab}");
+        return new DecoderSession(files, model, tokenizer);
+    }
+
+    public static DecoderSession Open(string model, HubClient? hub = null) => Open(ModelResolver.Resolve(model, hub));
+
+    private Dictionary<string, string> Extra()
+    {
+        var extra = new Dictionary<string, string> { ["config"] = Files.ConfigPath ?? "", ["tokenizer"] = Tokenizer.Kind };
+        if (Spec.KvHeads != Spec.Heads) extra[KvHeadsKey] = Spec.KvHeads.ToString(CultureInfo.InvariantCulture);
+        if (Spec.SlidingWindow is int w) extra["sliding_window"] = w.ToString(CultureInfo.InvariantCulture);
+        return extra;
+    }
+
+    /// <summary>Captures one text: every layer's causal attention (and Q/K/V/scores when asked).</summary>
+    public AttentionCapture Capture(string text, bool captureQkv = false)
+    {
+        var input = Tokenizer.Encode(text);
+        var r = Model.Forward(new ForwardInput { Ids = input.Ids, CaptureQkv = captureQkv });
+        var stack = new AttentionStack(AttentionStack.Decoder, r.Attention!) { Query = r.Query, Key = r.Key, Value = r.Value, Scores = r.Scores };
+        var meta = new CaptureMetadata
+        {
+            ModelId = Files.Id, Architecture = Spec.Family, Source = "managed", Texts = [text], Warnings = input.Warnings, Extra = Extra(),
+        };
+        return new AttentionCapture(meta, input.Tokens, [stack]);
+    }
+
+    /// <summary>
+    /// Generates up to <paramref name="maxNew"/> tokens after the prompt with the key/value cache, recording the
+    /// attention of every step; the capture covers prompt and continuation.
+    /// </summary>
+    public (AttentionCapture Capture, string Continuation, GenerationResult Result) Generate(string prompt, int maxNew,
+        SamplingOptions? sampling = null, bool captureQkv = false, Action<string>? onText = null)
+    {
+        sampling ??= new SamplingOptions();
+        var input = Tokenizer.Encode(prompt);
+        var warnings = new List<string>(input.Warnings);
+        int room = Spec.MaxPositions - input.Length;
+        if (maxNew > room)
+        {
+            warnings.Add($"--max-new {maxNew} cut to {room}: the prompt has {input.Length} tokens and the model takes {Spec.MaxPositions}");
+            maxNew = room;
+        }
+        var decoder = Tokenizer.StartContinuation();
+        var newTokens = new List<CaptureToken>();
+        var eosId = Spec.EosId ?? Tokenizer.EosId;
+        var sample = sampling with { StopAtEos = sampling.StopAtEos && eosId is not null };
+        var result = Generator.Generate(Model, input.Ids, maxNew, sample, captureQkv, (_, id) =>
+        {
+            var before = decoder.Text.Length;
+            var t = decoder.Append(id);
+            newTokens.Add(t with { Segment = Segment.B });
+            if (decoder.Text.Length > before) onText?.Invoke(decoder.Text[before..]);
+        }, eosOverride: eosId);
+        var continuation = decoder.Finish();
+        var tokens = input.Tokens.Concat(newTokens).ToList();
+        var stack = new AttentionStack(AttentionStack.Decoder, result.Attention) { Query = result.Query, Key = result.Key, Value = result.Value, Scores = result.Scores };
+        var extra = Extra();
+        extra[PromptTokensKey] = input.Length.ToString(CultureInfo.InvariantCulture);
+        extra[StrategyKey] = sample.Describe();
+        extra[StopKey] = result.StopReason;
+        var meta = new CaptureMetadata
+        {
+            ModelId = Files.Id, Architecture = Spec.Family, Source = "managed", Texts = [prompt, continuation], Warnings = warnings, Extra = extra,
+        };
+        return (new AttentionCapture(meta, tokens, [stack]), continuation, result);
+    }
+}
