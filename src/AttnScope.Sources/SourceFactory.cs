@@ -15,10 +15,10 @@ public static class SourceFactory
     public static IAttentionSource Managed(ModelFiles files, BertConfig config) =>
         new ManagedSource(BertFamily.Load(config, ManagedWeights(files, config)));
 
-    /// <summary>The weights the managed engine runs on: model.safetensors or, failing that, recovered from the ONNX graph.</summary>
+    /// <summary>The weights the managed engine runs on: model.safetensors (or its shards) or, failing that, recovered from the ONNX graph.</summary>
     public static WeightStore ManagedWeights(ModelFiles files, BertConfig config)
     {
-        if (files.SafetensorsPath is not null) return SafetensorsWeights.Load(files.SafetensorsPath);
+        if (files.SafetensorsPath is not null || files.SafetensorsIndexPath is not null) return SafetensorsWeights.Load(files);
         if (files.OnnxPath is not null)
         {
             var weights = OnnxBertWeights.Recover(files.OnnxPath);

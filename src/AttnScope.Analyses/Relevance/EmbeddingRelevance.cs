@@ -11,7 +11,7 @@ namespace AttnScope.Analyses.Relevance;
 /// capture's text make its sentence embedding similar to that of a second text. The explained output is the cosine
 /// similarity of the two mean-pooled last hidden states (sentence-transformers pooling: the mean over every token of
 /// the input, [CLS] and [SEP] included); the second text's embedding is a constant.
-/// Loads the model's weights once (in double precision, ~8 bytes per weight); reusable for many captures, not from
+/// Runs the one Transformer core (its recorded forward and backward passes); reusable for many captures, not from
 /// several threads at once.
 /// </summary>
 public sealed class EmbeddingRelevance
@@ -20,13 +20,13 @@ public sealed class EmbeddingRelevance
     public const double AttentionTolerance = 1e-4;
 
     private readonly ModelSession _session;
-    internal BertGradientModel Model { get; }
+    internal EncoderGradients Model { get; }
 
     public EmbeddingRelevance(ModelSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
         _session = session;
-        Model = BertGradientModel.Load(session.Files, session.Config);
+        Model = EncoderGradients.Load(session.Files, session.Config);
     }
 
     /// <summary>
@@ -144,7 +144,7 @@ public sealed class EmbeddingRelevance
     }
 
     /// <summary>Refuses a capture whose attention is not what this model computes for its tokens.</summary>
-    private void CheckAttention(AttentionCapture capture, BertGradientModel.Pass pass)
+    private void CheckAttention(AttentionCapture capture, EncoderGradients.Pass pass)
     {
         var stack = capture.Stack(AttentionStack.Encoder);
         for (int l = 0; l < stack.Layers; l++)

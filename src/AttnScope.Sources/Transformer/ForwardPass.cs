@@ -16,6 +16,8 @@ public sealed class ForwardInput
     public LogitRows Logits { get; init; } = LogitRows.None;
     /// <summary>Hook points to record or edit.</summary>
     public HookSet? Hooks { get; init; }
+    /// <summary>Keep what <see cref="TransformerModel.Backward"/> needs (<see cref="ForwardResult.Tape"/>); no cache.</summary>
+    public bool Record { get; init; }
     /// <summary>Skip writing the attention probabilities (generation steps that only need logits).</summary>
     public bool SkipAttention { get; init; }
 }
@@ -40,6 +42,8 @@ public sealed class ForwardResult
     public FloatTensor? Scores { get; init; }
     /// <summary>[rows, vocab] for the rows asked for (all m, or the last).</summary>
     public FloatTensor? Logits { get; init; }
+    /// <summary>The recorded activations when <see cref="ForwardInput.Record"/> was set.</summary>
+    public CoreTape? Tape { get; init; }
     /// <summary>Position of the first new token.</summary>
     public int PositionOffset { get; init; }
 }

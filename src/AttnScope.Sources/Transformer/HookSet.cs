@@ -70,12 +70,12 @@ public static class HookPoints
         if (spec.FinalNorm) yield return FinalNormalized;
     }
 
-    /// <summary>Hook points whose values can be edited (the rest are recorded only).</summary>
+    /// <summary>Hook points whose values can be edited (the rest are recorded only). An edited pattern is what weights the values.</summary>
     public static bool Editable(string name) =>
         name.EndsWith(".hook_resid_pre", StringComparison.Ordinal) || name.EndsWith(".attn.hook_z", StringComparison.Ordinal)
         || name.EndsWith(".hook_attn_out", StringComparison.Ordinal) || name.EndsWith(".hook_resid_mid", StringComparison.Ordinal)
         || name.EndsWith(".mlp.hook_post", StringComparison.Ordinal) || name.EndsWith(".hook_mlp_out", StringComparison.Ordinal)
-        || name.EndsWith(".hook_resid_post", StringComparison.Ordinal) || name == Embed;
+        || name.EndsWith(".hook_resid_post", StringComparison.Ordinal) || name.EndsWith(".attn.hook_pattern", StringComparison.Ordinal) || name == Embed;
 }
 
 /// <summary>
@@ -102,7 +102,7 @@ public sealed class HookSet
 
     public HookSet Edit(string name, HookEdit edit)
     {
-        if (!HookPoints.Editable(name)) throw new AttnScopeException($"hook '{name}' cannot be edited (editable: hook_embed, hook_resid_pre/mid/post, attn.hook_z, hook_attn_out, mlp.hook_post, hook_mlp_out)");
+        if (!HookPoints.Editable(name)) throw new AttnScopeException($"hook '{name}' cannot be edited (editable: hook_embed, hook_resid_pre/mid/post, attn.hook_pattern, attn.hook_z, hook_attn_out, mlp.hook_post, hook_mlp_out)");
         _edits[name] = edit;
         return this;
     }

@@ -25,6 +25,8 @@ public sealed unsafe partial class TransformerModel
     /// <summary>Where the weights came from (for messages).</summary>
     public string Origin { get; }
     internal TransformerWeights Weights { get; }
+    /// <summary>The unpacked tensors (PyTorch layout): what backward passes and optimizers work on.</summary>
+    public CoreTensors Tensors { get; }
     private readonly RotaryTable? _rope;
     private readonly float[]? _alibi;
     private CoreWorkspace? _spare;
@@ -41,6 +43,7 @@ public sealed unsafe partial class TransformerModel
         Spec = spec;
         Origin = origin;
         Weights = TransformerWeights.Pack(spec, tensors, origin);
+        Tensors = tensors;
         if (spec.Positions == PositionKind.Rotary) _rope = new RotaryTable(spec.Rope!);
         if (spec.Positions == PositionKind.Alibi) _alibi = AlibiSlopes(spec.Heads);
     }
@@ -154,8 +157,14 @@ public sealed unsafe partial class TransformerModel
         int qw = s.QueryWidth, kvw = s.KvWidth, qkvw = s.QkvWidth;
         var hooks = input.Hooks;
         var cache = input.Cache;
+        CoreTape? tape = null;
+        if (input.Record)
+        {
+            if (cache is not null) throw new AttnScopeException("a recorded pass (for a backward pass) runs without a cache");
+            tape = new CoreTape { M = m, Ids = input.Ids, TypeIds = input.TypeIds, Layers = new LayerTape[layers] };
+        }
         bool wantPattern = hooks is not null && Enumerable.Range(0, layers).Any(l => hooks.Wants(HookPoints.Pattern(l)) || hooks.Wants(HookPoints.AttnScores(l)));
-        bool keepAttention = !input.SkipAttention || wantPattern;
+        bool keepAttention = !input.SkipAttention || wantPattern || input.Record;
 
         // An ordinary (large-object) array, pinned only for this pass: fresh pinned-heap arrays of this size are
         // several times slower to write the first time.
@@ -174,7 +183,7 @@ public sealed unsafe partial class TransformerModel
             }
         }
 
-        Embed(input, offset, ws);
+        Embed(input, offset, ws, tape);
         float* x = Gemm.Ptr(ws.X), a = Gemm.Ptr(ws.A), qkv = Gemm.Ptr(ws.Qkv), ctx = Gemm.Ptr(ws.Context);
         float* mid = Gemm.Ptr(ws.Mid), tmp = Gemm.Ptr(ws.Tmp);
         bool pre = s.Placement == NormPlacement.Pre;
@@ -190,8 +199,10 @@ public sealed unsafe partial class TransformerModel
             for (int l = 0; l < layers; l++)
             {
                 var w = Weights.Layers[l];
+                var lt = tape is null ? null : tape.Layers[l] = new LayerTape();
                 long t0 = EngineProfile.Now();
                 Fire(hooks, HookPoints.ResidPre(l), l, ws.X, m, d, offset);
+                if (lt is not null) lt.XIn = ws.X.AsSpan(0, m * d).ToArray();
                 float* input1 = x;
                 if (pre)
                 {
@@ -200,6 +211,7 @@ public sealed unsafe partial class TransformerModel
                     Fire(hooks, HookPoints.Ln1Normalized(l), l, ws.A, m, d, offset);
                     input1 = a;
                 }
+                if (lt is not null) lt.A1 = pre ? ws.A.AsSpan(0, m * d).ToArray() : lt.XIn;
                 Gemm.Multiply(input1, d, m, w.Qkv, qkv, qkvw, accumulate: false);
                 t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
                 if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: false);
@@ -208,6 +220,7 @@ public sealed unsafe partial class TransformerModel
                     ApplyRotary(ws.Qkv, m, offset);
                     if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: true);
                 }
+                if (lt is not null) lt.Qkv = ws.Qkv.AsSpan(0, m * qkvw).ToArray();
                 if (cache is not null)
                 {
                     var ck = cache.Keys[l];
@@ -234,14 +247,18 @@ public sealed unsafe partial class TransformerModel
                     int len = heads * m * T;
                     if (hooks.Wants(HookPoints.AttnScores(l))) hooks.Fire(HookPoints.AttnScores(l), l, scores!.Data.AsSpan(l * len, len), shape, offset);
                     if (hooks.Wants(HookPoints.Pattern(l))) hooks.Fire(HookPoints.Pattern(l), l, attention.Data.AsSpan(l * len, len), shape, offset);
+                    if (hooks.Edits(HookPoints.Pattern(l))) Recontext(attention.Data.AsSpan(l * len, len), ws, cache?.Keys is null ? null : cache.Values[l], m, T);
                 }
                 if (hooks is not null && hooks.Wants(HookPoints.Z(l))) hooks.Fire(HookPoints.Z(l), l, ws.Context.AsSpan(0, m * qw), [m, heads, dh], offset);
 
+                if (lt is not null) lt.Ctx = ws.Context.AsSpan(0, m * qw).ToArray();
                 AddSublayer(hooks, HookPoints.AttnOut(l), l, ctx, qw, m, w.Output, ws, offset);
+                if (lt is not null && !pre) lt.AttnSum = ws.X.AsSpan(0, m * d).ToArray();
                 t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
                 if (!pre) NormRows(ws.X, m, w.Norm1Gain, w.Norm1Bias);
                 t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
                 Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
+                if (lt is not null) lt.XMid = ws.X.AsSpan(0, m * d).ToArray();
 
                 if (s.Mlp)
                 {
@@ -253,14 +270,18 @@ public sealed unsafe partial class TransformerModel
                         Fire(hooks, HookPoints.Ln2Normalized(l), l, ws.A, m, d, offset);
                         input2 = a;
                     }
+                    if (lt is not null) lt.A2 = pre ? ws.A.AsSpan(0, m * d).ToArray() : lt.XMid;
                     int mw = s.MlpWidth;
                     Gemm.Multiply(input2, d, m, w.Up!, mid, mw, accumulate: false);
                     t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
                     if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: false);
+                    if (lt is not null) lt.MidPre = ws.Mid.AsSpan(0, m * mw).ToArray();
                     Activate(ws.Mid, m);
                     if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: true);
                     t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
+                    if (lt is not null) lt.MidPost = GatherRows(ws.Mid, m, mw, s.Intermediate);
                     AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down!, ws, offset);
+                    if (lt is not null && !pre) lt.MlpSum = ws.X.AsSpan(0, m * d).ToArray();
                     t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
                     if (!pre) NormRows(ws.X, m, w.Norm2Gain!, w.Norm2Bias);
                     EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
@@ -272,11 +293,13 @@ public sealed unsafe partial class TransformerModel
 
         var hidden = new FloatTensor([m, d]);
         ws.X.AsSpan(0, m * d).CopyTo(hidden.Data);
+        if (tape is not null) tape.FinalIn = hidden.Data.ToArray();
         if (s.FinalNorm)
         {
             NormRows(hidden.Data, m, Weights.FinalNormGain!, Weights.FinalNormBias);
             if (hooks is not null && hooks.Wants(HookPoints.FinalNormalized)) hooks.Fire(HookPoints.FinalNormalized, layers, hidden.Data, [m, d], offset);
         }
+        if (tape is not null) { tape.Hidden = hidden.Data; tape.Attention = attention!.Data; }
         FloatTensor? logits = null;
         if (input.Logits != LogitRows.None)
         {
@@ -289,8 +312,29 @@ public sealed unsafe partial class TransformerModel
         return new ForwardResult
         {
             Hidden = hidden, Attention = input.SkipAttention ? null : attention, Query = q, Key = k, Value = v,
-            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset,
+            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset, Tape = tape,
         };
+    }
+
+    /// <summary>
+    /// After an edit of the probabilities: each head's context again as P·V (a plain loop; edits are for analyses,
+    /// not the fast path).
+    /// </summary>
+    private void Recontext(ReadOnlySpan<float> p, CoreWorkspace ws, float[]? cachedValues, int m, int T)
+    {
+        var s = Spec;
+        int dh = s.HeadDim, qw = s.QueryWidth, group = s.Heads / s.KvHeads;
+        ReadOnlySpan<float> values = cachedValues ?? ws.Qkv;
+        int ld = cachedValues is null ? s.QkvWidth : s.KvWidth, v0 = cachedValues is null ? s.QueryWidth + s.KvWidth : 0;
+        for (int h = 0; h < s.Heads; h++)
+            for (int i = 0; i < m; i++)
+            {
+                var c = ws.Context.AsSpan(i * qw + h * dh, dh);
+                c.Clear();
+                var row = p.Slice((h * m + i) * T, T);
+                for (int j = 0; j < T; j++)
+                    if (row[j] != 0f) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(values.Slice(j * ld + v0 + (h / group) * dh, dh), row[j], c, c);
+            }
     }
 
     /// <summary>x += f·W (+ bias) for a sub-layer's output; through <see cref="CoreWorkspace.Tmp"/> when a hook wants it.</summary>
@@ -355,7 +399,15 @@ public sealed unsafe partial class TransformerModel
             for (int i = 0; i < m; i++) data.AsSpan(i * inter, inter).CopyTo(mid.AsSpan(i * w, inter));
     }
 
-    private void Embed(ForwardInput input, int offset, CoreWorkspace ws)
+    /// <summary>The first <paramref name="width"/> columns of each of m rows of stride <paramref name="stride"/>.</summary>
+    private static float[] GatherRows(float[] buf, int m, int stride, int width)
+    {
+        var r = new float[m * width];
+        for (int i = 0; i < m; i++) buf.AsSpan(i * stride, width).CopyTo(r.AsSpan(i * width, width));
+        return r;
+    }
+
+    private void Embed(ForwardInput input, int offset, CoreWorkspace ws, CoreTape? tape)
     {
         var s = Spec;
         var wt = Weights;
@@ -400,6 +452,7 @@ public sealed unsafe partial class TransformerModel
                     System.Numerics.Tensors.TensorPrimitives.Add(row, types.AsSpan((input.TypeIds?[i] ?? 0) * d, d), row);
                 }
         }
+        if (tape is not null) tape.EmbedSum = ws.X.AsSpan(0, m * d).ToArray();
         if (s.EmbeddingNorm)
             for (int i = 0; i < m; i++) NormRow(ws.X.AsSpan(i * d, d), wt.EmbeddingNormGain!, wt.EmbeddingNormBias);
     }

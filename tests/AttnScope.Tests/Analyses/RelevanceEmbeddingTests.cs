@@ -9,7 +9,9 @@ namespace AttnScope.Tests.Analyses;
 /// <summary>
 /// Gradient relevance of an embedding model on a tiny random BERT: the gradients with respect to every attention
 /// probability against central finite differences (in double precision, so they agree to ~1e-8), the relevance
-/// matrix against its closed form, and the errors for captures that do not fit.
+/// matrix against its closed form, and the errors for captures that do not fit. The gradients come from the one
+/// Transformer core's float32 backward pass, so the finite differences use a step where float rounding stays well
+/// below the derivative.
 /// </summary>
 public sealed class RelevanceEmbeddingTests : IDisposable
 {
@@ -46,7 +48,7 @@ public sealed class RelevanceEmbeddingTests : IDisposable
         var (_, dHidden) = EmbeddingRelevance.CosineTarget(pass.LastHidden, other, width);
         var gradients = model.Backward(pass, dHidden);
         Assert.Equal(model.Config.NumLayers, gradients.Length);
-        const double eps = 1e-6;
+        const double eps = 1e-2;
         var random = new Random(11);
         double largest = 0;
         foreach (var (layer, head) in heads)
@@ -58,10 +60,10 @@ public sealed class RelevanceEmbeddingTests : IDisposable
             double Cosine(double sign) => EmbeddingRelevance.CosineTarget(model.Forward(input, (l, h, p) =>
             {
                 if (l != layer || h != head) return;
-                for (int i = 0; i < p.Length; i++) p[i] += sign * eps * direction[i];
+                for (int i = 0; i < p.Length; i++) p[i] += (float)(sign * eps * direction[i]);
             }).LastHidden, other, width).Cosine;
             double numeric = (Cosine(1) - Cosine(-1)) / (2 * eps);
-            Assert.True(Math.Abs(numeric - analytic) <= tolerance * (1 + Math.Abs(analytic)),
+            Assert.True(Math.Abs(numeric - analytic) <= tolerance * Math.Abs(analytic) + 2e-5, // relative, plus float32 rounding of the cosine over 2ε
                 $"layer {layer} head {head}: analytic {analytic:G8}, numeric {numeric:G8}");
             largest = Math.Max(largest, Math.Abs(analytic));
         }
@@ -72,7 +74,7 @@ public sealed class RelevanceEmbeddingTests : IDisposable
     public void AttentionGradientsMatchFiniteDifferencesOnEveryHead()
     {
         var all = Enumerable.Range(0, TinyBert.Layers).SelectMany(l => Enumerable.Range(0, TinyBert.Heads).Select(h => (l, h)));
-        CheckDirectionalDerivatives(_relevance, _session, Text, Compare, all, 1e-7);
+        CheckDirectionalDerivatives(_relevance, _session, Text, Compare, all, 2e-3);
     }
 
     [Fact]

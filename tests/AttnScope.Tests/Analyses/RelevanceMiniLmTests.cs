@@ -47,7 +47,7 @@ public class RelevanceMiniLmTests(MiniLmSessions sessions)
     [Fact]
     public void AttentionGradientsMatchFiniteDifferencesOnSeveralHeads() =>
         RelevanceEmbeddingTests.CheckDirectionalDerivatives(Relevance, sessions.Managed, Text, Compare,
-            [(0, 3), (2, 7), (4, 0), (5, 11)], 1e-6);
+            [(0, 3), (2, 7), (4, 0), (5, 11)], 2e-3);
 
     [Fact]
     public void ADifferentTextUnderTheSameTokensIsRefused()

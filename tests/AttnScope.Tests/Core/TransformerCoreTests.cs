@@ -215,7 +215,7 @@ public class TransformerCoreTests
         Assert.Contains("at most 40", Assert.Throws<AttnScopeException>(() => model.Forward(new ForwardInput { Ids = new int[41] })).Message);
         Assert.Contains("no hook point matches", Assert.Throws<AttnScopeException>(() =>
             model.Forward(new ForwardInput { Ids = [1], Hooks = new HookSet().Record("blocks.9.hook_resid_post") })).Message);
-        Assert.Contains("cannot be edited", Assert.Throws<AttnScopeException>(() => new HookSet().Edit(HookPoints.Pattern(0), (_, _) => { })).Message);
+        Assert.Contains("cannot be edited", Assert.Throws<AttnScopeException>(() => new HookSet().Edit(HookPoints.Q(0), (_, _) => { })).Message);
         var cache = model.NewCache(4);
         model.Forward(new ForwardInput { Ids = [1, 2, 3], Cache = cache });
         Assert.Contains("cache", Assert.Throws<AttnScopeException>(() => model.Forward(new ForwardInput { Ids = [1, 2], Cache = cache })).Message);

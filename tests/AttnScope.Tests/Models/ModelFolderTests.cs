@@ -91,7 +91,30 @@ public class ModelFolderTests
         TinyBert.WriteFolder(dir.Path);
         File.Delete(dir.File("model.safetensors"));
         var e = Assert.Throws<AttnScopeException>(() => ModelSession.Open(dir.Path));
-        Assert.Contains("no model.safetensors or model.onnx", e.Message);
+        Assert.Contains("no model.safetensors, model.safetensors.index.json or model.onnx", e.Message);
+    }
+
+    [Fact]
+    public void ShardedCheckpoint_LoadsLikeOneFile()
+    {
+        using var whole = new TempDir();
+        TinyBert.WriteFolder(whole.Path);
+        using var dir = new TempDir();
+        TinyBert.WriteFolder(dir.Path);
+        File.Delete(dir.File("model.safetensors"));
+        var weights = TinyBert.Weights(7);
+        var half = weights.Count / 2;
+        SafeTensorsFile.Write(dir.File("model-00001-of-00002.safetensors"), weights.Take(half), new Dictionary<string, string>());
+        SafeTensorsFile.Write(dir.File("model-00002-of-00002.safetensors"), weights.Skip(half), new Dictionary<string, string>());
+        var map = weights.Select((w, i) => $"\"{w.Item1}\": \"model-0000{(i < half ? 1 : 2)}-of-00002.safetensors\"");
+        File.WriteAllText(dir.File("model.safetensors.index.json"), "{\"metadata\": {}, \"weight_map\": {" + string.Join(", ", map) + "}}");
+        using var a = ModelSession.Open(whole.Path);
+        using var b = ModelSession.Open(dir.Path);
+        Assert.Equal(a.Capture("the cat sat").Stacks["encoder"].Attention.Data, b.Capture("the cat sat").Stacks["encoder"].Attention.Data);
+
+        // A shard name that leaves the folder is refused before anything is read.
+        File.WriteAllText(dir.File("model.safetensors.index.json"), "{\"weight_map\": {\"x\": \"../outside.safetensors\"}}");
+        Assert.Contains("plain .safetensors file name", Assert.Throws<AttnScopeException>(() => ModelSession.Open(dir.Path)).Message);
     }
 
     [Fact]
