@@ -51,8 +51,45 @@ public sealed class LiveCaptures : IDisposable
         }
     }
 
+    private (DecoderSession Session, SemaphoreSlim Lock)? _decoder;
+    private bool? _isDecoder;
+
+    /// <summary>The decoder language model, when the server's model is one (opened once; else null).</summary>
+    private (DecoderSession Session, SemaphoreSlim Lock)? Decoder()
+    {
+        lock (_open)
+        {
+            if (_isDecoder is null)
+            {
+                var files = AttnScope.Sources.Models.ModelResolver.Resolve(_options.Model);
+                _isDecoder = DecoderSession.IsDecoder(files);
+                if (_isDecoder == true) _decoder = (DecoderSession.Open(files), new SemaphoreSlim(1, 1));
+            }
+            return _decoder;
+        }
+    }
+
+    /// <summary>A decoder language model: one text, the managed engine, the same size limits.</summary>
+    private AttentionCapture RunOnDecoder(DecoderSession session, SemaphoreSlim gate, EngineKind kind, string text, string? pair)
+    {
+        if (pair is not null) throw new HttpError(400, "this server's model is a decoder language model: it takes one text, not a sentence pair");
+        if (kind != EngineKind.Managed) throw new HttpError(400, "this server's model is a decoder language model, which runs on the managed engine only");
+        int tokens = session.Tokenizer.Encode(text).Length;
+        if (tokens > _options.MaxTokens)
+            throw new HttpError(413, $"the text is {tokens} tokens; this server captures at most {_options.MaxTokens} (shorten the text)");
+        var spec = session.Spec;
+        long bytes = 4L * spec.Layers * spec.Heads * tokens * ((long)tokens + 2L * spec.HeadDim);
+        if (bytes > _options.MaxCaptureBytes)
+            throw new HttpError(413, $"a capture of {tokens} tokens on this model holds {CaptureStore.Size(bytes)} of attention data; " +
+                                     $"this server takes at most {CaptureStore.Size(_options.MaxCaptureBytes)} per capture (shorten the text)");
+        gate.Wait();
+        try { return session.Capture(text, captureQkv: true); }
+        finally { gate.Release(); }
+    }
+
     private AttentionCapture RunOnSession(EngineKind kind, string text, string? pair)
     {
+        if (Decoder() is var (decoder, decoderGate)) return RunOnDecoder(decoder, decoderGate, kind, text, pair);
         var (session, gate) = Session(kind);
         CheckSize(session, text, pair);
         gate.Wait();
@@ -75,7 +112,10 @@ public sealed class LiveCaptures : IDisposable
     }
 
     /// <summary>Opens the managed engine's session now, so a bad model name fails at start rather than on the first request.</summary>
-    public void OpenDefault() => Session(EngineKind.Managed);
+    public void OpenDefault()
+    {
+        if (Decoder() is null) Session(EngineKind.Managed);
+    }
 
     private (ModelSession, SemaphoreSlim) Session(EngineKind kind)
     {
