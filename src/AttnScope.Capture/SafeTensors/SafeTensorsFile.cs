@@ -51,6 +51,9 @@ public sealed class SafeTensorsFile
         long dataStart = 8 + (long)headerLen;
         long dataLen = bytes.Length - dataStart;
 
+        // JsonDocument checks UTF-8 only when a string is read; a header with invalid bytes is refused here, as a whole.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLen)))
+            throw new AttnScopeException(Bad("header is not valid UTF-8 text"));
         JsonDocument doc;
         try
         {

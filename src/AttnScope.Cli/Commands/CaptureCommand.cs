@@ -41,7 +41,7 @@ public static class CaptureCommand
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);
             using var session = ModelSession.Open(r.GetValue(model)!, kind);
-            foreach (var note in session.Notes) output.Err.WriteLine($"attnscope: {note}");
+            foreach (var note in session.Notes) output.Note(note);
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var second = TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false);
             var cap = session.Capture(input, second, r.GetValue(qkv));
