@@ -253,11 +253,30 @@ public sealed class AttentionCapture
                 ?? throw new JsonException("not an object");
             foreach (var kv in obj)
                 result[kv.Key] = kv.Value as JsonObject ?? throw new JsonException($"entry '{kv.Key}' is not an object");
+            foreach (var info in result.Values) ReadAllText(info);
             return result;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new AttnScopeException(bad($"metadata '{CaptureAnalysis.MetadataKey}' is not a JSON object of objects ({e.Message})"));
+        }
+    }
+
+    /// <summary>Reads every name and string of a parsed tree once, so text that is not valid (an escaped lone
+    /// surrogate) is found while the file is read, not later by a view.</summary>
+    private static void ReadAllText(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var kv in o) ReadAllText(kv.Value);
+                break;
+            case JsonArray a:
+                foreach (var item in a) ReadAllText(item);
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                v.GetValue<string>();
+                break;
         }
     }
 
@@ -265,9 +284,11 @@ public sealed class AttentionCapture
     {
         try
         {
-            return JsonSerializer.Deserialize<List<string>>(json) ?? throw new JsonException("null");
+            var list = JsonSerializer.Deserialize<List<string>>(json) ?? throw new JsonException("null");
+            if (list.Contains(null!)) throw new JsonException("null in the list");
+            return list;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new AttnScopeException(bad($"metadata '{key}' is not a JSON list of strings"));
         }

@@ -65,6 +65,18 @@ public sealed class SafeTensorsFile
         }
         using (doc)
         {
+            try { return FromHeader(doc, bytes, sourceName, dataStart, dataLen, Bad); }
+            catch (InvalidOperationException e)
+            {
+                // A name or string holding an escaped lone surrogate ("\ud800") is valid JSON but no valid text.
+                throw new AttnScopeException(Bad($"header holds text that is not valid ({e.Message})"));
+            }
+        }
+    }
+
+    private static SafeTensorsFile FromHeader(JsonDocument doc, byte[] bytes, string sourceName, long dataStart, long dataLen, Func<string, string> Bad)
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new AttnScopeException(Bad("header is not a JSON object"));
             var entries = new Dictionary<string, SafeTensorsEntry>(StringComparer.Ordinal);
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -68,7 +68,19 @@ public sealed record BertConfig
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
         catch (JsonException e) { throw new AttnScopeException($"{origin} is not valid JSON: {e.Message}"); }
-        using (doc)
+        try
+        {
+            using (doc) return FromDocument(doc, origin);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A string holding an escaped lone surrogate ("\ud800") is valid JSON but no valid text.
+            throw new AttnScopeException($"{origin} holds text that is not valid: {e.Message}");
+        }
+    }
+
+    private static BertConfig FromDocument(JsonDocument doc, string origin)
+    {
         {
             var r = doc.RootElement;
             if (r.ValueKind != JsonValueKind.Object) throw new AttnScopeException($"{origin} is not a JSON object");
