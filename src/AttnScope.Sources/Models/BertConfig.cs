@@ -81,56 +81,54 @@ public sealed record BertConfig
 
     private static BertConfig FromDocument(JsonDocument doc, string origin)
     {
+        var r = doc.RootElement;
+        if (r.ValueKind != JsonValueKind.Object) throw new AttnScopeException($"{origin} is not a JSON object");
+        // A key that is absent or null takes its default; a value of the wrong JSON type is an error naming the key.
+        JsonElement? Value(string k) => r.TryGetProperty(k, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+        int I(string k, int d)
         {
-            var r = doc.RootElement;
-            if (r.ValueKind != JsonValueKind.Object) throw new AttnScopeException($"{origin} is not a JSON object");
-            // A key that is absent or null takes its default; a value of the wrong JSON type is an error naming the key.
-            JsonElement? Value(string k) => r.TryGetProperty(k, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
-            int I(string k, int d)
-            {
-                if (Value(k) is not { } v) return d;
-                if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var x))
-                    throw new AttnScopeException($"{origin}: {k} must be a whole number, not {Describe(v)}");
-                if (x < int.MinValue || x > int.MaxValue)
-                    throw new AttnScopeException($"{origin}: {k} {x} is out of range");
-                return (int)x;
-            }
-            string S(string k, string d)
-            {
-                if (Value(k) is not { } v) return d;
-                return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new AttnScopeException($"{origin}: {k} must be a string, not {Describe(v)}");
-            }
-            float F(string k, float d)
-            {
-                if (Value(k) is not { } v) return d;
-                return v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw new AttnScopeException($"{origin}: {k} must be a number, not {Describe(v)}");
-            }
-            var type = S("model_type", "bert");
-            if (type is not ("bert" or "roberta" or "xlm-roberta" or "distilbert" or "electra" or "minilm"))
-                throw new AttnScopeException($"{origin}: model_type '{type}' is not a BERT-family encoder this engine runs");
-            var cfg = new BertConfig
-            {
-                ModelType = type,
-                HiddenSize = I("hidden_size", 0),
-                NumHeads = I("num_attention_heads", 0),
-                NumLayers = I("num_hidden_layers", 0),
-                IntermediateSize = I("intermediate_size", 0),
-                VocabSize = I("vocab_size", 0),
-                MaxPositions = I("max_position_embeddings", 512),
-                TypeVocabSize = I("type_vocab_size", 2),
-                LayerNormEps = F("layer_norm_eps", 1e-12f),
-                HiddenAct = S("hidden_act", "gelu"),
-                DoLowerCase = Value("do_lower_case") is not { } lc || lc.ValueKind switch
-                {
-                    JsonValueKind.True => true,
-                    JsonValueKind.False => false,
-                    _ => throw new AttnScopeException($"{origin}: do_lower_case must be true or false, not {Describe(lc)}"),
-                },
-                Origin = origin,
-            };
-            cfg.Validate();
-            return cfg;
+            if (Value(k) is not { } v) return d;
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var x))
+                throw new AttnScopeException($"{origin}: {k} must be a whole number, not {Describe(v)}");
+            if (x < int.MinValue || x > int.MaxValue)
+                throw new AttnScopeException($"{origin}: {k} {x} is out of range");
+            return (int)x;
         }
+        string S(string k, string d)
+        {
+            if (Value(k) is not { } v) return d;
+            return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new AttnScopeException($"{origin}: {k} must be a string, not {Describe(v)}");
+        }
+        float F(string k, float d)
+        {
+            if (Value(k) is not { } v) return d;
+            return v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw new AttnScopeException($"{origin}: {k} must be a number, not {Describe(v)}");
+        }
+        var type = S("model_type", "bert");
+        if (type is not ("bert" or "roberta" or "xlm-roberta" or "distilbert" or "electra" or "minilm"))
+            throw new AttnScopeException($"{origin}: model_type '{type}' is not a BERT-family encoder this engine runs");
+        var cfg = new BertConfig
+        {
+            ModelType = type,
+            HiddenSize = I("hidden_size", 0),
+            NumHeads = I("num_attention_heads", 0),
+            NumLayers = I("num_hidden_layers", 0),
+            IntermediateSize = I("intermediate_size", 0),
+            VocabSize = I("vocab_size", 0),
+            MaxPositions = I("max_position_embeddings", 512),
+            TypeVocabSize = I("type_vocab_size", 2),
+            LayerNormEps = F("layer_norm_eps", 1e-12f),
+            HiddenAct = S("hidden_act", "gelu"),
+            DoLowerCase = Value("do_lower_case") is not { } lc || lc.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw new AttnScopeException($"{origin}: do_lower_case must be true or false, not {Describe(lc)}"),
+            },
+            Origin = origin,
+        };
+        cfg.Validate();
+        return cfg;
     }
 
     /// <summary>How a JSON value that has the wrong type is named in a message (its kind and, when short, its text).</summary>
