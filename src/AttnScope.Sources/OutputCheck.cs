@@ -52,6 +52,6 @@ public static class OutputCheck
         var data = t.Data;
         for (int i = 0; i < data.Length; i++)
             if (!float.IsFinite(data[i]))
-                throw new AttnScopeException(wrong($"{what} hold {data[i]} (element {i} of {t.ShapeText})"));
+                throw new AttnScopeException(wrong($"{what}: {data[i]} at element {i} of {t.ShapeText}"));
     }
 }

@@ -213,6 +213,6 @@ public class ModelFileHardeningTests
         var hidden = new FloatTensor([3, 4]);
         hidden.Data[5] = float.NaN;
         e = Assert.Throws<AttnScopeException>(() => OutputCheck.Verify(new SequenceAttention { LastHidden = hidden, Attention = attention }, "m"));
-        Assert.Contains("last hidden state hold NaN", e.Message);
+        Assert.Contains("the last hidden state: NaN at element 5 of [3, 4]", e.Message);
     }
 }
