@@ -76,6 +76,7 @@ public sealed class AttentionCapture
                 throw new AttnScopeException(
                     $"{s.Name}.attention has shape {s.Attention.ShapeText} but the capture has {q.Count} query and {k.Count} key tokens");
             if (s.Layers < 1 || s.Heads < 1) throw new AttnScopeException($"{s.Name}.attention has no layers or heads: {s.Attention.ShapeText}");
+            CaptureLimits.CheckStack(s.Name, s.Layers, s.Heads, s.Queries, s.Keys);
             foreach (var v in s.Attention.Data)
                 if (!float.IsFinite(v) || v < 0f || v > 1.0001f)
                     throw new AttnScopeException($"{s.Name}.attention holds {v}, not a probability");
@@ -199,6 +200,12 @@ public sealed class AttentionCapture
                 throw new AttnScopeException(Bad($"unexpected tensor '{entry.Name}'"));
             if (entry.DType != "F32") throw new AttnScopeException(Bad($"tensor '{entry.Name}' has dtype {entry.DType}, expected F32"));
             if (entry.Shape.Length != 4) throw new AttnScopeException(Bad($"tensor '{entry.Name}' has shape [{string.Join(", ", entry.Shape)}], expected 4 dimensions"));
+            if (part == "attention")
+            {
+                // Checked before any tensor is read: a small file must not declare a shape that views cannot afford.
+                try { CaptureLimits.CheckStack(stack, entry.Shape[0], entry.Shape[1], entry.Shape[2], entry.Shape[3]); }
+                catch (AttnScopeException e) { throw new AttnScopeException(Bad(e.Message)); }
+            }
         }
         foreach (var name in AttentionStack.Names)
         {
@@ -246,11 +253,30 @@ public sealed class AttentionCapture
                 ?? throw new JsonException("not an object");
             foreach (var kv in obj)
                 result[kv.Key] = kv.Value as JsonObject ?? throw new JsonException($"entry '{kv.Key}' is not an object");
+            foreach (var info in result.Values) ReadAllText(info);
             return result;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new AttnScopeException(bad($"metadata '{CaptureAnalysis.MetadataKey}' is not a JSON object of objects ({e.Message})"));
+        }
+    }
+
+    /// <summary>Reads every name and string of a parsed tree once, so text that is not valid (an escaped lone
+    /// surrogate) is found while the file is read, not later by a view.</summary>
+    private static void ReadAllText(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var kv in o) ReadAllText(kv.Value);
+                break;
+            case JsonArray a:
+                foreach (var item in a) ReadAllText(item);
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                v.GetValue<string>();
+                break;
         }
     }
 
@@ -258,9 +284,11 @@ public sealed class AttentionCapture
     {
         try
         {
-            return JsonSerializer.Deserialize<List<string>>(json) ?? throw new JsonException("null");
+            var list = JsonSerializer.Deserialize<List<string>>(json) ?? throw new JsonException("null");
+            if (list.Contains(null!)) throw new JsonException("null in the list");
+            return list;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new AttnScopeException(bad($"metadata '{key}' is not a JSON list of strings"));
         }
@@ -272,6 +300,8 @@ public sealed class AttentionCapture
         {
             var arr = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonArray
                 ?? throw new JsonException("not an array");
+            if (arr.Count > CaptureLimits.MaxTokens)
+                throw new AttnScopeException(bad($"metadata '{key}' lists {arr.Count} tokens, more than the {CaptureLimits.MaxTokens} AttnScope reads"));
             var list = new List<CaptureToken>(arr.Count);
             foreach (var node in arr)
             {

@@ -9,13 +9,16 @@ public sealed class FloatTensor
     public FloatTensor(int[] shape, float[]? data = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        long n = 1;
         foreach (var d in shape)
-        {
             if (d < 0) throw new ArgumentException($"negative dimension in shape [{string.Join(", ", shape)}]");
-            n *= d;
-            if (n > Array.MaxLength) throw new ArgumentException($"shape [{string.Join(", ", shape)}] is too large");
-        }
+        // A zero dimension makes the tensor empty however large the others are.
+        long n = shape.Contains(0) ? 0 : 1;
+        if (n != 0)
+            foreach (var d in shape)
+            {
+                n *= d;
+                if (n > Array.MaxLength) throw new ArgumentException($"shape [{string.Join(", ", shape)}] is too large");
+            }
         Shape = (int[])shape.Clone();
         if (data is null) Data = new float[n];
         else

@@ -21,6 +21,17 @@ public static class TokenText
     {
         if (text.Length == 0) return "∅";
         if (string.IsNullOrWhiteSpace(text) && text.All(c => c == ' ')) return new string('␣', Math.Min(text.Length, 4));
+        return Escaped(text);
+    }
+
+    /// <summary>
+    /// Text read from a file or typed by a user, made safe for one line of a terminal: the same escapes as
+    /// <see cref="Printable(string)"/> (control characters, line breaks, escape sequences, lone surrogates), but
+    /// empty and blank text stay as they are. For messages, warnings, model names and other strings that quote data.
+    /// </summary>
+    public static string Escaped(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
         var sb = new StringBuilder(text.Length);
         for (int i = 0; i < text.Length; i++)
         {

@@ -27,7 +27,7 @@ public static class AttnScopeCli
         if (parse.Errors.Count > 0)
         {
             // One line per problem and a pointer to the help, instead of the whole help text.
-            foreach (var error in parse.Errors) output.Err.WriteLine($"attnscope: error: {error.Message}");
+            foreach (var error in parse.Errors) output.Err.WriteLine($"attnscope: error: {TokenText.Escaped(error.Message)}");
             var name = parse.CommandResult.Command == root ? "attnscope" : $"attnscope {parse.CommandResult.Command.Name}";
             output.Err.WriteLine($"attnscope: see '{name} --help'");
             return 1;
@@ -44,13 +44,20 @@ public static class AttnScopeCli
     }
 }
 
-/// <summary>Where commands write, and the one place user errors become a single line and an exit code.</summary>
+/// <summary>
+/// Where commands write, and the one place user errors become a single line and an exit code. Errors, warnings and
+/// notes often quote text from files or from the user, so they are printed escaped (<see cref="TokenText.Escaped"/>):
+/// control characters and escape sequences never reach the terminal raw.
+/// </summary>
 public sealed class CliOutput(TextWriter @out, TextWriter err)
 {
     public TextWriter Out { get; } = @out;
     public TextWriter Err { get; } = err;
 
-    public void Warn(string message) => Err.WriteLine($"attnscope: warning: {message}");
+    public void Warn(string message) => Err.WriteLine($"attnscope: warning: {TokenText.Escaped(message)}");
+
+    /// <summary>A note on standard error (how a model was set up, what a corpus held), escaped.</summary>
+    public void Note(string message) => Err.WriteLine($"attnscope: {TokenText.Escaped(message)}");
 
     public int Fail(Exception e)
     {
@@ -58,16 +65,16 @@ public sealed class CliOutput(TextWriter @out, TextWriter err)
         switch (e)
         {
             case AttnScopeException:
-                Err.WriteLine($"attnscope: error: {e.Message}");
+                Err.WriteLine($"attnscope: error: {TokenText.Escaped(e.Message)}");
                 return 1;
             case UnauthorizedAccessException or IOException or FileNotFoundException or DirectoryNotFoundException:
-                Err.WriteLine($"attnscope: error: {e.Message}");
+                Err.WriteLine($"attnscope: error: {TokenText.Escaped(e.Message)}");
                 return 1;
             case OperationCanceledException:
                 Err.WriteLine("attnscope: cancelled");
                 return 130;
             default:
-                Err.WriteLine($"attnscope: internal error ({e.GetType().Name}): {e.Message}");
+                Err.WriteLine($"attnscope: internal error ({e.GetType().Name}): {TokenText.Escaped(e.Message)}");
                 if (Environment.GetEnvironmentVariable("ATTNSCOPE_DEBUG") == "1") Err.WriteLine(e);
                 else Err.WriteLine("attnscope: set ATTNSCOPE_DEBUG=1 for details, and please report this");
                 return 2;

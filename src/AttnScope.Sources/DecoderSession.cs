@@ -61,6 +61,7 @@ public sealed class DecoderSession
     {
         var input = Tokenizer.Encode(text);
         var r = Model.Forward(new ForwardInput { Ids = input.Ids, CaptureQkv = captureQkv });
+        OutputCheck.Verify(new SequenceAttention { LastHidden = r.Hidden, Attention = r.Attention!, Query = r.Query, Key = r.Key, Value = r.Value, Scores = r.Scores }, Files.Id);
         var stack = new AttentionStack(AttentionStack.Decoder, r.Attention!) { Query = r.Query, Key = r.Key, Value = r.Value, Scores = r.Scores };
         var meta = new CaptureMetadata
         {
@@ -97,6 +98,8 @@ public sealed class DecoderSession
             if (decoder.Text.Length > before) onText?.Invoke(decoder.Text[before..]);
         }, eosOverride: eosId);
         var continuation = decoder.Finish();
+        OutputCheck.Verify(new SequenceAttention { LastHidden = new FloatTensor([1, result.StepLogits.Data.Length], result.StepLogits.Data), Attention = result.Attention,
+            Query = result.Query, Key = result.Key, Value = result.Value, Scores = result.Scores }, Files.Id);
         var tokens = input.Tokens.Concat(newTokens).ToList();
         var stack = new AttentionStack(AttentionStack.Decoder, result.Attention) { Query = result.Query, Key = result.Key, Value = result.Value, Scores = result.Scores };
         var extra = Extra();

@@ -67,6 +67,8 @@ public sealed class ModelSession : IDisposable
             try
             {
                 using var doc = JsonDocument.Parse(File.ReadAllText(files.TokenizerConfigPath));
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new AttnScopeException($"{files.TokenizerConfigPath} is not a JSON object");
                 if (doc.RootElement.TryGetProperty("do_lower_case", out var lc) && lc.ValueKind is JsonValueKind.True or JsonValueKind.False)
                     config = config with { DoLowerCase = lc.GetBoolean() };
             }
@@ -80,8 +82,10 @@ public sealed class ModelSession : IDisposable
 
     private static WordPieceTextEncoder LoadTokenizer(ModelFiles files, BertConfig config)
     {
-        if (files.VocabPath is not null) return WordPieceTextEncoder.FromVocabFile(files.VocabPath, config.DoLowerCase, config.MaxPositions);
-        if (files.TokenizerJsonPath is not null) return WordPieceTextEncoder.FromTokenizerJson(files.TokenizerJsonPath, files.TokenizerConfigPath is null ? null : config.DoLowerCase, config.MaxPositions);
+        // Inputs are cut at the model's maximum, and never past the longest capture AttnScope reads back.
+        int maxLength = Math.Min(config.MaxPositions, CaptureLimits.MaxTokens);
+        if (files.VocabPath is not null) return WordPieceTextEncoder.FromVocabFile(files.VocabPath, config.DoLowerCase, maxLength, config.VocabSize);
+        if (files.TokenizerJsonPath is not null) return WordPieceTextEncoder.FromTokenizerJson(files.TokenizerJsonPath, files.TokenizerConfigPath is null ? null : config.DoLowerCase, maxLength, config.VocabSize);
         throw new AttnScopeException($"model '{files.Id}' has no vocab.txt or tokenizer.json");
     }
 
@@ -96,6 +100,7 @@ public sealed class ModelSession : IDisposable
     {
         var encoded = inputs.Select(i => Encode(i.Text, i.Pair)).ToList();
         var results = Source.Run(encoded, captureQkv);
+        foreach (var r in results) OutputCheck.Verify(r, Files.Id);
         var extra = new Dictionary<string, string> { ["config"] = Config.Origin };
         var list = new List<AttentionCapture>(inputs.Count);
         for (int i = 0; i < inputs.Count; i++)

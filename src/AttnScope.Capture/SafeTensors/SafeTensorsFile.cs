@@ -51,6 +51,9 @@ public sealed class SafeTensorsFile
         long dataStart = 8 + (long)headerLen;
         long dataLen = bytes.Length - dataStart;
 
+        // JsonDocument checks UTF-8 only when a string is read; a header with invalid bytes is refused here, as a whole.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLen)))
+            throw new AttnScopeException(Bad("header is not valid UTF-8 text"));
         JsonDocument doc;
         try
         {
@@ -62,34 +65,44 @@ public sealed class SafeTensorsFile
         }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new AttnScopeException(Bad("header is not a JSON object"));
-            var entries = new Dictionary<string, SafeTensorsEntry>(StringComparer.Ordinal);
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var prop in doc.RootElement.EnumerateObject())
+            try { return FromHeader(doc, bytes, sourceName, dataStart, dataLen, Bad); }
+            catch (InvalidOperationException e)
             {
-                if (prop.Name == "__metadata__")
-                {
-                    if (prop.Value.ValueKind != JsonValueKind.Object) throw new AttnScopeException(Bad("__metadata__ is not an object"));
-                    foreach (var m in prop.Value.EnumerateObject())
-                    {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw new AttnScopeException(Bad($"__metadata__ value '{m.Name}' is not a string"));
-                        metadata[m.Name] = m.Value.GetString()!;
-                    }
-                    continue;
-                }
-                entries[prop.Name] = ParseEntry(prop, dataLen, Bad);
+                // A name or string holding an escaped lone surrogate ("\ud800") is valid JSON but no valid text.
+                throw new AttnScopeException(Bad($"header holds text that is not valid ({e.Message})"));
             }
-
-            // Offsets must tile the data section without overlap.
-            var sorted = entries.Values.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
-            long cursor = 0;
-            foreach (var e in sorted)
-            {
-                if (e.Begin < cursor) throw new AttnScopeException(Bad($"tensor '{e.Name}' overlaps another tensor"));
-                cursor = e.End;
-            }
-            return new SafeTensorsFile(sourceName, bytes, dataStart, entries, metadata);
         }
+    }
+
+    private static SafeTensorsFile FromHeader(JsonDocument doc, byte[] bytes, string sourceName, long dataStart, long dataLen, Func<string, string> bad)
+    {
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new AttnScopeException(bad("header is not a JSON object"));
+        var entries = new Dictionary<string, SafeTensorsEntry>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var prop in doc.RootElement.EnumerateObject())
+        {
+            if (prop.Name == "__metadata__")
+            {
+                if (prop.Value.ValueKind != JsonValueKind.Object) throw new AttnScopeException(bad("__metadata__ is not an object"));
+                foreach (var m in prop.Value.EnumerateObject())
+                {
+                    if (m.Value.ValueKind != JsonValueKind.String) throw new AttnScopeException(bad($"__metadata__ value '{m.Name}' is not a string"));
+                    metadata[m.Name] = m.Value.GetString()!;
+                }
+                continue;
+            }
+            entries[prop.Name] = ParseEntry(prop, dataLen, bad);
+        }
+
+        // Offsets must tile the data section without overlap.
+        var sorted = entries.Values.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        long cursor = 0;
+        foreach (var e in sorted)
+        {
+            if (e.Begin < cursor) throw new AttnScopeException(bad($"tensor '{e.Name}' overlaps another tensor"));
+            cursor = e.End;
+        }
+        return new SafeTensorsFile(sourceName, bytes, dataStart, entries, metadata);
     }
 
     private static SafeTensorsEntry ParseEntry(JsonProperty prop, long dataLen, Func<string, string> bad)

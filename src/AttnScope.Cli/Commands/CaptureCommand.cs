@@ -45,7 +45,7 @@ public static class CaptureCommand
                 return DecoderCapture(output, files, kind, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!,
                     TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false), r.GetValue(qkv), r.GetValue(outPath)!);
             using var session = ModelSession.Open(files, kind);
-            foreach (var note in session.Notes) output.Err.WriteLine($"attnscope: {note}");
+            foreach (var note in session.Notes) output.Note(note);
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var second = TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false);
             var cap = session.Capture(input, second, r.GetValue(qkv));

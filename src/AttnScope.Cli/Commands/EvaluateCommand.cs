@@ -32,7 +32,7 @@ public static class EvaluateCommand
             var test = name is null
                 ? CorpusLoader.Load(c.Corpus, c.SourceLanguage, c.TargetLanguage, c.Training)
                 : CorpusLoader.LoadTest(name, c.SourceLanguage, c.TargetLanguage, c.Training);
-            foreach (var note in test.Notes) output.Err.WriteLine($"attnscope: {note}");
+            foreach (var note in test.Notes) output.Note(note);
             var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit));
             foreach (var line in report.Lines()) output.Out.WriteLine(line);
             return 0;

@@ -29,12 +29,13 @@ public static class InspectCommand
     {
         var sb = new StringBuilder();
         var m = cap.Metadata;
-        sb.AppendLine($"model:        {m.ModelId} ({m.Architecture})");
-        sb.AppendLine($"source:       {m.Source}");
+        // Everything below comes from the file: printed escaped, like token text.
+        sb.AppendLine($"model:        {TokenText.Escaped(m.ModelId)} ({TokenText.Escaped(m.Architecture)})");
+        sb.AppendLine($"source:       {TokenText.Escaped(m.Source)}");
         if (m.Extra.TryGetValue("config", out var cfg)) sb.AppendLine($"config:       {TokenText.Printable(cfg, 200)}");
         for (int i = 0; i < m.Texts.Count; i++)
             sb.AppendLine($"text {(i == 0 ? "A" : "B")}:       {TokenText.Printable(m.Texts[i], 200)}");
-        foreach (var w in m.Warnings) sb.AppendLine($"warning:      {w}");
+        foreach (var w in m.Warnings) sb.AppendLine($"warning:      {TokenText.Escaped(w)}");
         if (GenerationInfo.Of(cap) is { } g)
         {
             var how = new[] { g.Strategy is { Length: > 0 } st ? TokenText.Printable(st, 40) : null, g.StopReason is { } why ? $"stopped: {why}" : null }

@@ -23,14 +23,43 @@ public sealed record BertConfig
 
     public int HeadDim => HiddenSize / NumHeads;
 
+    /// <summary>Largest hidden_size read from a config (docs/limits.md).</summary>
+    public const int MaxHiddenSize = 65_536;
+    /// <summary>Largest intermediate_size.</summary>
+    public const int MaxIntermediateSize = 262_144;
+    /// <summary>Largest vocab_size (and largest tokenizer vocabulary).</summary>
+    public const int MaxVocabSize = 1_000_000;
+    /// <summary>Largest max_position_embeddings.</summary>
+    public const int MaxPositionLimit = 1_048_576;
+    /// <summary>Largest type_vocab_size.</summary>
+    public const int MaxTypeVocabSize = 1024;
+
+    /// <summary>
+    /// Checks every size before anything is allocated: positive, consistent, within the limits of docs/limits.md
+    /// (layers and heads as captures allow), a supported activation, and a finite, non-negative layer_norm_eps.
+    /// </summary>
     public void Validate()
     {
         if (HiddenSize <= 0 || NumHeads <= 0 || NumLayers <= 0 || IntermediateSize <= 0 || VocabSize <= 0)
             throw new AttnScopeException($"model config ({Origin}) is incomplete: hidden_size={HiddenSize}, num_attention_heads={NumHeads}, num_hidden_layers={NumLayers}, intermediate_size={IntermediateSize}, vocab_size={VocabSize}");
+        void Limit(string key, long value, long max)
+        {
+            if (value > max) throw new AttnScopeException($"model config ({Origin}): {key} {value} is more than the {max} AttnScope supports");
+        }
+        Limit("hidden_size", HiddenSize, MaxHiddenSize);
+        Limit("num_attention_heads", NumHeads, CaptureLimits.MaxHeads);
+        Limit("num_hidden_layers", NumLayers, CaptureLimits.MaxLayers);
+        Limit("num_hidden_layers × num_attention_heads", (long)NumLayers * NumHeads, CaptureLimits.MaxLayerHeads);
+        Limit("intermediate_size", IntermediateSize, MaxIntermediateSize);
+        Limit("vocab_size", VocabSize, MaxVocabSize);
+        Limit("max_position_embeddings", MaxPositions, MaxPositionLimit);
+        Limit("type_vocab_size", TypeVocabSize, MaxTypeVocabSize);
         if (HiddenSize % NumHeads != 0)
             throw new AttnScopeException($"model config ({Origin}): hidden_size {HiddenSize} is not divisible by num_attention_heads {NumHeads}");
         if (HiddenAct is not ("gelu" or "gelu_new" or "gelu_pytorch_tanh" or "relu"))
             throw new AttnScopeException($"model config ({Origin}): activation '{HiddenAct}' is not supported (gelu, gelu_new, relu)");
+        if (!float.IsFinite(LayerNormEps) || LayerNormEps < 0)
+            throw new AttnScopeException($"model config ({Origin}): layer_norm_eps {LayerNormEps} must be a finite number, zero or more");
     }
 
     /// <summary>Parses a Hugging Face config.json of a BERT-family model.</summary>
@@ -39,33 +68,82 @@ public sealed record BertConfig
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
         catch (JsonException e) { throw new AttnScopeException($"{origin} is not valid JSON: {e.Message}"); }
-        using (doc)
+        try
         {
-            var r = doc.RootElement;
-            if (r.ValueKind != JsonValueKind.Object) throw new AttnScopeException($"{origin} is not a JSON object");
-            int I(string k, int d) => r.TryGetProperty(k, out var v) && v.TryGetInt32(out var x) ? x : d;
-            string S(string k, string d) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : d;
-            float F(string k, float d) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : d;
-            var type = S("model_type", "bert");
-            if (type is not ("bert" or "roberta" or "xlm-roberta" or "distilbert" or "electra" or "minilm"))
-                throw new AttnScopeException($"{origin}: model_type '{type}' is not a BERT-family encoder this engine runs");
-            var cfg = new BertConfig
-            {
-                ModelType = type,
-                HiddenSize = I("hidden_size", 0),
-                NumHeads = I("num_attention_heads", 0),
-                NumLayers = I("num_hidden_layers", 0),
-                IntermediateSize = I("intermediate_size", 0),
-                VocabSize = I("vocab_size", 0),
-                MaxPositions = I("max_position_embeddings", 512),
-                TypeVocabSize = I("type_vocab_size", 2),
-                LayerNormEps = F("layer_norm_eps", 1e-12f),
-                HiddenAct = S("hidden_act", "gelu"),
-                DoLowerCase = !r.TryGetProperty("do_lower_case", out var lc) || lc.ValueKind != JsonValueKind.False,
-                Origin = origin,
-            };
-            cfg.Validate();
-            return cfg;
+            using (doc) return FromDocument(doc, origin);
         }
+        catch (InvalidOperationException e)
+        {
+            // A string holding an escaped lone surrogate ("\ud800") is valid JSON but no valid text.
+            throw new AttnScopeException($"{origin} holds text that is not valid: {e.Message}");
+        }
+    }
+
+    private static BertConfig FromDocument(JsonDocument doc, string origin)
+    {
+        var r = doc.RootElement;
+        if (r.ValueKind != JsonValueKind.Object) throw new AttnScopeException($"{origin} is not a JSON object");
+        // A key that is absent or null takes its default; a value of the wrong JSON type is an error naming the key.
+        JsonElement? Value(string k) => r.TryGetProperty(k, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+        int I(string k, int d)
+        {
+            if (Value(k) is not { } v) return d;
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var x))
+                throw new AttnScopeException($"{origin}: {k} must be a whole number, not {Describe(v)}");
+            if (x < int.MinValue || x > int.MaxValue)
+                throw new AttnScopeException($"{origin}: {k} {x} is out of range");
+            return (int)x;
+        }
+        string S(string k, string d)
+        {
+            if (Value(k) is not { } v) return d;
+            return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new AttnScopeException($"{origin}: {k} must be a string, not {Describe(v)}");
+        }
+        float F(string k, float d)
+        {
+            if (Value(k) is not { } v) return d;
+            return v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw new AttnScopeException($"{origin}: {k} must be a number, not {Describe(v)}");
+        }
+        var type = S("model_type", "bert");
+        if (type is not ("bert" or "roberta" or "xlm-roberta" or "distilbert" or "electra" or "minilm"))
+            throw new AttnScopeException($"{origin}: model_type '{type}' is not a BERT-family encoder this engine runs");
+        var cfg = new BertConfig
+        {
+            ModelType = type,
+            HiddenSize = I("hidden_size", 0),
+            NumHeads = I("num_attention_heads", 0),
+            NumLayers = I("num_hidden_layers", 0),
+            IntermediateSize = I("intermediate_size", 0),
+            VocabSize = I("vocab_size", 0),
+            MaxPositions = I("max_position_embeddings", 512),
+            TypeVocabSize = I("type_vocab_size", 2),
+            LayerNormEps = F("layer_norm_eps", 1e-12f),
+            HiddenAct = S("hidden_act", "gelu"),
+            DoLowerCase = Value("do_lower_case") is not { } lc || lc.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw new AttnScopeException($"{origin}: do_lower_case must be true or false, not {Describe(lc)}"),
+            },
+            Origin = origin,
+        };
+        cfg.Validate();
+        return cfg;
+    }
+
+    /// <summary>How a JSON value that has the wrong type is named in a message (its kind and, when short, its text).</summary>
+    internal static string Describe(JsonElement v)
+    {
+        var kind = v.ValueKind switch
+        {
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "a boolean",
+            JsonValueKind.Array => "an array",
+            JsonValueKind.Object => "an object",
+            _ => "null",
+        };
+        var text = v.GetRawText();
+        return text.Length <= 40 ? $"{kind} ({text})" : kind;
     }
 }

@@ -31,13 +31,20 @@ public sealed class WordPieceTextEncoder : ITextEncoder
     public bool AcceptsPairs => true;
     private readonly HashSet<int> _specialIds = [];
 
+    /// <summary>Largest vocab.txt read (docs/limits.md).</summary>
+    public const long MaxVocabFileBytes = 64L << 20;
+    /// <summary>Largest tokenizer.json read.</summary>
+    public const long MaxTokenizerFileBytes = 256L << 20;
+
     private WordPieceTextEncoder(string[] vocab, bool lowerCase, int maxLength, string origin)
     {
         _vocab = vocab;
         LowerCase = lowerCase;
         MaxLength = maxLength;
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < vocab.Length; i++) index.TryAdd(vocab[i], i);
+        for (int i = 0; i < vocab.Length; i++)
+            if (!index.TryAdd(vocab[i], i))
+                throw new AttnScopeException($"vocabulary {origin} lists the token \"{Capture.TokenText.Printable(vocab[i], 40)}\" twice (ids {index[vocab[i]]} and {i}); each token must appear once");
         int Special(string t) => index.TryGetValue(t, out var id) ? id
             : throw new AttnScopeException($"vocabulary {origin} has no {t} token; it is not a BERT WordPiece vocabulary");
         ClsId = Special("[CLS]");
@@ -47,41 +54,102 @@ public sealed class WordPieceTextEncoder : ITextEncoder
         _specialIds.Add(SepId);
         foreach (var extra in new[] { "[PAD]", "[MASK]" })
             if (index.TryGetValue(extra, out var extraId)) _specialIds.Add(extraId);
-        using var ms = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", vocab) + "\n"));
-        _wordPiece = WordPieceTokenizer.Create(ms, new WordPieceOptions { UnknownToken = "[UNK]", ContinuingSubwordPrefix = "##", MaxInputCharsPerWord = 100 });
+        // The library reads one token a line (line number = id): a token holding a line break would shift every id
+        // after it, so it becomes a placeholder no text can produce (whitespace never reaches WordPiece).
+        var lines = new string[vocab.Length];
+        for (int i = 0; i < vocab.Length; i++)
+            lines[i] = vocab[i].AsSpan().ContainsAny('\r', '\n') ? Placeholder(i, index) : vocab[i];
+        try
+        {
+            using var ms = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"));
+            _wordPiece = WordPieceTokenizer.Create(ms, new WordPieceOptions { UnknownToken = "[UNK]", ContinuingSubwordPrefix = "##", MaxInputCharsPerWord = 100 });
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new AttnScopeException($"vocabulary {origin} cannot be used as a WordPiece vocabulary ({e.Message})");
+        }
     }
 
-    public static WordPieceTextEncoder FromVocabFile(string path, bool lowerCase, int maxLength)
+    /// <summary>A name for id <paramref name="id"/> that is no token of the vocabulary and that no text produces.</summary>
+    private static string Placeholder(int id, Dictionary<string, int> taken)
+    {
+        var name = $"[unused {id}]";
+        while (taken.ContainsKey(name)) name += "_";
+        taken[name] = id;
+        return name;
+    }
+
+    /// <summary>
+    /// Reads a vocab.txt (one token a line, line number = id). Refused with one line: a missing, empty, over-large
+    /// (<see cref="MaxVocabFileBytes"/>) file, more than <paramref name="maxVocab"/> lines, a token listed twice.
+    /// </summary>
+    public static WordPieceTextEncoder FromVocabFile(string path, bool lowerCase, int maxLength, int maxVocab = Models.BertConfig.MaxVocabSize)
     {
         if (!File.Exists(path)) throw new AttnScopeException($"vocabulary file not found: '{path}'");
-        var lines = File.ReadAllLines(path, Encoding.UTF8);
-        var vocab = lines.Select(l => l.TrimEnd('\r')).ToArray();
+        long size = new FileInfo(path).Length;
+        if (size > MaxVocabFileBytes)
+            throw new AttnScopeException($"vocabulary file '{path}' is {size} bytes, more than the {MaxVocabFileBytes} AttnScope reads");
+        var text = File.ReadAllText(path, Encoding.UTF8);
+        var vocab = text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         if (vocab.Length > 0 && vocab[^1].Length == 0) vocab = vocab[..^1];
         if (vocab.Length == 0) throw new AttnScopeException($"vocabulary file '{path}' is empty");
+        if (vocab.Length > maxVocab)
+            throw new AttnScopeException($"vocabulary file '{path}' has {vocab.Length} tokens but the model's vocabulary is {maxVocab}");
         return new WordPieceTextEncoder(vocab, lowerCase, maxLength, $"'{path}'");
     }
 
-    /// <summary>Reads a WordPiece tokenizer.json (Hugging Face tokenizers format): its vocab and lower-casing.</summary>
-    public static WordPieceTextEncoder FromTokenizerJson(string path, bool? lowerCase, int maxLength)
+    /// <summary>
+    /// Reads a WordPiece tokenizer.json (Hugging Face tokenizers format): its vocab and lower-casing. Every id is
+    /// checked (0 ≤ id &lt; <paramref name="maxVocab"/>, each used once) before the vocabulary is allocated.
+    /// </summary>
+    public static WordPieceTextEncoder FromTokenizerJson(string path, bool? lowerCase, int maxLength, int maxVocab = Models.BertConfig.MaxVocabSize)
     {
         if (!File.Exists(path)) throw new AttnScopeException($"tokenizer file not found: '{path}'");
+        long size = new FileInfo(path).Length;
+        if (size > MaxTokenizerFileBytes)
+            throw new AttnScopeException($"tokenizer file '{path}' is {size} bytes, more than the {MaxTokenizerFileBytes} AttnScope reads");
+        string Bad(string why) => $"'{path}' is not a valid tokenizer.json: {why}";
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            var model = doc.RootElement.GetProperty("model");
-            var type = model.TryGetProperty("type", out var t) ? t.GetString() : null;
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new AttnScopeException(Bad("it is not a JSON object"));
+            if (!doc.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+                throw new AttnScopeException(Bad("it has no \"model\" object"));
+            var type = model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             if (type != "WordPiece")
-                throw new AttnScopeException($"'{path}' holds a {type ?? "unknown"} tokenizer; only WordPiece (BERT family) is supported here");
-            var entries = model.GetProperty("vocab").EnumerateObject().Select(p => (p.Name, Id: p.Value.GetInt32())).ToList();
-            var vocab = new string[entries.Count == 0 ? 0 : entries.Max(e => e.Id) + 1];
-            for (int i = 0; i < vocab.Length; i++) vocab[i] = $"[unused-{i}]";
-            foreach (var (name, id) in entries) vocab[id] = name;
+                throw new AttnScopeException($"'{path}' holds a {Capture.TokenText.Escaped(type ?? "unknown")} tokenizer; only WordPiece (BERT family) is supported here");
+            if (!model.TryGetProperty("vocab", out var vocabJson) || vocabJson.ValueKind != JsonValueKind.Object)
+                throw new AttnScopeException(Bad("its model has no \"vocab\" object"));
+            var entries = new List<(string Name, int Id)>();
+            int maxId = -1;
+            foreach (var p in vocabJson.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt64(out var id))
+                    throw new AttnScopeException(Bad($"the id of token \"{Capture.TokenText.Printable(p.Name, 40)}\" is not a whole number"));
+                if (id < 0 || id >= maxVocab)
+                    throw new AttnScopeException(Bad($"token \"{Capture.TokenText.Printable(p.Name, 40)}\" has id {id}, outside the model's vocabulary of {maxVocab} (0..{maxVocab - 1})"));
+                entries.Add((p.Name, (int)id));
+                maxId = Math.Max(maxId, (int)id);
+            }
+            if (entries.Count == 0) throw new AttnScopeException(Bad("its vocabulary is empty"));
+            // Ids are below maxVocab (checked above), so this allocation is bounded by the model's own size.
+            var vocab = new string?[maxId + 1];
+            foreach (var (name, id) in entries)
+            {
+                if (vocab[id] is { } other)
+                    throw new AttnScopeException(Bad($"id {id} is given to both \"{Capture.TokenText.Printable(other, 40)}\" and \"{Capture.TokenText.Printable(name, 40)}\""));
+                vocab[id] = name;
+            }
+            var names = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (name, id) in entries) names[name] = id;
+            var full = new string[vocab.Length];
+            for (int i = 0; i < vocab.Length; i++) full[i] = vocab[i] ?? Placeholder(i, names);
             bool lc = lowerCase ?? FindLowercase(doc.RootElement);
-            return new WordPieceTextEncoder(vocab, lc, maxLength, $"'{path}'");
+            return new WordPieceTextEncoder(full, lc, maxLength, $"'{path}'");
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw new AttnScopeException($"'{path}' is not a valid tokenizer.json: {e.Message}");
+            throw new AttnScopeException(Bad(e.Message));
         }
     }
 

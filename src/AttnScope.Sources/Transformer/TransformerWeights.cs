@@ -48,6 +48,9 @@ internal sealed class TransformerWeights
                 return;
             }
             if (a.Length != expected) throw new AttnScopeException($"weights from {origin}: {what} has {a.Length} values, expected {expected}");
+            // A NaN or infinite weight would spread through every later number.
+            int bad = Array.FindIndex(a, v => !float.IsFinite(v));
+            if (bad >= 0) throw new AttnScopeException($"weights from {origin}: {what} holds {a[bad]} (element {bad}); the model cannot be run");
         }
         int d = s.Hidden, q = s.QueryWidth, kv = s.KvWidth, inter = s.Intermediate;
         Len(t.TokenEmbeddings, (long)s.Vocab * d, "the token embedding");

@@ -32,6 +32,12 @@ public sealed record RunConfig
         try { config = JsonSerializer.Deserialize<RunConfig>(json); }
         catch (JsonException e) { throw new AttnScopeException($"'{path}' is not a valid run config: {e.Message}"); }
         if (config is null) throw new AttnScopeException($"'{path}' is empty");
+        // JSON null is accepted by the serializer for any reference-typed field; none of these may be null.
+        if (config.Model is null || config.Training is null)
+            throw new AttnScopeException($"'{path}' is not a valid run config: \"{(config.Model is null ? "model" : "training")}\" must be an object, not null");
+        foreach (var (name, value) in new[] { ("format", config.Format), ("architecture", config.Architecture), ("source_language", config.SourceLanguage),
+                     ("target_language", config.TargetLanguage), ("corpus", config.Corpus), ("probe", config.Probe), ("probe_target", config.ProbeTarget) })
+            if (value is null) throw new AttnScopeException($"'{path}' is not a valid run config: \"{name}\" must be a string, not null");
         if (config.Format != FormatId)
             throw new AttnScopeException($"'{path}' has format '{config.Format}', expected {FormatId}");
         config.Model.Validate();

@@ -54,10 +54,44 @@ public sealed class RunFolder
         catch (IOException) { return false; }
     }
 
-    /// <summary>Creates a new run folder (an existing folder must be empty or hold no run).</summary>
+    /// <summary>
+    /// True when <paramref name="path"/> holds a run that never wrote its first checkpoint (a kill, a full disk or an
+    /// error between creating the folder and step 0): only the files <see cref="Create"/> writes, temporary files of
+    /// interrupted writes, and no checkpoint. Such a folder can be started again; nothing in it is worth keeping.
+    /// </summary>
+    public static bool IsUnfinished(string path)
+    {
+        if (!Directory.Exists(path)) return false;
+        bool any = false;
+        foreach (var entry in Directory.EnumerateFileSystemEntries(path))
+        {
+            var name = System.IO.Path.GetFileName(entry);
+            if (name is CheckpointFolder or ProbeFolder)
+            {
+                if (!Directory.Exists(entry)) return false;
+                if (Directory.EnumerateFileSystemEntries(entry).Any(e => !AtomicFile.IsTemporaryName(System.IO.Path.GetFileName(e)) || !File.Exists(e)))
+                    return false;
+                continue;
+            }
+            if (name is ConfigFile or SubwordVocabulary.VocabFileName or "log.tsv" || AtomicFile.IsTemporaryName(name))
+            {
+                if (!File.Exists(entry)) return false;
+                any = true;
+                continue;
+            }
+            return false;
+        }
+        return any;
+    }
+
+    /// <summary>
+    /// Creates a new run folder. An existing folder must be empty, or hold only an unfinished run (see
+    /// <see cref="IsUnfinished"/>), which is cleared first.
+    /// </summary>
     public static RunFolder Create(string path, RunConfig config)
     {
         if (File.Exists(path)) throw new AttnScopeException($"'{path}' is a file, not a folder for the run");
+        if (IsUnfinished(path)) Clear(path);
         if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
             throw new AttnScopeException($"'{path}' is not empty; give a new folder, or --resume to continue the run in it");
         Directory.CreateDirectory(path);
@@ -66,6 +100,46 @@ public sealed class RunFolder
         var run = new RunFolder(path, config);
         run.SaveConfig();
         return run;
+    }
+
+    /// <summary>Removes what an unfinished run left (files and folders <see cref="IsUnfinished"/> accepts).</summary>
+    private static void Clear(string path)
+    {
+        try
+        {
+            foreach (var sub in new[] { CheckpointFolder, ProbeFolder })
+            {
+                var dir = System.IO.Path.Combine(path, sub);
+                if (Directory.Exists(dir))
+                {
+                    foreach (var f in Directory.EnumerateFiles(dir)) File.Delete(f);
+                    Directory.Delete(dir);
+                }
+            }
+            foreach (var f in Directory.EnumerateFiles(path)) File.Delete(f);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new AttnScopeException($"'{path}' holds an unfinished run that could not be cleared ({e.Message}); remove the folder and start again");
+        }
+    }
+
+    /// <summary>
+    /// Deletes temporary files that an interrupted write (a killed checkpoint, probe or config write) left in the run
+    /// folder, its checkpoints and its probes; returns how many bytes were freed. Called when a run is resumed.
+    /// </summary>
+    public long CleanTemporaries()
+    {
+        long freed = 0;
+        foreach (var dir in new[] { Path, System.IO.Path.Combine(Path, CheckpointFolder), System.IO.Path.Combine(Path, ProbeFolder) })
+        {
+            if (!Directory.Exists(dir)) continue;
+            foreach (var f in Directory.EnumerateFiles(dir, ".*" + AtomicFile.TemporarySuffix))
+                if (AtomicFile.IsTemporaryName(System.IO.Path.GetFileName(f)))
+                    try { freed += new FileInfo(f).Length; } catch (IOException) { }
+            AtomicFile.CleanTemporaries(dir);
+        }
+        return freed;
     }
 
     public void SaveConfig() => AtomicFile.WriteAllBytes(System.IO.Path.Combine(Path, ConfigFile), System.Text.Encoding.UTF8.GetBytes(Config.ToJson()));
@@ -111,7 +185,8 @@ public sealed class RunFolder
 
     public string LatestCheckpoint() =>
         Checkpoints() is { Count: > 0 } list ? list[^1].Path
-        : throw new AttnScopeException($"run folder '{Path}' has no checkpoint yet (in {CheckpointFolder}/)");
+        : throw new AttnScopeException($"run folder '{Path}' has no checkpoint yet (in {CheckpointFolder}/): its training stopped before the first one; " +
+                                       $"start it again with 'attnscope train --out {Path}' (without --resume), which replaces the unfinished run");
 
     /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints.</summary>
     public void PruneCheckpoints(int keep)

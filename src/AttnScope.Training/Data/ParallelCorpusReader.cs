@@ -25,7 +25,7 @@ public static class CorpusSkipReason
     public const string Empty = "empty";
     /// <summary>The two files have different line counts (the extra lines), or a TSV line has other than two columns.</summary>
     public const string Misaligned = "misaligned";
-    /// <summary>One side has more words than the limit.</summary>
+    /// <summary>One side has more words than the limit, or a line is longer than <see cref="ParallelCorpusReader.MaxLineBytes"/>.</summary>
     public const string OverLong = "over-long";
     /// <summary>A JSON line that does not parse or lacks translation.{src} / translation.{tgt} strings.</summary>
     public const string Malformed = "malformed";
@@ -117,8 +117,14 @@ public static class ParallelCorpusReader
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
-    /// <summary>The lines of a file as strings, or null for a line that is not valid UTF-8. Streams the file.</summary>
-    private static IEnumerable<string?> Lines(string path)
+    /// <summary>Longest line read (docs/limits.md): a longer one is skipped as over-long without being held.</summary>
+    public const int MaxLineBytes = 1 << 20;
+
+    /// <summary>A line read from a corpus file: its text, or null when it is not valid UTF-8 or longer than <see cref="MaxLineBytes"/>.</summary>
+    private readonly record struct Line(string? Text, bool TooLong);
+
+    /// <summary>The lines of a file. Streams the file; a line never takes more than <see cref="MaxLineBytes"/> of memory.</summary>
+    private static IEnumerable<Line> Lines(string path)
     {
         FileStream stream;
         try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
@@ -130,22 +136,31 @@ public static class ParallelCorpusReader
         {
             var line = new MemoryStream();
             var buffer = new byte[1 << 16];
-            bool first = true;
+            bool first = true, tooLong = false;
             int n;
+            void Append(int start, int count)
+            {
+                if (tooLong) return;
+                if (line.Length + count > MaxLineBytes) { tooLong = true; line.SetLength(0); return; }
+                line.Write(buffer, start, count);
+            }
             while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
             {
                 int start = 0;
                 for (int i = 0; i < n; i++)
                 {
                     if (buffer[i] != (byte)'\n') continue;
-                    line.Write(buffer, start, i - start);
-                    yield return Decode(line, ref first);
+                    Append(start, i - start);
+                    yield return tooLong ? new Line(null, true) : new Line(Decode(line, ref first), false);
+                    first = false;
+                    tooLong = false;
                     line.SetLength(0);
                     start = i + 1;
                 }
-                line.Write(buffer, start, n - start);
+                Append(start, n - start);
             }
-            if (line.Length > 0) yield return Decode(line, ref first);
+            if (tooLong) yield return new Line(null, true);
+            else if (line.Length > 0) yield return new Line(Decode(line, ref first), false);
         }
     }
 
@@ -182,12 +197,17 @@ public static class ParallelCorpusReader
                 break;
             }
             var where = $"line {lineNo}";
-            if (s.Current is null || t.Current is null)
+            if (s.Current.TooLong || t.Current.TooLong)
             {
-                c.Skip(CorpusSkipReason.InvalidUtf8, $"{where}: the {(s.Current is null ? "source" : "target")} is not valid UTF-8");
+                c.Skip(CorpusSkipReason.OverLong, $"{where}: the {(s.Current.TooLong ? "source" : "target")} is longer than {MaxLineBytes} bytes");
                 continue;
             }
-            c.Add(where, s.Current, t.Current);
+            if (s.Current.Text is null || t.Current.Text is null)
+            {
+                c.Skip(CorpusSkipReason.InvalidUtf8, $"{where}: the {(s.Current.Text is null ? "source" : "target")} is not valid UTF-8");
+                continue;
+            }
+            c.Add(where, s.Current.Text, t.Current.Text);
         }
     }
 
@@ -199,9 +219,10 @@ public static class ParallelCorpusReader
         {
             lineNo++;
             var where = $"line {lineNo}";
-            if (line is null) { c.Skip(CorpusSkipReason.InvalidUtf8, $"{where}: not valid UTF-8"); continue; }
-            if (line.Trim().Length == 0) { c.Skip(CorpusSkipReason.Empty, $"{where}: empty line"); continue; }
-            yield return (lineNo, where, line);
+            if (line.TooLong) { c.Skip(CorpusSkipReason.OverLong, $"{where}: longer than {MaxLineBytes} bytes"); continue; }
+            if (line.Text is null) { c.Skip(CorpusSkipReason.InvalidUtf8, $"{where}: not valid UTF-8"); continue; }
+            if (line.Text.Trim().Length == 0) { c.Skip(CorpusSkipReason.Empty, $"{where}: empty line"); continue; }
+            yield return (lineNo, where, line.Text);
         }
     }
 

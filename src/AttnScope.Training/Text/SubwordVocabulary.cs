@@ -81,7 +81,8 @@ public sealed class SubwordVocabulary
     public void Save(string folder)
     {
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, VocabFileName), string.Join("\n", _pieces) + "\n", new UTF8Encoding(false));
+        // Atomic: a full disk or a kill leaves the old file or none, never a cut vocabulary.
+        AttnScope.Capture.Io.AtomicFile.WriteAllBytes(Path.Combine(folder, VocabFileName), new UTF8Encoding(false).GetBytes(string.Join("\n", _pieces) + "\n"));
     }
 
     /// <summary>Loads what <see cref="Save"/> wrote; a clear error if the files are missing or malformed.</summary>

@@ -45,6 +45,8 @@ public static class RunTrainer
         {
             run = RunFolder.Open(request.Out);
             run.LatestCheckpoint(); // a clear error before any work if there is nothing to resume
+            long freed = run.CleanTemporaries();
+            if (freed > 0) log.WriteLine($"removed temporary files of an interrupted write ({freed / 1e6:0.0} MB)");
             vocab = run.LoadVocabulary();
             var o = run.Config.Training with { MaxSteps = request.Steps, MaxMinutes = request.Minutes };
             corpus = CorpusLoader.Load(run.Config.Corpus, run.Config.SourceLanguage, run.Config.TargetLanguage, o);
@@ -54,10 +56,12 @@ public static class RunTrainer
         {
             (request.Model with { VocabSize = request.Options.VocabSize }).Validate();
             request.Options.Validate();
-            if (File.Exists(Path.Combine(request.Out, RunFolder.ConfigFile)))
+            if (File.Exists(Path.Combine(request.Out, RunFolder.ConfigFile)) && !RunFolder.IsUnfinished(request.Out))
                 throw new AttnScopeException($"'{request.Out}' already holds a run; add --resume to continue it, or give a new folder");
+            if (RunFolder.IsUnfinished(request.Out))
+                log.WriteLine($"'{request.Out}' holds an unfinished run (no checkpoint): it is replaced by this one");
             corpus = CorpusLoader.Load(request.Corpus, request.SourceLanguage, request.TargetLanguage, request.Options);
-            foreach (var note in corpus.Notes) log.WriteLine(note);
+            foreach (var note in corpus.Notes) log.WriteLine(TokenText.Escaped(note)); // notes quote corpus lines: never raw
             var sw = Stopwatch.StartNew();
             vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize);
             log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");

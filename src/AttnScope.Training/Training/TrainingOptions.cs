@@ -28,6 +28,12 @@ public sealed record TrainingOptions
     [JsonPropertyName("builtin_train_pairs")] public int BuiltinTrainPairs { get; init; } = 40_000;
     [JsonPropertyName("builtin_test_pairs")] public int BuiltinTestPairs { get; init; } = 1_000;
 
+    /// <summary>Largest batch_tokens.</summary>
+    public const int MaxBatchTokens = 1_000_000;
+    /// <summary>Most pairs generated from the built-in corpus, for training and for testing each.</summary>
+    public const int MaxBuiltinPairs = 2_000_000;
+
+    /// <summary>Checks every option, with an upper bound for each size.</summary>
     public void Validate()
     {
         static void Check(bool ok, string message) { if (!ok) throw new AttnScopeException($"invalid training options: {message}"); }
@@ -42,5 +48,12 @@ public sealed record TrainingOptions
         Check(MaxSteps >= 0 && MaxMinutes >= 0, "step and time limits cannot be negative");
         Check(BuiltinTrainPairs >= 1, $"builtin_train_pairs {BuiltinTrainPairs} must be at least 1");
         Check(BuiltinTestPairs >= 0, $"builtin_test_pairs {BuiltinTestPairs} cannot be negative");
+        // Upper bounds (docs/limits.md): a config.json read from disk must not ask for an allocation without bound.
+        Check(double.IsFinite(LearningRate) && double.IsFinite(WeightDecay) && double.IsFinite(ClipNorm) && double.IsFinite(MaxMinutes),
+            "learning_rate, weight_decay, clip_norm and max_minutes must be finite numbers");
+        Check(BatchTokens <= MaxBatchTokens, $"batch_tokens {BatchTokens} is more than the {MaxBatchTokens} AttnScope supports");
+        Check(VocabSize <= Model.TransformerConfig.MaxVocabSize, $"vocab_size {VocabSize} is more than the {Model.TransformerConfig.MaxVocabSize} AttnScope supports");
+        Check(MaxPieces >= 1, $"max_pieces {MaxPieces} must be at least 1");
+        Check(BuiltinTrainPairs <= MaxBuiltinPairs && BuiltinTestPairs <= MaxBuiltinPairs, $"the built-in corpus has at most {MaxBuiltinPairs} training and test pairs each");
     }
 }

@@ -54,7 +54,13 @@ public static class BertFamily
         c.Validate();
         if (c.MaxPositions <= 0) throw new Capture.AttnScopeException($"model config ({c.Origin}): max_position_embeddings {c.MaxPositions} must be positive");
         if (c.TypeVocabSize <= 0) throw new Capture.AttnScopeException($"model config ({c.Origin}): type_vocab_size {c.TypeVocabSize} must be positive");
-        foreach (var (name, shape) in Expected(c)) w.Get(name, shape);
+        foreach (var (name, shape) in Expected(c))
+        {
+            var t = w.Get(name, shape); // throws naming the tensor
+            // A NaN or infinite weight would spread through every later number: refused here, naming the tensor.
+            int bad = Array.FindIndex(t.Data, v => !float.IsFinite(v));
+            if (bad >= 0) throw new Capture.AttnScopeException($"weights from {w.Origin}: '{name}' holds {t.Data[bad]} (element {bad}); the model cannot be run");
+        }
         float[] D(string name) => w.Get(name).Data;
         var layers = new CoreLayerTensors[c.NumLayers];
         for (int l = 0; l < c.NumLayers; l++)
