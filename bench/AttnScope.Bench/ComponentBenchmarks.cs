@@ -84,6 +84,16 @@ public static class ComponentBenchmarks
                     double ms = Median(15, () => { buf.CopyTo(work, 0); Activations.GeluErf(work); });
                     double cpuMs = (Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds / 17;
                     Console.WriteLine($"gelu {buf.Length} elements: {ms:F3} ms wall, {cpuMs:F3} ms cpu, {cpuMs * 1e6 / buf.Length:F2} cpu ns/element");
+                    foreach (var (name, act) in new (string, Action<Span<float>>)[]
+                    {
+                        ("gelu_new scalar (engine)", Activations.GeluTanh),
+                        ("gelu_new vectorised (core)", d => AttnScope.Sources.Transformer.CoreOps.Activate("gelu_new", d)),
+                        ("silu vectorised (core)", AttnScope.Sources.Transformer.CoreOps.Silu),
+                    })
+                    {
+                        double t = Median(15, () => { buf.CopyTo(work, 0); act(work); });
+                        Console.WriteLine($"{name}: {t * 1e6 / buf.Length:F2} ns/element");
+                    }
                     return 0;
                 }
             }

@@ -9,6 +9,8 @@ using AttnScope.Capture;
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
 // Gradient relevance against the forward pass: -- relevance [--lengths 16,128,512] [--runs 5]
 // Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 3] [--peer-pairs 6] [--no-networkx]
+// Decoder capture (prompt and per-token tokens/s) against ONNX Runtime:
+//   -- decoder [--lengths 128,512,2048] [--new 32] [--runs 3] [--shapes gpt2-small,llama] [--json FILE] [--profile]
 try
 {
     if (args.FirstOrDefault() == "views")
@@ -19,6 +21,7 @@ try
     if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "relevance") return RelevanceBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "flow") return FlowBenchmark.Run(args[1..]);
+    if (args.FirstOrDefault() == "decoder") return DecoderBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

@@ -22,6 +22,9 @@ internal static class EngineProfile
 
     public static void Reset() => Array.Clear(Ticks);
 
+    /// <summary>The totals so far in milliseconds, one per <see cref="Part"/>, so a caller can split them by phase.</summary>
+    public static double[] Snapshot() => Ticks.Select(t => t * 1000.0 / Stopwatch.Frequency).ToArray();
+
     public static string Report(int runs) => string.Join(", ", Enum.GetValues<Part>().Select(p =>
         $"{p} {Ticks[(int)p] * 1000.0 / Stopwatch.Frequency / Math.Max(1, runs):F1}"));
 }

@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using AttnScope.Capture;
 using AttnScope.Sources.Engine;
 
@@ -28,20 +31,57 @@ internal static class CoreOps
         for (int i = 0; i < row.Length; i++) row[i] = (row[i] - mean) * rstd * gain[i];
     }
 
-    /// <summary>x·σ(x) in place.</summary>
-    public static void Silu(Span<float> data)
+    /// <summary>x·σ(x) in place (SiLU), 8 lanes at a time.</summary>
+    public static void Silu(Span<float> data) => Gated(data, gelu: false);
+
+    /// <summary>
+    /// GPT-2's "gelu_new" (and "gelu_pytorch_tanh") in place, 8 lanes at a time: ½x(1 + tanh u) with
+    /// u = √(2/π)(x + 0.044715x³) equals x·σ(2u), so one vector exponential per element replaces a scalar tanh.
+    /// </summary>
+    public static void GeluTanh(Span<float> data) => Gated(data, gelu: true);
+
+    /// <summary>x ← x·σ(z) with z = x (SiLU) or z = 2√(2/π)(x + 0.044715x³) (tanh GELU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gated(Span<float> data, bool gelu)
     {
-        for (int i = 0; i < data.Length; i++)
+        ref float d0 = ref MemoryMarshal.GetReference(data);
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+            XSigmoid(Vector256.LoadUnsafe(ref d0, (nuint)i), gelu).StoreUnsafe(ref d0, (nuint)i);
+        if (i < data.Length)
         {
-            float x = data[i];
-            data[i] = x / (1f + MathF.Exp(-x));
+            Span<float> tmp = stackalloc float[8];
+            tmp.Clear();
+            data[i..].CopyTo(tmp);
+            XSigmoid(Vector256.Create<float>(tmp), gelu).CopyTo(tmp);
+            tmp[..(data.Length - i)].CopyTo(data[i..]);
         }
     }
 
-    /// <summary>The named activation in place (the engine's GELU kernels, ReLU, SiLU).</summary>
+    /// <summary>
+    /// x·σ(z) on 8 lanes with e = e^(−|z|) ≤ 1 (so the exponential never overflows): σ(z) = 1/(1 + e) for z ≥ 0 and
+    /// e/(1 + e) below. Below z ≈ −87 the exponential is clamped (<see cref="FastMath.ExpNonPositive"/>), leaving
+    /// x·1.6e-38 where the exact value underflows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> XSigmoid(Vector256<float> x, bool gelu)
+    {
+        var z = x;
+        if (gelu)
+        {
+            const float c2 = 2f * 0.7978845608028654f;
+            z = x * FastMath.Madd(x * x, Vector256.Create(c2 * 0.044715f), Vector256.Create(c2));
+        }
+        var e = FastMath.ExpNonPositive(-Vector256.Abs(z));
+        var r = Vector256<float>.One / (Vector256<float>.One + e);
+        return x * Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), r, e * r);
+    }
+
+    /// <summary>The named activation in place (SiLU and the tanh GELU here, the engine's other kernels, ReLU).</summary>
     public static void Activate(string act, Span<float> data)
     {
         if (act == "silu") Silu(data);
+        else if (act is "gelu_new" or "gelu_pytorch_tanh") GeluTanh(data);
         else Activations.Apply(act, data);
     }
 
