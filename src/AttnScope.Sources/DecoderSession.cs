@@ -57,17 +57,19 @@ public sealed class DecoderSession
     }
 
     /// <summary>Captures one text: every layer's causal attention (and Q/K/V/scores when asked).</summary>
-    public AttentionCapture Capture(string text, bool captureQkv = false)
+    /// <param name="hooks">Hook point names or patterns (<c>blocks.*.hook_resid_post</c>) to record into the capture.</param>
+    public AttentionCapture Capture(string text, bool captureQkv = false, IReadOnlyList<string>? hooks = null)
     {
         var input = Tokenizer.Encode(text);
-        var r = Model.Forward(new ForwardInput { Ids = input.Ids, CaptureQkv = captureQkv });
+        var hookSet = HookCapture.For(hooks);
+        var r = Model.Forward(new ForwardInput { Ids = input.Ids, CaptureQkv = captureQkv, Hooks = hookSet });
         OutputCheck.Verify(new SequenceAttention { LastHidden = r.Hidden, Attention = r.Attention!, Query = r.Query, Key = r.Key, Value = r.Value, Scores = r.Scores }, Files.Id);
         var stack = new AttentionStack(AttentionStack.Decoder, r.Attention!) { Query = r.Query, Key = r.Key, Value = r.Value, Scores = r.Scores };
         var meta = new CaptureMetadata
         {
             ModelId = Files.Id, Architecture = Spec.Family, Source = "managed", Texts = [text], Warnings = input.Warnings, Extra = Extra(),
         };
-        return new AttentionCapture(meta, input.Tokens, [stack]);
+        return new AttentionCapture(meta, input.Tokens, [stack], analyses: HookCapture.Analyses(hookSet));
     }
 
     /// <summary>

@@ -91,6 +91,24 @@ public sealed class ModelSession : IDisposable
 
     public EncodedInput Encode(string text, string? pair = null) => Tokenizer.Encode(text, pair);
 
+    /// <summary>
+    /// Captures one text or pair on the managed engine and records hook points (names or <c>*</c> patterns) into it
+    /// as <c>hooks.*</c> analyses.
+    /// </summary>
+    public AttentionCapture CaptureWithHooks(string text, string? pair, bool captureQkv, IReadOnlyList<string> hooks)
+    {
+        if (Source is not SourceFactory.ManagedSource managed)
+            throw new AttnScopeException("hook points are recorded by the managed engine; use --engine managed");
+        var input = Encode(text, pair);
+        var hookSet = HookCapture.For(hooks);
+        var model = managed.Model;
+        var r = model.Forward(new Transformer.ForwardInput { Ids = input.Ids, TypeIds = input.TypeIds, CaptureQkv = captureQkv, Hooks = hookSet });
+        var result = new SequenceAttention { LastHidden = r.Hidden, Attention = r.Attention!, Query = r.Query, Key = r.Key, Value = r.Value, Scores = r.Scores };
+        OutputCheck.Verify(result, Files.Id);
+        var cap = CaptureBuilder.Build(Files.Id, Config.ModelType, Source.Name, input, result, text, pair, new Dictionary<string, string> { ["config"] = Config.Origin });
+        return cap.WithAnalyses(HookCapture.Analyses(hookSet));
+    }
+
     /// <summary>Captures one text or sentence pair.</summary>
     public AttentionCapture Capture(string text, string? pair = null, bool captureQkv = false) =>
         CaptureBatch([(text, pair)], captureQkv)[0];

@@ -44,8 +44,9 @@ public static class SourceFactory
 
     public static BertConfig InferConfigFromOnnx(string path) => OnnxBertWeights.InferConfig(OnnxModel.Load(path));
 
-    private sealed class ManagedSource(TransformerModel engine) : IAttentionSource
+    internal sealed class ManagedSource(TransformerModel engine) : IAttentionSource
     {
+        public TransformerModel Model => engine;
         public string Name => "managed";
         public IReadOnlyList<SequenceAttention> Run(IReadOnlyList<EncodedInput> batch, bool captureQkv) => engine.RunBatch(batch, captureQkv);
         public void Dispose() { }

@@ -30,10 +30,11 @@ public static class CaptureCommand
         var pairFile = new Option<string?>("--text-pair-file") { Description = "read the second text from a UTF-8 file" };
         var engine = EngineOption();
         var qkv = new Option<bool>("--qkv") { Description = "also record queries, keys, values and pre-softmax scores" };
+        var hook = new Option<string[]>("--hook") { Description = "record a hook point into the capture (TransformerLens names, * matches any run: blocks.*.hook_resid_post); repeatable", AllowMultipleArgumentsPerToken = false };
         var outPath = new Option<string>("--output", "-o") { Description = "capture file to write (.safetensors)", Required = true };
         var cmd = new Command("capture", "Run a model on text and save every attention tensor as a capture file.")
         {
-            model, text, textFile, pair, pairFile, engine, qkv, outPath,
+            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -43,12 +44,13 @@ public static class CaptureCommand
             var files = AttnScope.Sources.Models.ModelResolver.Resolve(r.GetValue(model)!);
             if (DecoderSession.IsDecoder(files))
                 return DecoderCapture(output, files, kind, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!,
-                    TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false), r.GetValue(qkv), r.GetValue(outPath)!);
+                    TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false), r.GetValue(qkv), r.GetValue(outPath)!, r.GetValue(hook) ?? []);
             using var session = ModelSession.Open(files, kind);
             foreach (var note in session.Notes) output.Note(note);
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var second = TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false);
-            var cap = session.Capture(input, second, r.GetValue(qkv));
+            var hooks = r.GetValue(hook) ?? [];
+            var cap = hooks.Length > 0 ? session.CaptureWithHooks(input, second, r.GetValue(qkv), hooks) : session.Capture(input, second, r.GetValue(qkv));
             foreach (var w in cap.Metadata.Warnings) output.Warn(w);
             var path = r.GetValue(outPath)!;
             cap.Save(path);
@@ -60,16 +62,17 @@ public static class CaptureCommand
     }
 
     /// <summary>A decoder language model: one causal <c>decoder</c> stack over the text's tokens.</summary>
-    private static int DecoderCapture(CliOutput output, AttnScope.Sources.Models.ModelFiles files, EngineKind kind, string text, string? pair, bool qkv, string path)
+    private static int DecoderCapture(CliOutput output, AttnScope.Sources.Models.ModelFiles files, EngineKind kind, string text, string? pair, bool qkv, string path, string[] hooks)
     {
         if (kind != EngineKind.Managed) throw new AttnScopeException($"--engine onnx runs BERT-family .onnx models; '{files.Id}' is a decoder, which the managed engine runs");
         if (pair is not null) throw new AttnScopeException("--text-pair is for sentence pairs of encoder models; a decoder takes one text (use attnscope generate for a continuation)");
         var session = DecoderSession.Open(files);
-        var cap = session.Capture(text, qkv);
+        var cap = session.Capture(text, qkv, hooks);
         foreach (var w in cap.Metadata.Warnings) output.Warn(w);
         cap.Save(path);
         var dec = cap.Stacks[AttentionStack.Decoder];
-        output.Out.WriteLine($"wrote {path}: {cap.Tokens.Count} tokens, decoder.attention {dec.Attention.ShapeText} ({session.Spec.Family}, managed engine)");
+        output.Out.WriteLine($"wrote {path}: {cap.Tokens.Count} tokens, decoder.attention {dec.Attention.ShapeText} ({session.Spec.Family}, managed engine)" +
+            (hooks.Length > 0 ? $", {cap.Analyses.Count(a => a.Key.StartsWith(HookCapture.Prefix, StringComparison.Ordinal))} hook tensors" : ""));
         return 0;
     }
 }

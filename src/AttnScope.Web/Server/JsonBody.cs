@@ -40,12 +40,20 @@ public sealed class JsonBody
         if (!Utf8.IsValid(bytes)) throw new HttpError(400, "the request body is not valid UTF-8");
         try
         {
-            return new JsonBody(JsonNode.Parse(bytes, documentOptions: Strict) as JsonObject
-                                ?? throw new HttpError(400, "the request body must be a JSON object"));
+            var body = JsonNode.Parse(bytes, documentOptions: Strict) as JsonObject
+                       ?? throw new HttpError(400, "the request body must be a JSON object");
+            // Keys are decoded here, once: a key holding a lone surrogate escape is refused now, not when it is looked up.
+            foreach (var (name, _) in body)
+                if (!IsValidUnicode(name)) throw new HttpError(400, "a key of the request body is not valid Unicode (it holds a lone surrogate escape such as \\uD800)");
+            return new JsonBody(body);
         }
         catch (JsonException e)
         {
             throw new HttpError(400, $"the request body is not valid JSON: {OneLine(e.Message)}");
+        }
+        catch (InvalidOperationException)
+        {
+            throw new HttpError(400, "the request body is not valid Unicode (it holds a lone surrogate escape such as \\uD800)");
         }
     }
 

@@ -95,3 +95,47 @@ public class DecoderCliTests
         Assert.False(File.Exists(dir.File("x.safetensors")));
     }
 }
+
+/// <summary><c>capture --hook</c>: hook points recorded into the capture as <c>hooks.*</c> tensors, for decoders and BERT.</summary>
+[Collection("minilm")]
+public class HookCaptureCliTests
+{
+    [Fact]
+    public void HookPointsAreRecordedIntoTheCapture()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("cap.safetensors");
+        var folder = DecoderGoldenTests.Folder("tiny-llama");
+        var (code, output, err) = CliTests.Run("capture", "--model", folder, "--text", "The cat sat on it", "--hook", "blocks.*.hook_resid_post", "--hook", "blocks.0.attn.hook_z", "-o", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("3 hook tensors", output);
+        var cap = AttentionCapture.Load(path);
+        var (ids, _, golden) = DecoderGoldenTests.Golden("tiny-llama");
+        Assert.Equal(ids, cap.Tokens.Select(t => t.Id).ToArray());
+        // The residual stream after each block equals the PyTorch reference's.
+        for (int l = 0; l < 2; l++)
+        {
+            var got = cap.Analysis($"hooks.blocks.{l}.hook_resid_post")!.Tensor;
+            var expected = golden.ReadFloat($"resid_post.{l}").Data;
+            Assert.Equal(new[] { ids.Length, 64 }, got.Shape);
+            for (int i = 0; i < expected.Length; i++) Assert.True(MathF.Abs(expected[i] - got.Data[i]) < 1e-4f);
+        }
+        Assert.Equal(new[] { ids.Length, 4, 16 }, cap.Analysis("hooks.blocks.0.attn.hook_z")!.Tensor.Shape);
+
+        (code, _, err) = CliTests.Run("capture", "--model", folder, "--text", "a", "--hook", "blocks.9.hook_resid_post", "-o", dir.File("x.safetensors"));
+        CliTests.AssertOneLineError(code, err, "no hook point matches");
+    }
+
+    [Fact]
+    public void BertRecordsHooksOnTheManagedEngineOnly()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("cap.safetensors");
+        var (code, _, err) = CliTests.Run("capture", "--text", "The cat sat.", "--hook", "blocks.5.hook_resid_post", "-o", path);
+        Assert.True(code == 0, err);
+        var cap = AttentionCapture.Load(path);
+        Assert.Equal(new[] { cap.Tokens.Count, 384 }, cap.Analysis("hooks.blocks.5.hook_resid_post")!.Tensor.Shape);
+        (code, _, err) = CliTests.Run("capture", "--text", "The cat sat.", "--engine", "onnx", "--hook", "blocks.5.hook_resid_post", "-o", dir.File("x.safetensors"));
+        CliTests.AssertOneLineError(code, err, "managed engine");
+    }
+}

@@ -17,14 +17,19 @@ namespace AttnScope.Tests.Web;
 [Collection("server memory")]
 public sealed class ServerMemoryTests
 {
+    /// <summary>
+    /// A file that declares [layers, heads, 1, 1] attention with the metadata of a real one-token capture. Written
+    /// as raw safetensors: the library itself refuses to build or save a capture past its limits.
+    /// </summary>
     private static string SaveDeclaring(TempDir dir, string name, int layers, int heads)
     {
+        var small = new AttentionCapture(new CaptureMetadata { ModelId = "m" }, SyntheticCaptures.Tokens(1),
+            [new AttentionStack(AttentionStack.Encoder, new FloatTensor([1, 1, 1, 1], [1f]))]);
+        var metadata = AttnScope.Capture.SafeTensors.SafeTensorsFile.Parse(small.ToBytes()).Metadata;
         var attention = new FloatTensor([layers, heads, 1, 1]);
         Array.Fill(attention.Data, 1f);
-        var capture = new AttentionCapture(new CaptureMetadata { ModelId = "m" }, SyntheticCaptures.Tokens(1),
-            [new AttentionStack(AttentionStack.Encoder, attention)]);
         var path = dir.File(name);
-        capture.Save(path);
+        AttnScope.Capture.SafeTensors.SafeTensorsFile.Write(path, [("encoder.attention", attention)], metadata);
         return path;
     }
 

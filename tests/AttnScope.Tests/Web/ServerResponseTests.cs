@@ -61,6 +61,7 @@ public sealed class ServerResponseTests
         { "/api/open", "{\"name\": \"a.safetensors\", \"name\": \"b.safetensors\"}"u8.ToArray(), "not valid JSON" },
         { "/api/capture", "{\"text\": \"cat \\ud800 dog\"}"u8.ToArray(), "not valid Unicode" },
         { "/api/capture", "{\"text\": \"cat \\udc00\\ud800 dog\"}"u8.ToArray(), "not valid Unicode" },
+        { "/api/capture", "{\"te\\ud800xt\": \"the cat\"}"u8.ToArray(), "not valid Unicode" }, // in a key
         { "/api/capture", "{\"text\": \"ok\", \"pair\": \"end \\ud83d\"}"u8.ToArray(), "not valid Unicode" },
         { "/api/open", "{\"name\": \"\\ud800.safetensors\"}"u8.ToArray(), "not valid Unicode" },
         { "/api/capture", [.. "{\"text\": \"caf"u8, 0xC3, 0x28, .. "\"}"u8], "not valid UTF-8" },

@@ -28,7 +28,7 @@ public sealed class ConfigJson
     public bool Has(string key) => _root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null;
 
     private AttnScopeException Wrong(string key, JsonElement v, string expected) =>
-        new($"{Origin}: '{key}' must be {expected}, not {Describe(v)}");
+        new($"{Origin}: {key} must be {expected}, not {Describe(v)}");
 
     private static string Describe(JsonElement v) => v.ValueKind switch
     {
