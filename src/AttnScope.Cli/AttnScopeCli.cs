@@ -22,6 +22,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(HtmlCommand.Create(output));
         root.Subcommands.Add(AnalyzeCommand.Create(output));
         root.Subcommands.Add(GenerateCommand.Create(output));
+        root.Subcommands.Add(TrainInductionCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
