@@ -23,6 +23,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(AnalyzeCommand.Create(output));
         root.Subcommands.Add(GenerateCommand.Create(output));
         root.Subcommands.Add(CircuitsCommand.Create(output));
+        root.Subcommands.Add(TrainInductionCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
