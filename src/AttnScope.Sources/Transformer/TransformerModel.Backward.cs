@@ -108,7 +108,6 @@ public sealed unsafe partial class TransformerModel
         return result;
     }
 
-    private float[]? _fusedQkv0;
     private float[][]? _fusedQkv;
 
     /// <summary>Layer l's Q | K | V weights [Q+2KV, hidden] as one array (built on first use).</summary>
@@ -125,7 +124,6 @@ public sealed unsafe partial class TransformerModel
         t.Query.CopyTo(f, 0);
         t.Key.CopyTo(f, t.Query.Length);
         t.Value.CopyTo(f, t.Query.Length + t.Key.Length);
-        _fusedQkv0 = f;
         return f;
     }
 
@@ -204,7 +202,7 @@ public sealed unsafe partial class TransformerModel
         {
             int kv = h / group;
             var p = tape.Attention.AsSpan((l * H + h) * m * m, m * m);
-            var dP = dpAll is null ? new float[m * m] : dpAll.AsSpan(h * m * m, m * m).ToArray();
+            var dP = new float[m * m];
             for (int i = 0; i < m; i++)
             {
                 var dci = dCtx.AsSpan(i * qw + h * dh, dh);
@@ -212,9 +210,9 @@ public sealed unsafe partial class TransformerModel
                 float dot = 0;
                 for (int j = 0; j < m; j++)
                 {
-                    if (pi[j] == 0f) { dP[i * m + j] = TensorPrimitives.Dot(dci, lt.Qkv.AsSpan(j * w + qw + kvw + kv * dh, dh)); continue; }
                     float dp = TensorPrimitives.Dot(dci, lt.Qkv.AsSpan(j * w + qw + kvw + kv * dh, dh));
-                    dP[i * m + j] = dp;
+                    dP[i * m + j] = dp; // also where the mask hid the key: relevance reads only P ⊙ dP
+                    if (pi[j] == 0f) continue;
                     dot += pi[j] * dp;
                     var dvj = dQkv.AsSpan(j * w + qw + kvw + kv * dh, dh);
                     TensorPrimitives.MultiplyAdd(dci, pi[j], dvj, dvj);

@@ -74,14 +74,7 @@ public sealed class LiveCaptures : IDisposable
     {
         if (pair is not null) throw new HttpError(400, "this server's model is a decoder language model: it takes one text, not a sentence pair");
         if (kind != EngineKind.Managed) throw new HttpError(400, "this server's model is a decoder language model, which runs on the managed engine only");
-        int tokens = session.Tokenizer.Encode(text).Length;
-        if (tokens > _options.MaxTokens)
-            throw new HttpError(413, $"the text is {tokens} tokens; this server captures at most {_options.MaxTokens} (shorten the text)");
-        var spec = session.Spec;
-        long bytes = 4L * spec.Layers * spec.Heads * tokens * ((long)tokens + 2L * spec.HeadDim);
-        if (bytes > _options.MaxCaptureBytes)
-            throw new HttpError(413, $"a capture of {tokens} tokens on this model holds {CaptureStore.Size(bytes)} of attention data; " +
-                                     $"this server takes at most {CaptureStore.Size(_options.MaxCaptureBytes)} per capture (shorten the text)");
+        CheckSize(session.Tokenizer.Encode(text).Length, session.Spec.Layers, session.Spec.Heads, session.Spec.HeadDim);
         gate.Wait();
         try { return session.Capture(text, captureQkv: true); }
         finally { gate.Release(); }
@@ -91,21 +84,19 @@ public sealed class LiveCaptures : IDisposable
     {
         if (Decoder() is var (decoder, decoderGate)) return RunOnDecoder(decoder, decoderGate, kind, text, pair);
         var (session, gate) = Session(kind);
-        CheckSize(session, text, pair);
+        CheckSize(session.Encode(text, pair).Length, session.Config.NumLayers, session.Config.NumHeads, session.Config.HeadDim);
         gate.Wait();
         try { return session.Capture(text, pair, captureQkv: true); }
         finally { gate.Release(); }
     }
 
     /// <summary>Refuses a text whose capture would be larger than the server's limits, before the model runs.</summary>
-    private void CheckSize(ModelSession session, string text, string? pair)
+    private void CheckSize(int tokens, int layers, int heads, int headDim)
     {
-        int tokens = session.Encode(text, pair).Length;
         if (tokens > _options.MaxTokens)
             throw new HttpError(413, $"the text is {tokens} tokens; this server captures at most {_options.MaxTokens} (shorten the text)");
-        var c = session.Config;
         // Attention [layers, heads, tokens, tokens] plus query and key [layers, heads, tokens, head_dim], float32.
-        long bytes = 4L * c.NumLayers * c.NumHeads * tokens * ((long)tokens + 2L * c.HeadDim);
+        long bytes = 4L * layers * heads * tokens * ((long)tokens + 2L * headDim);
         if (bytes > _options.MaxCaptureBytes)
             throw new HttpError(413, $"a capture of {tokens} tokens on this model holds {CaptureStore.Size(bytes)} of attention data; " +
                                      $"this server takes at most {CaptureStore.Size(_options.MaxCaptureBytes)} per capture (shorten the text)");
