@@ -20,6 +20,18 @@ public sealed class CoreLayerTensors
     public float[]? Norm1Bias { get; init; }
     public float[]? Norm2Gain { get; init; }
     public float[]? Norm2Bias { get; init; }
+    /// <summary>Cross-attention (encoder-decoder blocks): projections of the decoder state (query) and of the encoder
+    /// output (key, value), the output projection and the sub-layer's norm.</summary>
+    public float[]? CrossQuery { get; init; }
+    public float[]? CrossKey { get; init; }
+    public float[]? CrossValue { get; init; }
+    public float[]? CrossQueryBias { get; init; }
+    public float[]? CrossKeyBias { get; init; }
+    public float[]? CrossValueBias { get; init; }
+    public float[]? CrossOutput { get; init; }
+    public float[]? CrossOutputBias { get; init; }
+    public float[]? CrossNormGain { get; init; }
+    public float[]? CrossNormBias { get; init; }
     public float[]? Gate { get; init; }
     public float[]? GateBias { get; init; }
     public float[]? Up { get; init; }

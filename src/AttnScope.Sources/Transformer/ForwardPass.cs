@@ -8,6 +8,8 @@ public sealed class ForwardInput
     public required int[] Ids { get; init; }
     /// <summary>Segment ids (families with token type embeddings); null means all 0.</summary>
     public int[]? TypeIds { get; init; }
+    /// <summary>The encoder's output [source tokens, hidden] that cross-attention reads (encoder-decoder stacks).</summary>
+    public FloatTensor? Memory { get; init; }
     /// <summary>When given, the tokens continue the cached positions and their keys and values are appended.</summary>
     public KvCache? Cache { get; init; }
     /// <summary>Also return Q, K, V and the scaled scores.</summary>
@@ -36,6 +38,8 @@ public sealed class ForwardResult
     /// <summary>[m, hidden]: the last block's output, after the final norm where the family has one.</summary>
     public required FloatTensor Hidden { get; init; }
     public FloatTensor? Attention { get; init; }
+    /// <summary>Cross-attention [layers, heads, m, source tokens] of an encoder-decoder's decoder.</summary>
+    public FloatTensor? CrossAttention { get; init; }
     public FloatTensor? Query { get; init; }
     public FloatTensor? Key { get; init; }
     public FloatTensor? Value { get; init; }

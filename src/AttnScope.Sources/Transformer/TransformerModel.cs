@@ -183,6 +183,24 @@ public sealed unsafe partial class TransformerModel
             }
         }
 
+        int memoryLength = 0;
+        float[][]? memoryKv = null;
+        FloatTensor? crossAttention = null;
+        if (s.CrossAttention)
+        {
+            var memory = input.Memory ?? throw new AttnScopeException($"{s.Family}'s decoder needs the encoder's output (cross-attention)");
+            if (memory.Rank != 2 || memory.Shape[1] != d || memory.Shape[0] < 1)
+                throw new AttnScopeException($"the encoder output has shape {memory.ShapeText}; the decoder expects [source tokens, {d}]");
+            if (tape is not null) throw new AttnScopeException("a backward pass through cross-attention is not implemented yet");
+            memoryLength = memory.Shape[0];
+            memoryKv = new float[layers][];
+            for (int l = 0; l < layers; l++)
+            {
+                memoryKv[l] = GC.AllocateArray<float>(memoryLength * 2 * kvw, pinned: true);
+                Gemm.Multiply(memory.Data, memoryLength, Weights.Layers[l].CrossKv!, memoryKv[l]);
+            }
+            crossAttention = new FloatTensor([layers, heads, m, memoryLength]);
+        }
         Embed(input, offset, ws, tape);
         float* x = Gemm.Ptr(ws.X), a = Gemm.Ptr(ws.A), qkv = Gemm.Ptr(ws.Qkv), ctx = Gemm.Ptr(ws.Context);
         float* mid = Gemm.Ptr(ws.Mid), tmp = Gemm.Ptr(ws.Tmp);
@@ -257,6 +275,7 @@ public sealed unsafe partial class TransformerModel
                 t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
                 if (!pre) NormRows(ws.X, m, w.Norm1Gain, w.Norm1Bias);
                 t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
+                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, memoryLength, ws, crossAttention!, m);
                 Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
                 if (lt is not null) lt.XMid = ws.X.AsSpan(0, m * d).ToArray();
 
@@ -312,7 +331,7 @@ public sealed unsafe partial class TransformerModel
         return new ForwardResult
         {
             Hidden = hidden, Attention = input.SkipAttention ? null : attention, Query = q, Key = k, Value = v,
-            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset, Tape = tape,
+            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset, Tape = tape, CrossAttention = crossAttention,
         };
     }
 
@@ -335,6 +354,42 @@ public sealed unsafe partial class TransformerModel
                 for (int j = 0; j < T; j++)
                     if (row[j] != 0f) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(values.Slice(j * ld + v0 + (h / group) * dh, dh), row[j], c, c);
             }
+    }
+
+    /// <summary>
+    /// The cross-attention sub-layer of block l: queries from the decoder state, keys and values from the encoder's
+    /// output (projected once per pass into <paramref name="memoryKv"/> [source, K | V]); no mask. Residual, and the
+    /// norm before (pre-norm) or after (post-norm).
+    /// </summary>
+    private void CrossAttend(int l, PackedLayer w, float[][] memoryKv, int sourceLength, CoreWorkspace ws, FloatTensor crossAttention, int m)
+    {
+        var s = Spec;
+        int d = s.Hidden, qw = s.QueryWidth, kvw = s.KvWidth, heads = s.Heads;
+        bool pre = s.Placement == NormPlacement.Pre;
+        float[] input = ws.X;
+        if (pre)
+        {
+            ws.X.AsSpan(0, m * d).CopyTo(ws.A);
+            NormRows(ws.A, m, w.CrossNormGain!, w.CrossNormBias);
+            input = ws.A;
+        }
+        var q = GC.AllocateArray<float>(m * qw, pinned: true);
+        Gemm.Multiply(input, m, w.CrossQuery!, q);
+        fixed (float* pq = q, pkv = memoryKv[l], att = crossAttention.Data)
+        {
+            var job = new HeadJob
+            {
+                M = m, T = sourceLength, Offset = 0, Heads = heads, KvHeads = s.KvHeads, HeadDim = s.HeadDim, QueryWidth = qw,
+                QkvLd = qw, KvLd = 2 * kvw, Scale = 1f / MathF.Sqrt(s.HeadDim), Causal = false, Window = 0, Slopes = null,
+                Qkv = (nint)pq, KeyBase = (nint)pkv, ValueBase = (nint)(pkv + kvw), Context = (nint)Gemm.Ptr(ws.Context),
+                Attention = (nint)(att + (long)l * heads * m * sourceLength), Layer = l,
+            };
+            bool parallel = Gemm.Threads > 1 && (long)heads * m * sourceLength * s.HeadDim >= ParallelWork;
+            if (parallel) WorkerPool.For(heads, job.Run, Gemm.Threads);
+            else for (int h = 0; h < heads; h++) job.Run(h);
+            Gemm.Multiply(Gemm.Ptr(ws.Context), qw, m, w.CrossOutput!, Gemm.Ptr(ws.X), d, accumulate: true);
+        }
+        if (!pre) NormRows(ws.X, m, w.CrossNormGain!, w.CrossNormBias);
     }
 
     /// <summary>x += f·W (+ bias) for a sub-layer's output; through <see cref="CoreWorkspace.Tmp"/> when a hook wants it.</summary>
@@ -440,7 +495,7 @@ public sealed unsafe partial class TransformerModel
                 for (int i = 0; i < m; i++)
                 {
                     if (s.Positions == PositionKind.Learned) wt.PositionEmbeddings.AsSpan((offset + i) * d, d).CopyTo(pos.Slice(i * d, d));
-                    else Sinusoid(offset + i, pos.Slice(i * d, d));
+                    else Sinusoid(offset + i, pos.Slice(i * d, d), s.Sinusoids);
                 }
                 if (hooks is not null && hooks.Wants(HookPoints.PosEmbed)) hooks.Fire(HookPoints.PosEmbed, 0, pos, [m, d], offset);
                 System.Numerics.Tensors.TensorPrimitives.Add(ws.X.AsSpan(0, m * d), pos, ws.X.AsSpan(0, m * d));
@@ -458,12 +513,18 @@ public sealed unsafe partial class TransformerModel
     }
 
     /// <summary>The fixed sinusoids of "Attention is all you need": sin at even, cos at odd dimensions.</summary>
-    private static void Sinusoid(int position, Span<float> row)
+    private static void Sinusoid(int position, Span<float> row, SinusoidLayout layout)
     {
-        int d = row.Length;
+        int d = row.Length, half = (d + 1) / 2;
         for (int i = 0; 2 * i < d; i++)
         {
             double angle = position / Math.Pow(10000, 2.0 * i / d);
+            if (layout == SinusoidLayout.Halves)
+            {
+                row[i] = (float)Math.Sin(angle);
+                if (half + i < d) row[half + i] = (float)Math.Cos(angle);
+                continue;
+            }
             row[2 * i] = (float)Math.Sin(angle);
             if (2 * i + 1 < d) row[2 * i + 1] = (float)Math.Cos(angle);
         }

@@ -8,6 +8,9 @@ public enum NormKind { LayerNorm, RmsNorm }
 /// <summary>Where each block normalises: before each sub-layer (GPT-2, Llama) or after the residual sum (BERT).</summary>
 public enum NormPlacement { Pre, Post }
 
+/// <summary>Fixed sinusoids: sin/cos interleaved by dimension (Vaswani et al.) or sin in the first half, cos in the second (Marian).</summary>
+public enum SinusoidLayout { Interleaved, Halves }
+
 /// <summary>How positions enter: a learned table added to the embeddings, fixed sinusoids, rotary (RoPE) on
 /// queries and keys, ALiBi biases on the scores, or none.</summary>
 public enum PositionKind { None, Learned, Sinusoidal, Rotary, Alibi }
@@ -61,6 +64,10 @@ public sealed record TransformerSpec
 
     public PositionKind Positions { get; init; } = PositionKind.Learned;
     public RopeSpec? Rope { get; init; }
+    public SinusoidLayout Sinusoids { get; init; } = SinusoidLayout.Interleaved;
+    /// <summary>Decoder blocks of an encoder-decoder: a cross-attention sub-layer over the encoder's output
+    /// (<see cref="ForwardInput.Memory"/>) between self-attention and the MLP, with its own norm.</summary>
+    public bool CrossAttention { get; init; }
     /// <summary>Each query sees only keys at its position or before.</summary>
     public bool Causal { get; init; }
     /// <summary>Query i sees keys j with i − window &lt; j (on top of causality); null for full attention.</summary>

@@ -15,6 +15,12 @@ internal sealed class PackedLayer
     /// <summary>Up projection [hidden → intermediate], or gate | up fused [hidden → 2·intermediate].</summary>
     public PackedMatrix? Up { get; init; }
     public PackedMatrix? Down { get; init; }
+    /// <summary>Cross-attention: query [hidden → heads·d_head], key | value of the memory [hidden → 2·kv], output.</summary>
+    public PackedMatrix? CrossQuery { get; init; }
+    public PackedMatrix? CrossKv { get; init; }
+    public PackedMatrix? CrossOutput { get; init; }
+    public float[]? CrossNormGain { get; init; }
+    public float[]? CrossNormBias { get; init; }
     /// <summary>The unpacked output projection [hidden, heads·head_dim] (per-head slices for attributions).</summary>
     public required float[] OutputWeight { get; init; }
 }
@@ -77,6 +83,19 @@ internal sealed class TransformerWeights
             Len(w.OutputBias, d, p + "attention output bias", false);
             Len(w.Norm1Gain, d, p + "first norm");
             Len(w.Norm1Bias, d, p + "first norm bias", ln);
+            if (s.CrossAttention)
+            {
+                Len(w.CrossQuery, (long)q * d, p + "cross-attention query weight");
+                Len(w.CrossKey, (long)kv * d, p + "cross-attention key weight");
+                Len(w.CrossValue, (long)kv * d, p + "cross-attention value weight");
+                Len(w.CrossQueryBias, q, p + "cross-attention query bias", false);
+                Len(w.CrossKeyBias, kv, p + "cross-attention key bias", false);
+                Len(w.CrossValueBias, kv, p + "cross-attention value bias", false);
+                Len(w.CrossOutput, (long)d * q, p + "cross-attention output weight");
+                Len(w.CrossOutputBias, d, p + "cross-attention output bias", false);
+                Len(w.CrossNormGain, d, p + "cross-attention norm");
+                Len(w.CrossNormBias, d, p + "cross-attention norm bias", ln);
+            }
             if (!s.Mlp) continue;
             Len(w.Norm2Gain, d, p + "second norm");
             Len(w.Norm2Bias, d, p + "second norm bias", ln);
@@ -123,8 +142,27 @@ internal sealed class TransformerWeights
                 up = PackedMatrix.FromTransposed(gu, 2 * inter, d, guBias);
             }
             else up = PackedMatrix.FromTransposed(w.Up!, inter, d, w.UpBias);
+            PackedMatrix? crossKv = null;
+            if (s.CrossAttention)
+            {
+                var kvw = new float[2L * kv * d];
+                w.CrossKey!.CopyTo(kvw, 0);
+                w.CrossValue!.CopyTo(kvw, (long)kv * d);
+                float[]? kvb = null;
+                if (w.CrossKeyBias is not null || w.CrossValueBias is not null)
+                {
+                    kvb = new float[2 * kv];
+                    w.CrossKeyBias?.CopyTo(kvb, 0);
+                    w.CrossValueBias?.CopyTo(kvb, kv);
+                }
+                crossKv = PackedMatrix.FromTransposed(kvw, 2 * kv, d, kvb);
+            }
             layers[l] = new PackedLayer
             {
+                CrossQuery = s.CrossAttention ? PackedMatrix.FromTransposed(w.CrossQuery!, q, d, w.CrossQueryBias) : null,
+                CrossKv = crossKv,
+                CrossOutput = s.CrossAttention ? PackedMatrix.FromTransposed(w.CrossOutput!, d, q, w.CrossOutputBias) : null,
+                CrossNormGain = w.CrossNormGain, CrossNormBias = w.CrossNormBias,
                 Qkv = PackedMatrix.FromTransposed(qkv, width, d, qkvBias),
                 Output = PackedMatrix.FromTransposed(w.Output, d, q, w.OutputBias),
                 OutputWeight = w.Output,

@@ -1,0 +1,127 @@
+using AttnScope.Capture;
+using AttnScope.Sources.Models;
+
+namespace AttnScope.Sources.Transformer.Families;
+
+/// <summary>An encoder-decoder over the core: two stacks, the decoder's blocks cross-attending to the encoder's output.</summary>
+public sealed class EncoderDecoderModel
+{
+    public required TransformerModel Encoder { get; init; }
+    public required TransformerModel Decoder { get; init; }
+    /// <summary>The token the decoder starts from.</summary>
+    public required int DecoderStartId { get; init; }
+    public int? EosId { get; init; }
+
+    /// <summary>The encoder's output for source ids (and, when asked, its self-attention).</summary>
+    public ForwardResult Encode(int[] sourceIds, bool captureQkv = false) =>
+        Encoder.Forward(new ForwardInput { Ids = sourceIds, CaptureQkv = captureQkv });
+
+    /// <summary>Teacher-forced decoder pass over <paramref name="decoderIds"/> reading <paramref name="memory"/>.</summary>
+    public ForwardResult Decode(int[] decoderIds, FloatTensor memory, LogitRows logits = LogitRows.All, bool captureQkv = false) =>
+        Decoder.Forward(new ForwardInput { Ids = decoderIds, Memory = memory, Logits = logits, CaptureQkv = captureQkv });
+
+    /// <summary>Greedy decoding from the start token: the produced ids (ending at EOS when it comes).</summary>
+    public int[] Greedy(int[] sourceIds, int maxNew, bool stopAtEos = true)
+    {
+        var memory = Encode(sourceIds).Hidden;
+        var ids = new List<int> { DecoderStartId };
+        for (int step = 0; step < maxNew && ids.Count < Decoder.Spec.MaxPositions; step++)
+        {
+            var logits = Decode([.. ids], memory, LogitRows.Last).Logits!.Data;
+            int best = 0;
+            for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+            ids.Add(best);
+            if (stopAtEos && best == EosId) break;
+        }
+        return [.. ids.Skip(1)];
+    }
+}
+
+/// <summary>
+/// Marian (opus-mt) translation models: post-norm encoder and decoder, sinusoidal positions (sin half, cos half),
+/// embeddings scaled by √d and shared with the head, SiLU ("swish") MLPs, a final logits bias. Weights in Hugging
+/// Face's names (<c>model.encoder.layers.{l}.self_attn.q_proj.weight</c>, …).
+/// </summary>
+public static class MarianFamily
+{
+    public const string ModelType = "marian";
+
+    private static TransformerSpec Stack(ConfigJson c, bool decoder)
+    {
+        int d = c.Required("d_model");
+        int heads = c.Required(decoder ? "decoder_attention_heads" : "encoder_attention_heads");
+        if (heads <= 0 || d % heads != 0) throw new AttnScopeException($"{c.Origin}: d_model {d} is not divisible by {heads} heads");
+        if (c.Bool("normalize_before", false)) throw new AttnScopeException($"{c.Origin}: pre-norm Marian variants (normalize_before) are not supported");
+        string act = c.String("activation_function") ?? "swish";
+        return new TransformerSpec
+        {
+            Family = ModelType,
+            Layers = c.Required(decoder ? "decoder_layers" : "encoder_layers"), Hidden = d, Heads = heads, KvHeads = heads, HeadDim = d / heads,
+            Intermediate = c.Required(decoder ? "decoder_ffn_dim" : "encoder_ffn_dim"), Vocab = c.Required("vocab_size"),
+            MaxPositions = c.Int("max_position_embeddings", 512),
+            Norm = NormKind.LayerNorm, Placement = NormPlacement.Post, NormEps = 1e-5f,
+            EmbeddingScale = c.Bool("scale_embedding", false) ? MathF.Sqrt(d) : 1f,
+            Positions = PositionKind.Sinusoidal, Sinusoids = SinusoidLayout.Halves,
+            Causal = decoder, CrossAttention = decoder,
+            Activation = act switch { "swish" or "silu" => "silu", "gelu" => "gelu", "relu" => "relu", _ => act },
+            LmHead = decoder, TiedHead = decoder,
+            EosId = c.TokenId("eos_token_id"),
+        };
+    }
+
+    public static EncoderDecoderModel Load(string configPath, WeightStore w)
+    {
+        var c = ConfigJson.Parse(ModelFamilies.ReadConfigText(configPath), configPath);
+        if (c.String("model_type") != ModelType) throw new AttnScopeException($"{configPath}: model_type is not '{ModelType}'");
+        var enc = Stack(c, decoder: false);
+        var dec = Stack(c, decoder: true);
+        enc.Validate(configPath);
+        dec.Validate(configPath);
+        float[] Get(string name, params int[] shape) => w.Get(name, shape).Data;
+        int d = enc.Hidden, v = enc.Vocab;
+        var shared = w.Contains("model.shared.weight") ? Get("model.shared.weight", v, d) : Get("model.encoder.embed_tokens.weight", v, d);
+        CoreLayerTensors Layer(string p, TransformerSpec s)
+        {
+            int I = s.Intermediate;
+            return new CoreLayerTensors
+            {
+                Query = Get(p + "self_attn.q_proj.weight", d, d), QueryBias = Get(p + "self_attn.q_proj.bias", d),
+                Key = Get(p + "self_attn.k_proj.weight", d, d), KeyBias = Get(p + "self_attn.k_proj.bias", d),
+                Value = Get(p + "self_attn.v_proj.weight", d, d), ValueBias = Get(p + "self_attn.v_proj.bias", d),
+                Output = Get(p + "self_attn.out_proj.weight", d, d), OutputBias = Get(p + "self_attn.out_proj.bias", d),
+                Norm1Gain = Get(p + "self_attn_layer_norm.weight", d), Norm1Bias = Get(p + "self_attn_layer_norm.bias", d),
+                CrossQuery = s.CrossAttention ? Get(p + "encoder_attn.q_proj.weight", d, d) : null,
+                CrossQueryBias = s.CrossAttention ? Get(p + "encoder_attn.q_proj.bias", d) : null,
+                CrossKey = s.CrossAttention ? Get(p + "encoder_attn.k_proj.weight", d, d) : null,
+                CrossKeyBias = s.CrossAttention ? Get(p + "encoder_attn.k_proj.bias", d) : null,
+                CrossValue = s.CrossAttention ? Get(p + "encoder_attn.v_proj.weight", d, d) : null,
+                CrossValueBias = s.CrossAttention ? Get(p + "encoder_attn.v_proj.bias", d) : null,
+                CrossOutput = s.CrossAttention ? Get(p + "encoder_attn.out_proj.weight", d, d) : null,
+                CrossOutputBias = s.CrossAttention ? Get(p + "encoder_attn.out_proj.bias", d) : null,
+                CrossNormGain = s.CrossAttention ? Get(p + "encoder_attn_layer_norm.weight", d) : null,
+                CrossNormBias = s.CrossAttention ? Get(p + "encoder_attn_layer_norm.bias", d) : null,
+                Up = Get(p + "fc1.weight", I, d), UpBias = Get(p + "fc1.bias", I),
+                Down = Get(p + "fc2.weight", d, I), DownBias = Get(p + "fc2.bias", d),
+                Norm2Gain = Get(p + "final_layer_norm.weight", d), Norm2Bias = Get(p + "final_layer_norm.bias", d),
+            };
+        }
+        var encoder = new TransformerModel(enc, new CoreTensors
+        {
+            TokenEmbeddings = shared,
+            Layers = Enumerable.Range(0, enc.Layers).Select(l => Layer($"model.encoder.layers.{l}.", enc)).ToArray(),
+        }, w.Origin);
+        float[]? bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
+        if (bias is not null && bias.Length != v) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {v}");
+        var decoder = new TransformerModel(dec, new CoreTensors
+        {
+            TokenEmbeddings = shared, UnembeddingBias = bias,
+            Layers = Enumerable.Range(0, dec.Layers).Select(l => Layer($"model.decoder.layers.{l}.", dec)).ToArray(),
+        }, w.Origin);
+        return new EncoderDecoderModel
+        {
+            Encoder = encoder, Decoder = decoder,
+            DecoderStartId = c.TokenId("decoder_start_token_id") ?? c.TokenId("pad_token_id") ?? throw new AttnScopeException($"{configPath} has no decoder_start_token_id or pad_token_id"),
+            EosId = c.TokenId("eos_token_id"),
+        };
+    }
+}
