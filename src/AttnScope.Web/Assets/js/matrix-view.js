@@ -108,13 +108,14 @@ export class MatrixView {
   }
 
   draw() {
-    this.paint(sizeCanvas(this.canvas, this.width, this.height));
+    this.paint(sizeCanvas(this.canvas, this.width, this.height), false);
   }
 
   exportSize() { return { width: this.width, height: this.height }; }
-  exportPaint(p) { this.paint(p); }
+  exportPaint(p) { this.paint(p, true); }
 
-  paint(p) {
+  /** On screen the page's tooltip shows the hovered cell; only an export paints its values into the picture. */
+  paint(p, forExport) {
     const { left, top, cell } = this;
     const max = this.layer.headMax(this.head);
     if (this.caption !== null) p.text(left, 11, this.caption, { size: 13, color: '#111', weight: 'bold' });
@@ -143,6 +144,7 @@ export class MatrixView {
     const r = h ? this.queries.indexOf(h.q) : -1, c = h ? this.keys.indexOf(h.k) : -1;
     if (r >= 0 && c >= 0) {
       p.strokeRect(left + c * cell - 0.5, top + r * cell - 0.5, cell + 1, cell + 1, '#ff2d2d', Math.max(1, Math.min(2, cell / 4)));
+      if (!forExport) return;
       const lines = this.tooltipLines(h);
       const w = Math.max(...lines.map(l => textWidth(l, 11))) + 12;
       const tx = Math.min(left + c * cell + cell + 6, this.width - w - 2), ty = Math.min(top + r * cell + cell + 4, this.height - 50);

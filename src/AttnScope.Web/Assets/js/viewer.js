@@ -45,6 +45,9 @@ export class Viewer {
     this.views = {};
     this.buildToolbar();
     this.buildLegend();
+    // A resized window refits the scrolling boxes (once the resizing pauses).
+    let resizeTimer = null;
+    window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => this.refresh(), 120); });
     this.refresh();
   }
 

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using static AttnScope.Tests.Web.ViewerPage;
+
+namespace AttnScope.Tests.Web;
+
+/// <summary>Issue 14, the fixes a user hit: one tooltip, the model view's sentence filter, the served head view's height,
+/// few-row flow matrices, scoped offline styles, export in a sandbox, keyboard access.</summary>
+[Collection("browser")]
+public sealed class ViewerFixesTests(ViewerFixture fx)
+{
+    /// <summary>The bounding box (x0, y0, x1, y1, in canvas pixels) of the pixels that differ between two RGBA dumps, or null.</summary>
+    private static int[]? Changed(JsonElement a, JsonElement b, int width)
+    {
+        var pa = a.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var pb = b.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal(pa.Length, pb.Length);
+        int x0 = int.MaxValue, y0 = int.MaxValue, x1 = -1, y1 = -1;
+        for (int i = 0; i < pa.Length; i++)
+        {
+            if (pa[i] == pb[i]) continue;
+            int px = i / 4;
+            int x = px % width, y = px / width;
+            x0 = Math.Min(x0, x); y0 = Math.Min(y0, y); x1 = Math.Max(x1, x); y1 = Math.Max(y1, y);
+        }
+        return x1 < 0 ? null : [x0, y0, x1, y1];
+    }
+
+    private const string CanvasPixels =
+        "(sel) => { const c = document.querySelector(sel); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }";
+
+    [Fact]
+    public async Task MatrixHoverShowsOnlyThePageTooltipNotOnePaintedIntoTheCanvas()
+    {
+        var url = fx.OfflinePage(fx.Small, "one-tooltip");
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(url);
+        await WaitReadyAsync(page);
+        await ClickTabAsync(page, "matrix");
+        const string canvas = ".as-matrix-view canvas";
+        var width = await page.EvaluateAsync<int>($"() => document.querySelector('{canvas}').width");
+        var ratio = await page.EvaluateAsync<double>("() => window.devicePixelRatio");
+        var before = await page.EvaluateAsync<JsonElement>(CanvasPixels, canvas);
+        var (x, y) = await PointAsync(page, "cellPoint", 4, 2);
+        await page.Mouse.MoveAsync(x, y);
+        await SettleAsync(page);
+        Assert.True(await page.Locator(".as-tooltip").IsVisibleAsync());
+        Assert.Equal("#4 " + fx.Small.Tokens[4].Text, await TooltipAsync(page, "query"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/matrix-hover.png" });
+
+        // Only the hovered cell's outline changes in the canvas: no second, painted tooltip beside it.
+        var after = await page.EvaluateAsync<JsonElement>(CanvasPixels, canvas);
+        var box = Changed(before, after, width);
+        Assert.NotNull(box);
+        var cell = await page.EvaluateAsync<double>("() => attnscope.viewer.current.cell") * ratio;
+        Assert.True(box[2] - box[0] <= cell + 6 * ratio && box[3] - box[1] <= cell + 6 * ratio,
+            $"changed area {string.Join(",", box)} is larger than one cell ({cell} px)");
+
+        // The export keeps the hovered cell's values in the picture.
+        Assert.Contains(Texts(await SvgAsync(page)), t => t.StartsWith("query #4", StringComparison.Ordinal));
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public async Task ModelViewSentenceFilterKeepsOnlyTheChosenRowsAndColumnsInEveryThumbnail()
+    {
+        var url = fx.OfflinePage(fx.Xss, "model-filter");
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(url);
+        await WaitReadyAsync(page);
+        await ClickTabAsync(page, "model");
+        const string canvas = ".as-model-view canvas";
+        var all = await page.EvaluateAsync<JsonElement>(CanvasPixels, canvas);
+        int a = fx.Xss.Tokens.Count(t => t.Segment == AttnScope.Capture.Segment.A);
+        int b = fx.Xss.Tokens.Count(t => t.Segment == AttnScope.Capture.Segment.B);
+        Assert.True(a > 0 && b > 0);
+
+        await SetControlAsync(page, "filter", "AB");
+        var dims = await page.EvaluateAsync<int[][]>("() => attnscope.viewer.current.images.flat().map(c => [c.height, c.width])");
+        Assert.Equal(2 * 3, dims.Length);
+        Assert.All(dims, d => Assert.Equal(new[] { a, b }, d));
+        var ab = await page.EvaluateAsync<JsonElement>(CanvasPixels, canvas);
+        Assert.NotNull(Changed(all, ab, await page.EvaluateAsync<int>($"() => document.querySelector('{canvas}').width")));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/model-ab.png" });
+
+        await SetControlAsync(page, "filter", "BB");
+        dims = await page.EvaluateAsync<int[][]>("() => attnscope.viewer.current.images.flat().map(c => [c.height, c.width])");
+        Assert.All(dims, d => Assert.Equal(new[] { b, b }, d));
+        await SetControlAsync(page, "filter", "all");
+        dims = await page.EvaluateAsync<int[][]>("() => attnscope.viewer.current.images.flat().map(c => [c.height, c.width])");
+        Assert.All(dims, d => Assert.Equal(new[] { 8, 8 }, d));
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public async Task ServedHeadViewScrollBoxFitsTheWindowSoOnlyTheBoxScrolls()
+    {
+        using var dir = new AttnScope.Tests.Support.TempDir();
+        var captures = Path.Combine(dir.Path, "captures");
+        Directory.CreateDirectory(captures);
+        AttnScope.Tests.Support.SyntheticCaptures.Realistic(160, layers: 2, heads: 4).Save(Path.Combine(captures, "long.safetensors"));
+        await using var server = await AttnScope.Web.Server.ViewerServer.StartAsync(
+            new AttnScope.Web.Server.ViewerServerOptions { CapturesDir = captures, Port = 0 });
+        foreach (var height in new[] { 900, 640 })
+        {
+            var (context, page, problems) = await fx.NewPageAsync();
+            await using var _ = context;
+            await page.SetViewportSizeAsync(1400, height);
+            await page.GotoAsync(server.Address + "?open=" + Uri.EscapeDataString("long.safetensors"));
+            await WaitReadyAsync(page);
+            var box = ".as-head-view .as-scroll";
+            Assert.True(await page.EvaluateAsync<bool>($"() => {{ const b = document.querySelector('{box}'); return b.scrollHeight > b.clientHeight + 100; }}"),
+                "the head view's box scrolls its 160 tokens");
+            var (pageHeight, window) = (await page.EvaluateAsync<int>("() => document.documentElement.scrollHeight"), await page.EvaluateAsync<int>("() => innerHeight"));
+            Assert.True(pageHeight <= window, $"the page is {pageHeight} px tall in a {window} px window: it scrolls as well as the box");
+            var bottom = await page.EvaluateAsync<double>($"() => document.querySelector('{box}').getBoundingClientRect().bottom");
+            Assert.True(bottom <= window && bottom > window - 80, $"the box ends at {bottom} in a {window} px window");
+            if (height == 900) await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/served-head.png" });
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+        }
+    }
+}
