@@ -121,4 +121,45 @@ public sealed class ViewerFixesTests(ViewerFixture fx)
             Assert.True(problems.Count == 0, string.Join("\n", problems));
         }
     }
+
+    [Fact]
+    public async Task FlowFromAFewOutputTokensAt512TokensHasReadableLabelledRowsAndAColourBarWhoseLabelsStayApart()
+    {
+        const int n = 512;
+        var cap = AttnScope.Tests.Support.SyntheticCaptures.Realistic(n, layers: 2, heads: 2);
+        var part = AttnScope.Analyses.Flow.AttentionFlow.Compute(cap, rows: [0, 7]);
+        cap = cap.WithAnalyses(part.ToAnalyses());
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.OfflinePage(cap, "flow-few-rows"));
+        await WaitReadyAsync(page);
+        await ClickTabAsync(page, "analyses");
+        await page.Locator(".as-tab[data-analysis=\"flow\"]").ClickAsync();
+        await SettleAsync(page);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/flow-few-rows.png" });
+
+        var rowH = await page.EvaluateAsync<double>("() => attnscope.viewer.current.panel.matrix.rowH");
+        Assert.True(rowH >= 14, $"rows are {rowH} px tall");
+        var svg = await SvgAsync(page);
+        var texts = Texts(svg);
+        Assert.Contains(cap.Tokens[0].Text, texts);
+        Assert.Contains(cap.Tokens[7].Text, texts);
+        // keys are labelled too (every few of them at 1 px a column)
+        var keyLabels = svg.Descendants(Svg + "text").Count(t => ((string?)t.Attribute("transform"))?.Contains("rotate") == true);
+        Assert.True(keyLabels >= 20, $"{keyLabels} key labels");
+
+        // The colour bar's two labels (the maximum, and 0) sit at the same x, at least a line apart.
+        var zero = svg.Descendants(Svg + "text").Last(t => t.Value == "0");
+        var x = (string?)zero.Attribute("x");
+        var bar = svg.Descendants(Svg + "text").Where(t => (string?)t.Attribute("x") == x).Select(t => double.Parse((string)t.Attribute("y")!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(2, bar.Count);
+        Assert.True(Math.Abs(bar[1] - bar[0]) >= 14, $"colour-bar labels {Math.Abs(bar[1] - bar[0])} px apart");
+
+        // Hover still finds the right cell in the taller rows.
+        var (hx, hy) = await PointAsync(page, "cellPoint", 7, 300);
+        await page.Mouse.MoveAsync(hx, hy);
+        await page.WaitForFunctionAsync("() => { const t = document.querySelector('.as-tooltip'); return !t.hidden && t.dataset.exact === 'true'; }");
+        Assert.Equal(part.Flow.Data[7 * n + 300], ParseValue(await TooltipAsync(page, "value")));
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
 }
