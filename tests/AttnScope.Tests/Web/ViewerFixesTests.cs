@@ -162,4 +162,57 @@ public sealed class ViewerFixesTests(ViewerFixture fx)
         Assert.Equal(part.Flow.Data[7 * n + 300], ParseValue(await TooltipAsync(page, "value")));
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
+
+    private const string HostStyles = """
+        () => [...document.querySelectorAll('body, body > *, button, select, td')].map(e => {
+          const c = getComputedStyle(e);
+          return [e.tagName, c.margin, c.padding, c.fontFamily, c.fontSize, c.color, c.backgroundColor, c.border, c.display, c.position].join('|');
+        })
+        """;
+
+    [Fact]
+    public async Task OfflinePageStylesAreScopedToTheViewerRootAndLeaveTheHostPageAlone()
+    {
+        var html = File.ReadAllText(new Uri(fx.OfflinePage(fx.Xss, "scoped")).LocalPath);
+        var css = System.Text.RegularExpressions.Regex.Match(html, "<style[^>]*>(.*?)</style>", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        Assert.NotEmpty(css.Trim());
+        // Every rule's every selector starts at the viewer's root.
+        var noComments = System.Text.RegularExpressions.Regex.Replace(css, @"/\*.*?\*/", "", System.Text.RegularExpressions.RegexOptions.Singleline);
+        var selectors = System.Text.RegularExpressions.Regex.Matches(noComments, @"([^{}]+)\{[^{}]*\}").Select(m => m.Groups[1].Value)
+            .SelectMany(g => g.Split(',')).Select(x => x.Trim()).ToList();
+        Assert.True(selectors.Count > 20);
+        Assert.All(selectors, x => Assert.StartsWith(".as-root", x, StringComparison.Ordinal));
+
+        // A host page (a notebook, a report) keeps its look when the viewer's style joins it.
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.SetContentAsync("<h1>Report</h1><p>Some text</p><button>Run</button><select><option>one</option></select><table><tr><td>cell</td></tr></table><div>plain</div>");
+        var before = await page.EvaluateAsync<string[]>(HostStyles);
+        await page.EvaluateAsync("(css) => { const s = document.createElement('style'); s.textContent = css; document.head.append(s); }", css);
+        var after = await page.EvaluateAsync<string[]>(HostStyles);
+        Assert.Equal(before, after);
+
+        // The viewer itself is still styled: the tabs are a bordered group and the pressed one is blue.
+        await page.GotoAsync(fx.OfflinePage(fx.Xss, "scoped"));
+        await WaitReadyAsync(page);
+        Assert.Equal("5px", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.as-tabs')).borderRadius"));
+        Assert.Equal("rgb(42, 111, 176)", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.as-tab[aria-pressed=true]')).backgroundColor"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/offline-scoped.png" });
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public async Task ServedPageKeepsItsLookWithThePageStylesheet()
+    {
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.Server.Address + "?open=" + Uri.EscapeDataString("small.safetensors"));
+        await WaitReadyAsync(page);
+        Assert.Equal("12px 16px", await page.EvaluateAsync<string>("() => getComputedStyle(document.body).margin"));
+        Assert.Equal("flex", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.as-form')).display"));
+        Assert.Equal("rgb(42, 111, 176)", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('#as-capture')).backgroundColor"));
+        Assert.Equal("rgb(42, 111, 176)", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.as-tab[aria-pressed=true]')).backgroundColor"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/served-page.png" });
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
 }
