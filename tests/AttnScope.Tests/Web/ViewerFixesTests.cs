@@ -215,4 +215,42 @@ public sealed class ViewerFixesTests(ViewerFixture fx)
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/served-page.png" });
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
+
+    [Fact]
+    public async Task ExportInsideASandboxedFrameWithoutDownloadsSaysSoAndShowsThePictureToSave()
+    {
+        var html = File.ReadAllText(new Uri(fx.OfflinePage(fx.Small, "sandboxed-export")).LocalPath);
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        var downloads = 0;
+        page.Download += (_, _) => downloads++;
+        await page.SetContentAsync($"<iframe sandbox=\"allow-scripts\" width=\"1200\" height=\"800\" srcdoc=\"{System.Net.WebUtility.HtmlEncode(html)}\"></iframe>");
+        var frame = page.FrameLocator("iframe");
+        await frame.Locator(".as-viewer[data-ready]").WaitForAsync(new LocatorWaitForOptions { Timeout = 20000 });
+        Assert.True(await frame.Locator(".as-export-note").IsHiddenAsync());
+        await frame.Locator("[data-control=\"export-png\"]").ClickAsync();
+        var note = frame.Locator(".as-export-note");
+        await note.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = 10000 });
+        Assert.Equal("status", await note.GetAttributeAsync("role"));
+        var text = await note.TextContentAsync();
+        Assert.Contains("sandboxed frame", text);
+        Assert.Contains("attnscope-head-encoder-layer0.png", text);
+        // The picture is there to save by hand.
+        await frame.Locator(".as-export-image").WaitForAsync();
+        Assert.True(await frame.Locator(".as-export-image").EvaluateAsync<bool>("i => i.complete && i.naturalWidth > 100"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/sandboxed-export.png" });
+        Assert.Equal(0, downloads);
+        // (Chromium logs the blocked download itself; the page raised nothing.)
+        Assert.DoesNotContain(problems, p => p.StartsWith("page error", StringComparison.Ordinal));
+
+        // On its own the page downloads and says nothing.
+        var (context2, own, problems2) = await fx.NewPageAsync();
+        await using var __ = context2;
+        await own.GotoAsync(fx.OfflinePage(fx.Small, "sandboxed-export"));
+        await WaitReadyAsync(own);
+        var download = await own.RunAndWaitForDownloadAsync(() => own.ClickAsync("[data-control=\"export-png\"]"));
+        Assert.Equal("attnscope-head-encoder-layer0.png", download.SuggestedFilename);
+        Assert.True(await own.Locator(".as-export-note").IsHiddenAsync());
+        Assert.True(problems2.Count == 0, string.Join("\n", problems2));
+    }
 }

@@ -9,7 +9,7 @@ import { QkView } from './qk-view.js';
 import { AnalysesView } from './analyses-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
-import { download, renderPng, renderSvg } from './export.js';
+import { download, maybeNoDownloads, renderPng, renderSvg } from './export.js';
 
 const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['qk', 'Q·K']];
 const FILTERS = [['all', 'all tokens'], ['AA', 'A → A'], ['AB', 'A → B'], ['BA', 'B → A'], ['BB', 'B → B']];
@@ -114,6 +114,11 @@ export class Viewer {
       exp.append(b);
     }
     this.toolbar.append(exp);
+    // Where a download may be dropped without a word (a sandboxed frame), the export is also shown here to save by hand.
+    this.exportNote = el('div', 'as-export-note');
+    this.exportNote.setAttribute('role', 'status');
+    this.exportNote.hidden = true;
+    this.toolbar.after(this.exportNote);
     this.syncControls();
   }
 
@@ -315,10 +320,38 @@ export class Viewer {
 
   async export(kind) {
     const v = this.current;
-    const blob = kind === 'svg'
-      ? new Blob([renderSvg(v)], { type: 'image/svg+xml' })
-      : await renderPng(v);
-    download(blob, this.exportName(kind));
+    const name = this.exportName(kind);
+    let blob;
+    try {
+      blob = kind === 'svg' ? new Blob([renderSvg(v)], { type: 'image/svg+xml' }) : await renderPng(v);
+    } catch (e) {
+      this.showExportNote(`Export failed: ${e.message}`, null);
+      return;
+    }
+    download(blob, name);
+    if (maybeNoDownloads()) {
+      this.showExportNote(`This page runs inside a sandboxed frame, which blocks downloads unless the frame allows them. ` +
+        `If ${name} did not download, save the picture below (right-click → Save image as), or open the page on its own.`, blob);
+    }
+  }
+
+  showExportNote(text, blob) {
+    const note = this.exportNote;
+    if (note.dataset.url) URL.revokeObjectURL(note.dataset.url);
+    delete note.dataset.url;
+    const close = el('button', 'as-btn as-small', 'close');
+    close.type = 'button';
+    close.addEventListener('click', () => { note.hidden = true; });
+    note.replaceChildren(el('div', 'as-export-text', text), close);
+    if (blob) {
+      const url = URL.createObjectURL(blob);
+      note.dataset.url = url;
+      const img = el('img', 'as-export-image');
+      img.src = url;
+      img.alt = 'the exported picture';
+      note.append(img);
+    }
+    note.hidden = false;
   }
 }
 
