@@ -253,4 +253,84 @@ public sealed class ViewerFixesTests(ViewerFixture fx)
         Assert.True(await own.Locator(".as-export-note").IsHiddenAsync());
         Assert.True(problems2.Count == 0, string.Join("\n", problems2));
     }
+
+    private static Task<string> HoverJson(IPage page) =>
+        page.EvaluateAsync<string>("() => JSON.stringify(attnscope.viewer.current.hover)");
+
+    [Fact]
+    public async Task ViewsAreReachableAndUsableByKeyboardWithAccessibleNames()
+    {
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.OfflinePage(fx.Small, "keyboard"));
+        await WaitReadyAsync(page);
+
+        // Tab order: from the page's start, Tab reaches the view tabs, then on to the head view's canvas.
+        var reached = new List<string>();
+        for (int i = 0; i < 30 && !reached.Contains("canvas:head"); i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            reached.Add(await page.EvaluateAsync<string>("() => { const a = document.activeElement; return a.tagName === 'CANVAS' ? 'canvas:' + (a.closest('.as-head-view') ? 'head' : 'other') : a.tagName + ':' + (a.dataset.view || a.dataset.control || a.dataset.head || ''); }"));
+        }
+        Assert.Equal("BUTTON:head", reached[0]);
+        Assert.Contains("SELECT:layer", reached);
+        Assert.Contains("BUTTON:export-png", reached);
+        Assert.Contains("canvas:head", reached);
+
+        // Head view: arrows move through the tokens, Enter keeps one, Escape releases it.
+        await page.Keyboard.PressAsync("ArrowDown");
+        await page.Keyboard.PressAsync("ArrowDown");
+        await SettleAsync(page);
+        Assert.Equal("{\"side\":\"q\",\"index\":1}", await HoverJson(page));
+        Assert.All(Lines(await SvgAsync(page)), l => Assert.Equal(1, l.Q));
+        await page.Keyboard.PressAsync("ArrowRight");
+        await page.Keyboard.PressAsync("Enter");
+        await SettleAsync(page);
+        Assert.Equal("{\"side\":\"k\",\"index\":1}", await HoverJson(page));
+        Assert.True(await page.EvaluateAsync<bool>("() => attnscope.viewer.current.pinned"));
+        await page.Keyboard.PressAsync("Escape");
+        Assert.Equal("null", await HoverJson(page));
+
+        // View tabs: the arrow keys move along them.
+        await page.FocusAsync(".as-tab[data-view=\"head\"]");
+        await page.Keyboard.PressAsync("ArrowRight");
+        await SettleAsync(page);
+        Assert.Equal("model", await page.EvaluateAsync<string>("() => attnscope.viewer.state.view"));
+        Assert.Equal("model", await page.EvaluateAsync<string>("() => document.activeElement.dataset.view"));
+
+        // Model view: arrows pick a thumbnail, Enter opens it in the matrix view.
+        await page.FocusAsync(".as-model-view canvas");
+        await page.Keyboard.PressAsync("ArrowRight");
+        await page.Keyboard.PressAsync("ArrowRight");
+        await page.Keyboard.PressAsync("ArrowDown");
+        await SettleAsync(page);
+        Assert.Equal("{\"layer\":1,\"head\":1}", await HoverJson(page));
+        await page.Keyboard.PressAsync("Enter");
+        await SettleAsync(page);
+        Assert.Equal("matrix", await page.EvaluateAsync<string>("() => attnscope.viewer.state.view"));
+        Assert.Equal(new[] { 1, 1 }, await page.EvaluateAsync<int[]>("() => [attnscope.viewer.state.layer, attnscope.viewer.state.head]"));
+
+        // Matrix view: arrows move the cell, and the page's tooltip gives its value.
+        await page.FocusAsync(".as-matrix-view canvas");
+        foreach (var key in new[] { "ArrowRight", "ArrowRight", "ArrowDown", "ArrowDown", "ArrowDown", "ArrowUp" })
+            await page.Keyboard.PressAsync(key);
+        await SettleAsync(page);
+        Assert.Equal("{\"q\":2,\"k\":1}", await HoverJson(page)); // the first key picks the first cell
+        await page.WaitForFunctionAsync("() => { const t = document.querySelector('.as-tooltip'); return !t.hidden && t.dataset.exact === 'true'; }");
+        Assert.Equal(fx.Small.Stacks["encoder"].Attention[1, 1, 2, 1], ParseValue(await TooltipAsync(page, "value")));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/vshots/keyboard-matrix.png" });
+
+        // Accessible names: every canvas view and every button has one.
+        foreach (var view in new[] { "head", "model", "matrix" })
+        {
+            await ClickTabAsync(page, view);
+            var label = await page.Locator($".as-{view}-view canvas").GetAttributeAsync("aria-label");
+            Assert.False(string.IsNullOrWhiteSpace(label));
+            Assert.Equal("0", await page.Locator($".as-{view}-view canvas").GetAttributeAsync("tabindex"));
+        }
+        var unnamed = await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('.as-root button')].filter(b => !(b.getAttribute('aria-label') || b.textContent).trim()).map(b => b.outerHTML)");
+        Assert.Empty(unnamed);
+        Assert.Equal("Export the current view as PNG", await page.GetAttributeAsync("[data-control=\"export-png\"]", "aria-label"));
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
 }

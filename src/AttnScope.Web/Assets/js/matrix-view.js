@@ -5,6 +5,7 @@
 import { el, formatShort, formatValue, headName, shortLabel } from './format.js';
 import { lutBytes, lutCss } from './colors.js';
 import { sizeCanvas, textWidth } from './painter.js';
+import { keyboardCanvas, pointEvent, step } from './keyboard.js';
 
 const MATRIX_LABEL_FONT = 11;
 /** Up to this many rows, a row is at least FEW_ROW_HEIGHT px tall whatever the number of keys. */
@@ -30,6 +31,7 @@ export class MatrixView {
     this.valueName = 'attention';
     this.canvas.addEventListener('mousemove', e => { if (!this.pinned) this.onMove(e); });
     this.canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
+    keyboardCanvas(this.canvas, 'Matrix view: one head, queries down and keys across. Arrow keys move through the cells, Enter keeps a cell, Escape releases it.', key => this.onKey(key));
     this.canvas.addEventListener('click', e => {
       this.pinned = !this.pinned;
       this.onMove(e);
@@ -206,6 +208,25 @@ export class MatrixView {
       ['value', exact ? formatValue(value) : '≈ ' + value.toPrecision(3)],
     ], { exact: String(exact) });
     if (e) this.viewer.timeHover(e);
+  }
+
+  /** Arrow keys move the hovered cell, Home and End go to the row's ends, Enter keeps it, Escape releases it. */
+  onKey(key) {
+    if (!this.queries || !this.queries.length || !this.keys.length) return false;
+    if (key === 'Escape') { this.pinned = false; this.setHover(null, null); return true; }
+    if (key === 'Enter') { if (this.hover) this.pinned = !this.pinned; return true; }
+    const h = this.hover;
+    let r = h ? this.queries.indexOf(h.q) : 0, c = h ? this.keys.indexOf(h.k) : 0;
+    if (h) {
+      if (key === 'ArrowUp' || key === 'ArrowDown') r = step(r, this.queries.length, key);
+      else c = step(c, this.keys.length, key);
+    }
+    // Rows after a decoding step and keys after a generation step hold nothing.
+    if (this.step !== null) while (r > 0 && this.queries[r] > this.step) r--;
+    if (this.keyLimit !== null) while (c > 0 && this.keys[c] > this.keyLimit) c--;
+    const q = this.queries[r], k = this.keys[c];
+    this.setHover({ q, k }, pointEvent(this.cellPoint(q, k)), true);
+    return true;
   }
 
   cellPoint(q, k) {

@@ -2,6 +2,7 @@
 import { el, headName, kvHead } from './format.js';
 import { headColor, lutBytes } from './colors.js';
 import { sizeCanvas } from './painter.js';
+import { keyboardCanvas, pointEvent, step } from './keyboard.js';
 
 const GRID_THUMB = 58;
 const GRID_PAD = 6;
@@ -44,6 +45,7 @@ export class ModelView {
     this.hover = null;
     this.canvas.addEventListener('mousemove', e => this.onMove(e));
     this.canvas.addEventListener('mouseleave', e => this.setHover(null, e));
+    keyboardCanvas(this.canvas, 'Model view: every layer and head as a thumbnail. Arrow keys move through them, Enter opens one large.', key => this.onKey(key));
     this.canvas.addEventListener('click', e => {
       const h = this.hit(e);
       if (h) viewer.openHead(h.layer, h.head);
@@ -133,6 +135,22 @@ export class ModelView {
     this.draw();
     if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, ${headName(this.info, h.head)}`], ['', 'click to open']], {});
     else this.viewer.tooltip.hide();
+  }
+
+  /** Arrow keys move the hovered thumbnail (up and down the layers, left and right the heads), Enter opens it. */
+  onKey(key) {
+    if (!this.images) return false;
+    if (key === 'Escape') { this.setHover(null, null); return true; }
+    const h = this.hover;
+    if (key === 'Enter') { if (h) this.viewer.openHead(h.layer, h.head); return true; }
+    let layer = h ? h.layer : this.viewer.state.layer, head = h ? h.head : 0;
+    if (h) {
+      if (key === 'ArrowUp' || key === 'ArrowDown') layer = step(layer, this.info.layers, key);
+      else head = step(head, this.info.heads, key);
+    }
+    const pt = this.thumbPoint(layer, head);
+    this.setHover({ layer, head }, pointEvent(pt));
+    return true;
   }
 
   thumbPoint(layer, head) {

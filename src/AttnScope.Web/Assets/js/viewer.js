@@ -90,9 +90,20 @@ export class Viewer {
       b.type = 'button';
       b.dataset.view = name;
       b.addEventListener('click', () => this.setView(name));
+      // Left and right arrows move along the tabs (past disabled ones) and open the view.
+      b.addEventListener('keydown', e => {
+        if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+        e.preventDefault();
+        const on = this.tabs.filter(t => !t.disabled);
+        const next = on[(on.indexOf(b) + (e.key === 'ArrowRight' ? 1 : on.length - 1)) % on.length];
+        next.focus();
+        this.setView(next.dataset.view);
+      });
       tabs.append(b);
       return b;
     });
+    tabs.setAttribute('role', 'group');
+    tabs.setAttribute('aria-label', 'view');
     this.toolbar.append(tabs);
     const m = this.data.meta;
     const st = this.select('stack', 'stack', m.stacks.map(s => [s.name, s.name]), this.state.stack, v => this.setStack(v));
@@ -109,6 +120,7 @@ export class Viewer {
     for (const [kind, text] of [['png', 'PNG'], ['svg', 'SVG']]) {
       const b = el('button', 'as-btn', `Export ${text}`);
       b.type = 'button';
+      b.setAttribute('aria-label', `Export the current view as ${text}`);
       b.dataset.control = `export-${kind}`;
       b.addEventListener('click', () => this.export(kind));
       exp.append(b);
@@ -138,6 +150,7 @@ export class Viewer {
       b.dataset.head = String(h);
       b.title = `${headName(info, h)}: click to show or hide, double-click to show it alone`;
       b.style.setProperty('--head-color', headColor(h));
+      b.setAttribute('aria-label', `${headName(info, h)}: show or hide`);
       b.addEventListener('click', () => {
         if (this.state.heads.has(h)) this.state.heads.delete(h); else this.state.heads.add(h);
         this.headsChanged();
@@ -149,6 +162,7 @@ export class Viewer {
     const all = el('button', 'as-btn as-small', 'all');
     all.type = 'button';
     all.dataset.control = 'all-heads';
+    all.setAttribute('aria-label', 'show all heads');
     all.addEventListener('click', () => { this.state.heads = new Set(Array.from({ length: info.heads }, (_, h) => h)); this.headsChanged(); });
     this.legend.append(all);
     this.headsChanged(true);
