@@ -19,12 +19,14 @@ public sealed class SavedCaptures
     private readonly string? _dir;
     private readonly string? _realDir;
     private readonly ViewerServerOptions _limits;
+    private readonly SavedCaptureCache _cache;
 
     /// <param name="dir">The captures folder; null: the server has no saved captures.</param>
     /// <param name="limits">The size limits (the defaults of <see cref="ViewerServerOptions"/> when null).</param>
     public SavedCaptures(string? dir, ViewerServerOptions? limits = null)
     {
         _limits = limits ?? new ViewerServerOptions();
+        _cache = new SavedCaptureCache(_limits.MaxCachedSavedBytes);
         if (dir is null) return;
         _dir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
         if (!Directory.Exists(_dir)) throw new AttnScopeException($"captures folder '{dir}' does not exist");
@@ -33,6 +35,13 @@ public sealed class SavedCaptures
 
     /// <summary>Whether the server was given a captures folder.</summary>
     public bool Enabled => _dir is not null;
+
+    /// <summary>The captures read lately (see <see cref="ViewerServerOptions.MaxCachedSavedBytes"/>).</summary>
+    public SavedCaptureCache Cache => _cache;
+
+    /// <summary>Files read from disk so far (a capture served from the cache is not read).</summary>
+    public int Reads => Volatile.Read(ref _reads);
+    private int _reads;
 
     /// <summary>Test hook: runs after the file is opened and checked, before it is read.</summary>
     internal Action<string>? AfterOpen { get; set; }
@@ -82,17 +91,32 @@ public sealed class SavedCaptures
             var real = RealPath.OfHandle(handle);
             if (real is null ? !InsideFolder(full) : !IsCaptureInFolder(real)) throw missing;
             AfterOpen?.Invoke(full);
+            // The same version of the same file (real path, last write, length, all from the open handle) is not read twice.
+            var key = CacheKey(handle, real ?? full, name);
+            if (_cache.TryGet(key, out var cached)) return cached;
             var bytes = ReadAll(handle, name);
+            Interlocked.Increment(ref _reads);
             try
             {
                 CheckDeclaredSizes(SafeTensorsFile.Parse(bytes, name), name);
-                return AttentionCapture.FromBytes(bytes, name);
+                var capture = AttentionCapture.FromBytes(bytes, name);
+                _cache.Add(key, capture);
+                return capture;
             }
             catch (AttnScopeException e) { throw new HttpError(400, e.Message); }
             catch (Exception e) when (e is not (HttpError or OutOfMemoryException))
             {
                 throw new HttpError(400, $"'{name}' is not a readable capture ({e.Message})");
             }
+        }
+    }
+
+    private static SavedCaptureCache.Key CacheKey(SafeFileHandle handle, string path, string name)
+    {
+        try { return new SavedCaptureCache.Key(path, File.GetLastWriteTimeUtc(handle).Ticks, RandomAccess.GetLength(handle)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new HttpError(404, $"no saved capture '{name}'");
         }
     }
 

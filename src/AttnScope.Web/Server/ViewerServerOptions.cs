@@ -30,6 +30,9 @@ public sealed record ViewerServerOptions
     public long MaxCaptureBytes { get; init; } = 512L << 20;
     /// <summary>Bytes all kept captures may hold together; the oldest are dropped to stay under it.</summary>
     public long MaxStoredBytes { get; init; } = 1L << 30;
+    /// <summary>Bytes of saved capture files (by file length) kept after reading, so that opening one again skips the
+    /// read; keyed by path, last-write time and length, least recently used dropped first; 0 keeps none.</summary>
+    public long MaxCachedSavedBytes { get; init; } = 1L << 30;
     /// <summary>Layers a stack of a saved capture may declare (checked in its header, before anything is allocated).</summary>
     public int MaxLayers { get; init; } = 256;
     /// <summary>Heads per layer a stack of a saved capture may declare.</summary>

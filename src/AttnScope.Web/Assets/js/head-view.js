@@ -6,6 +6,7 @@ import { el, shortLabel } from './format.js';
 import { headColor } from './colors.js';
 import { textWidth } from './painter.js';
 import { ScrollCanvas } from './scroll-canvas.js';
+import { keyboardCanvas, pointEvent, step } from './keyboard.js';
 
 const HEAD_ROW = 18;
 const HEAD_TOP = 30;
@@ -26,6 +27,7 @@ export class HeadView {
     this.layer = null;
     this.scroll.onscroll = () => this.draw();
     const canvas = this.scroll.canvas;
+    keyboardCanvas(canvas, 'Head view: query tokens on the left, key tokens on the right. Up and down arrows move through the tokens, left and right switch sides, Enter keeps the token, Escape releases it.', key => this.onKey(key));
     canvas.addEventListener('mousemove', e => this.onMove(e));
     canvas.addEventListener('mouseleave', e => { if (!this.pinned) this.setHover(null, e); });
     canvas.addEventListener('click', e => {
@@ -174,6 +176,24 @@ export class HeadView {
     this.hover = h;
     this.draw();
     this.viewer.timeHover(e);
+  }
+
+  /** Arrow keys move the hovered token (up and down a side, left and right across), Enter keeps it, Escape releases. */
+  onKey(key) {
+    if (!this.layer) return false;
+    if (key === 'Escape') { this.pinned = false; this.setHover(null, null, true); this.viewer.tooltip.hide(); return true; }
+    if (key === 'Enter') { if (this.hover) { this.pinned = !this.pinned; this.setHover(this.hover, null, true); } return true; }
+    const h = this.hover;
+    const side = !h ? 'q' : key === 'ArrowLeft' ? 'q' : key === 'ArrowRight' ? 'k' : h.side;
+    const list = side === 'q' ? this.queries : this.keys;
+    if (!list.length) return true;
+    let row = h ? (h.side === 'q' ? this.qPos : this.kPos)[h.index] : 0;
+    if (h && (key === 'ArrowUp' || key === 'ArrowDown' || key === 'Home' || key === 'End')) row = step(row, list.length, key === 'ArrowUp' ? 'ArrowLeft' : key);
+    row = Math.max(0, Math.min(list.length - 1, row));
+    const next = { side, index: list[row] };
+    const pt = this.tokenPoint(side, next.index);
+    this.setHover(next, pointEvent(pt), true);
+    return true;
   }
 
   /** Page coordinates of a token's label (tests and the benchmark point the mouse there). */

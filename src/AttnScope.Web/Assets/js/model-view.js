@@ -2,11 +2,36 @@
 import { el, headName, kvHead } from './format.js';
 import { headColor, lutBytes } from './colors.js';
 import { sizeCanvas } from './painter.js';
+import { keyboardCanvas, pointEvent, step } from './keyboard.js';
 
 const GRID_THUMB = 58;
 const GRID_PAD = 6;
 const GRID_LEFT = 64;
 const GRID_TOP = 26;
+const THUMB_CELLS = 64; // as the server's thumbnails (Data/ViewerData.cs)
+
+/** uint8 [heads, tq, tk]: each head's rows `queries` × columns `keys` max-pooled to tq × tk, scaled to its maximum. */
+export function pooledThumbs(layer, queries, keys, tq, tk) {
+  const out = new Uint8Array(layer.heads * tq * tk);
+  const pooled = new Float32Array(tq * tk);
+  const kCell = Int32Array.from(keys, (_, c) => Math.floor(c * tk / keys.length));
+  for (let h = 0; h < layer.heads; h++) {
+    pooled.fill(0);
+    queries.forEach((q, r) => {
+      const row = h * layer.nq + q, scale = layer.scales[row] / 255, base = row * layer.nk;
+      const at = Math.floor(r * tq / queries.length) * tk;
+      for (let c = 0; c < keys.length; c++) {
+        const v = layer.values[base + keys[c]] * scale;
+        if (v > pooled[at + kCell[c]]) pooled[at + kCell[c]] = v;
+      }
+    });
+    let max = 0;
+    for (const v of pooled) max = Math.max(max, v);
+    const f = max > 0 ? 255 / max : 0;
+    for (let i = 0; i < pooled.length; i++) out[h * tq * tk + i] = Math.min(255, Math.round(pooled[i] * f));
+  }
+  return out;
+}
 
 export class ModelView {
   constructor(viewer) {
@@ -20,6 +45,7 @@ export class ModelView {
     this.hover = null;
     this.canvas.addEventListener('mousemove', e => this.onMove(e));
     this.canvas.addEventListener('mouseleave', e => this.setHover(null, e));
+    keyboardCanvas(this.canvas, 'Model view: every layer and head as a thumbnail. Arrow keys move through them, Enter opens one large.', key => this.onKey(key));
     this.canvas.addEventListener('click', e => {
       const h = this.hit(e);
       if (h) viewer.openHead(h.layer, h.head);
@@ -32,16 +58,29 @@ export class ModelView {
     const info = v.data.stack(s.stack);
     this.info = info;
     this.stackName = s.stack;
-    const all = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.thumbs(s.stack, l)));
-    if (s.stack !== this.stackName) return;
-    this.images = all.map(bytes => this.images2d(bytes));
+    const filter = s.filter;
+    this.filter = filter;
+    let images;
+    if (filter === 'all') {
+      const all = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.thumbs(s.stack, l)));
+      if (s.stack !== this.stackName || s.filter !== filter) return;
+      images = all.map(bytes => this.images2d(bytes, info.thumbQ, info.thumbK));
+    } else {
+      // A sentence filter pools the kept rows and columns only, from each layer's attention.
+      const { queries, keys } = v.filtered();
+      const layers = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.layer(s.stack, l)));
+      if (s.stack !== this.stackName || s.filter !== filter) return;
+      const tq = Math.max(1, Math.min(THUMB_CELLS, queries.length)), tk = Math.max(1, Math.min(THUMB_CELLS, keys.length));
+      images = layers.map(layer => this.images2d(pooledThumbs(layer, queries, keys, tq, tk), tq, tk));
+    }
+    this.images = images;
     this.width = GRID_LEFT + info.heads * (GRID_THUMB + GRID_PAD) + 8;
     this.height = GRID_TOP + info.layers * (GRID_THUMB + GRID_PAD) + 8;
     this.draw();
   }
 
-  images2d(bytes) {
-    const { heads, thumbQ, thumbK } = this.info;
+  images2d(bytes, thumbQ, thumbK) {
+    const { heads } = this.info;
     const out = [];
     for (let h = 0; h < heads; h++) {
       const c = document.createElement('canvas');
@@ -96,6 +135,22 @@ export class ModelView {
     this.draw();
     if (h) this.viewer.tooltip.show(e, [['head', `layer ${h.layer}, ${headName(this.info, h.head)}`], ['', 'click to open']], {});
     else this.viewer.tooltip.hide();
+  }
+
+  /** Arrow keys move the hovered thumbnail (up and down the layers, left and right the heads), Enter opens it. */
+  onKey(key) {
+    if (!this.images) return false;
+    if (key === 'Escape') { this.setHover(null, null); return true; }
+    const h = this.hover;
+    if (key === 'Enter') { if (h) this.viewer.openHead(h.layer, h.head); return true; }
+    let layer = h ? h.layer : this.viewer.state.layer, head = h ? h.head : 0;
+    if (h) {
+      if (key === 'ArrowUp' || key === 'ArrowDown') layer = step(layer, this.info.layers, key);
+      else head = step(head, this.info.heads, key);
+    }
+    const pt = this.thumbPoint(layer, head);
+    this.setHover({ layer, head }, pointEvent(pt));
+    return true;
   }
 
   thumbPoint(layer, head) {

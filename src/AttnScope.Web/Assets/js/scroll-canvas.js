@@ -3,6 +3,9 @@
 import { el, } from './format.js';
 import { sizeCanvas } from './painter.js';
 
+const FIT_MIN = 160;
+const FIT_MARGIN = 40;
+
 export class ScrollCanvas {
   constructor(maxHeight) {
     this.element = el('div', 'as-scroll');
@@ -17,8 +20,22 @@ export class ScrollCanvas {
     this.element.addEventListener('scroll', () => this.onscroll && this.onscroll());
   }
 
+  /** Fits the box into the window below where it starts, so that the page itself need not scroll too: a viewer near
+   *  the top of its page (the served page) gets the rest of the window, one further down (an embedded page) at most
+   *  the window. Only a box in the document is measured; else the height given at construction stays. */
+  fitToWindow() {
+    if (!this.element.isConnected) return;
+    const top = this.element.getBoundingClientRect().top + window.scrollY;
+    const view = window.innerHeight;
+    const above = top < view * 0.6 ? top : 0;
+    // Room for the box's border, a horizontal scroll bar and the page's bottom margin.
+    this.maxHeight = Math.max(FIT_MIN, Math.floor(view - above - FIT_MARGIN));
+    this.element.style.maxHeight = `${this.maxHeight}px`;
+  }
+
   /** Sets the content's full size and sizes the canvas to the visible part; returns the painter. */
   resize(width, height) {
+    this.fitToWindow();
     this.width = width;
     this.height = height;
     const visible = Math.min(height, this.maxHeight);

@@ -9,7 +9,7 @@ import { QkView } from './qk-view.js';
 import { AnalysesView } from './analyses-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
-import { download, renderPng, renderSvg } from './export.js';
+import { download, maybeNoDownloads, renderPng, renderSvg } from './export.js';
 
 const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['qk', 'Q·K']];
 const FILTERS = [['all', 'all tokens'], ['AA', 'A → A'], ['AB', 'A → B'], ['BA', 'B → A'], ['BB', 'B → B']];
@@ -45,6 +45,9 @@ export class Viewer {
     this.views = {};
     this.buildToolbar();
     this.buildLegend();
+    // A resized window refits the scrolling boxes (once the resizing pauses).
+    let resizeTimer = null;
+    window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => this.refresh(), 120); });
     this.refresh();
   }
 
@@ -87,9 +90,20 @@ export class Viewer {
       b.type = 'button';
       b.dataset.view = name;
       b.addEventListener('click', () => this.setView(name));
+      // Left and right arrows move along the tabs (past disabled ones) and open the view.
+      b.addEventListener('keydown', e => {
+        if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+        e.preventDefault();
+        const on = this.tabs.filter(t => !t.disabled);
+        const next = on[(on.indexOf(b) + (e.key === 'ArrowRight' ? 1 : on.length - 1)) % on.length];
+        next.focus();
+        this.setView(next.dataset.view);
+      });
       tabs.append(b);
       return b;
     });
+    tabs.setAttribute('role', 'group');
+    tabs.setAttribute('aria-label', 'view');
     this.toolbar.append(tabs);
     const m = this.data.meta;
     const st = this.select('stack', 'stack', m.stacks.map(s => [s.name, s.name]), this.state.stack, v => this.setStack(v));
@@ -106,11 +120,17 @@ export class Viewer {
     for (const [kind, text] of [['png', 'PNG'], ['svg', 'SVG']]) {
       const b = el('button', 'as-btn', `Export ${text}`);
       b.type = 'button';
+      b.setAttribute('aria-label', `Export the current view as ${text}`);
       b.dataset.control = `export-${kind}`;
       b.addEventListener('click', () => this.export(kind));
       exp.append(b);
     }
     this.toolbar.append(exp);
+    // Where a download may be dropped without a word (a sandboxed frame), the export is also shown here to save by hand.
+    this.exportNote = el('div', 'as-export-note');
+    this.exportNote.setAttribute('role', 'status');
+    this.exportNote.hidden = true;
+    this.toolbar.after(this.exportNote);
     this.syncControls();
   }
 
@@ -130,6 +150,7 @@ export class Viewer {
       b.dataset.head = String(h);
       b.title = `${headName(info, h)}: click to show or hide, double-click to show it alone`;
       b.style.setProperty('--head-color', headColor(h));
+      b.setAttribute('aria-label', `${headName(info, h)}: show or hide`);
       b.addEventListener('click', () => {
         if (this.state.heads.has(h)) this.state.heads.delete(h); else this.state.heads.add(h);
         this.headsChanged();
@@ -141,6 +162,7 @@ export class Viewer {
     const all = el('button', 'as-btn as-small', 'all');
     all.type = 'button';
     all.dataset.control = 'all-heads';
+    all.setAttribute('aria-label', 'show all heads');
     all.addEventListener('click', () => { this.state.heads = new Set(Array.from({ length: info.heads }, (_, h) => h)); this.headsChanged(); });
     this.legend.append(all);
     this.headsChanged(true);
@@ -312,10 +334,38 @@ export class Viewer {
 
   async export(kind) {
     const v = this.current;
-    const blob = kind === 'svg'
-      ? new Blob([renderSvg(v)], { type: 'image/svg+xml' })
-      : await renderPng(v);
-    download(blob, this.exportName(kind));
+    const name = this.exportName(kind);
+    let blob;
+    try {
+      blob = kind === 'svg' ? new Blob([renderSvg(v)], { type: 'image/svg+xml' }) : await renderPng(v);
+    } catch (e) {
+      this.showExportNote(`Export failed: ${e.message}`, null);
+      return;
+    }
+    download(blob, name);
+    if (maybeNoDownloads()) {
+      this.showExportNote(`This page runs inside a sandboxed frame, which blocks downloads unless the frame allows them. ` +
+        `If ${name} did not download, save the picture below (right-click → Save image as), or open the page on its own.`, blob);
+    }
+  }
+
+  showExportNote(text, blob) {
+    const note = this.exportNote;
+    if (note.dataset.url) URL.revokeObjectURL(note.dataset.url);
+    delete note.dataset.url;
+    const close = el('button', 'as-btn as-small', 'close');
+    close.type = 'button';
+    close.addEventListener('click', () => { note.hidden = true; });
+    note.replaceChildren(el('div', 'as-export-text', text), close);
+    if (blob) {
+      const url = URL.createObjectURL(blob);
+      note.dataset.url = url;
+      const img = el('img', 'as-export-image');
+      img.src = url;
+      img.alt = 'the exported picture';
+      note.append(img);
+    }
+    note.hidden = false;
   }
 }
 
