@@ -44,6 +44,25 @@ internal sealed class TransformerWeights
     /// <summary>The unpacked head [vocab, hidden] (the embeddings when tied).</summary>
     public float[]? UnembeddingRows { get; init; }
 
+    /// <summary>
+    /// Linear layers that read the same input stacked into one product: weights [rows_i, d] one under the other, the
+    /// biases likewise (zeros for a part without one; none at all when no part has one).
+    /// </summary>
+    private static PackedMatrix Fused(int d, params (float[] Weight, float[]? Bias, int Rows)[] parts)
+    {
+        int rows = parts.Sum(p => p.Rows);
+        var weight = new float[(long)rows * d];
+        var bias = parts.Any(p => p.Bias is not null) ? new float[rows] : null;
+        int at = 0;
+        foreach (var (w, b, r) in parts)
+        {
+            w.CopyTo(weight, (long)at * d);
+            b?.CopyTo(bias!, at);
+            at += r;
+        }
+        return PackedMatrix.FromTransposed(weight, rows, d, bias);
+    }
+
     public static TransformerWeights Pack(TransformerSpec s, CoreTensors t, string origin)
     {
         void Len(float[]? a, long expected, string what, bool required = true)
@@ -112,58 +131,18 @@ internal sealed class TransformerWeights
         for (int l = 0; l < s.Layers; l++)
         {
             var w = t.Layers[l];
-            int width = s.QkvWidth;
-            var qkv = new float[(long)width * d];
-            w.Query.CopyTo(qkv, 0);
-            w.Key.CopyTo(qkv, (long)q * d);
-            w.Value.CopyTo(qkv, (long)(q + kv) * d);
-            float[]? qkvBias = null;
-            if (w.QueryBias is not null || w.KeyBias is not null || w.ValueBias is not null)
-            {
-                qkvBias = new float[width];
-                w.QueryBias?.CopyTo(qkvBias, 0);
-                w.KeyBias?.CopyTo(qkvBias, q);
-                w.ValueBias?.CopyTo(qkvBias, q + kv);
-            }
-            PackedMatrix? up = null;
-            if (!s.Mlp) { }
-            else if (s.GatedMlp)
-            {
-                var gu = new float[2L * inter * d];
-                w.Gate!.CopyTo(gu, 0);
-                w.Up!.CopyTo(gu, (long)inter * d);
-                float[]? guBias = null;
-                if (w.GateBias is not null || w.UpBias is not null)
-                {
-                    guBias = new float[2 * inter];
-                    w.GateBias?.CopyTo(guBias, 0);
-                    w.UpBias?.CopyTo(guBias, inter);
-                }
-                up = PackedMatrix.FromTransposed(gu, 2 * inter, d, guBias);
-            }
-            else up = PackedMatrix.FromTransposed(w.Up!, inter, d, w.UpBias);
-            PackedMatrix? crossKv = null;
-            if (s.CrossAttention)
-            {
-                var kvw = new float[2L * kv * d];
-                w.CrossKey!.CopyTo(kvw, 0);
-                w.CrossValue!.CopyTo(kvw, (long)kv * d);
-                float[]? kvb = null;
-                if (w.CrossKeyBias is not null || w.CrossValueBias is not null)
-                {
-                    kvb = new float[2 * kv];
-                    w.CrossKeyBias?.CopyTo(kvb, 0);
-                    w.CrossValueBias?.CopyTo(kvb, kv);
-                }
-                crossKv = PackedMatrix.FromTransposed(kvw, 2 * kv, d, kvb);
-            }
+            var qkv = Fused(d, (w.Query, w.QueryBias, q), (w.Key, w.KeyBias, kv), (w.Value, w.ValueBias, kv));
+            PackedMatrix? up = !s.Mlp ? null
+                : s.GatedMlp ? Fused(d, (w.Gate!, w.GateBias, inter), (w.Up!, w.UpBias, inter))
+                : PackedMatrix.FromTransposed(w.Up!, inter, d, w.UpBias);
+            PackedMatrix? crossKv = s.CrossAttention ? Fused(d, (w.CrossKey!, w.CrossKeyBias, kv), (w.CrossValue!, w.CrossValueBias, kv)) : null;
             layers[l] = new PackedLayer
             {
                 CrossQuery = s.CrossAttention ? PackedMatrix.FromTransposed(w.CrossQuery!, q, d, w.CrossQueryBias) : null,
                 CrossKv = crossKv,
                 CrossOutput = s.CrossAttention ? PackedMatrix.FromTransposed(w.CrossOutput!, d, q, w.CrossOutputBias) : null,
                 CrossNormGain = w.CrossNormGain, CrossNormBias = w.CrossNormBias,
-                Qkv = PackedMatrix.FromTransposed(qkv, width, d, qkvBias),
+                Qkv = qkv,
                 Output = PackedMatrix.FromTransposed(w.Output, d, q, w.OutputBias),
                 OutputWeight = w.Output,
                 Norm1Gain = w.Norm1Gain, Norm1Bias = w.Norm1Bias, Norm2Gain = w.Norm2Gain, Norm2Bias = w.Norm2Bias,
