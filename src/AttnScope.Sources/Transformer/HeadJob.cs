@@ -23,6 +23,9 @@ internal sealed unsafe class HeadJob
     /// <summary>This layer's probabilities [heads, m, T], or 0 when not kept.</summary>
     public nint Attention;
     public FloatTensor? Q, K, V, Scores;
+    /// <summary>With a cache: its packed keys and values per key/value head (see <see cref="KvCache.PackedKeys"/>).</summary>
+    public float[][]? PackedKeys, PackedValues;
+    public int PackedCapacity;
     private Action<int>? _run;
     public Action<int> Run => _run ??= Head;
 
@@ -50,10 +53,22 @@ internal sealed unsafe class HeadJob
 
         long t0 = EngineProfile.Now();
         float* att = Attention == 0 ? null : (float*)Attention + (long)h * m * n;
-        float* packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
-        GemmKernel.PackTransposed(kh, kvld, n, dh, packK, Scale);
-        float* packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
-        GemmKernel.PackRowMajor(vh, kvld, n, dh, packV);
+        float* packK, packV;
+        long vPanelStride;
+        if (PackedKeys is not null)
+        {
+            packK = Gemm.Ptr(PackedKeys[kvh]);
+            packV = Gemm.Ptr(PackedValues![kvh]);
+            vPanelStride = (long)PackedCapacity * nr;
+        }
+        else
+        {
+            packK = Gemm.Ptr(HeadScratch.Keys(keyPanels * dh * nr));
+            GemmKernel.PackTransposed(kh, kvld, n, dh, packK, Scale);
+            packV = Gemm.Ptr(HeadScratch.Values(dimPanels * n * nr));
+            GemmKernel.PackRowMajor(vh, kvld, n, dh, packV);
+            vPanelStride = (long)n * nr;
+        }
         int soff = (Layer * Heads + h) * m * n;
         t0 = EngineProfile.Add(EngineProfile.Part.HeadPack, t0);
         float* ctx = (float*)Context + h * dh;
@@ -97,7 +112,9 @@ internal sealed unsafe class HeadJob
                 }
             }
             t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
-            GemmKernel.Compute(block, n, packV, n, dh, ctx + (long)r0 * QueryWidth, QueryWidth, null, false, 0, rows, 0, dimPanels);
+            // One value panel at a time: a cache's panels are a capacity apart, not n.
+            for (int p = 0; p < dimPanels; p++)
+                GemmKernel.Compute(block, n, packV + p * vPanelStride, n, Math.Min(nr, dh - p * nr), ctx + (long)r0 * QueryWidth + p * nr, QueryWidth, null, false, 0, rows, 0, 1);
             for (int i = 0; i < rows; i++) RowOps.Scale(new Span<float>(ctx + (long)(r0 + i) * QueryWidth, dh), inv[i]);
             t0 = EngineProfile.Add(EngineProfile.Part.HeadContext, t0);
         }

@@ -10,6 +10,14 @@ namespace AttnScope.Sources.Transformer;
 public sealed class KvCache
 {
     internal readonly float[][] Keys, Values;
+    /// <summary>
+    /// The same keys and values packed for the attention GEMM, per layer and key/value head, appended as positions
+    /// arrive, so a generation step packs one row instead of every cached row (and a group of query heads shares one
+    /// pack). Keys: panels of <see cref="Engine.GemmKernel.NR"/> positions, each [d_head][NR], scaled by 1/√d_head as
+    /// the attention folds it in; values: one panel of NR dimensions after another, each [capacity][NR].
+    /// </summary>
+    internal readonly float[][][] PackedKeys, PackedValues;
+    internal readonly float KeyScale;
     /// <summary>Positions held (the position of the next token).</summary>
     public int Length { get; internal set; }
     public int Capacity { get; }
@@ -24,10 +32,38 @@ public sealed class KvCache
         Capacity = capacity;
         Keys = new float[spec.Layers][];
         Values = new float[spec.Layers][];
+        PackedKeys = new float[spec.Layers][][];
+        PackedValues = new float[spec.Layers][][];
+        int nr = Engine.GemmKernel.NR, dh = spec.HeadDim;
+        int keyPanels = (capacity + nr - 1) / nr, dimPanels = (dh + nr - 1) / nr;
+        KeyScale = 1f / MathF.Sqrt(dh);
         for (int l = 0; l < spec.Layers; l++)
         {
             Keys[l] = GC.AllocateUninitializedArray<float>((int)per, pinned: true);
             Values[l] = GC.AllocateUninitializedArray<float>((int)per, pinned: true);
+            PackedKeys[l] = new float[spec.KvHeads][];
+            PackedValues[l] = new float[spec.KvHeads][];
+            for (int g = 0; g < spec.KvHeads; g++)
+            {
+                // Zeroed: the unused columns of a key panel and the padding dimensions of a value panel must be 0.
+                PackedKeys[l][g] = GC.AllocateArray<float>(keyPanels * dh * nr, pinned: true);
+                PackedValues[l][g] = GC.AllocateArray<float>(dimPanels * capacity * nr, pinned: true);
+            }
+        }
+    }
+
+    /// <summary>Appends key and value rows (after rotary) of one layer at <paramref name="position"/> to the packed copies.</summary>
+    internal void Pack(int layer, int position, ReadOnlySpan<float> keyRow, ReadOnlySpan<float> valueRow, int dh)
+    {
+        int nr = Engine.GemmKernel.NR, panel = position / nr, col = position % nr;
+        for (int g = 0; g < PackedKeys[layer].Length; g++)
+        {
+            var k = keyRow.Slice(g * dh, dh);
+            var pk = PackedKeys[layer][g].AsSpan(panel * dh * nr);
+            for (int kk = 0; kk < dh; kk++) pk[kk * nr + col] = k[kk] * KeyScale;
+            var v = valueRow.Slice(g * dh, dh);
+            var pv = PackedValues[layer][g];
+            for (int d = 0; d < dh; d++) pv[(d / nr) * Capacity * nr + position * nr + d % nr] = v[d];
         }
     }
 

@@ -247,6 +247,7 @@ public sealed unsafe partial class TransformerModel
                     {
                         ws.Qkv.AsSpan(i * qkvw + qw, kvw).CopyTo(ck.AsSpan((offset + i) * kvw, kvw));
                         ws.Qkv.AsSpan(i * qkvw + qw + kvw, kvw).CopyTo(cv.AsSpan((offset + i) * kvw, kvw));
+                        cache.Pack(l, offset + i, ws.Qkv.AsSpan(i * qkvw + qw, kvw), ws.Qkv.AsSpan(i * qkvw + qw + kvw, kvw), dh);
                     }
                 }
                 fixed (float* ck = cache?.Keys[l], cv = cache?.Values[l])
@@ -255,6 +256,9 @@ public sealed unsafe partial class TransformerModel
                     job.Attention = att == null ? 0 : (nint)(att + (long)l * heads * m * T);
                     if (cache is null) { job.KeyBase = (nint)(qkv + qw); job.ValueBase = (nint)(qkv + qw + kvw); job.KvLd = qkvw; }
                     else { job.KeyBase = (nint)ck; job.ValueBase = (nint)cv; job.KvLd = kvw; }
+                    job.PackedKeys = cache?.PackedKeys[l];
+                    job.PackedValues = cache?.PackedValues[l];
+                    job.PackedCapacity = cache?.Capacity ?? 0;
                     if (parallelHeads) WorkerPool.For(heads, job.Run, Gemm.Threads);
                     else for (int h = 0; h < heads; h++) job.Run(h);
                 }
