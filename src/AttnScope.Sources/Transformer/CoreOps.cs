@@ -10,13 +10,13 @@ namespace AttnScope.Sources.Transformer;
 /// <summary>Row operations the core adds to <see cref="RowOps"/>: RMSNorm, LayerNorm without bias, SiLU.</summary>
 internal static class CoreOps
 {
-    /// <summary>In place: x·γ/√(mean(x²) + eps), the mean square taken in double.</summary>
+    /// <summary>In place: γ·(x/√(mean(x²) + eps)).</summary>
     public static void RmsNorm(Span<float> row, ReadOnlySpan<float> gain, float eps)
     {
-        double sq = 0;
-        for (int i = 0; i < row.Length; i++) sq += (double)row[i] * row[i];
-        float rstd = (float)(1.0 / Math.Sqrt(sq / row.Length + eps));
-        for (int i = 0; i < row.Length; i++) row[i] = gain[i] * (row[i] * rstd);
+        // Mean square in float, as Hugging Face's implementations take it (vectorised).
+        float rstd = (float)(1.0 / Math.Sqrt(TensorPrimitives.SumOfSquares<float>(row) / row.Length + eps));
+        TensorPrimitives.Multiply(row, rstd, row);
+        TensorPrimitives.Multiply(row, gain[..row.Length], row);
     }
 
     /// <summary>In place: LayerNorm with a gain and no bias.</summary>

@@ -202,6 +202,7 @@ public sealed unsafe partial class TransformerModel
             crossAttention = new FloatTensor([layers, heads, m, memoryLength]);
         }
         Embed(input, offset, ws, tape);
+        (float[] Cos, float[] Sin)? rotary = _rope is null ? null : RotaryAngles(m, offset);
         float* x = Gemm.Ptr(ws.X), a = Gemm.Ptr(ws.A), qkv = Gemm.Ptr(ws.Qkv), ctx = Gemm.Ptr(ws.Context);
         float* mid = Gemm.Ptr(ws.Mid), tmp = Gemm.Ptr(ws.Tmp);
         bool pre = s.Placement == NormPlacement.Pre;
@@ -235,7 +236,7 @@ public sealed unsafe partial class TransformerModel
                 if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: false);
                 if (_rope is not null)
                 {
-                    ApplyRotary(ws.Qkv, m, offset);
+                    ApplyRotary(ws.Qkv, m, rotary!.Value);
                     if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: true);
                 }
                 if (lt is not null) lt.Qkv = ws.Qkv.AsSpan(0, m * qkvw).ToArray();
@@ -534,14 +535,24 @@ public sealed unsafe partial class TransformerModel
         }
     }
 
-    private void ApplyRotary(float[] qkv, int m, int offset)
+    /// <summary>cos and sin [m, rotary/2] of positions offset … offset + m − 1, computed once per pass for every layer.</summary>
+    private (float[] Cos, float[] Sin) RotaryAngles(int m, int offset)
+    {
+        int half = _rope!.RotaryDim / 2;
+        var cos = new float[m * half];
+        var sin = new float[m * half];
+        for (int i = 0; i < m; i++) _rope.Angles(offset + i, cos.AsSpan(i * half, half), sin.AsSpan(i * half, half));
+        return (cos, sin);
+    }
+
+    private void ApplyRotary(float[] qkv, int m, (float[] Cos, float[] Sin) angles)
     {
         var s = Spec;
         int half = _rope!.RotaryDim / 2, dh = s.HeadDim, w = s.QkvWidth, qw = s.QueryWidth;
-        Span<float> cos = stackalloc float[half], sin = stackalloc float[half];
         for (int i = 0; i < m; i++)
         {
-            _rope.Angles(offset + i, cos, sin);
+            var cos = angles.Cos.AsSpan(i * half, half);
+            var sin = angles.Sin.AsSpan(i * half, half);
             var row = qkv.AsSpan(i * w, w);
             for (int h = 0; h < s.Heads; h++) RotaryTable.Rotate(row.Slice(h * dh, _rope.RotaryDim), cos, sin);
             for (int h = 0; h < s.KvHeads; h++) RotaryTable.Rotate(row.Slice(qw + h * dh, _rope.RotaryDim), cos, sin);
