@@ -100,8 +100,8 @@ public sealed class DecoderSession
             if (decoder.Text.Length > before) onText?.Invoke(decoder.Text[before..]);
         }, eosOverride: eosId);
         var continuation = decoder.Finish();
-        OutputCheck.Verify(new SequenceAttention { LastHidden = new FloatTensor([1, result.StepLogits.Data.Length], result.StepLogits.Data), Attention = result.Attention,
-            Query = result.Query, Key = result.Key, Value = result.Value, Scores = result.Scores }, Files.Id);
+        OutputCheck.Verify(new SequenceAttention { LastHidden = result.LastHidden, Attention = result.Attention,
+            Query = result.Query, Key = result.Key, Value = result.Value, Scores = result.Scores }, Files.Id, result.StepLogits);
         var tokens = input.Tokens.Concat(newTokens).ToList();
         var stack = new AttentionStack(AttentionStack.Decoder, result.Attention) { Query = result.Query, Key = result.Key, Value = result.Value, Scores = result.Scores };
         var extra = Extra();

@@ -14,7 +14,7 @@ public static class OutputCheck
     public const float RowSumTolerance = 5e-3f;
 
     /// <summary>Throws an <see cref="AttnScopeException"/> describing the first invalid number in <paramref name="result"/>.</summary>
-    public static void Verify(SequenceAttention result, string model)
+    public static void Verify(SequenceAttention result, string model, FloatTensor? logits = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         string Wrong(string what) =>
@@ -44,6 +44,7 @@ public static class OutputCheck
         Finite(result.Key, "the keys", Wrong);
         Finite(result.Value, "the values", Wrong);
         Finite(result.Scores, "the attention scores", Wrong);
+        Finite(logits, "the logits", Wrong);
     }
 
     private static void Finite(FloatTensor? t, string what, Func<string, string> wrong)

@@ -29,6 +29,8 @@ public sealed class GenerationResult
     public FloatTensor? Key { get; init; }
     public FloatTensor? Value { get; init; }
     public FloatTensor? Scores { get; init; }
+    /// <summary>[1, hidden]: the last hidden state of the last token fed.</summary>
+    public required FloatTensor LastHidden { get; init; }
     /// <summary>[new tokens, vocab]: the logits each new token was chosen from.</summary>
     public required FloatTensor StepLogits { get; init; }
     /// <summary><c>eos</c>, <c>max_new</c> or <c>max_positions</c>.</summary>
@@ -111,6 +113,7 @@ public static class Generator
             Ids = ids.ToArray(), PromptLength = prompt.Length, Attention = attention, Query = q,
             Key = captureQkv ? last.Key : null, Value = captureQkv ? last.Value : null, Scores = scores,
             StepLogits = logitsTensor, StopReason = reason,
+            LastHidden = new FloatTensor([1, s.Hidden], last.Hidden.Data.AsSpan((last.Hidden.Shape[0] - 1) * s.Hidden, s.Hidden).ToArray()),
         };
     }
 

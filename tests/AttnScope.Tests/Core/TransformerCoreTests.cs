@@ -224,3 +224,25 @@ public class TransformerCoreTests
         Assert.Contains("layer 0: key weight", Assert.Throws<AttnScopeException>(() => new TransformerModel(s with { KvHeads = 4 }, t, "t")).Message);
     }
 }
+
+/// <summary>What a generation is checked for before it is saved: its attention, last hidden state and step logits.</summary>
+public class GenerationOutputCheckTests
+{
+    [Fact]
+    public void AGenerationIsCheckedIncludingItsLogits()
+    {
+        var s = TransformerCoreTests.Spec();
+        var model = new TransformerModel(s, TransformerCoreTests.Random(s, 17), "t");
+        var r = Generator.Generate(model, [1, 2, 3], 4, new SamplingOptions { StopAtEos = false });
+        Assert.Equal(new[] { 1, s.Hidden }, r.LastHidden.Shape);
+        // The last hidden state is the final-norm output of the last token, as a full pass gives it.
+        var full = model.Forward(new ForwardInput { Ids = r.Ids });
+        for (int k = 0; k < s.Hidden; k++)
+            Assert.True(MathF.Abs(full.Hidden.Data[(r.Ids.Length - 1) * s.Hidden + k] - r.LastHidden.Data[k]) < 1e-4f);
+        var seq = new AttnScope.Sources.SequenceAttention { LastHidden = r.LastHidden, Attention = r.Attention };
+        AttnScope.Sources.OutputCheck.Verify(seq, "m", r.StepLogits);
+        r.StepLogits.Data[5] = float.NaN;
+        var e = Assert.Throws<AttnScopeException>(() => AttnScope.Sources.OutputCheck.Verify(seq, "m", r.StepLogits));
+        Assert.Contains("the logits", e.Message);
+    }
+}
