@@ -11,7 +11,7 @@ namespace AttnScope.Web.Server;
 /// really refers to (links resolved by the kernel) must be a <c>*.safetensors</c> file directly inside the folder,
 /// and the capture is read from that same handle, so swapping the name for a link between the check and the read
 /// cannot make the server read a file outside the folder. Sizes are checked before anything is allocated: the file
-/// against <see cref="ViewerServerOptions.MaxCaptureBytes"/>, the layers, heads and tokens its header declares
+/// against <see cref="ViewerServerOptions.MaxSavedCaptureBytes"/>, the layers, heads and tokens its header declares
 /// against the server's other limits.
 /// </summary>
 public sealed class SavedCaptures
@@ -128,8 +128,8 @@ public sealed class SavedCaptures
         {
             throw new HttpError(404, $"no saved capture '{name}'");
         }
-        if (length > _limits.MaxCaptureBytes)
-            throw new HttpError(413, $"'{name}' is {CaptureStore.Size(length)}; this server opens captures of at most {CaptureStore.Size(_limits.MaxCaptureBytes)}");
+        if (length > _limits.MaxSavedCaptureBytes)
+            throw new HttpError(413, $"'{name}' is {CaptureStore.Size(length)}; this server opens captures of at most {CaptureStore.Size(_limits.MaxSavedCaptureBytes)}");
         var bytes = new byte[length];
         int at = 0;
         while (at < bytes.Length)

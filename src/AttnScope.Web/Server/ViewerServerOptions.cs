@@ -25,9 +25,12 @@ public sealed record ViewerServerOptions
     public int MaxRequestBytes { get; init; } = 256 * 1024;
     /// <summary>Captures kept in memory for the pages that show them; the oldest go first.</summary>
     public int KeepCaptures { get; init; } = 16;
-    /// <summary>Bytes of attention (and query/key) data one capture may hold: a saved capture file larger than this,
-    /// or a live capture whose model and length would produce more, is refused with 413 before it is loaded or run.</summary>
+    /// <summary>Bytes of attention (and query/key) data a live capture may hold: one whose model and length would
+    /// produce more is refused with 413 before the model runs.</summary>
     public long MaxCaptureBytes { get; init; } = 512L << 20;
+    /// <summary>Largest saved capture file the server opens (refused with 413 before it is read): as large as the
+    /// store may keep, so the 1024-token × 144-head captures the viewer is made for (604 MB) open.</summary>
+    public long MaxSavedCaptureBytes { get; init; } = 1L << 30;
     /// <summary>Bytes all kept captures may hold together; the oldest are dropped to stay under it.</summary>
     public long MaxStoredBytes { get; init; } = 1L << 30;
     /// <summary>Bytes of saved capture files (by file length) kept after reading, so that opening one again skips the

@@ -58,7 +58,7 @@ public sealed class ServerMemoryTests
         SaveDeclaring(dir, "layers.safetensors", 300, 1);
         SyntheticCaptures.Encoder(2, 2, 40).Save(dir.File("large.safetensors"));
         SyntheticCaptures.Encoder(1, 1, 4).Save(dir.File("fine.safetensors"));
-        await using var server = await StartAsync(new ViewerServerOptions { CapturesDir = dir.Path, MaxCaptureBytes = 16 * 1024 });
+        await using var server = await StartAsync(new ViewerServerOptions { CapturesDir = dir.Path, MaxSavedCaptureBytes = 16 * 1024 });
         using var http = new HttpClient { BaseAddress = server.Address };
         foreach (var (name, status, says) in new[]
                  {
@@ -72,6 +72,20 @@ public sealed class ServerMemoryTests
             Assert.True(res.StatusCode == status, $"{name}: {res.StatusCode} {body.ToJsonString()}");
             if (says != "") Assert.Contains(says, (string)body["error"]!);
         }
+    }
+
+    [Fact]
+    public async Task A_saved_capture_larger_than_a_live_capture_may_be_still_opens()
+    {
+        // The live-capture budget bounds what typing text can make the model allocate; a saved file has its own,
+        // larger limit (a 1024-token capture of a 12 × 12 model is 604 MB, more than the live budget).
+        using var dir = new TempDir();
+        SyntheticCaptures.Encoder(2, 2, 40).Save(dir.File("large.safetensors")); // ~26 KB
+        await using var server = await StartAsync(new ViewerServerOptions { CapturesDir = dir.Path, MaxCaptureBytes = 16 * 1024, MaxSavedCaptureBytes = 1 << 20 });
+        using var http = new HttpClient { BaseAddress = server.Address };
+        using var res = await http.SendAsync(Post("/api/open", new JsonObject { ["name"] = "large.safetensors" }.ToJsonString()));
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        Assert.True(new FileInfo(dir.File("large.safetensors")).Length > 16 * 1024);
     }
 
     [Fact]

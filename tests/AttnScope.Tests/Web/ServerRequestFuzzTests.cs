@@ -63,7 +63,7 @@ public sealed class ServerRequestFuzzTests(ITestOutputHelper output)
         SyntheticCaptures.Encoder(2, 2, 40).Save(dir.File("big.safetensors"));
         var options = new ViewerServerOptions
         {
-            CapturesDir = dir.Path, MaxRequestBytes = 4096, MaxTextChars = 300, MaxCaptureBytes = 32 * 1024, KeepCaptures = 4,
+            CapturesDir = dir.Path, MaxRequestBytes = 4096, MaxTextChars = 300, MaxCaptureBytes = 32 * 1024, MaxSavedCaptureBytes = 32 * 1024, KeepCaptures = 4,
         };
         await using var server = await SyntheticServer.StartAsync(options);
         using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(20) };
