@@ -62,69 +62,26 @@ public sealed record BertConfig
             throw new AttnScopeException($"model config ({Origin}): layer_norm_eps {LayerNormEps} must be a finite number, zero or more");
     }
 
-    /// <summary>Parses a Hugging Face config.json of a BERT-family model.</summary>
+    /// <summary>Parses a Hugging Face config.json of a BERT-family model (strictly: see <see cref="Transformer.Families.ConfigJson"/>).</summary>
     public static BertConfig FromJson(string json, string origin = "config.json")
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw new AttnScopeException($"{origin} is not valid JSON: {e.Message}"); }
-        try
-        {
-            using (doc) return FromDocument(doc, origin);
-        }
-        catch (InvalidOperationException e)
-        {
-            // A string holding an escaped lone surrogate ("\ud800") is valid JSON but no valid text.
-            throw new AttnScopeException($"{origin} holds text that is not valid: {e.Message}");
-        }
-    }
-
-    private static BertConfig FromDocument(JsonDocument doc, string origin)
-    {
-        var r = doc.RootElement;
-        if (r.ValueKind != JsonValueKind.Object) throw new AttnScopeException($"{origin} is not a JSON object");
-        // A key that is absent or null takes its default; a value of the wrong JSON type is an error naming the key.
-        JsonElement? Value(string k) => r.TryGetProperty(k, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
-        int I(string k, int d)
-        {
-            if (Value(k) is not { } v) return d;
-            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var x))
-                throw new AttnScopeException($"{origin}: {k} must be a whole number, not {Describe(v)}");
-            if (x < int.MinValue || x > int.MaxValue)
-                throw new AttnScopeException($"{origin}: {k} {x} is out of range");
-            return (int)x;
-        }
-        string S(string k, string d)
-        {
-            if (Value(k) is not { } v) return d;
-            return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new AttnScopeException($"{origin}: {k} must be a string, not {Describe(v)}");
-        }
-        float F(string k, float d)
-        {
-            if (Value(k) is not { } v) return d;
-            return v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw new AttnScopeException($"{origin}: {k} must be a number, not {Describe(v)}");
-        }
-        var type = S("model_type", "bert");
+        var c = Transformer.Families.ConfigJson.Parse(json, origin);
+        var type = c.String("model_type") ?? "bert";
         if (type is not ("bert" or "roberta" or "xlm-roberta" or "distilbert" or "electra" or "minilm"))
             throw new AttnScopeException($"{origin}: model_type '{type}' is not a BERT-family encoder this engine runs");
         var cfg = new BertConfig
         {
             ModelType = type,
-            HiddenSize = I("hidden_size", 0),
-            NumHeads = I("num_attention_heads", 0),
-            NumLayers = I("num_hidden_layers", 0),
-            IntermediateSize = I("intermediate_size", 0),
-            VocabSize = I("vocab_size", 0),
-            MaxPositions = I("max_position_embeddings", 512),
-            TypeVocabSize = I("type_vocab_size", 2),
-            LayerNormEps = F("layer_norm_eps", 1e-12f),
-            HiddenAct = S("hidden_act", "gelu"),
-            DoLowerCase = Value("do_lower_case") is not { } lc || lc.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw new AttnScopeException($"{origin}: do_lower_case must be true or false, not {Describe(lc)}"),
-            },
+            HiddenSize = c.Int("hidden_size", 0),
+            NumHeads = c.Int("num_attention_heads", 0),
+            NumLayers = c.Int("num_hidden_layers", 0),
+            IntermediateSize = c.Int("intermediate_size", 0),
+            VocabSize = c.Int("vocab_size", 0),
+            MaxPositions = c.Int("max_position_embeddings", 512),
+            TypeVocabSize = c.Int("type_vocab_size", 2),
+            LayerNormEps = c.Float("layer_norm_eps", 1e-12f),
+            HiddenAct = c.String("hidden_act") ?? "gelu",
+            DoLowerCase = c.Bool("do_lower_case", true),
             Origin = origin,
         };
         cfg.Validate();

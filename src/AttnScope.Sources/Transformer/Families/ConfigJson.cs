@@ -28,23 +28,14 @@ public sealed class ConfigJson
     public bool Has(string key) => _root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null;
 
     private AttnScopeException Wrong(string key, JsonElement v, string expected) =>
-        new($"{Origin}: {key} must be {expected}, not {Describe(v)}");
-
-    private static string Describe(JsonElement v) => v.ValueKind switch
-    {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => $"the number {v.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => "null",
-    };
+        new($"{Origin}: {key} must be {expected}, not {Models.BertConfig.Describe(v)}");
 
     public int? IntOrNull(string key)
     {
         if (!_root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int x)) throw Wrong(key, v, "a whole number");
-        return x;
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long x)) throw Wrong(key, v, "a whole number");
+        if (x < int.MinValue || x > int.MaxValue) throw new AttnScopeException($"{Origin}: {key} {x} is out of range");
+        return (int)x;
     }
 
     public int Int(string key, int fallback) => IntOrNull(key) ?? fallback;
@@ -74,7 +65,8 @@ public sealed class ConfigJson
     {
         if (!_root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.String) throw Wrong(key, v, "a string");
-        return v.GetString();
+        try { return v.GetString(); }
+        catch (InvalidOperationException e) { throw new AttnScopeException($"{Origin} holds text that is not valid: {e.Message}"); } // a lone surrogate escape
     }
 
     /// <summary>A token id that may be given as a number or a list (the first is taken).</summary>

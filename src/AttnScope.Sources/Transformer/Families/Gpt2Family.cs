@@ -65,12 +65,11 @@ public sealed class Gpt2Family : IModelFamily
         };
     }
 
-    /// <summary>[rows, cols] → [cols, rows].</summary>
-    internal static float[] Transpose(float[] a, int rows, int cols)
+    /// <summary>[rows, cols] → [cols, rows] (the engine's blocked transpose).</summary>
+    internal static unsafe float[] Transpose(float[] a, int rows, int cols)
     {
         var t = new float[a.Length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[(long)c * rows + r] = a[(long)r * cols + c];
+        fixed (float* src = a, dst = t) Engine.MatOps.Transpose(src, rows, cols, dst);
         return t;
     }
 }
