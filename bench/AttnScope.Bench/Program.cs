@@ -11,6 +11,8 @@ using AttnScope.Capture;
 // Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 3] [--peer-pairs 6] [--no-networkx]
 // Decoder capture (prompt and per-token tokens/s) against ONNX Runtime:
 //   -- decoder [--lengths 128,512,2048] [--new 32] [--runs 3] [--shapes gpt2-small,llama] [--json FILE] [--profile]
+// Translation on real text (gettext catalogs) against copy-source and retrieval baselines:
+//   -- realdata [--catalogs DIR] [--held-out 2000] [--seed 1] [--out DIR] [--run RUN]... [--beam 4]
 try
 {
     if (args.FirstOrDefault() == "views")
@@ -22,6 +24,7 @@ try
     if (args.FirstOrDefault() == "relevance") return RelevanceBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "flow") return FlowBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "decoder") return DecoderBenchmark.Run(args[1..]);
+    if (args.FirstOrDefault() == "realdata") return RealDataBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;
