@@ -47,4 +47,18 @@ public static class ImageFile
         }
         return new RgbImage(w, h, rgb);
     }
+
+    /// <summary>Writes an RGB image as PNG (atomically).</summary>
+    public static void SavePng(string path, RgbImage image)
+    {
+        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var rgba = new byte[image.Width * image.Height * 4];
+        for (int i = 0, j = 0; i < image.Pixels.Length; i += 3, j += 4)
+        {
+            rgba[j] = image.Pixels[i]; rgba[j + 1] = image.Pixels[i + 1]; rgba[j + 2] = image.Pixels[i + 2]; rgba[j + 3] = 255;
+        }
+        using var sk = SKImage.FromPixelCopy(info, rgba);
+        using var data = sk.Encode(SKEncodedImageFormat.Png, 100);
+        AttnScope.Capture.Io.AtomicFile.WriteAllBytes(path, data.ToArray());
+    }
 }
