@@ -76,6 +76,21 @@ public sealed class TinyVitTrainer
     /// <summary>One Adam step on a batch; returns the mean cross-entropy and the batch accuracy (before the step).</summary>
     public (double Loss, double Accuracy) Step(IReadOnlyList<ShapeSample> batch, double learningRate, double weightDecay = 0.01)
     {
+        var result = Gradients(batch);
+        Adam(learningRate, weightDecay);
+        return result;
+    }
+
+    /// <summary>∂(mean loss)/∂ patch weights, after <see cref="Gradients"/>.</summary>
+    public ReadOnlySpan<float> PatchWeightGradient => _dPatchW;
+    /// <summary>∂(mean loss)/∂ class token, after <see cref="Gradients"/>.</summary>
+    public ReadOnlySpan<float> ClassTokenGradient => _dCls;
+    /// <summary>The core tensors' gradients, after <see cref="Gradients"/>.</summary>
+    public CoreGradients CoreGradients => _grads;
+
+    /// <summary>Mean cross-entropy and accuracy of a batch, and every gradient (no step).</summary>
+    public (double Loss, double Accuracy) Gradients(IReadOnlyList<ShapeSample> batch)
+    {
         var model = Model();
         var core = model.Core;
         int d = Spec.Hidden, n = Config.Tokens, labels = ShapeImages.Labels.Length, k = 3 * Config.PatchSize * Config.PatchSize;
@@ -120,7 +135,6 @@ public sealed class TinyVitTrainer
                 }
             }
         }
-        Adam(learningRate, weightDecay);
         return (loss / batch.Count, (double)correct / batch.Count);
     }
 
