@@ -24,6 +24,8 @@ public static class AttnScopeCli
         root.Subcommands.Add(GenerateCommand.Create(output));
         root.Subcommands.Add(CircuitsCommand.Create(output));
         root.Subcommands.Add(TrainInductionCommand.Create(output));
+        root.Subcommands.Add(VisionCommand.Create(output));
+        root.Subcommands.Add(TrainVitCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

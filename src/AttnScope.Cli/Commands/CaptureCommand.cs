@@ -32,12 +32,17 @@ public static class CaptureCommand
         var qkv = new Option<bool>("--qkv") { Description = "also record queries, keys, values and pre-softmax scores" };
         var hook = new Option<string[]>("--hook") { Description = "record a hook point into the capture (TransformerLens names, * matches any run: blocks.*.hook_resid_post); repeatable", AllowMultipleArgumentsPerToken = false };
         var outPath = new Option<string>("--output", "-o") { Description = "capture file to write (.safetensors)", Required = true };
-        var cmd = new Command("capture", "Run a model on text and save every attention tensor as a capture file.")
+        var image = new Option<string?>("--image") { Description = "an image (PNG, JPEG, WebP) for a vision model (ViT / DeiT folder)" };
+        var cmd = new Command("capture", "Run a model on text (or an image) and save every attention tensor as a capture file.")
         {
-            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath,
+            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath, image,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
+            if (r.GetValue(image) is { } imagePath)
+                return VisionCommand.Capture(output, r.GetValue(model)!, imagePath, r.GetValue(outPath)!);
+            if (Directory.Exists(r.GetValue(model)!) && AttnScope.Sources.Vision.VitModel.IsVisionFolder(r.GetValue(model)!))
+                throw new AttnScopeException($"'{r.GetValue(model)}' is an image model: give --image FILE");
             if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(r.GetValue(model)!))
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);

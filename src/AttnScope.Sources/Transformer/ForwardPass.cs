@@ -6,6 +6,12 @@ namespace AttnScope.Sources.Transformer;
 public sealed class ForwardInput
 {
     public required int[] Ids { get; init; }
+    /// <summary>
+    /// Rows [m, hidden] that stand in for the token embedding lookup (vision: patch embeddings with the class and
+    /// distillation tokens, computed by the family). Learned or sinusoidal positions are still added; <see cref="Ids"/>
+    /// then only give the count m (and are still checked against the vocabulary).
+    /// </summary>
+    public float[]? InputEmbeddings { get; init; }
     /// <summary>Segment ids (families with token type embeddings); null means all 0.</summary>
     public int[]? TypeIds { get; init; }
     /// <summary>The encoder's output [source tokens, hidden] that cross-attention reads (encoder-decoder stacks).</summary>

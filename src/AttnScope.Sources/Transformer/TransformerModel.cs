@@ -106,6 +106,8 @@ public sealed unsafe partial class TransformerModel
         for (int i = 0; i < m; i++)
             if ((uint)input.Ids[i] >= (uint)Spec.Vocab)
                 throw new AttnScopeException($"token id {input.Ids[i]} at position {offset + i} is out of range for vocabulary size {Spec.Vocab}");
+        if (input.InputEmbeddings is { } rows && rows.Length != (long)m * Spec.Hidden)
+            throw new AttnScopeException($"{rows.Length} input embedding values for {m} tokens of width {Spec.Hidden} (need {(long)m * Spec.Hidden})");
         if (input.TypeIds is { } types)
         {
             if (types.Length != m) throw new AttnScopeException($"{m} token ids but {types.Length} token type ids");
@@ -473,7 +475,7 @@ public sealed unsafe partial class TransformerModel
         var wt = Weights;
         int d = s.Hidden, m = input.Ids.Length;
         var hooks = input.Hooks;
-        if (s.TypeVocab > 0 && s.Positions == PositionKind.Learned && s.EmbeddingScale == 1f && (hooks is null || !hooks.Wants(HookPoints.Embed) && !hooks.Wants(HookPoints.PosEmbed)))
+        if (input.InputEmbeddings is null && s.TypeVocab > 0 && s.Positions == PositionKind.Learned && s.EmbeddingScale == 1f && (hooks is null || !hooks.Wants(HookPoints.Embed) && !hooks.Wants(HookPoints.PosEmbed)))
         {
             // BERT: word + position + type in one pass (the order the reference sums them in).
             var wte = wt.TokenEmbeddings.AsSpan();
@@ -490,7 +492,8 @@ public sealed unsafe partial class TransformerModel
             for (int i = 0; i < m; i++)
             {
                 var row = ws.X.AsSpan(i * d, d);
-                wt.TokenEmbeddings.AsSpan(input.Ids[i] * d, d).CopyTo(row);
+                if (input.InputEmbeddings is { } given) given.AsSpan(i * d, d).CopyTo(row);
+                else wt.TokenEmbeddings.AsSpan(input.Ids[i] * d, d).CopyTo(row);
                 if (s.EmbeddingScale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(row, s.EmbeddingScale, row);
             }
             Fire(hooks, HookPoints.Embed, 0, ws.X, m, d, offset);
