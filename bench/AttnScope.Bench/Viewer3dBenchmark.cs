@@ -13,13 +13,14 @@ namespace AttnScope.Bench;
 /// the time to open the view (all layers fetched, textures built and uploaded, first frame), a mouse drag's
 /// rotation from each <c>pointermove</c> event to the frame after the redraw, a rotation drawn and waited for
 /// (draw + GPU finish), and the interval between frames while the stack turns every frame; median and p95.
+/// <c>-- viewer3d --capture FILE --screenshots DIR</c> only takes a picture of the 3D view of a capture file.
 /// </summary>
 public static class Viewer3dBenchmark
 {
     public static int Run(string[] args)
     {
         int n = 512, layers = 12, heads = 12, frames = 120;
-        string? shots = null;
+        string? shots = null, capture = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new AttnScopeException($"{args[i]} needs a value");
@@ -30,9 +31,11 @@ public static class Viewer3dBenchmark
                 case "--heads": heads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--frames": frames = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--screenshots": shots = Next(); break;
-                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --tokens, --layers, --heads, --frames or --screenshots)");
+                case "--capture": capture = Next(); break;
+                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --tokens, --layers, --heads, --frames, --screenshots or --capture)");
             }
         }
+        if (capture is not null) return ScreenshotAsync(capture, shots ?? ".").GetAwaiter().GetResult();
         return RunAsync(n, layers, heads, frames, shots).GetAwaiter().GetResult();
     }
 
@@ -93,6 +96,25 @@ public static class Viewer3dBenchmark
         {
             try { Directory.Delete(dir, recursive: true); } catch { /* best effort */ }
         }
+    }
+
+    /// <summary>A picture of the 3D view of a capture file (for the README).</summary>
+    private static async Task<int> ScreenshotAsync(string capture, string dir)
+    {
+        if (!File.Exists(capture)) throw new AttnScopeException($"no capture file at {capture}");
+        await using var server = await ViewerServer.StartAsync(new ViewerServerOptions { CapturesDir = Path.GetDirectoryName(Path.GetFullPath(capture))!, Port = 0 });
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox", "--disable-gpu"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 900 } });
+        await page.GotoAsync($"{server.Address}?open={Uri.EscapeDataString(Path.GetFileName(capture))}");
+        await page.WaitForFunctionAsync("() => window.attnscope && window.attnscope.viewer && window.attnscope.viewer.timings.firstPaint !== null");
+        await page.ClickAsync(".as-tab[data-view=\"3d\"]");
+        await page.EvaluateAsync("() => attnscope.viewer.busy");
+        await ShotAsync(page, dir, "viewer-3d-readme");
+        return 0;
     }
 
     /// <summary>Drags across the canvas with the mouse, one move per frame, and returns the page's event → frame times.</summary>

@@ -6,13 +6,25 @@ const ORBIT_FOV = Math.PI / 4;
 const ORBIT_PITCH_LIMIT = 1.45;
 
 export class OrbitCamera {
-  constructor() { this.reset(); }
+  constructor() {
+    this.home = 5.2;
+    this.reset();
+  }
 
   reset() {
     this.yaw = -0.55;
     this.pitch = 0.6;
-    this.distance = 5.2;
+    this.distance = this.home;
     this.target = [0, 0, 0];
+  }
+
+  /** Sets the home distance at which a sphere of this radius about the target fills the view (width/height
+   *  `aspect`) and goes there if the camera is still at home. */
+  fit(radius, aspect) {
+    const half = Math.min(ORBIT_FOV / 2, Math.atan(Math.tan(ORBIT_FOV / 2) * aspect));
+    const home = radius / Math.sin(half);
+    if (this.distance === this.home) this.distance = home;
+    this.home = home;
   }
 
   rotate(dYaw, dPitch) {

@@ -115,19 +115,34 @@ export class StackRenderer {
     gl.depthFunc(gl.LEQUAL);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    // A faint plane under each sheet, so that a sheet reads as one even where most cells are hidden; drawn first,
+    // so the cells keep their exact colours.
+    gl.depthMask(false);
+    gl.uniform1i(u.flat, 1);
+    gl.uniform4f(u.color, 0.45, 0.5, 0.6, 0.06);
+    for (const s of scene.sheets) {
+      gl.uniform1f(u.y, s.y);
+      gl.uniform4f(u.rect, ...s.frame);
+      gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    }
     // Sheets come far to near; see-through sheets must not hide the ones drawn after them.
     gl.depthMask(scene.opacity >= 1);
+    gl.uniform1i(u.flat, 0);
     for (const s of scene.sheets) {
-      gl.uniform1i(u.flat, 1);
-      gl.uniform4f(u.color, 0.55, 0.55, 0.55, 1);
-      gl.uniform4f(u.rect, ...s.frame);
-      gl.uniform1f(u.y, s.y);
-      gl.drawArrays(gl.LINE_LOOP, 4, 4);
-      gl.uniform1i(u.flat, 0);
       gl.bindTexture(gl.TEXTURE_2D, this.textures[s.layer]);
+      gl.uniform1f(u.y, s.y);
       gl.uniform4f(u.rect, ...s.rect);
       gl.uniform4f(u.uv, ...s.uv);
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    }
+    // Frames last, hidden only by opaque cells in front of them.
+    gl.depthMask(false);
+    gl.uniform1i(u.flat, 1);
+    gl.uniform4f(u.color, 0.62, 0.62, 0.62, 1);
+    for (const s of scene.sheets) {
+      gl.uniform1f(u.y, s.y);
+      gl.uniform4f(u.rect, ...s.frame);
+      gl.drawArrays(gl.LINE_LOOP, 4, 4);
     }
     gl.depthMask(true);
     gl.disable(gl.DEPTH_TEST);

@@ -23,7 +23,7 @@ export class ThreeDView {
   constructor(viewer) {
     this.viewer = viewer;
     this.element = el('div', 'as-view as-3d-view');
-    this.note = el('p', 'as-note', 'Layers are stacked from layer 0 at the bottom; each sheet is one layer’s attention, queries front to back and keys left to right. ' +
+    this.note = el('p', 'as-note', 'Layers are stacked from layer 0 at the bottom; each sheet is one layer’s queries × keys matrix, query 0 and key 0 at its back-left corner. ' +
       'Drag (or use the arrow keys) to rotate, the wheel (or + and −) to zoom, Home to reset; hover a cell for its weight, click to keep it.');
     this.controls = el('div', 'as-toolbar as-3d-controls');
     this.holder = el('div', 'as-3d-stage');
@@ -176,11 +176,15 @@ export class ThreeDView {
 
   // ---- geometry
 
+  /** The canvas fills the width (up to 1100 px) and the window below its top (at least 320 px). */
   size() {
     const dpr = window.devicePixelRatio || 1;
     const avail = this.viewer.root.clientWidth || 900;
     this.cssW = Math.max(320, Math.min(1100, avail - 4));
-    this.cssH = Math.max(360, Math.min(760, Math.round(window.innerHeight - 260)));
+    const top = this.holder.getBoundingClientRect().top + window.scrollY;
+    this.cssH = Math.max(320, Math.min(900, Math.round(window.innerHeight - Math.max(0, top) - 16)));
+    // The stack (a SHEET_SIZE square STACK_HEIGHT tall) and its labels fill the view at home.
+    this.camera.fit(Math.hypot(SHEET_SIZE, SHEET_SIZE, STACK_HEIGHT) / 2 * 1.12, this.cssW / this.cssH);
     for (const c of [this.canvas, this.overlay]) {
       c.width = Math.round(this.cssW * dpr);
       c.height = Math.round(this.cssH * dpr);
@@ -275,10 +279,12 @@ export class ThreeDView {
     ctx.textAlign = 'center';
     ctx.fillStyle = '#555';
     const mid = (a, b) => P(vec3Scale(vec3Add(a, b), 0.5));
-    const kAxis = mid([x0, bottom, z1 + 0.18], [x1, bottom, z1 + 0.18]);
-    if (kAxis) ctx.fillText(`keys ${keys[0]}–${keys[1]} →`, kAxis.x, kAxis.y + 6);
-    const qAxis = mid([x1 + 0.22, bottom, z0], [x1 + 0.22, bottom, z1]);
-    if (qAxis) ctx.fillText(`queries ${queries[0]}–${queries[1]} ↓`, qAxis.x, qAxis.y);
+    // Axis names beside the edges where the first query and the first key are: keys along the top sheet's back
+    // edge, queries along the bottom sheet's left edge.
+    const kAxis = mid([x0, top, z0 - 0.3], [x1, top, z0 - 0.3]);
+    if (kAxis) ctx.fillText(`keys ${keys[0]} → ${keys[1]}`, kAxis.x, kAxis.y);
+    const qAxis = mid([x0 - 0.3, bottom, z0], [x0 - 0.3, bottom, z1]);
+    if (qAxis) ctx.fillText(`queries ${queries[0]} → ${queries[1]}`, qAxis.x, qAxis.y);
     // Token labels along the top sheet's back edge (keys) and right edge (queries) when there are few.
     ctx.font = `11px ${FONT_FAMILY}`;
     ctx.fillStyle = '#222';
