@@ -181,7 +181,7 @@ public static class ViewerBenchmark
 
     /// <summary>Row-stochastic attention with the usual patterns (previous token, [CLS]/[SEP], local, self) and
     /// queries/keys of head size 32, with realistic token text; deterministic.</summary>
-    private static AttentionCapture SyntheticCapture(int n, int layers, int heads)
+    internal static AttentionCapture SyntheticCapture(int n, int layers, int heads)
     {
         var att = new FloatTensor([layers, heads, n, n]);
         var rng = new Random(n);

@@ -7,11 +7,12 @@ import { ModelView } from './model-view.js';
 import { MatrixView } from './matrix-view.js';
 import { QkView } from './qk-view.js';
 import { AnalysesView } from './analyses-view.js';
+import { ThreeDView } from './three-d-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
 import { download, maybeNoDownloads, renderPng, renderSvg } from './export.js';
 
-const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['qk', 'Q·K']];
+const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['qk', 'Q·K'], ['3d', '3D']];
 const FILTERS = [['all', 'all tokens'], ['AA', 'A → A'], ['AB', 'A → B'], ['BA', 'B → A'], ['BB', 'B → B']];
 
 export class Viewer {
@@ -183,10 +184,10 @@ export class Viewer {
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
     this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk');
     this.querySel.wrap.hidden = s.view !== 'qk';
-    this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses';
+    this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses' || s.view === '3d'; // 3D: its own layer range
     this.legend.hidden = s.view !== 'head';
-    this.player.element.hidden = s.view === 'analyses';
-    this.filterWrap.hidden = !this.hasB || s.view === 'analyses'; // analyses show every token
+    this.player.element.hidden = s.view === 'analyses' || s.view === '3d';
+    this.filterWrap.hidden = !this.hasB || s.view === 'analyses' || s.view === '3d'; // analyses and 3D show every token
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
     qkTab.disabled = !info.headDim;
@@ -272,7 +273,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView, analyses: AnalysesView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];
