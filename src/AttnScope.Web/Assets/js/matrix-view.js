@@ -2,7 +2,7 @@
 // query and key tokens, in a tooltip and (for export) on the figure itself. At a decoding step t the rows after t
 // are blank (not yet computed; the rows shown keep their values and the head's colour scale); at a generation step
 // the key columns after t (tokens not generated yet) are blank too.
-import { el, formatShort, formatValue, headName, shortLabel } from './format.js';
+import { el, formatShort, formatValue, shortLabel } from './format.js';
 import { lutBytes, lutCss } from './colors.js';
 import { sizeCanvas, textWidth } from './painter.js';
 import { keyboardCanvas, pointEvent, step } from './keyboard.js';
@@ -45,10 +45,12 @@ export class MatrixView {
     const v = this.viewer;
     const s = v.state;
     const { queries, keys } = v.filtered();
+    const src = await v.headSource();
+    this.headTitle = src.name;
+    this.valueName = v.valueName;
     return {
-      layer: await v.data.layer(s.stack, s.layer), head: s.head, step: v.step, keyLimit: v.keyLimit, caption: v.stepCaption, queries, keys,
-      qLabels: v.data.queryTokens(s.stack), kLabels: v.data.keyTokens(s.stack),
-      exact: () => v.data.exactHead(s.stack, s.layer, s.head),
+      layer: src.layer, head: src.head, step: v.step, keyLimit: v.keyLimit, caption: v.stepCaption, queries, keys,
+      qLabels: v.data.queryTokens(s.stack), kLabels: v.data.keyTokens(s.stack), exact: src.exact,
     };
   }
 
@@ -121,7 +123,8 @@ export class MatrixView {
 
   title() {
     const s = this.viewer.state;
-    return `${s.stack} layer ${s.layer} ${headName(this.viewer.data.stack(s.stack), s.head)} — queries ↓ attend to keys →`;
+    const what = s.values === 'norm' ? 'norm-based attention ‖αf(x)‖, ' : '';
+    return `${s.stack} layer ${s.layer} ${this.headTitle} — ${what}queries ↓ attend to keys →`;
   }
 
   draw() {
@@ -206,6 +209,7 @@ export class MatrixView {
       ['query', `#${h.q} ${this.qLabels[h.q].label}`],
       ['key', `#${h.k} ${this.kLabels[h.k].label}`],
       ['value', exact ? formatValue(value) : '≈ ' + value.toPrecision(3)],
+      ...(this.valueName === 'attention' ? [] : [['of', this.valueName]]),
     ], { exact: String(exact) });
     if (e) this.viewer.timeHover(e);
   }
