@@ -16,8 +16,11 @@ const HEAD_ROW = 18;
 const HEAD_TOP = 30;
 const HEAD_GAP = 260;
 const HEAD_FONT = 13;
-/** Below this weight a line is invisible at its opacity; the overview skips it (a hovered token draws all). */
+/** Below this weight a line is invisible at its opacity; the overview skips it. */
 const HEAD_MIN_WEIGHT = 0.02;
+/** A hovered token's lines below this weight are left out too: at an opacity under 1/100 they cannot be seen, and
+ *  hundreds of them (diffuse attention over 1024 keys) cost the frame its time. */
+const HOVER_MIN_WEIGHT = 0.01;
 const HEAD_ALPHA_LEVELS = 24;
 /** The weight boxes: at most this wide in all, each box 2–7 px. */
 const BOXES_MAX = 84;
@@ -114,6 +117,9 @@ export class HeadView {
     const heads = this.combined ? [0] : [...s.heads].sort((a, b) => a - b);
     const colorOf = h => (this.combined ? COMBINED_COLOR : headInk(headColor(h)));
     const boxData = [];
+    // Weight boxes only for the rows in view (a hover over 1024 tokens would otherwise make 12 × 1024 of them).
+    const rowFirst = Math.floor((top - HEAD_TOP) / HEAD_ROW) - 1, rowLast = Math.ceil((bottom - HEAD_TOP) / HEAD_ROW) + 1;
+    const inView = row => row >= rowFirst && row <= rowLast;
     let hv = this.hover && (this.hover.side === 'q' ? this.qPos : this.kPos)[this.hover.index] >= 0 ? this.hover : null;
     // At a step only the queries so far exist; the step's own query is shown unless another one is hovered.
     if (step !== null && (!hv || (hv.side === 'q' && hv.index > step) || (hv.side === 'k' && keyLimit !== null && hv.index > keyLimit))) hv = this.qPos[step] >= 0 ? { side: 'q', index: step } : null;
@@ -137,15 +143,15 @@ export class HeadView {
         for (const k of this.keys) {
           if (keyLimit !== null && k > keyLimit) continue;
           const v = layer.value(h, hv.index, k);
-          boxData.push({ slot, h, q: hv.index, k, v: v * unit });
-          if (v * unit >= 0.002) add(hv.index, k, v);
+          if (inView(this.kPos[k])) boxData.push({ slot, h, q: hv.index, k, v: v * unit });
+          if (v * unit >= HOVER_MIN_WEIGHT) add(hv.index, k, v);
         }
       } else if (hv && hv.side === 'k') {
         for (const q of this.queries) {
           if (step !== null && q > step) continue;
           const v = layer.value(h, q, hv.index);
-          boxData.push({ slot, h, q, k: hv.index, v: v * unit });
-          if (v * unit >= 0.002) add(q, hv.index, v);
+          if (inView(this.qPos[q])) boxData.push({ slot, h, q, k: hv.index, v: v * unit });
+          if (v * unit >= HOVER_MIN_WEIGHT) add(q, hv.index, v);
         }
       } else if (step === null) {
         const sp = layer.sparse(h, HEAD_MIN_WEIGHT / unit);

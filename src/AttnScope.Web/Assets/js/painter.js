@@ -137,16 +137,19 @@ function r(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
-/** A canvas of CSS size w×h drawn at the screen's pixel density; returns its painter. */
+/** A canvas of CSS size w×h drawn at the screen's pixel density, cleared to the background; returns its painter.
+ *  The canvas is opaque, and its pixel buffer is only reallocated when its size changes (a hover redraws in place). */
 export function sizeCanvas(canvas, w, h, scale = window.devicePixelRatio || 1) {
-  canvas.width = Math.max(1, Math.round(w * scale));
-  canvas.height = Math.max(1, Math.round(h * scale));
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  ctx.clearRect(0, 0, w, h);
+  const pw = Math.max(1, Math.round(w * scale)), ph = Math.max(1, Math.round(h * scale));
+  if (canvas.width !== pw) canvas.width = pw;
+  if (canvas.height !== ph) canvas.height = ph;
+  if (canvas.style.width !== `${w}px`) canvas.style.width = `${w}px`;
+  if (canvas.style.height !== `${h}px`) canvas.style.height = `${h}px`;
+  const ctx = canvas.getContext('2d', { alpha: false });
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.globalAlpha = 1;
   ctx.fillStyle = ink('#ffffff');
-  ctx.fillRect(0, 0, w, h);
+  ctx.fillRect(0, 0, pw, ph);
+  ctx.setTransform(scale, 0, 0, scale, 0, 0);
   return new CanvasPainter(ctx);
 }
