@@ -6,6 +6,7 @@ using Microsoft.Playwright;
 namespace AttnScope.Bench;
 
 /// <summary>
+/// <c>-- viewer --painted …</c> measures hovers to the painted frame on real captures (<see cref="ViewerHoverBenchmark"/>);
 /// <c>-- viewer [--tokens 128,1024] [--layers 12] [--heads 12] [--hovers 40] [--screenshots DIR]</c>, or
 /// <c>-- viewer --capture FILE [--layer L] [--hover TOKEN] --screenshots DIR</c> for a picture of a real capture: opens a
 /// synthetic capture from <c>attnscope serve</c> in headless Chromium (Debian's /usr/bin/chromium) and prints, as the
@@ -17,6 +18,7 @@ public static class ViewerBenchmark
 {
     public static int Run(string[] args)
     {
+        if (args.Contains("--painted")) return ViewerHoverBenchmark.Run(args);
         var lengths = new[] { 128, 1024 };
         int layers = 12, heads = 12, hovers = 40;
         string? shots = null, capture = null;

@@ -17,15 +17,23 @@ public static class ViewerBundle
     /// (64 MiB); beyond that the page shows 8-bit values (to 1/255 of each row's maximum) and says so.</summary>
     public const long ExactInlineLimit = 16L << 20;
 
+    /// <summary>Norm-based attention (a second attention-sized set of sections) goes into the bundle while the
+    /// attention stays under this many values in all (64 Mi, e.g. 512 tokens × 6 × 12 heads and more); beyond that
+    /// the page offers attention only and says that <c>attnscope serve</c> shows the norms.</summary>
+    public const long NormInlineLimit = 64L << 20;
+
+    public static bool FitsNorm(ViewerData data) =>
+        data.Capture.Stacks.Values.Sum(s => s.Attention.Length) <= NormInlineLimit;
+
     public static bool FitsExact(ViewerData data) =>
         data.Capture.Stacks.Values.Sum(s => s.Attention.Length) <= ExactInlineLimit;
 
     public static byte[] Build(ViewerData data)
     {
-        bool exact = FitsExact(data);
-        var sections = data.SectionNames(exact).Select(n => (Name: n, Bytes: data.Section(n))).ToList();
+        bool exact = FitsExact(data), norm = FitsNorm(data);
+        var sections = data.SectionNames(exact, norm).Select(n => (Name: n, Bytes: data.Section(n))).ToList();
         var table = new JsonObject();
-        var header = new JsonObject { ["meta"] = data.Meta(exact ? "inline" : "none"), ["sections"] = table };
+        var header = new JsonObject { ["meta"] = data.Meta(exact ? "inline" : "none", norm), ["sections"] = table };
         // The header's length decides where the data starts and the offsets are stored in the header, so the
         // offsets are relative to the start of the (8-aligned) data area, which the page adds back.
         long offset = 0;

@@ -14,6 +14,8 @@ namespace AttnScope.Web.Data;
 /// <item><c>exact/STACK/LAYER/HEAD</c>: the exact float32 [queries, keys] of one head (for hover values)</item>
 /// <item><c>thumb/STACK/LAYER</c>: uint8 [heads, tq, tk], each head max-pooled to at most 64×64 and scaled to its maximum</item>
 /// <item><c>qk/STACK/LAYER/HEAD</c>: float32 queries [queries, head_dim], then keys [keys, head_dim]</item>
+/// <item><c>norm/STACK/LAYER</c>, <c>normx/STACK/LAYER/HEAD</c>: norm-based attention ‖α_ij f(x_j)‖ (Kobayashi et al.
+/// 2020) in the formats of <c>att</c> and <c>exact</c>, when the stack has it (<see cref="NormSource"/>)</item>
 /// </list>
 /// </summary>
 public sealed class ViewerData
@@ -31,7 +33,9 @@ public sealed class ViewerData
 
     /// <summary>The description the viewer starts from; <paramref name="exact"/> says where exact values come from
     /// ("inline": in the bundle, "fetch": from the server, "none": only the 8-bit values).</summary>
-    public JsonObject Meta(string exact)
+    /// <param name="includeNorm">Whether the norm-based sections a stack's value vectors give are offered (the
+    /// server computes them per layer on request; an offline page leaves them out when they would not fit).</param>
+    public JsonObject Meta(string exact, bool includeNorm = true)
     {
         var stacks = new JsonArray();
         var frames = new JsonArray();
@@ -52,6 +56,8 @@ public sealed class ViewerData
                 ["thumbQ"] = tq,
                 ["thumbK"] = tk,
                 ["kvHeads"] = KeyValueHeads.Of(Capture.Metadata, s.Heads, name),
+                ["norm"] = includeNorm && NormSource(name) is { } n
+                    ? new JsonObject { ["source"] = n.Source, ["vectors"] = n.Vectors } : null,
             });
             // Frames are what the player steps through; each names the matrix stack it shows. Layers now;
             // decoding steps or training checkpoints are further frames of the same shape.
@@ -151,8 +157,51 @@ public sealed class ViewerData
 
     private static (int Q, int K) ThumbDims(AttentionStack s) => (Math.Min(s.Queries, ThumbSize), Math.Min(s.Keys, ThumbSize));
 
+    /// <summary>
+    /// Where a stack's norm-based attention comes from: the capture's own analysis (<c>attnscope analyze</c>, which
+    /// may have carried the values through the output projection), else the stack's value vectors
+    /// (‖α_ij v_j‖ = α_ij ‖v_j‖, what <c>NormAttention.Compute</c> gives without an output projection); null when the
+    /// capture has neither.
+    /// </summary>
+    public (string Source, string Vectors)? NormSource(string stack)
+    {
+        if (!Capture.Stacks.TryGetValue(stack, out var s)) return null;
+        if (AttnScope.Analyses.Results.NormAttentionResult.From(Capture, stack) is { } n) return ("analysis", n.Vectors);
+        return s.Value is { Rank: 4 } v && v.Shape[0] == s.Layers && v.Shape[1] == s.Heads && v.Shape[2] == s.Keys ? ("value", "value") : null;
+    }
+
+    /// <summary>One layer (all heads) or one head of a stack's norm-based attention, [heads?, queries, keys].</summary>
+    private float[] NormValues(AttentionStack s, int layer, int head)
+    {
+        int q = s.Queries, k = s.Keys, first = head < 0 ? 0 : head, count = head < 0 ? s.Heads : 1;
+        var result = new float[(long)count * q * k];
+        if (AttnScope.Analyses.Results.NormAttentionResult.From(Capture, s.Name) is { } stored)
+        {
+            (head < 0 ? stored.Norms.Slice(layer) : stored.Norms.Slice(layer, head)).CopyTo(result);
+            return result;
+        }
+        var v = s.Value!;
+        int dh = v.Shape[3];
+        var size = new float[k];
+        for (int h = first; h < first + count; h++)
+        {
+            var vh = v.Slice(layer, h);
+            for (int j = 0; j < k; j++)
+            {
+                double sum = 0;
+                foreach (var x in vh.Slice(j * dh, dh)) sum += (double)x * x;
+                size[j] = (float)Math.Sqrt(sum);
+            }
+            var a = s.Attention.Slice(layer, h);
+            var dst = result.AsSpan((h - first) * q * k, q * k);
+            for (int i = 0; i < q; i++)
+                System.Numerics.Tensors.TensorPrimitives.Multiply(a.Slice(i * k, k), size, dst.Slice(i * k, k));
+        }
+        return result;
+    }
+
     /// <summary>Names of every section this capture has.</summary>
-    public IEnumerable<string> SectionNames(bool includeExact)
+    public IEnumerable<string> SectionNames(bool includeExact, bool includeNorm = true)
     {
         foreach (var name in AttentionStack.Names)
         {
@@ -166,6 +215,10 @@ public sealed class ViewerData
                     if (includeExact) yield return $"exact/{name}/{l}/{h}";
                     if (s.Query is not null && s.Key is not null) yield return $"qk/{name}/{l}/{h}";
                 }
+                if (!includeNorm || NormSource(name) is null) continue;
+                yield return $"norm/{name}/{l}";
+                if (includeExact)
+                    for (int h = 0; h < s.Heads; h++) yield return $"normx/{name}/{l}/{h}";
             }
         }
         foreach (var n in AnalysisData.SectionNames(Capture, includeExact)) yield return n;
@@ -187,6 +240,8 @@ public sealed class ViewerData
             ("att", 3) => Quantized(s, layer),
             ("thumb", 3) => Thumbs(s, layer),
             ("exact", 4) => Floats(s.Attention.Slice(layer, head)),
+            ("norm", 3) when NormSource(s.Name) is not null => Quantize(NormValues(s, layer, -1), s.Heads * s.Queries, s.Keys),
+            ("normx", 4) when NormSource(s.Name) is not null => Floats(NormValues(s, layer, head)),
             ("qk", 4) when s.Query is not null && s.Key is not null => Concat(s.Query.Slice(layer, head), s.Key.Slice(layer, head)),
             _ => throw Unknown(section),
         };

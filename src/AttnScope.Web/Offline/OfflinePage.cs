@@ -26,7 +26,7 @@ public static class OfflinePage
           .Append("'; style-src 'nonce-").Append(nonce).Append("'; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'\">\n");
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<link rel=\"icon\" href=\"data:,\">\n");
         sb.Append("<title>AttnScope — ").Append(WebUtility.HtmlEncode(data.Title)).Append("</title>\n");
-        sb.Append("<style nonce=\"").Append(nonce).Append("\">\n").Append(css).Append("\n</style>\n</head>\n<body>\n");
+        sb.Append("<style nonce=\"").Append(nonce).Append("\">\n").Append(css).Append("\n</style>\n</head>\n<body data-attnscope-page>\n");
         sb.Append("<div id=\"attnscope-root\" class=\"as-root\"></div>\n");
         sb.Append("<script type=\"application/octet-stream\" class=\"attnscope-data\">").Append(blob).Append("</script>\n");
         sb.Append("<script type=\"module\" nonce=\"").Append(nonce).Append("\">\n").Append(script).Append("\n</script>\n</body>\n</html>\n");

@@ -34,16 +34,17 @@ public sealed class CaptureStore
     /// <summary>Bytes of tensor data held now.</summary>
     public long Bytes { get { lock (_lock) return _bytes; } }
 
-    /// <summary>Bytes of tensor data a capture holds once stored (attention, query, key and analyses).</summary>
+    /// <summary>Bytes of tensor data a capture holds once stored (attention, query, key, value and analyses).</summary>
     public static long SizeOf(AttentionCapture capture) =>
-        capture.Stacks.Values.Sum(s => 4L * (s.Attention.Length + (s.Query?.Length ?? 0) + (s.Key?.Length ?? 0)))
+        capture.Stacks.Values.Sum(s => 4L * (s.Attention.Length + (s.Query?.Length ?? 0) + (s.Key?.Length ?? 0) + (s.Value?.Length ?? 0)))
         + capture.Analyses.Values.Sum(a => 4L * a.Tensor.Length);
 
-    /// <summary>The same capture without the tensors the viewer never reads (values, scores).</summary>
+    /// <summary>The same capture without the tensor the viewer never reads (scores); values stay for the norm-based
+    /// attention view.</summary>
     public static AttentionCapture ForViewer(AttentionCapture capture)
     {
-        if (capture.Stacks.Values.All(s => s.Value is null && s.Scores is null)) return capture;
-        var stacks = capture.Stacks.Values.Select(s => new AttentionStack(s.Name, s.Attention) { Query = s.Query, Key = s.Key });
+        if (capture.Stacks.Values.All(s => s.Scores is null)) return capture;
+        var stacks = capture.Stacks.Values.Select(s => new AttentionStack(s.Name, s.Attention) { Query = s.Query, Key = s.Key, Value = s.Value });
         return new AttentionCapture(capture.Metadata, capture.Tokens, stacks, capture.TargetTokens, capture.Analyses.Values);
     }
 

@@ -95,8 +95,8 @@ public sealed class LiveCaptures : IDisposable
     {
         if (tokens > _options.MaxTokens)
             throw new HttpError(413, $"the text is {tokens} tokens; this server captures at most {_options.MaxTokens} (shorten the text)");
-        // Attention [layers, heads, tokens, tokens] plus query and key [layers, heads, tokens, head_dim], float32.
-        long bytes = 4L * layers * heads * tokens * ((long)tokens + 2L * headDim);
+        // Attention [layers, heads, tokens, tokens] plus query, key and value [layers, heads, tokens, head_dim], float32.
+        long bytes = 4L * layers * heads * tokens * ((long)tokens + 3L * headDim);
         if (bytes > _options.MaxCaptureBytes)
             throw new HttpError(413, $"a capture of {tokens} tokens on this model holds {CaptureStore.Size(bytes)} of attention data; " +
                                      $"this server takes at most {CaptureStore.Size(_options.MaxCaptureBytes)} per capture (shorten the text)");

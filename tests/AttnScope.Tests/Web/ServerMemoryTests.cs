@@ -91,12 +91,12 @@ public sealed class ServerMemoryTests
     [Fact]
     public void The_store_keeps_within_its_count_and_byte_budget_and_drops_the_oldest()
     {
-        var capture = SyntheticCaptures.Encoder(2, 2, 16, qkv: true); // values and scores are not kept
+        var capture = SyntheticCaptures.Encoder(2, 2, 16, qkv: true); // scores are not kept; values are (norm-based view)
         var kept = CaptureStore.ForViewer(capture);
-        Assert.Null(kept.Stacks[AttentionStack.Encoder].Value);
+        Assert.NotNull(kept.Stacks[AttentionStack.Encoder].Value);
         Assert.Null(kept.Stacks[AttentionStack.Encoder].Scores);
         long size = CaptureStore.SizeOf(kept);
-        Assert.Equal(4L * (2 * 2 * 16 * 16 + 2 * (2 * 2 * 16 * 4)), size);
+        Assert.Equal(4L * (2 * 2 * 16 * 16 + 3 * (2 * 2 * 16 * 4)), size);
 
         var store = new CaptureStore(keep: 10, maxBytes: 3 * size);
         var ids = Enumerable.Range(0, 8).Select(_ => store.Add(new ViewerData(kept, "c"))).ToList();

@@ -58,12 +58,50 @@ export class CaptureData {
     return this.cache.get(key);
   }
 
-  /** One layer's attention, 8-bit with a scale per row (resolved once, then cached). */
-  layer(stack, layer) {
-    return this.cached(`att/${stack}/${layer}`, async () => {
+  /** One layer's attention (kind 'att') or norm-based attention (kind 'norm', when the stack has it), 8-bit with a
+   *  scale per row (resolved once, then cached). */
+  layer(stack, layer, kind = 'att') {
+    return this.cached(`${kind}/${stack}/${layer}`, async () => {
       const s = this.stack(stack);
-      const bytes = await this.loadSection(`att/${stack}/${layer}`);
-      return new LayerData(s, stack, layer, bytes);
+      const bytes = await this.loadSection(`${kind}/${stack}/${layer}`);
+      if (!bytes) throw new Error(`this capture has no ${kind === 'norm' ? 'norm-based attention' : 'attention'} for ${stack} layer ${layer}`);
+      return new LayerData(s, stack, layer, bytes, kind);
+    });
+  }
+
+  /** The mean or max (mode) over the heads listed of one layer, as a one-head LayerData (from the 8-bit values). */
+  combined(stack, layer, kind, mode, heads) {
+    return this.cached(`comb/${kind}/${stack}/${layer}/${mode}/${heads.join(',')}`, async () => {
+      const l = await this.layer(stack, layer, kind);
+      const n = l.nq * l.nk, out = new Float32Array(n);
+      for (const h of heads) {
+        for (let q = 0; q < l.nq; q++) {
+          const row = h * l.nq + q, f = l.scales[row] / 255, base = row * l.nk, o = q * l.nk;
+          if (mode === 'max') for (let k = 0; k < l.nk; k++) { const v = l.values[base + k] * f; if (v > out[o + k]) out[o + k] = v; }
+          else for (let k = 0; k < l.nk; k++) out[o + k] += l.values[base + k] * f;
+        }
+      }
+      if (mode === 'mean' && heads.length) for (let i = 0; i < n; i++) out[i] /= heads.length;
+      return LayerData.fromFloats(l, out, kind);
+    });
+  }
+
+  /** The exact mean or max over all heads of a layer (float32 [queries, keys]), or null when the page holds only
+   *  8-bit values. The mean is summed in double, as the static views do. */
+  combinedExact(stack, layer, kind, mode) {
+    if (this.meta.exact === 'none') return Promise.resolve(null);
+    return this.cached(`combx/${kind}/${stack}/${layer}/${mode}`, async () => {
+      const s = this.stack(stack);
+      const heads = await Promise.all(Array.from({ length: s.heads }, (_, h) => this.exactHead(stack, layer, h, kind)));
+      if (heads.some(h => !h)) return null;
+      const n = s.queries * s.keys, acc = new Float64Array(n);
+      if (mode === 'max') acc.fill(-Infinity);
+      for (const f of heads) {
+        if (mode === 'max') for (let i = 0; i < n; i++) { if (f[i] > acc[i]) acc[i] = f[i]; }
+        else for (let i = 0; i < n; i++) acc[i] += f[i];
+      }
+      if (mode === 'mean') for (let i = 0; i < n; i++) acc[i] /= heads.length;
+      return Float32Array.from(acc);
     });
   }
 
@@ -72,9 +110,9 @@ export class CaptureData {
   }
 
   /** Exact float32 [queries, keys] of one head, or null when the page holds only the 8-bit values. */
-  exactHead(stack, layer, head) {
+  exactHead(stack, layer, head, kind = 'att') {
     if (this.meta.exact === 'none') return Promise.resolve(null);
-    const key = `exact/${stack}/${layer}/${head}`;
+    const key = `${kind === 'norm' ? 'normx' : 'exact'}/${stack}/${layer}/${head}`;
     return this.cached(key, async () => {
       const b = await this.loadSection(key);
       if (!b) return null;
@@ -122,9 +160,11 @@ export class CaptureData {
 }
 
 export class LayerData {
-  constructor(stackInfo, stack, layer, bytes) {
+  /** kind: 'att' (attention, rows sum to 1) or 'norm' (norm-based attention: any scale). */
+  constructor(stackInfo, stack, layer, bytes, kind = 'att') {
     this.stack = stack;
     this.layer = layer;
+    this.kind = kind;
     this.heads = stackInfo.heads;
     this.nq = stackInfo.queries;
     this.nk = stackInfo.keys;
@@ -133,6 +173,26 @@ export class LayerData {
     this.values = bytes.subarray(rows * 4, rows * 4 + rows * this.nk);
     this.sparseCache = new Map();
     this.maxCache = new Map();
+  }
+
+  /** One head's values, [queries, keys] float32, as a one-head LayerData quantised like the server's sections. */
+  static fromFloats(like, f, kind) {
+    const rows = like.nq, nk = like.nk;
+    const bytes = new Uint8Array(rows * 4 + rows * nk);
+    const scales = new Float32Array(bytes.buffer, 0, rows);
+    for (let r = 0; r < rows; r++) {
+      let max = 0;
+      for (let k = 0; k < nk; k++) max = Math.max(max, f[r * nk + k]);
+      scales[r] = max;
+      const g = max > 0 ? 255 / max : 0, o = rows * 4 + r * nk;
+      for (let k = 0; k < nk; k++) bytes[o + k] = Math.min(255, Math.floor(f[r * nk + k] * g + 0.5));
+    }
+    return new LayerData({ heads: 1, queries: rows, keys: nk }, like.stack, like.layer, bytes, kind);
+  }
+
+  /** The factor that brings head h's values to [0, 1] for drawing: 1 for attention, 1 / the head's maximum for norms. */
+  unit(h) {
+    return this.kind === 'norm' ? 1 / (this.headMax(h) || 1) : 1;
   }
 
   value(h, q, k) {

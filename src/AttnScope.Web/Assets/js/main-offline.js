@@ -10,8 +10,11 @@ for (const blob of document.querySelectorAll('script.attnscope-data:not([data-do
     const arrived = performance.now();
     performance.mark('attnscope:data-arrived');
     const data = CaptureData.fromBundle(blob.textContent);
+    // On the page `attnscope html` wrote (not pasted into another), the viewer fills the window, in either theme.
+    if (document.body.hasAttribute('data-attnscope-page')) root.classList.add('as-page');
     data.arrived = arrived;
-    publish(new Viewer(root, data));
+    // The first viewer on the page keeps its state in the address.
+    publish(new Viewer(root, data, { url: !(window.attnscope && window.attnscope.viewers.length) }));
   } catch (e) {
     root.textContent = `AttnScope could not open this capture: ${e.message}`;
   }

@@ -22,7 +22,7 @@ async function post(url, body) {
 
 function show(result) {
   const data = CaptureData.fromServer(result.id, result.meta);
-  publish(new Viewer(root, data));
+  publish(new Viewer(root, data, { url: true }));
 }
 
 async function capture(e) {

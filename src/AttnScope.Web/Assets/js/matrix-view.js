@@ -2,9 +2,9 @@
 // query and key tokens, in a tooltip and (for export) on the figure itself. At a decoding step t the rows after t
 // are blank (not yet computed; the rows shown keep their values and the head's colour scale); at a generation step
 // the key columns after t (tokens not generated yet) are blank too.
-import { el, formatShort, formatValue, headName, shortLabel } from './format.js';
+import { el, formatShort, formatValue, shortLabel } from './format.js';
 import { lutBytes, lutCss } from './colors.js';
-import { sizeCanvas, textWidth } from './painter.js';
+import { CanvasPainter, sizeCanvas, textWidth } from './painter.js';
 import { keyboardCanvas, pointEvent, step } from './keyboard.js';
 
 const MATRIX_LABEL_FONT = 11;
@@ -45,10 +45,12 @@ export class MatrixView {
     const v = this.viewer;
     const s = v.state;
     const { queries, keys } = v.filtered();
+    const src = await v.headSource();
+    this.headTitle = src.name;
+    this.valueName = v.valueName;
     return {
-      layer: await v.data.layer(s.stack, s.layer), head: s.head, step: v.step, keyLimit: v.keyLimit, caption: v.stepCaption, queries, keys,
-      qLabels: v.data.queryTokens(s.stack), kLabels: v.data.keyTokens(s.stack),
-      exact: () => v.data.exactHead(s.stack, s.layer, s.head),
+      layer: src.layer, head: src.head, step: v.step, keyLimit: v.keyLimit, caption: v.stepCaption, queries, keys,
+      qLabels: v.data.queryTokens(s.stack), kLabels: v.data.keyTokens(s.stack), exact: src.exact,
     };
   }
 
@@ -121,18 +123,55 @@ export class MatrixView {
 
   title() {
     const s = this.viewer.state;
-    return `${s.stack} layer ${s.layer} ${headName(this.viewer.data.stack(s.stack), s.head)} — queries ↓ attend to keys →`;
+    const what = s.values === 'norm' ? 'norm-based attention ‖αf(x)‖, ' : '';
+    return `${s.stack} layer ${s.layer} ${this.headTitle} — ${what}queries ↓ attend to keys →`;
   }
 
+  /** The whole picture; the hovered cell's outline is drawn over it by drawOutline. */
   draw() {
-    this.paint(sizeCanvas(this.canvas, this.width, this.height), false);
+    this.paint(sizeCanvas(this.canvas, this.width, this.height), false, false);
+    // A copy of the picture without the outline: a hover restores the old outline's pixels from it and draws the new
+    // one, instead of redrawing the whole picture (a large matrix's frame is then a few small rectangles).
+    if (!this.base) this.base = document.createElement('canvas');
+    this.base.width = this.canvas.width;
+    this.base.height = this.canvas.height;
+    this.base.getContext('2d').drawImage(this.canvas, 0, 0);
+    this.outlined = null;
+    this.drawOutline();
+  }
+
+  /** The hovered cell's outline, in CSS pixels: [x, y, w, h, line width], or null. */
+  outlineRect() {
+    const h = this.hover;
+    const r = h ? this.queries.indexOf(h.q) : -1, c = h ? this.keys.indexOf(h.k) : -1;
+    if (r < 0 || c < 0) return null;
+    return [this.left + c * this.cell - 0.5, this.top + r * this.rowH - 0.5, this.cell + 1, this.rowH + 1, Math.max(1, Math.min(2, this.cell / 4))];
+  }
+
+  drawOutline() {
+    const ctx = this.canvas.getContext('2d', { alpha: false });
+    const scale = this.canvas.width / this.width;
+    if (this.outlined) {
+      const [x, y, w, h, lw] = this.outlined;
+      const x0 = Math.max(0, Math.floor((x - lw - 1) * scale)), y0 = Math.max(0, Math.floor((y - lw - 1) * scale));
+      const x1 = Math.min(this.canvas.width, Math.ceil((x + w + lw + 1) * scale)), y1 = Math.min(this.canvas.height, Math.ceil((y + h + lw + 1) * scale));
+      ctx.save();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.drawImage(this.base, x0, y0, x1 - x0, y1 - y0, x0, y0, x1 - x0, y1 - y0);
+      ctx.restore();
+    }
+    this.outlined = this.outlineRect();
+    if (this.outlined) {
+      const [x, y, w, h, lw] = this.outlined;
+      new CanvasPainter(ctx).strokeRect(x, y, w, h, '#ff2d2d', lw);
+    }
   }
 
   exportSize() { return { width: this.width, height: this.height }; }
   exportPaint(p) { this.paint(p, true); }
 
   /** On screen the page's tooltip shows the hovered cell; only an export paints its values into the picture. */
-  paint(p, forExport) {
+  paint(p, forExport, withHover = true) {
     const { left, top, cell, rowH } = this;
     const max = this.layer.headMax(this.head);
     if (this.caption !== null) p.text(left, 11, this.caption, { size: 13, color: '#111', weight: 'bold' });
@@ -159,7 +198,7 @@ export class MatrixView {
     p.text(bx + 18, top + bh - 4, '0', { size: 10, color: '#333' });
     const h = this.hover;
     const r = h ? this.queries.indexOf(h.q) : -1, c = h ? this.keys.indexOf(h.k) : -1;
-    if (r >= 0 && c >= 0) {
+    if (withHover && r >= 0 && c >= 0) {
       p.strokeRect(left + c * cell - 0.5, top + r * rowH - 0.5, cell + 1, rowH + 1, '#ff2d2d', Math.max(1, Math.min(2, cell / 4)));
       if (!forExport) return;
       const lines = this.tooltipLines(h);
@@ -198,7 +237,7 @@ export class MatrixView {
   setHover(h, e, force) {
     if (!force && ((h === this.hover) || (h && this.hover && h.q === this.hover.q && h.k === this.hover.k))) return;
     this.hover = h;
-    this.draw();
+    if (this.base && this.base.width === this.canvas.width && this.base.height === this.canvas.height) this.drawOutline(); else this.draw();
     const tip = this.viewer.tooltip;
     if (!h) { tip.hide(); return; }
     const { value, exact } = this.valueAt(h.q, h.k);
@@ -206,6 +245,7 @@ export class MatrixView {
       ['query', `#${h.q} ${this.qLabels[h.q].label}`],
       ['key', `#${h.k} ${this.kLabels[h.k].label}`],
       ['value', exact ? formatValue(value) : '≈ ' + value.toPrecision(3)],
+      ...(this.valueName === 'attention' ? [] : [['of', this.valueName]]),
     ], { exact: String(exact) });
     if (e) this.viewer.timeHover(e);
   }

@@ -3,6 +3,7 @@ import { el, headName, kvHead } from './format.js';
 import { headColor, lutBytes } from './colors.js';
 import { sizeCanvas } from './painter.js';
 import { keyboardCanvas, pointEvent, step } from './keyboard.js';
+import { headInk } from './theme.js';
 
 const GRID_THUMB = 58;
 const GRID_PAD = 6;
@@ -58,18 +59,19 @@ export class ModelView {
     const info = v.data.stack(s.stack);
     this.info = info;
     this.stackName = s.stack;
-    const filter = s.filter;
+    const filter = s.filter, kind = s.values;
     this.filter = filter;
     let images;
-    if (filter === 'all') {
+    if (filter === 'all' && kind === 'att') {
       const all = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.thumbs(s.stack, l)));
       if (s.stack !== this.stackName || s.filter !== filter) return;
       images = all.map(bytes => this.images2d(bytes, info.thumbQ, info.thumbK));
     } else {
-      // A sentence filter pools the kept rows and columns only, from each layer's attention.
+      // A sentence filter pools the kept rows and columns only, from each layer's attention; norm-based values are
+      // pooled here too (the server's thumbnails are of the attention).
       const { queries, keys } = v.filtered();
-      const layers = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.layer(s.stack, l)));
-      if (s.stack !== this.stackName || s.filter !== filter) return;
+      const layers = await Promise.all(Array.from({ length: info.layers }, (_, l) => v.data.layer(s.stack, l, kind)));
+      if (s.stack !== this.stackName || s.filter !== filter || s.values !== kind) return;
       const tq = Math.max(1, Math.min(THUMB_CELLS, queries.length)), tk = Math.max(1, Math.min(THUMB_CELLS, keys.length));
       images = layers.map(layer => this.images2d(pooledThumbs(layer, queries, keys, tq, tk), tq, tk));
     }
@@ -105,7 +107,7 @@ export class ModelView {
     const s = this.viewer.state;
     for (let h = 0; h < this.info.heads; h++)
       p.text(GRID_LEFT + h * (GRID_THUMB + GRID_PAD) + GRID_THUMB / 2, GRID_TOP / 2,
-        kvHead(this.info, h) === null ? `H${h}` : `H${h} · kv${kvHead(this.info, h)}`, { size: 11, align: 'center', color: headColor(h), weight: 'bold' });
+        kvHead(this.info, h) === null ? `H${h}` : `H${h} · kv${kvHead(this.info, h)}`, { size: 11, align: 'center', color: headInk(headColor(h)), weight: 'bold' });
     for (let l = 0; l < this.info.layers; l++) {
       const y = GRID_TOP + l * (GRID_THUMB + GRID_PAD);
       p.text(GRID_LEFT - 8, y + GRID_THUMB / 2, `layer ${l}`, { size: 11, align: 'right', color: l === s.layer ? '#000' : '#555', weight: l === s.layer ? 'bold' : 'normal' });

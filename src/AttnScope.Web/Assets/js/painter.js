@@ -1,6 +1,7 @@
 // One drawing interface, two back ends: the screen and PNG export draw on a canvas, SVG export writes elements.
 // Every view paints through it, so what is exported is exactly what is shown, hover state included.
 import { escapeXml } from './format.js';
+import { ink } from './theme.js';
 
 export const FONT_FAMILY = 'DejaVu Sans, Noto Sans, Noto Sans CJK SC, Segoe UI, Helvetica, Arial, sans-serif';
 
@@ -21,14 +22,14 @@ export class CanvasPainter {
   rect(x, y, w, h, color, alpha = 1) {
     const c = this.ctx;
     c.globalAlpha = alpha;
-    c.fillStyle = color;
+    c.fillStyle = ink(color);
     c.fillRect(x, y, w, h);
     c.globalAlpha = 1;
   }
 
   strokeRect(x, y, w, h, color, width = 1) {
     const c = this.ctx;
-    c.strokeStyle = color;
+    c.strokeStyle = ink(color);
     c.lineWidth = width;
     c.strokeRect(x, y, w, h);
   }
@@ -36,7 +37,7 @@ export class CanvasPainter {
   line(x1, y1, x2, y2, color, alpha, width) {
     const c = this.ctx;
     c.globalAlpha = alpha;
-    c.strokeStyle = color;
+    c.strokeStyle = ink(color);
     c.lineWidth = width;
     c.beginPath();
     c.moveTo(x1, y1);
@@ -50,7 +51,7 @@ export class CanvasPainter {
     if (coords.length === 0) return;
     const c = this.ctx;
     c.globalAlpha = alpha;
-    c.strokeStyle = color;
+    c.strokeStyle = ink(color);
     c.lineWidth = width;
     c.beginPath();
     for (let i = 0; i < coords.length; i += 4) {
@@ -64,7 +65,7 @@ export class CanvasPainter {
   text(x, y, text, { size = 12, color = '#222', align = 'left', weight = 'normal', rotate = 0 } = {}) {
     const c = this.ctx;
     c.font = font(size, weight);
-    c.fillStyle = color;
+    c.fillStyle = ink(color);
     c.textAlign = align;
     c.textBaseline = 'middle';
     if (rotate) {
@@ -94,17 +95,18 @@ export class SvgPainter {
     this.parts = [];
   }
 
-  rect(x, y, w, h, color, alpha = 1) {
-    this.parts.push(`<rect x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${r(h)}" fill="${color}"${alpha < 1 ? ` fill-opacity="${r(alpha)}"` : ''}/>`);
+  /** data: optional fields written as data-* attributes (tests and tools read what a box stands for). */
+  rect(x, y, w, h, color, alpha = 1, data) {
+    this.parts.push(`<rect x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${r(h)}" fill="${ink(color)}"${alpha < 1 ? ` fill-opacity="${r(alpha)}"` : ''}${dataAttrs(data)}/>`);
   }
 
   strokeRect(x, y, w, h, color, width = 1) {
-    this.parts.push(`<rect x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${r(h)}" fill="none" stroke="${color}" stroke-width="${width}"/>`);
+    this.parts.push(`<rect x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${r(h)}" fill="none" stroke="${ink(color)}" stroke-width="${width}"/>`);
   }
 
   line(x1, y1, x2, y2, color, alpha, width, data) {
-    const attrs = data ? Object.entries(data).map(([k, v]) => ` data-${k}="${escapeXml(v)}"`).join('') : '';
-    this.parts.push(`<line x1="${r(x1)}" y1="${r(y1)}" x2="${r(x2)}" y2="${r(y2)}" stroke="${color}" stroke-opacity="${r(alpha)}" stroke-width="${width}"${attrs}/>`);
+    const attrs = dataAttrs(data);
+    this.parts.push(`<line x1="${r(x1)}" y1="${r(y1)}" x2="${r(x2)}" y2="${r(y2)}" stroke="${ink(color)}" stroke-opacity="${r(alpha)}" stroke-width="${width}"${attrs}/>`);
   }
 
   lines(color, alpha, width, coords, data) {
@@ -115,7 +117,7 @@ export class SvgPainter {
   text(x, y, text, { size = 12, color = '#222', align = 'left', weight = 'normal', rotate = 0 } = {}) {
     const anchor = align === 'right' ? 'end' : align === 'center' ? 'middle' : 'start';
     const transform = rotate ? ` transform="rotate(${rotate} ${r(x)} ${r(y)})"` : '';
-    this.parts.push(`<text x="${r(x)}" y="${r(y)}" font-size="${size}" fill="${color}" text-anchor="${anchor}" dominant-baseline="central"${weight !== 'normal' ? ` font-weight="${weight}"` : ''}${transform}>${escapeXml(text)}</text>`);
+    this.parts.push(`<text x="${r(x)}" y="${r(y)}" font-size="${size}" fill="${ink(color)}" text-anchor="${anchor}" dominant-baseline="central"${weight !== 'normal' ? ` font-weight="${weight}"` : ''}${transform}>${escapeXml(text)}</text>`);
   }
 
   image(x, y, w, h, source) {
@@ -123,24 +125,31 @@ export class SvgPainter {
   }
 
   toString() {
-    return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${r(this.width)}" height="${r(this.height)}" viewBox="0 0 ${r(this.width)} ${r(this.height)}" font-family="${escapeXml(FONT_FAMILY)}">\n<rect width="100%" height="100%" fill="#ffffff"/>\n${this.parts.join('\n')}\n</svg>\n`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${r(this.width)}" height="${r(this.height)}" viewBox="0 0 ${r(this.width)} ${r(this.height)}" font-family="${escapeXml(FONT_FAMILY)}">\n<rect width="100%" height="100%" fill="${ink('#ffffff')}"/>\n${this.parts.join('\n')}\n</svg>\n`;
   }
+}
+
+function dataAttrs(data) {
+  return data ? Object.entries(data).map(([k, v]) => ` data-${k}="${escapeXml(v)}"`).join('') : '';
 }
 
 function r(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
-/** A canvas of CSS size w×h drawn at the screen's pixel density; returns its painter. */
+/** A canvas of CSS size w×h drawn at the screen's pixel density, cleared to the background; returns its painter.
+ *  The canvas is opaque, and its pixel buffer is only reallocated when its size changes (a hover redraws in place). */
 export function sizeCanvas(canvas, w, h, scale = window.devicePixelRatio || 1) {
-  canvas.width = Math.max(1, Math.round(w * scale));
-  canvas.height = Math.max(1, Math.round(h * scale));
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
-  const ctx = canvas.getContext('2d');
+  const pw = Math.max(1, Math.round(w * scale)), ph = Math.max(1, Math.round(h * scale));
+  if (canvas.width !== pw) canvas.width = pw;
+  if (canvas.height !== ph) canvas.height = ph;
+  if (canvas.style.width !== `${w}px`) canvas.style.width = `${w}px`;
+  if (canvas.style.height !== `${h}px`) canvas.style.height = `${h}px`;
+  const ctx = canvas.getContext('2d', { alpha: false });
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.globalAlpha = 1;
+  ctx.fillStyle = ink('#ffffff');
+  ctx.fillRect(0, 0, pw, ph);
   ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, w, h);
   return new CanvasPainter(ctx);
 }

@@ -11,25 +11,38 @@ import { ThreeDView } from './three-d-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
 import { download, maybeNoDownloads, renderPng, renderSvg } from './export.js';
+import { TextView } from './text-view.js';
+import { formatState, parseState } from './url-state.js';
+import { onSystemTheme, resolveTheme, theme } from './theme.js';
 
-const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['qk', 'Q·K'], ['3d', '3D']];
+const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['text', 'Text'], ['qk', 'Q·K'], ['3d', '3D']];
+const VALUES = [['att', 'attention'], ['norm', 'norm-based ‖αf(x)‖']];
+const THEMES = [['auto', 'auto'], ['light', 'light'], ['dark', 'dark']];
 const FILTERS = [['all', 'all tokens'], ['AA', 'A → A'], ['AB', 'A → B'], ['BA', 'B → A'], ['BB', 'B → B']];
 
 export class Viewer {
-  /** root: an empty element; data: a CaptureData. */
-  constructor(root, data) {
+  /** root: an empty element; data: a CaptureData; options.url: whether the page address holds this viewer's state
+   *  (read at the start, kept up to date). */
+  constructor(root, data, options = {}) {
     this.root = root;
     this.data = data;
     this.timings = { firstPaint: null, hovers: [], views: [] };
+    this.useUrl = !!options.url;
     const first = data.meta.stacks[0];
     this.state = {
       view: 'head', stack: first.name, layer: 0, head: 0, query: 0, filter: 'all', step: null, stepFrame: null,
       heads: new Set(Array.from({ length: first.heads }, (_, h) => h)),
+      values: 'att', combine: 'off', token: null, theme: theme.setting,
     };
+    this.hasB = [...data.meta.tokens, ...data.meta.targetTokens].some(t => t.segment === 'B');
+    if (this.useUrl) this.applyUrl();
+    this.applyTheme();
+    onSystemTheme(() => { if (this.state.theme === 'auto') { this.applyTheme(); this.refresh(); } });
     this.seq = 0;
     root.replaceChildren();
     root.classList.add('as-viewer');
     this.buildHeader();
+    this.root.dataset.theme = theme.dark ? 'dark' : 'light';
     this.toolbar = el('div', 'as-toolbar');
     this.legend = el('div', 'as-heads');
     const steps = data.meta.steps || [];
@@ -41,6 +54,7 @@ export class Viewer {
     this.error = el('div', 'as-error');
     this.error.hidden = true;
     this.stage = el('div', 'as-stage');
+    this.player.sync(this.state.stack, this.state.layer);
     root.append(this.toolbar, this.legend, this.player.element, this.error, this.stage);
     this.tooltip = new Tooltip(root);
     this.views = {};
@@ -58,6 +72,14 @@ export class Viewer {
     header.append(el('h1', 'as-title', m.title || 'attention'));
     header.append(el('div', 'as-sub', `${m.model} · ${m.source} engine · ${m.tokens.length} tokens · ` +
       m.stacks.map(s => `${s.name} ${s.layers}×${s.heads}`).join(', ')));
+    // The input text, as text: what the tokens came from.
+    const names = m.texts.length > 1 ? ['text', 'pair'] : ['text'];
+    m.texts.forEach((t, i) => {
+      const line = el('div', 'as-input');
+      line.dataset.text = String(i);
+      line.append(el('span', 'as-input-name', `${names[i] || 'text ' + (i + 1)}: `), el('span', 'as-input-text', t));
+      header.append(line);
+    });
     for (const w of m.warnings) header.append(el('div', 'as-warning', w));
     if (m.exact === 'none') header.append(el('div', 'as-warning', 'This page holds 8-bit attention values (to 1/255 of each row’s maximum); open the capture with attnscope serve for exact values.'));
     this.root.append(header);
@@ -85,7 +107,7 @@ export class Viewer {
 
   buildToolbar() {
     const tabs = el('div', 'as-tabs');
-    const views = this.data.meta.analyses ? [...VIEWS, ['analyses', 'Analyses']] : VIEWS;
+    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses']].find(([v]) => v === n));
     this.tabs = views.map(([name, text]) => {
       const b = el('button', 'as-tab', text);
       b.type = 'button';
@@ -111,11 +133,10 @@ export class Viewer {
     st.wrap.hidden = m.stacks.length < 2;
     this.stackSel = st.select;
     this.layerSel = this.select('layer', 'layer', [], 0, v => { this.state.layer = Number(v); this.player.sync(this.state.stack, this.state.layer); this.refresh(); });
-    this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = Number(v); this.refresh(); });
-    const hasB = [...m.tokens, ...m.targetTokens].some(t => t.segment === 'B');
-    this.hasB = hasB;
-    this.filterWrap = this.select('filter', 'sentences', FILTERS, 'all', v => { this.state.filter = v; this.refresh(); }).wrap;
-    this.filterWrap.hidden = !hasB;
+    this.headSel = this.select('head', 'head', [], 0, v => { this.state.head = v === 'mean' || v === 'max' ? v : Number(v); this.refresh(); });
+    this.valuesSel = this.select('values', 'values', VALUES, this.state.values, v => { this.state.values = v; this.tooltip.hide(); this.refresh(); });
+    this.filterWrap = this.select('filter', 'sentences', FILTERS, this.state.filter, v => { this.state.filter = v; this.refresh(); }).wrap;
+    this.filterWrap.hidden = !this.hasB;
     this.querySel = this.select('query', 'query token', [], 0, v => { this.state.query = Number(v); this.refresh(); });
     const exp = el('div', 'as-export');
     for (const [kind, text] of [['png', 'PNG'], ['svg', 'SVG']]) {
@@ -126,6 +147,8 @@ export class Viewer {
       b.addEventListener('click', () => this.export(kind));
       exp.append(b);
     }
+    this.themeSel = this.select('theme', 'theme', THEMES, this.state.theme, v => this.setTheme(v)).select;
+    this.themeSel.setAttribute('aria-label', 'colour theme: auto follows the system');
     this.toolbar.append(exp);
     // Where a download may be dropped without a word (a sandboxed frame), the export is also shown here to save by hand.
     this.exportNote = el('div', 'as-export-note');
@@ -166,12 +189,24 @@ export class Viewer {
     all.setAttribute('aria-label', 'show all heads');
     all.addEventListener('click', () => { this.state.heads = new Set(Array.from({ length: info.heads }, (_, h) => h)); this.headsChanged(); });
     this.legend.append(all);
+    // The shown heads combined into one: their mean or their maximum, drawn as one set of lines.
+    this.combineButtons = ['mean', 'max'].map(mode => {
+      const b = el('button', 'as-btn as-small as-combine', mode);
+      b.type = 'button';
+      b.dataset.control = `combine-${mode}`;
+      b.title = `draw the ${mode === 'mean' ? 'mean' : 'maximum'} of the shown heads as one (click again for each head)`;
+      b.setAttribute('aria-label', `${mode} of the shown heads`);
+      b.addEventListener('click', () => { this.state.combine = this.state.combine === mode ? 'off' : mode; this.headsChanged(); });
+      this.legend.append(b);
+      return b;
+    });
     this.headsChanged(true);
   }
 
   headsChanged(quiet) {
     this.headButtons.forEach((b, h) => b.setAttribute('aria-pressed', String(this.state.heads.has(h))));
-    if (!quiet && this.state.view === 'head' && this.views.head) this.views.head.draw();
+    for (const b of this.combineButtons) b.setAttribute('aria-pressed', String(b.dataset.control === `combine-${this.state.combine}`));
+    if (!quiet && this.state.view === 'head' && this.views.head) this.refresh();
   }
 
   syncControls() {
@@ -179,20 +214,89 @@ export class Viewer {
     const info = this.data.stack(s.stack);
     this.stackSel.value = s.stack;
     this.fillSelect(this.layerSel.select, Array.from({ length: info.layers }, (_, l) => [l, String(l)]), s.layer);
-    this.fillSelect(this.headSel.select, Array.from({ length: info.heads }, (_, h) => [h, kvHead(info, h) === null ? String(h) : `${h} (kv ${kvHead(info, h)})`]), s.head);
+    const headOptions = Array.from({ length: info.heads }, (_, h) => [h, kvHead(info, h) === null ? String(h) : `${h} (kv ${kvHead(info, h)})`]);
+    if (s.view !== 'qk') headOptions.push(['mean', 'mean of heads'], ['max', 'max of heads']);
+    else if (typeof s.head !== 'number') s.head = 0; // Q·K is one head's
+    this.fillSelect(this.headSel.select, headOptions, s.head);
+    if (!info.norm) s.values = 'att';
+    this.valuesSel.select.value = s.values;
+    this.valuesSel.wrap.hidden = !info.norm || s.view === 'qk' || s.view === 'analyses';
+    this.themeSel.value = s.theme;
     const qt = this.data.queryTokens(s.stack);
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
-    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk');
+    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk' || s.view === 'text');
     this.querySel.wrap.hidden = s.view !== 'qk';
     this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses' || s.view === '3d'; // 3D: its own layer range
     this.legend.hidden = s.view !== 'head';
     this.player.element.hidden = s.view === 'analyses' || s.view === '3d';
-    this.filterWrap.hidden = !this.hasB || s.view === 'analyses' || s.view === '3d'; // analyses and 3D show every token
+    this.filterWrap.hidden = !this.hasB || s.view === 'analyses' || s.view === 'text' || s.view === '3d'; // analyses, the text and 3D show every token
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
     qkTab.disabled = !info.headDim;
+    if (this.useUrl) this.writeUrl();
     qkTab.title = info.headDim ? '' : 'this capture has no queries and keys (capture with --qkv)';
   }
+
+  /** The views this capture offers (Q·K stays listed, disabled, without queries and keys). */
+  viewNames() {
+    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : [])];
+  }
+
+  /** Takes the valid fields of the page address (see url-state.js) into the state. */
+  applyUrl() {
+    const p = parseState(location.hash, this.data.meta, { views: this.viewNames(), hasB: this.hasB });
+    const s = this.state;
+    if (p.stack) {
+      s.stack = p.stack;
+      s.heads = new Set(Array.from({ length: this.data.stack(p.stack).heads }, (_, h) => h));
+    }
+    for (const k of ['view', 'layer', 'head', 'values', 'combine', 'filter', 'token', 'query', 'theme']) if (k in p) s[k] = p[k];
+    if (p.heads) s.heads = new Set(p.heads);
+    if (s.view === 'qk' && !this.data.stack(s.stack).headDim) s.view = 'head';
+  }
+
+  /** Keeps the page address in step with the state (replacing the entry: no history item per hover). */
+  writeUrl() {
+    const hash = formatState(this.state, this.data.stack(this.state.stack));
+    if (hash === location.hash) return;
+    try { history.replaceState(history.state, '', hash); } catch { /* a sandboxed or opaque page may refuse: the picture stays */ }
+  }
+
+  /** The token held (a view's click or Enter), or null; kept in the address. */
+  setToken(token) {
+    this.state.token = token;
+    if (this.useUrl) this.writeUrl();
+  }
+
+  applyTheme() {
+    resolveTheme(this.state.theme);
+    this.root.dataset.theme = theme.dark ? 'dark' : 'light';
+  }
+
+  setTheme(setting) {
+    this.state.theme = setting;
+    this.applyTheme();
+    // One theme per page: other viewers on it follow.
+    for (const v of (window.attnscope && window.attnscope.viewers) || []) if (v !== this) { v.state.theme = setting; v.applyTheme(); v.refresh(); }
+    this.refresh();
+  }
+
+  /** What a one-head view shows for the state: the LayerData and head index in it (the mean or max of all heads is a
+   *  one-head layer of its own), a name for titles, and a promise of the exact values or null. */
+  async headSource() {
+    const s = this.state, d = this.data, info = d.stack(s.stack), kind = s.values;
+    if (s.head === 'mean' || s.head === 'max') {
+      const all = Array.from({ length: info.heads }, (_, h) => h);
+      return {
+        layer: await d.combined(s.stack, s.layer, kind, s.head, all), head: 0, name: `${s.head} of ${info.heads} heads`,
+        exact: () => d.combinedExact(s.stack, s.layer, kind, s.head),
+      };
+    }
+    return { layer: await d.layer(s.stack, s.layer, kind), head: s.head, name: headName(info, s.head), exact: () => d.exactHead(s.stack, s.layer, s.head, kind) };
+  }
+
+  /** 'attention' or 'norm' for labels. */
+  get valueName() { return this.state.values === 'norm' ? 'norm ‖αf(x)‖' : 'attention'; }
 
   setView(name) {
     if (name === 'analyses') this.player.pause(); // the layer player is hidden there
@@ -208,6 +312,7 @@ export class Viewer {
     s.layer = Math.min(s.layer, info.layers - 1);
     s.head = Math.min(s.head, info.heads - 1);
     s.query = 0;
+    s.token = null;
     s.heads = new Set(Array.from({ length: info.heads }, (_, h) => h));
     this.buildLegend();
     this.player.sync(s.stack, s.layer);
@@ -273,7 +378,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];
@@ -316,21 +421,30 @@ export class Viewer {
     });
   }
 
-  /** Records how long a hover took: to the end of drawing, and to the next frame. */
+  /** Records how long a hover took from its input event: to the end of drawing (draw), to the start of the next
+   *  frame (frame: its requestAnimationFrame callback), and to the end of that frame's rendering (painted: a message
+   *  posted from the callback runs once the frame's style, layout, paint and commit are done). The span from the event
+   *  to painted is also a performance measure ('attnscope:hover'), which a trace shows beside the frame's own events. */
   timeHover(e) {
     if (!e || !e.timeStamp) return;
     const drawn = performance.now();
     requestAnimationFrame(() => {
       const frame = performance.now();
-      this.timings.hovers.push({ draw: drawn - e.timeStamp, frame: frame - e.timeStamp });
-      performance.measure('attnscope:hover', { start: e.timeStamp, end: frame });
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        const painted = performance.now();
+        this.timings.hovers.push({ start: e.timeStamp, draw: drawn - e.timeStamp, frame: frame - e.timeStamp, painted: painted - e.timeStamp });
+        performance.measure('attnscope:hover', { start: e.timeStamp, end: painted });
+        channel.port1.close();
+      };
+      channel.port2.postMessage(0);
     });
   }
 
   exportName(ext) {
     const s = this.state;
     if (s.view === 'analyses') return `attnscope-${this.current.kind}-${s.stack}.${ext}`;
-    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' ? `-head${s.head}` : ''}${this.step !== null ? `-step${this.stepNumber}` : ''}.${ext}`;
+    return `attnscope-${s.view}-${s.stack}-layer${s.layer}${s.view === 'matrix' || s.view === 'qk' || s.view === 'text' ? `-head${s.head}` : ''}${s.values === 'norm' ? '-norm' : ''}${this.step !== null ? `-step${this.stepNumber}` : ''}.${ext}`;
   }
 
   async export(kind) {
@@ -372,6 +486,7 @@ export class Viewer {
 
 export function publish(viewer) {
   const api = window.attnscope || (window.attnscope = { viewers: [] });
+  api.theme = theme;
   api.viewers.push(viewer);
   api.viewer = viewer;
   api.headColors = headColors;
