@@ -24,6 +24,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(GenerateCommand.Create(output));
         root.Subcommands.Add(CircuitsCommand.Create(output));
         root.Subcommands.Add(TrainInductionCommand.Create(output));
+        root.Subcommands.Add(CorpusCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
