@@ -26,6 +26,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(TrainInductionCommand.Create(output));
         root.Subcommands.Add(VisionCommand.Create(output));
         root.Subcommands.Add(TrainVitCommand.Create(output));
+        root.Subcommands.Add(CorpusCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
