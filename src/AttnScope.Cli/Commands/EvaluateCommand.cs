@@ -30,9 +30,11 @@ public static class EvaluateCommand
             var c = folder.Config;
             var name = r.GetValue(corpus);
             var test = name is null
-                ? CorpusLoader.Load(c.Corpus, c.SourceLanguage, c.TargetLanguage, c.Training)
-                : CorpusLoader.LoadTest(name, c.SourceLanguage, c.TargetLanguage, c.Training);
+                ? CorpusLoader.Load(c.Corpus, c.SourceLanguage, c.TargetLanguage, c.Training, c.Data)
+                : CorpusLoader.LoadTest(name, c.SourceLanguage, c.TargetLanguage, c.Training, c.Data);
             foreach (var note in test.Notes) output.Note(note);
+            foreach (var warning in test.Warnings) output.Warn(warning);
+            output.Note(test.HeldOut);
             var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit));
             foreach (var line in report.Lines()) output.Out.WriteLine(line);
             return 0;

@@ -6,18 +6,24 @@ using AttnScope.Training.Training;
 
 namespace AttnScope.Cli;
 
-/// <summary><c>attnscope train --corpus builtin|PATH [--src en --tgt de] --out RUN [--minutes N | --steps N] [--resume]</c></summary>
+/// <summary><c>attnscope train --corpus builtin|PATH [--src en --tgt de] [--valid FILE] --out RUN [--minutes N | --steps N] [--resume]</c>.
+/// Ctrl-C and SIGTERM both stop the run cleanly: a checkpoint, the stop line and how to resume.</summary>
 public static class TrainCommand
 {
     public static Command Create(CliOutput output)
     {
         var d = TrainingDefaults.Model;
         var o = TrainingDefaults.Options;
-        var corpus = new Option<string>("--corpus") { Description = "builtin (generated English→German with gold alignments), a .tsv/.jsonl file, or a prefix PATH with PATH.SRC and PATH.TGT", DefaultValueFactory = _ => "builtin" };
+        var corpus = new Option<string>("--corpus") { Description = "builtin (generated English→German with gold alignments), a .tsv/.jsonl/.parquet/.sgm/.xml file, a folder (train.SRC + train.TGT, train.tsv, train.jsonl or Parquet shards), a prefix PATH with PATH.SRC and PATH.TGT, or SOURCE,TARGET", DefaultValueFactory = _ => "builtin" };
+        var valid = new Option<string?>("--valid") { Description = "held-out corpus to score at the end (any --corpus format); without it 2% of the corpus (at most 1,000 pairs) is held out at random with --seed" };
+        var maxWords = new Option<int>("--max-words") { Description = "leave out pairs with more words on either side", DefaultValueFactory = _ => new DataOptions().MaxWords };
+        var maxChars = new Option<int>("--max-chars") { Description = "leave out pairs with more characters on either side", DefaultValueFactory = _ => new DataOptions().MaxChars };
+        var maxRatio = new Option<double>("--max-ratio") { Description = "leave out pairs whose longer side has more than this many times the words of the shorter (0: off)", DefaultValueFactory = _ => new DataOptions().MaxRatio };
+        var noDedupe = new Option<bool>("--no-dedupe") { Description = "keep repeated (source, target) pairs (by default each exact pair is kept once)" };
         var src = new Option<string>("--src") { Description = "source language code", DefaultValueFactory = _ => "en" };
         var tgt = new Option<string>("--tgt") { Description = "target language code", DefaultValueFactory = _ => "de" };
         var outPath = new Option<string>("--out") { Description = "run folder for config, tokenizer, checkpoints and probe captures", Required = true };
-        var minutes = new Option<double?>("--minutes") { Description = $"train for this many minutes (default {TrainingDefaults.Minutes} when --steps is not given)" };
+        var minutes = new Option<double?>("--minutes") { Description = $"train for this many minutes (default {TrainingDefaults.Minutes} when --steps is not given); with --resume a new budget from now (--resume alone continues the run's remaining budget)" };
         var steps = new Option<long?>("--steps") { Description = "train until this many optimizer steps" };
         var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint" };
         var layers = new Option<int>("--layers") { Description = "encoder and decoder layers", DefaultValueFactory = _ => d.EncoderLayers };
@@ -41,13 +47,14 @@ public static class TrainCommand
         var noEval = new Option<bool>("--no-evaluate") { Description = "skip the held-out BLEU and AER at the end" };
         var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
         {
-            corpus, src, tgt, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
+            corpus, src, tgt, valid, maxWords, maxChars, maxRatio, noDedupe, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
             batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
             long stepLimit = r.GetValue(steps) ?? 0;
-            double minuteLimit = r.GetValue(minutes) ?? (stepLimit > 0 ? 0 : TrainingDefaults.Minutes);
+            // --resume without --minutes/--steps: 0 and 0, which continues the run's remaining budget (TrainingBudget).
+            double minuteLimit = r.GetValue(minutes) ?? (stepLimit > 0 || r.GetValue(resume) ? 0 : TrainingDefaults.Minutes);
             if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
             if (!double.IsFinite(minuteLimit)) throw new AttnScopeException($"--minutes {minuteLimit} is not a number of minutes");
             var request = new TrainRequest
@@ -60,6 +67,11 @@ public static class TrainCommand
                 Steps = stepLimit,
                 Minutes = minuteLimit,
                 Evaluate = !r.GetValue(noEval),
+                Data = new DataOptions
+                {
+                    MaxWords = r.GetValue(maxWords), MaxChars = r.GetValue(maxChars), MaxRatio = r.GetValue(maxRatio), Dedupe = !r.GetValue(noDedupe),
+                    Valid = r.GetValue(valid),
+                },
                 Model = d with
                 {
                     EncoderLayers = r.GetValue(layers), DecoderLayers = r.GetValue(layers), Dim = r.GetValue(dim), Heads = r.GetValue(heads),
@@ -84,6 +96,12 @@ public static class TrainCommand
                 cancel.Cancel();
             };
             Console.CancelKeyPress += onCancel;
+            // SIGTERM (kill, a job scheduler, a container stop) stops the run like Ctrl-C instead of killing it mid-step.
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+            {
+                ctx.Cancel = true;
+                cancel.Cancel();
+            });
             try
             {
                 bool interactive = ReferenceEquals(output.Out, Console.Out) && !Console.IsOutputRedirected;

@@ -23,6 +23,8 @@ public sealed record RunConfig
     [JsonPropertyName("probe")] public string Probe { get; init; } = "";
     /// <summary>The probe's reference translation, force-decoded so every probe capture has the same axes.</summary>
     [JsonPropertyName("probe_target")] public string ProbeTarget { get; init; } = "";
+    /// <summary>Corpus filters, validation file and how the held-out pairs were chosen; null in runs made before it existed.</summary>
+    [JsonPropertyName("data")] public DataOptions? Data { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, TransformerConfig.JsonOptions);
 
@@ -42,6 +44,7 @@ public sealed record RunConfig
             throw new AttnScopeException($"'{path}' has format '{config.Format}', expected {FormatId}");
         config.Model.Validate();
         config.Training.Validate();
+        config.Data?.Validate();
         return config;
     }
 }

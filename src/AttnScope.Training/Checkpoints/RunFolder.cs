@@ -142,6 +142,14 @@ public sealed class RunFolder
         return freed;
     }
 
+    /// <summary>The same run with a changed config, saved to config.json (e.g. a new training budget on resume).</summary>
+    public RunFolder WithConfig(RunConfig config)
+    {
+        var run = new RunFolder(Path, config);
+        run.SaveConfig();
+        return run;
+    }
+
     public void SaveConfig() => AtomicFile.WriteAllBytes(System.IO.Path.Combine(Path, ConfigFile), System.Text.Encoding.UTF8.GetBytes(Config.ToJson()));
 
     /// <summary>Opens an existing run; clear errors for a missing folder, config or tokenizer.</summary>

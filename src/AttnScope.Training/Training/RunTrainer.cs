@@ -19,8 +19,12 @@ public sealed record TrainRequest
     public bool Resume { get; init; }
     /// <summary>Total optimizer steps to reach (0: no step limit).</summary>
     public long Steps { get; init; }
-    /// <summary>Minutes to train in this session (0: no time limit).</summary>
+    /// <summary>Minutes to train: a new run's budget, or with <see cref="Resume"/> a new budget from now (0: no time
+    /// limit). A resumed run with neither <see cref="Steps"/> nor <see cref="Minutes"/> continues with the remaining
+    /// part of its saved budget (<see cref="TrainingBudget"/>).</summary>
     public double Minutes { get; init; }
+    /// <summary>Corpus filters, the held-out choice and a validation file (--valid).</summary>
+    public DataOptions Data { get; init; } = new();
     public TransformerConfig Model { get; init; } = TrainingDefaults.Model;
     public TrainingOptions Options { get; init; } = TrainingDefaults.Options;
     public bool Evaluate { get; init; } = true;
@@ -48,8 +52,9 @@ public static class RunTrainer
             long freed = run.CleanTemporaries();
             if (freed > 0) log.WriteLine($"removed temporary files of an interrupted write ({freed / 1e6:0.0} MB)");
             vocab = run.LoadVocabulary();
-            var o = run.Config.Training with { MaxSteps = request.Steps, MaxMinutes = request.Minutes };
-            corpus = CorpusLoader.Load(run.Config.Corpus, run.Config.SourceLanguage, run.Config.TargetLanguage, o);
+            corpus = CorpusLoader.Load(run.Config.Corpus, run.Config.SourceLanguage, run.Config.TargetLanguage, run.Config.Training, run.Config.Data);
+            foreach (var warning in corpus.Warnings) log.WriteLine("warning: " + TokenText.Escaped(warning));
+            log.WriteLine(TokenText.Escaped(corpus.HeldOut));
             run = RunFolder.Open(request.Out);
         }
         else
@@ -60,8 +65,17 @@ public static class RunTrainer
                 throw new AttnScopeException($"'{request.Out}' already holds a run; add --resume to continue it, or give a new folder");
             if (RunFolder.IsUnfinished(request.Out))
                 log.WriteLine($"'{request.Out}' holds an unfinished run (no checkpoint): it is replaced by this one");
-            corpus = CorpusLoader.Load(request.Corpus, request.SourceLanguage, request.TargetLanguage, request.Options);
+            var data = request.Data with
+            {
+                Valid = request.Data.Valid is { } v ? Path.GetFullPath(v) : null,
+                HeldOut = request.Data.Valid is null ? DataOptions.Random : DataOptions.ValidFile,
+                HeldOutSeed = request.Options.Seed,
+            };
+            data.Validate();
+            corpus = CorpusLoader.Load(request.Corpus, request.SourceLanguage, request.TargetLanguage, request.Options, data);
             foreach (var note in corpus.Notes) log.WriteLine(TokenText.Escaped(note)); // notes quote corpus lines: never raw
+            foreach (var warning in corpus.Warnings) log.WriteLine("warning: " + TokenText.Escaped(warning));
+            log.WriteLine(TokenText.Escaped(corpus.HeldOut));
             var sw = Stopwatch.StartNew();
             vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize);
             log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
@@ -69,7 +83,8 @@ public static class RunTrainer
             var config = new RunConfig
             {
                 Model = request.Model with { VocabSize = vocab.Size },
-                Training = request.Options,
+                Training = request.Options with { MaxSteps = request.Steps, MaxMinutes = request.Minutes }, // the run's budget
+                Data = data with { HeldOutPairs = corpus.Test.Count },
                 SourceLanguage = request.SourceLanguage,
                 TargetLanguage = request.TargetLanguage,
                 Corpus = request.Corpus.Equals(CorpusLoader.Builtin, StringComparison.OrdinalIgnoreCase) ? CorpusLoader.Builtin : Path.GetFullPath(request.Corpus),
@@ -80,7 +95,16 @@ public static class RunTrainer
             vocab.Save(run.TokenizerPath);
         }
 
-        var options = run.Config.Training with { MaxSteps = request.Steps, MaxMinutes = request.Minutes };
+        // A resumed run continues to its saved step target unless given a new budget; the minutes are settled below,
+        // once the checkpoint says how much training time was spent.
+        var saved = run.Config.Data is null && run.Config.Training is { MaxSteps: 0, MaxMinutes: 0 }
+            ? new TrainingBudget(0, TrainingDefaults.Minutes) // a run made before budgets were saved: the default, from now
+            : new TrainingBudget(run.Config.Training.MaxSteps, run.Config.Training.MaxMinutes);
+        var options = run.Config.Training with
+        {
+            MaxSteps = request.Resume && request.Steps == 0 && request.Minutes == 0 ? saved.TotalSteps : request.Steps,
+            MaxMinutes = request.Minutes,
+        };
         var (examples, skipped) = CorpusLoader.Encode(vocab, corpus.Train, options.MaxPieces, run.Config.Model.MaxLength);
         log.WriteLine($"{examples.Count} training pairs encoded" + (skipped > 0 ? $", {skipped} left out as longer than {Math.Min(options.MaxPieces, run.Config.Model.MaxLength - 1)} pieces" : ""));
         var model = new Transformer(run.Config.Model, options.LabelSmoothing);
@@ -90,7 +114,24 @@ public static class RunTrainer
         {
             var latest = run.LatestCheckpoint();
             session.LoadCheckpoint(latest);
-            log.WriteLine($"resuming from {Path.GetFileName(latest)} (step {session.State.Step}, epoch {session.State.Epoch})");
+            log.WriteLine($"resuming from {Path.GetFileName(latest)} (step {session.State.Step}, epoch {session.State.Epoch}, " +
+                          $"{ProgressReporter.Clock(session.State.ElapsedSeconds)} of training so far)");
+            double spent = run.Config.Data is null && run.Config.Training is { MaxSteps: 0, MaxMinutes: 0 } ? 0 : session.State.ElapsedSeconds;
+            var budget = TrainingBudget.ForResume(saved, request.Steps, request.Minutes, spent);
+            if (budget.IsUsedUp(session.State.Step, spent))
+                throw new AttnScopeException($"the run's budget ({budget.Describe()}) is used up at step {session.State.Step}; " +
+                                             $"give --minutes N for a new budget of N minutes from now, or --steps N to train until step N");
+            var (stepLimit, minuteLimit) = budget.SessionLimits(spent);
+            options = options with { MaxSteps = stepLimit, MaxMinutes = minuteLimit };
+            log.WriteLine(ReferenceEquals(budget, saved)
+                ? $"continuing the run's budget ({budget.Describe()}): {(minuteLimit > 0 ? $"{ProgressReporter.Clock(minuteLimit * 60)} left" : $"until step {stepLimit}")} " +
+                  "(give --minutes N for a new budget of N minutes from now)"
+                : $"new budget for this run: {(minuteLimit > 0 ? $"{TrainingBudget.Minutes(minuteLimit)} minutes from now" : "")}{(minuteLimit > 0 && stepLimit > 0 ? ", " : "")}{(stepLimit > 0 ? $"until step {stepLimit}" : "")}");
+            if (!ReferenceEquals(budget, saved) || run.Config.Data is null) // saved, so that a later --resume alone continues this budget
+                run = run.WithConfig(run.Config with
+                {
+                    Training = run.Config.Training with { MaxSteps = stepLimit, MaxMinutes = minuteLimit > 0 ? session.State.ElapsedSeconds / 60 + minuteLimit : 0 },
+                });
         }
         log.WriteLine($"model: {model.ParameterCount:N0} parameters; d_model {run.Config.Model.Dim}, {run.Config.Model.Heads} heads, " +
                       $"{run.Config.Model.EncoderLayers}+{run.Config.Model.DecoderLayers} layers, d_ff {run.Config.Model.FeedForward}, " +
@@ -115,7 +156,7 @@ public static class RunTrainer
         double startElapsed = session.State.ElapsedSeconds;
         double flops = 0;
         bool cancelled = false;
-        using (var logFile = new StreamWriter(run.LogPath, append: true))
+        using (var logFile = new StreamWriter(run.LogPath, append: true) { AutoFlush = true }) // each line reaches the file as it is logged
         {
             if (logFile.BaseStream.Length == 0) logFile.WriteLine("step\tloss\tnll\tlearning_rate\tgrad_norm\ttokens\tseconds");
             while (true)
@@ -147,7 +188,9 @@ public static class RunTrainer
             foreach (var line in report.Lines()) log.WriteLine(line);
             run.SaveEvaluation(report.ToJson());
         }
-        else if (cancelled) log.WriteLine($"resume with: attnscope train --out {run.Path} --resume");
+        var total = new TrainingBudget(run.Config.Training.MaxSteps, run.Config.Training.MaxMinutes);
+        if (cancelled || total.IsUsedUp(session.State.Step, session.State.ElapsedSeconds))
+            foreach (var hint in total.ResumeHints(run.Path, session.State.Step, session.State.ElapsedSeconds)) log.WriteLine(hint);
         return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9);
     }
 

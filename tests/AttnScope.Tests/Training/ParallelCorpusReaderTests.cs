@@ -103,7 +103,7 @@ public class ParallelCorpusReaderTests
         Assert.Contains("half.de", Assert.Throws<AttnScopeException>(() => ParallelCorpusReader.Read(dir.File("half"))).Message);
         Assert.Contains("train.tsv", Assert.Throws<AttnScopeException>(() => ParallelCorpusReader.Read(dir.Path)).Message);
         Write(dir.File("data.txt"), U("x"));
-        Assert.Contains("not a .tsv or .jsonl", Assert.Throws<AttnScopeException>(() => ParallelCorpusReader.Read(dir.File("data.txt"))).Message);
+        Assert.Contains("not a .tsv, .jsonl", Assert.Throws<AttnScopeException>(() => ParallelCorpusReader.Read(dir.File("data.txt"))).Message);
         Assert.Throws<AttnScopeException>(() => ParallelCorpusReader.Read(dir.File("half"), "en", "en"));
     }
 }
