@@ -137,7 +137,8 @@ public sealed class AttentionCapture
 
     private static readonly HashSet<string> ReservedKeys = ["format", "model", "architecture", "source", "texts", "warnings", "tokens", "target_tokens", CaptureAnalysis.MetadataKey];
 
-    private static string TokensJson(IReadOnlyList<CaptureToken> tokens)
+    /// <summary>The <c>tokens</c> metadata value: a JSON list of token objects (docs/capture-format.md).</summary>
+    public static string TokensJson(IReadOnlyList<CaptureToken> tokens)
     {
         var arr = new JsonArray();
         foreach (var t in tokens)
@@ -155,7 +156,7 @@ public sealed class AttentionCapture
 
     public static AttentionCapture Load(string path)
     {
-        var file = SafeTensorsFile.Open(path);
+        using var file = SafeTensorsFile.Open(path);
         return FromFile(file);
     }
 
@@ -280,7 +281,7 @@ public sealed class AttentionCapture
         }
     }
 
-    private static List<string> ParseStrings(string json, string key, Func<string, string> bad)
+    internal static List<string> ParseStrings(string json, string key, Func<string, string> bad)
     {
         try
         {
@@ -294,7 +295,7 @@ public sealed class AttentionCapture
         }
     }
 
-    private static List<CaptureToken> ParseTokens(string json, string key, Func<string, string> bad)
+    internal static List<CaptureToken> ParseTokens(string json, string key, Func<string, string> bad)
     {
         try
         {

@@ -4,6 +4,7 @@ using AttnScope.Sources.Models;
 using AttnScope.Sources.Tokenization;
 using AttnScope.Sources.Transformer;
 using AttnScope.Sources.Transformer.Families;
+using Long = AttnScope.Sources.Long;
 
 namespace AttnScope.Sources;
 
@@ -70,6 +71,27 @@ public sealed class DecoderSession
             ModelId = Files.Id, Architecture = Spec.Family, Source = "managed", Texts = [text], Warnings = input.Warnings, Extra = Extra(),
         };
         return new AttentionCapture(meta, input.Tokens, [stack], analyses: HookCapture.Analyses(hookSet));
+    }
+
+    /// <summary>
+    /// Captures one long text into a long capture file (docs/capture-format.md, <c>attnscope.long/1</c>): the core
+    /// hands each block of probability rows to the writer, so the [layers, heads, tokens, tokens] stack never exists.
+    /// </summary>
+    public AttnScope.Capture.Long.LongCaptureLayout CaptureLong(string text, Long.LongCaptureOptions options, string path)
+    {
+        var input = Tokenizer.Encode(text);
+        var layout = options.Layout(AttentionStack.Decoder, Spec.Layers, Spec.Heads, input.Length);
+        var meta = new Dictionary<string, string>(Extra(), StringComparer.Ordinal)
+        {
+            ["model"] = Files.Id, ["architecture"] = Spec.Family, ["source"] = "managed",
+            ["texts"] = System.Text.Json.JsonSerializer.Serialize(new[] { text }),
+            ["warnings"] = System.Text.Json.JsonSerializer.Serialize(input.Warnings),
+            ["tokens"] = AttentionCapture.TokensJson(input.Tokens),
+        };
+        using var writer = new Long.LongCaptureWriter(path, layout, meta, Spec.Causal);
+        Model.Forward(new ForwardInput { Ids = input.Ids, SkipAttention = true, AttentionSink = writer });
+        writer.Finish();
+        return layout;
     }
 
     /// <summary>

@@ -6,58 +6,78 @@ namespace AttnScope.Capture.SafeTensors;
 
 /// <summary>
 /// Reads a safetensors file (8-byte little-endian header length, a JSON header, then raw tensor bytes) and
-/// validates it completely before any tensor is used: header size, JSON shape, dtypes, shapes, offsets inside
-/// the data section, no overlap, and the data section fully covered.
+/// validates its header completely before any tensor is used: header size, JSON shape, dtypes, shapes, offsets
+/// inside the data section, no overlap. A file opened by path is memory-mapped: only the header is read up
+/// front, and a tensor's bytes are paged in when it is first read.
 /// </summary>
-public sealed class SafeTensorsFile
+public sealed unsafe class SafeTensorsFile : IDisposable
 {
     /// <summary>Headers larger than this are refused (the format's own reference implementation uses 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    private readonly byte[] _bytes;
+    private readonly byte[]? _bytes;
+    private readonly MappedFile? _mapped;
     private readonly long _dataStart;
 
+    /// <summary>The path or name the file was read from (used in messages).</summary>
     public string SourceName { get; }
+    /// <summary>Every tensor's header entry by name.</summary>
     public IReadOnlyDictionary<string, SafeTensorsEntry> Entries { get; }
+    /// <summary>The <c>__metadata__</c> strings.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    private SafeTensorsFile(string sourceName, byte[] bytes, long dataStart,
+    private SafeTensorsFile(string sourceName, byte[]? bytes, MappedFile? mapped, long dataStart,
         Dictionary<string, SafeTensorsEntry> entries, Dictionary<string, string> metadata)
     {
         SourceName = sourceName;
         _bytes = bytes;
+        _mapped = mapped;
         _dataStart = dataStart;
         Entries = entries;
         Metadata = metadata;
     }
 
+    /// <summary>Memory-maps a file and validates its header; tensor bytes are read only when asked for.</summary>
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new AttnScopeException($"file not found: '{path}'");
         var len = new FileInfo(path).Length;
-        if (len > Array.MaxLength)
-            throw new AttnScopeException($"'{path}' is {len} bytes, larger than AttnScope can load in one piece");
-        return Parse(File.ReadAllBytes(path), path);
+        if (len < 8) return Parse(File.ReadAllBytes(path), path); // too short to map; Parse says why
+        var mapped = MappedFile.Open(path, len);
+        try
+        {
+            return Parse(new ReadOnlySpan<byte>(mapped.Pointer, (int)Math.Min(len, 8 + MaxHeaderBytes)), len, path, null, mapped);
+        }
+        catch
+        {
+            mapped.Dispose();
+            throw;
+        }
     }
 
-    public static SafeTensorsFile Parse(byte[] bytes, string sourceName = "<memory>")
+    /// <summary>Validates a whole file held in memory.</summary>
+    public static SafeTensorsFile Parse(byte[] bytes, string sourceName = "<memory>") =>
+        Parse(bytes, bytes.LongLength, sourceName, bytes, null);
+
+    private static SafeTensorsFile Parse(ReadOnlySpan<byte> bytes, long fileLength, string sourceName, byte[]? whole, MappedFile? mapped)
     {
         string Bad(string why) => $"'{sourceName}' is not a valid safetensors file: {why}";
-        if (bytes.Length < 8) throw new AttnScopeException(Bad($"only {bytes.Length} bytes, shorter than the 8-byte header length"));
+        if (fileLength < 8) throw new AttnScopeException(Bad($"only {fileLength} bytes, shorter than the 8-byte header length"));
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         if (headerLen > MaxHeaderBytes) throw new AttnScopeException(Bad($"header length {headerLen} exceeds the {MaxHeaderBytes}-byte limit"));
-        if ((long)headerLen > bytes.Length - 8)
-            throw new AttnScopeException(Bad($"header length {headerLen} runs past the end of the file ({bytes.Length} bytes)"));
+        if ((long)headerLen > fileLength - 8)
+            throw new AttnScopeException(Bad($"header length {headerLen} runs past the end of the file ({fileLength} bytes)"));
         long dataStart = 8 + (long)headerLen;
-        long dataLen = bytes.Length - dataStart;
+        long dataLen = fileLength - dataStart;
+        var header = bytes.Slice(8, (int)headerLen);
 
         // JsonDocument checks UTF-8 only when a string is read; a header with invalid bytes is refused here, as a whole.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLen)))
+        if (!System.Text.Unicode.Utf8.IsValid(header))
             throw new AttnScopeException(Bad("header is not valid UTF-8 text"));
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLen), new JsonDocumentOptions { MaxDepth = 16 });
+            doc = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException e)
         {
@@ -65,7 +85,7 @@ public sealed class SafeTensorsFile
         }
         using (doc)
         {
-            try { return FromHeader(doc, bytes, sourceName, dataStart, dataLen, Bad); }
+            try { return FromHeader(doc, whole, mapped, sourceName, dataStart, dataLen, Bad); }
             catch (InvalidOperationException e)
             {
                 // A name or string holding an escaped lone surrogate ("\ud800") is valid JSON but no valid text.
@@ -74,7 +94,7 @@ public sealed class SafeTensorsFile
         }
     }
 
-    private static SafeTensorsFile FromHeader(JsonDocument doc, byte[] bytes, string sourceName, long dataStart, long dataLen, Func<string, string> bad)
+    private static SafeTensorsFile FromHeader(JsonDocument doc, byte[]? bytes, MappedFile? mapped, string sourceName, long dataStart, long dataLen, Func<string, string> bad)
     {
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new AttnScopeException(bad("header is not a JSON object"));
         var entries = new Dictionary<string, SafeTensorsEntry>(StringComparer.Ordinal);
@@ -102,7 +122,7 @@ public sealed class SafeTensorsFile
             if (e.Begin < cursor) throw new AttnScopeException(bad($"tensor '{e.Name}' overlaps another tensor"));
             cursor = e.End;
         }
-        return new SafeTensorsFile(sourceName, bytes, dataStart, entries, metadata);
+        return new SafeTensorsFile(sourceName, bytes, mapped, dataStart, entries, metadata);
     }
 
     private static SafeTensorsEntry ParseEntry(JsonProperty prop, long dataLen, Func<string, string> bad)
@@ -141,12 +161,29 @@ public sealed class SafeTensorsFile
         return new SafeTensorsEntry(prop.Name, dtype, shape.ToArray(), b, e);
     }
 
+    /// <summary>Unmaps a file opened by path; spans taken from it must not be used afterwards.</summary>
+    public void Dispose() => _mapped?.Dispose();
+
+    /// <summary>Whether the file has a tensor of that name.</summary>
     public bool Contains(string name) => Entries.ContainsKey(name);
 
+    /// <summary>A tensor's bytes (tensors up to 2 GiB; larger ones are read with <see cref="RawRange"/>).</summary>
     public ReadOnlySpan<byte> RawBytes(string name)
     {
         var e = Get(name);
-        return _bytes.AsSpan((int)(_dataStart + e.Begin), (int)(e.End - e.Begin));
+        if (e.End - e.Begin > int.MaxValue)
+            throw new AttnScopeException($"tensor '{name}' in '{SourceName}' has {e.End - e.Begin} bytes, more than one span holds; read it in ranges");
+        return RawRange(name, 0, (int)(e.End - e.Begin));
+    }
+
+    /// <summary><paramref name="length"/> bytes of a tensor from byte <paramref name="offset"/> of its data, bounds-checked.</summary>
+    public ReadOnlySpan<byte> RawRange(string name, long offset, int length)
+    {
+        var e = Get(name);
+        if (offset < 0 || length < 0 || offset > e.End - e.Begin - length)
+            throw new AttnScopeException($"bytes {offset}..{offset + length} are outside tensor '{name}' ({e.End - e.Begin} bytes) in '{SourceName}'");
+        long at = _dataStart + e.Begin + offset;
+        return _bytes is not null ? _bytes.AsSpan((int)at, length) : new ReadOnlySpan<byte>(_mapped!.Pointer + at, length);
     }
 
     private SafeTensorsEntry Get(string name) =>
@@ -162,7 +199,8 @@ public sealed class SafeTensorsFile
         switch (e.DType)
         {
             case "F32":
-                for (int i = 0; i < n; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(i * 4, 4));
+                if (BitConverter.IsLittleEndian) raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
+                else for (int i = 0; i < n; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(i * 4, 4));
                 break;
             case "F16":
                 for (int i = 0; i < n; i++) data[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(i * 2, 2));
@@ -187,6 +225,7 @@ public sealed class SafeTensorsFile
         Io.AtomicFile.WriteAllBytes(path, bytes);
     }
 
+    /// <summary>The file's bytes as one safetensors image (float32 tensors, string metadata, 8-byte aligned data).</summary>
     public static byte[] Serialize(IEnumerable<(string Name, FloatTensor Tensor)> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         var list = tensors.ToList();

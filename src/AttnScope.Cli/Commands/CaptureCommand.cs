@@ -33,9 +33,14 @@ public static class CaptureCommand
         var hook = new Option<string[]>("--hook") { Description = "record a hook point into the capture (TransformerLens names, * matches any run: blocks.*.hook_resid_post); repeatable", AllowMultipleArgumentsPerToken = false };
         var outPath = new Option<string>("--output", "-o") { Description = "capture file to write (.safetensors)", Required = true };
         var image = new Option<string?>("--image") { Description = "an image (PNG, JPEG, WebP) for a vision model (ViT / DeiT folder)" };
+        var storage = new Option<string?>("--storage") { Description = "long capture (attnscope.long/1): store the chosen heads' rows as f32, f16 or u8 (8-bit, square-root scale)" };
+        var layers = new Option<string?>("--layers") { Description = "long capture: layers whose heads keep full rows, e.g. 0,3 (default all)" };
+        var heads = new Option<string?>("--heads") { Description = "long capture: heads that keep full rows, e.g. 1,5 (default all)" };
+        var pyramid = new Option<bool>("--pyramid") { Description = "long capture: block maxima and means of every head at power-of-two block sizes (map-style zoom in serve)" };
+        var noRows = new Option<bool>("--no-rows") { Description = "long capture: the pyramid only, no full rows" };
         var cmd = new Command("capture", "Run a model on text (or an image) and save every attention tensor as a capture file.")
         {
-            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath, image,
+            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath, image, storage, layers, heads, pyramid, noRows,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -47,6 +52,19 @@ public static class CaptureCommand
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);
             var files = AttnScope.Sources.Models.ModelResolver.Resolve(r.GetValue(model)!);
+            if (r.GetValue(storage) is not null || r.GetValue(layers) is not null || r.GetValue(heads) is not null || r.GetValue(pyramid) || r.GetValue(noRows))
+            {
+                var options = new AttnScope.Sources.Long.LongCaptureOptions
+                {
+                    Storage = AttnScope.Capture.Long.AttentionQuantizer.Parse(r.GetValue(storage) ?? "f32"),
+                    Layers = AttnScope.Sources.Long.LongCaptureOptions.ParseList(r.GetValue(layers), "--layers"),
+                    Heads = AttnScope.Sources.Long.LongCaptureOptions.ParseList(r.GetValue(heads), "--heads"),
+                    Pyramid = r.GetValue(pyramid),
+                    NoRows = r.GetValue(noRows),
+                };
+                return LongCapture(output, files, kind, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!,
+                    r.GetValue(pair) ?? r.GetValue(pairFile), r.GetValue(qkv) || (r.GetValue(hook)?.Length ?? 0) > 0, options, r.GetValue(outPath)!);
+            }
             if (DecoderSession.IsDecoder(files))
                 return DecoderCapture(output, files, kind, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!,
                     TextInput.Read(r.GetValue(pair), r.GetValue(pairFile), "--text-pair", required: false), r.GetValue(qkv), r.GetValue(outPath)!, r.GetValue(hook) ?? []);
@@ -64,6 +82,23 @@ public static class CaptureCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>A long capture (<c>attnscope.long/1</c>) of a decoder model: rows of chosen heads and/or a pyramid, reduced while computing.</summary>
+    private static int LongCapture(CliOutput output, AttnScope.Sources.Models.ModelFiles files, EngineKind kind, string text, string? pair, bool extras,
+        AttnScope.Sources.Long.LongCaptureOptions options, string path)
+    {
+        if (!DecoderSession.IsDecoder(files))
+            throw new AttnScopeException($"long captures (--storage, --layers, --heads, --pyramid) run decoder models; '{files.Id}' is not one");
+        if (kind != EngineKind.Managed) throw new AttnScopeException("long captures run on the managed engine");
+        if (pair is not null) throw new AttnScopeException("--text-pair is not available for long captures");
+        if (extras) throw new AttnScopeException("--qkv and --hook are not available for long captures");
+        var session = DecoderSession.Open(files);
+        var layout = session.CaptureLong(text, options, path);
+        output.Out.WriteLine($"wrote {path}: {layout.Tokens} tokens, {layout.Chosen.Count} heads with {AttnScope.Capture.Long.AttentionQuantizer.Name(layout.Storage)} rows" +
+            (layout.Blocks.Count > 0 ? $", pyramid blocks {string.Join(",", layout.Blocks)} for {layout.Layers} × {layout.Heads} heads" : "") +
+            $" ({new FileInfo(path).Length:N0} bytes)");
+        return 0;
     }
 
     /// <summary>A decoder language model: one causal <c>decoder</c> stack over the text's tokens.</summary>

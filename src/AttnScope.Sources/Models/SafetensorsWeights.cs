@@ -28,7 +28,7 @@ public static partial class SafetensorsWeights
 
     private static void AddFile(WeightStore store, string path, ISet<string>? only)
     {
-        var file = SafeTensorsFile.Open(path);
+        using var file = SafeTensorsFile.Open(path);
         foreach (var entry in file.Entries.Values)
         {
             if (entry.DType is not ("F32" or "F16" or "BF16" or "F64")) continue; // e.g. int64 position_ids buffers

@@ -28,6 +28,26 @@ public sealed class ForwardInput
     public bool Record { get; init; }
     /// <summary>Skip writing the attention probabilities (generation steps that only need logits).</summary>
     public bool SkipAttention { get; init; }
+    /// <summary>
+    /// Receives every head's probabilities one block of query rows at a time (long inputs: reduce while computing).
+    /// With a sink and <see cref="SkipAttention"/> the [layers, heads, m, T] stack is never allocated.
+    /// </summary>
+    public IAttentionRowSink? AttentionSink { get; init; }
+}
+
+/// <summary>
+/// Takes attention probabilities as the core computes them, a block of query rows of one head at a time.
+/// Called from worker threads: blocks of different heads may arrive concurrently, blocks of one head arrive in
+/// query order from one thread.
+/// </summary>
+public interface IAttentionRowSink
+{
+    /// <summary>
+    /// Rows <paramref name="firstQuery"/> … <paramref name="firstQuery"/> + <paramref name="count"/> − 1 (positions,
+    /// cache included) of head <paramref name="head"/> in layer <paramref name="layer"/>: <paramref name="count"/> ×
+    /// <paramref name="keys"/> probabilities, row-major, 0 where a mask hides a key. The span is reused after the call.
+    /// </summary>
+    void Rows(int layer, int head, int firstQuery, int count, int keys, ReadOnlySpan<float> probabilities);
 }
 
 public enum LogitRows { None, Last, All }

@@ -23,6 +23,8 @@ internal sealed unsafe class HeadJob
     /// <summary>This layer's probabilities [heads, m, T], or 0 when not kept.</summary>
     public nint Attention;
     public FloatTensor? Q, K, V, Scores;
+    /// <summary>Receives each block of normalised probability rows instead of (or besides) <see cref="Attention"/>.</summary>
+    public IAttentionRowSink? Sink;
     /// <summary>With a cache: its packed keys and values per key/value head (see <see cref="KvCache.PackedKeys"/>).</summary>
     public float[][]? PackedKeys, PackedValues;
     public int PackedCapacity;
@@ -82,6 +84,8 @@ internal sealed unsafe class HeadJob
         // visible key; hidden keys get exactly 0.
         float* block = Gemm.Ptr(HeadScratch.Block(RowBlock * n));
         float* inv = stackalloc float[RowBlock];
+        var sink = Sink;
+        float* sinkRows = sink is null ? null : Gemm.Ptr(HeadScratch.SinkRows(RowBlock * n));
         for (int r0 = 0; r0 < m; r0 += RowBlock)
         {
             int rows = Math.Min(RowBlock, m - r0);
@@ -98,7 +102,7 @@ internal sealed unsafe class HeadJob
                     for (int j = lo; j < hi; j++) row[j] += slope * (j - p);
                 var visible = row[lo..hi];
                 var scoreRow = Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n);
-                float* attRow = att == null ? null : att + (long)(r0 + i) * n;
+                float* attRow = sinkRows != null ? sinkRows + (long)i * n : att == null ? null : att + (long)(r0 + i) * n;
                 inv[i] = RowOps.SoftmaxUnnormalized(visible, scoreRow.IsEmpty ? default : scoreRow[lo..hi], attRow == null ? null : attRow + lo);
                 if (masked)
                 {
@@ -110,6 +114,12 @@ internal sealed unsafe class HeadJob
                         new Span<float>(attRow + hi, n - hi).Clear();
                     }
                 }
+            }
+            if (sink is not null)
+            {
+                var probs = new ReadOnlySpan<float>(sinkRows, rows * n);
+                if (att != null) probs.CopyTo(new Span<float>(att + (long)r0 * n, rows * n));
+                sink.Rows(Layer, h, Offset + r0, rows, n, probs);
             }
             t0 = EngineProfile.Add(EngineProfile.Part.HeadSoftmax, t0);
             // One value panel at a time: a cache's panels are a capacity apart, not n.

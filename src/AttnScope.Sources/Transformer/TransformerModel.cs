@@ -212,7 +212,7 @@ public sealed unsafe partial class TransformerModel
         {
             M = m, T = T, Offset = offset, Heads = heads, KvHeads = s.KvHeads, HeadDim = dh, QueryWidth = qw,
             QkvLd = qkvw, Scale = 1f / MathF.Sqrt(dh), Causal = s.Causal, Window = s.SlidingWindow ?? 0, Slopes = _alibi,
-            Qkv = (nint)qkv, Context = (nint)ctx, Q = q, K = k, V = v, Scores = scores,
+            Qkv = (nint)qkv, Context = (nint)ctx, Q = q, K = k, V = v, Scores = scores, Sink = input.AttentionSink,
         };
         bool parallelHeads = Gemm.Threads > 1 && (long)heads * m * T * dh >= ParallelWork;
         fixed (float* att = attention is null ? null : attention.Data)

@@ -55,7 +55,7 @@ public static class CausalLmCheckpoint
     public static long Load(string path, CausalLmParameters parameters)
     {
         if (!File.Exists(path)) throw new AttnScopeException($"checkpoint '{path}' does not exist");
-        var file = SafeTensorsFile.Open(path);
+        using var file = SafeTensorsFile.Open(path);
         if (!file.Metadata.TryGetValue("format", out var f) || f != FormatId)
             throw new AttnScopeException($"'{path}' is not a causal LM checkpoint (no format {FormatId} in its metadata)");
         foreach (var p in parameters.All)

@@ -46,7 +46,7 @@ public static class Checkpoint
     public static TrainingState Load(string path, Transformer model, AdamW? optimizer)
     {
         if (!File.Exists(path)) throw new AttnScopeException($"checkpoint '{path}' does not exist");
-        var file = SafeTensorsFile.Open(path);
+        using var file = SafeTensorsFile.Open(path);
         string Bad(string why) => $"'{path}' is not a usable checkpoint: {why}";
         if (!file.Metadata.TryGetValue("format", out var format) || format != FormatId)
             throw new AttnScopeException(Bad($"its metadata has no format {FormatId}"));

@@ -1,0 +1,164 @@
+using AttnScope.Capture;
+using AttnScope.Capture.Long;
+using AttnScope.Sources;
+using AttnScope.Sources.Long;
+using AttnScope.Tests.Support;
+
+namespace AttnScope.Tests.Long;
+
+/// <summary>
+/// Long captures against the float32 capture of the same text by the same model: f16/u8 rows within their
+/// documented error bounds, f32 rows exact, pyramid levels equal to block maxima/means computed here directly from
+/// the float32 attention, tiles from rows equal to the same block statistics.
+/// </summary>
+public sealed class LongCaptureFixture : IDisposable
+{
+    public TempDir Dir { get; } = new();
+    public DecoderSession Session { get; }
+    public string Text { get; } = LongModel.Text(900);
+    /// <summary>decoder.attention [2, 4, m, m] of the ordinary capture.</summary>
+    public FloatTensor Attention { get; }
+    public int Tokens => Attention.Shape[2];
+
+    public LongCaptureFixture()
+    {
+        Session = DecoderSession.Open(LongModel.Write(Dir.Path, 4096));
+        Attention = Session.Capture(Text).Stack(AttentionStack.Decoder).Attention;
+    }
+
+    public string Write(string name, LongCaptureOptions options)
+    {
+        var path = Dir.File(name);
+        Session.CaptureLong(Text, options, path);
+        return path;
+    }
+
+    public void Dispose() => Dir.Dispose();
+}
+
+public class LongCaptureTests(LongCaptureFixture f) : IClassFixture<LongCaptureFixture>
+{
+    private float Full(int l, int h, int q, int k) => f.Attention[l, h, q, k];
+
+    [Fact]
+    public void TheTextIsLongerThanTheGoldenModelsPositions()
+    {
+        Assert.InRange(f.Tokens, 1200, 4096);
+    }
+
+    [Theory]
+    [InlineData("f32")]
+    [InlineData("f16")]
+    [InlineData("u8")]
+    public void StoredRowsStayWithinTheirErrorBoundOfTheFloat32Capture(string storage)
+    {
+        var s = AttentionQuantizer.Parse(storage);
+        var path = f.Write($"rows-{storage}.safetensors", new LongCaptureOptions { Storage = s, Layers = [1], Heads = [0, 3] });
+        using var cap = LongCapture.Open(path);
+        Assert.Equal([(1, 0), (1, 3)], cap.Layout.Chosen);
+        int m = f.Tokens;
+        double worst = 0;
+        foreach (var (l, h) in cap.Layout.Chosen)
+        {
+            var (tile, rows, cols) = cap.Tile(l, h, mean: false, block: 1, 0, 0, m, Math.Min(m, LongCapture.MaxTileCells / m));
+            for (int q = 0; q < rows; q++)
+                for (int k = 0; k < cols; k++)
+                {
+                    double p = Full(l, h, q, k), got = tile[q * cols + k];
+                    double bound = s switch
+                    {
+                        AttentionStorage.F32 => 0,
+                        AttentionStorage.F16 => p * Math.Pow(2, -11) + Math.Pow(2, -25),
+                        _ => 0.5 / 255 * (2 * Math.Sqrt(p) + 0.5 / 255),
+                    };
+                    Assert.True(Math.Abs(p - got) <= bound * 1.0001, $"{storage} l{l} h{h} q{q} k{k}: {got} vs {p} (bound {bound})");
+                    worst = Math.Max(worst, Math.Abs(p - got));
+                }
+        }
+        if (s == AttentionStorage.F32) Assert.Equal(0, worst);
+        else Assert.True(worst > 0, "quantized rows identical to float32: nothing was quantized");
+        long expectedRows = 2L * m * m * AttentionQuantizer.Size(s);
+        Assert.InRange(new FileInfo(path).Length, expectedRows, expectedRows + 1_000_000);
+    }
+
+    [Fact]
+    public void PyramidLevelsEqualBlockMaximaAndMeansOfTheFloat32Attention()
+    {
+        var path = f.Write("pyramid.safetensors", new LongCaptureOptions { NoRows = true, Pyramid = true });
+        using var cap = LongCapture.Open(path);
+        int m = f.Tokens;
+        Assert.Empty(cap.Layout.Chosen);
+        Assert.Equal(LongCaptureLayout.PyramidBlocks(m), cap.Layout.Blocks);
+        Assert.True(cap.Layout.Blocks.Count >= 3);
+        foreach (var b in new[] { cap.Layout.Blocks[0], cap.Layout.Blocks[2] })
+        {
+            int side = (m + b - 1) / b;
+            foreach (var (l, h) in new[] { (0, 0), (1, 2) })
+            {
+                var (mx, rows, cols) = cap.Tile(l, h, mean: false, b, 0, 0, side, side);
+                var (mean, _, _) = cap.Tile(l, h, mean: true, b, 0, 0, side, side);
+                Assert.Equal((side, side), (rows, cols));
+                for (int r = 0; r < side; r++)
+                    for (int c = 0; c < side; c++)
+                    {
+                        double eMax = 0, eSum = 0;
+                        int n = 0;
+                        for (int q = r * b; q < Math.Min(m, (r + 1) * b); q++)
+                            for (int k = c * b; k < Math.Min(m, (c + 1) * b); k++)
+                            {
+                                double p = Full(l, h, q, k);
+                                eMax = Math.Max(eMax, p); eSum += p; n++;
+                            }
+                        double eMean = eSum / n;
+                        Assert.True(Math.Abs(mx[r * side + c] - eMax) <= eMax * 1e-3 + 1e-7, $"b{b} l{l} h{h} max ({r},{c}): {mx[r * side + c]} vs {eMax}");
+                        Assert.True(Math.Abs(mean[r * side + c] - eMean) <= eMean * 2e-3 + 1e-7, $"b{b} l{l} h{h} mean ({r},{c}): {mean[r * side + c]} vs {eMean}");
+                    }
+            }
+        }
+        Assert.Throws<AttnScopeException>(() => cap.Tile(0, 0, false, 1, 0, 0, 4, 4));
+    }
+
+    [Fact]
+    public void TilesFromRowsAtFinerBlocksEqualBlockStatisticsOfTheFloat32Attention()
+    {
+        var path = f.Write("rows-tiles.safetensors", new LongCaptureOptions { Layers = [0], Heads = [2], Pyramid = true });
+        using var cap = LongCapture.Open(path);
+        int m = f.Tokens, b = 2, r0 = 100, c0 = 37, rows = 30, cols = 60;
+        Assert.DoesNotContain(b, cap.Layout.Blocks);
+        var (mx, _, _) = cap.Tile(0, 2, false, b, r0, c0, rows, cols);
+        var (mean, _, _) = cap.Tile(0, 2, true, b, r0, c0, rows, cols);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                double eMax = 0, eSum = 0;
+                for (int q = (r0 + r) * b; q < (r0 + r + 1) * b; q++)
+                    for (int k = (c0 + c) * b; k < (c0 + c + 1) * b; k++) { eMax = Math.Max(eMax, Full(0, 2, q, k)); eSum += Full(0, 2, q, k); }
+                Assert.Equal(eMax, mx[r * cols + c]);
+                Assert.True(Math.Abs(eSum / (b * b) - mean[r * cols + c]) <= 1e-6 * eSum + 1e-9, $"mean ({r},{c}): {mean[r * cols + c]} vs {eSum / (b * b)}");
+            }
+        // A head without rows has only the pyramid's blocks.
+        Assert.Equal(1, cap.FinestBlock(0, 2));
+        Assert.Equal(cap.Layout.Blocks[0], cap.FinestBlock(1, 1));
+        Assert.Contains("only pyramid levels", Assert.Throws<AttnScopeException>(() => cap.Tile(1, 1, false, b, 0, 0, 2, 2)).Message);
+    }
+}
+
+/// <summary>Allocation is measured with no other test running (the collection runs alone).</summary>
+[Collection("server memory")]
+public class LongCaptureMemoryTests
+{
+    [Fact]
+    public void CapturingLongNeverAllocatesTheAttentionStack()
+    {
+        using var dir = new TempDir();
+        var session = DecoderSession.Open(LongModel.Write(dir.Path, 4096));
+        var text = LongModel.Text(900);
+        var options = new LongCaptureOptions { Storage = AttentionStorage.U8, Layers = [0], Heads = [0] };
+        session.CaptureLong(text, options, dir.File("warm.safetensors"));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var layout = session.CaptureLong(text, options, dir.File("alloc.safetensors"));
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long stack = 2L * 4 * layout.Tokens * layout.Tokens * 4;
+        Assert.True(allocated < stack / 8, $"{allocated:N0} bytes allocated; the float32 stack is {stack:N0}");
+    }
+}
