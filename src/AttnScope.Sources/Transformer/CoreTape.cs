@@ -23,6 +23,11 @@ internal sealed class LayerTape
     public float[] MidPost = [];
     /// <summary>Post-norm only: resid_mid + MLP output, the second norm's input.</summary>
     public float[] MlpSum = [];
+    /// <summary>Dropout masks of the attention, cross-attention and MLP outputs (null without dropout).</summary>
+    public float[]? AttnMask, CrossMask, MlpMask;
+    /// <summary>Cross-attention: the residual before it, the query projection's input, the queries, the per-head
+    /// context, and (post-norm) the sum that its norm reads.</summary>
+    public float[] CrossIn = [], CrossA = [], CrossQ = [], CrossCtx = [], CrossSum = [];
 }
 
 /// <summary>
@@ -41,8 +46,19 @@ public sealed class CoreTape
     internal float[] FinalIn = [];
     /// <summary>The last hidden state (after the final norm): the unembedding's input.</summary>
     internal float[] Hidden = [];
-    /// <summary>[layers, heads, m, m] probabilities.</summary>
+    /// <summary>Per layer, each sequence's [heads, n, n] probabilities ([layers, heads, m, m] for one sequence).</summary>
     internal float[] Attention = [];
+    /// <summary>Per layer, each sequence's [heads, n, source] cross-attention probabilities (cross-attending stacks).</summary>
+    internal float[]? CrossAttention;
+    /// <summary>The encoder output read by cross-attention, and its keys | values per layer [source, 2·kv].</summary>
+    internal float[]? Memory;
+    internal float[][]? MemoryKv;
+    /// <summary>Where the packed sequences lie (one sequence when not packed).</summary>
+    internal SegmentLayout Segments = null!;
+    /// <summary>Each row's position.</summary>
+    internal int[] Positions = [];
+    /// <summary>The embedding dropout mask (null without dropout).</summary>
+    internal float[]? EmbedMask;
 
     /// <summary>Tokens of the recorded pass.</summary>
     public int Length => M;
@@ -76,6 +92,9 @@ public sealed class CoreGradients
                     Output = new float[l.Output.Length], OutputBias = Z(l.OutputBias),
                     Norm1Gain = new float[l.Norm1Gain.Length], Norm1Bias = Z(l.Norm1Bias), Norm2Gain = Z(l.Norm2Gain), Norm2Bias = Z(l.Norm2Bias),
                     Gate = Z(l.Gate), GateBias = Z(l.GateBias), Up = Z(l.Up), UpBias = Z(l.UpBias), Down = Z(l.Down), DownBias = Z(l.DownBias),
+                    CrossQuery = Z(l.CrossQuery), CrossQueryBias = Z(l.CrossQueryBias), CrossKey = Z(l.CrossKey), CrossKeyBias = Z(l.CrossKeyBias),
+                    CrossValue = Z(l.CrossValue), CrossValueBias = Z(l.CrossValueBias), CrossOutput = Z(l.CrossOutput), CrossOutputBias = Z(l.CrossOutputBias),
+                    CrossNormGain = Z(l.CrossNormGain), CrossNormBias = Z(l.CrossNormBias),
                 }).ToArray(),
             },
         };
@@ -104,6 +123,11 @@ public sealed class CoreGradients
                 yield return (p + "mlp.W_gate", a.Gate, b.Gate); yield return (p + "mlp.b_gate", a.GateBias, b.GateBias);
                 yield return (p + "mlp.W_in", a.Up, b.Up); yield return (p + "mlp.b_in", a.UpBias, b.UpBias);
                 yield return (p + "mlp.W_out", a.Down, b.Down); yield return (p + "mlp.b_out", a.DownBias, b.DownBias);
+                yield return (p + "cross_attn.W_Q", a.CrossQuery, b.CrossQuery); yield return (p + "cross_attn.b_Q", a.CrossQueryBias, b.CrossQueryBias);
+                yield return (p + "cross_attn.W_K", a.CrossKey, b.CrossKey); yield return (p + "cross_attn.b_K", a.CrossKeyBias, b.CrossKeyBias);
+                yield return (p + "cross_attn.W_V", a.CrossValue, b.CrossValue); yield return (p + "cross_attn.b_V", a.CrossValueBias, b.CrossValueBias);
+                yield return (p + "cross_attn.W_O", a.CrossOutput, b.CrossOutput); yield return (p + "cross_attn.b_O", a.CrossOutputBias, b.CrossOutputBias);
+                yield return (p + "ln_cross.w", a.CrossNormGain, b.CrossNormGain); yield return (p + "ln_cross.b", a.CrossNormBias, b.CrossNormBias);
             }
             yield return ("ln_final.w", v.FinalNormGain, g.FinalNormGain);
             yield return ("ln_final.b", v.FinalNormBias, g.FinalNormBias);

@@ -33,6 +33,21 @@ public sealed class ForwardInput
     /// With a sink and <see cref="SkipAttention"/> the [layers, heads, m, T] stack is never allocated.
     /// </summary>
     public IAttentionRowSink? AttentionSink { get; init; }
+    /// <summary>
+    /// Packed sequences: the lengths of several sequences whose tokens are concatenated in <see cref="Ids"/> (they
+    /// sum to its length). Positions restart at 0 in each; attention (and its causal mask) stays inside a sequence;
+    /// projections and MLPs run as one product over all rows. No cache, hooks or Q/K/V capture; the result's
+    /// attention tensors are null (a recorded pass keeps them on its tape).
+    /// </summary>
+    public int[]? Segments { get; init; }
+    /// <summary>With <see cref="Segments"/> in a cross-attending stack: the lengths of the matching encoder
+    /// outputs packed in <see cref="Memory"/> (sequence i reads memory segment i).</summary>
+    public int[]? MemorySegments { get; init; }
+    /// <summary>Training-mode dropout: each embedding and sub-layer output element is zeroed with this probability
+    /// and the rest scaled by 1/(1 − p); 0 (inference) leaves the pass untouched.</summary>
+    public float Dropout { get; init; }
+    /// <summary>The seed of the dropout masks: the same seed draws the same masks.</summary>
+    public ulong DropoutSeed { get; init; }
 }
 
 /// <summary>
@@ -48,6 +63,17 @@ public interface IAttentionRowSink
     /// <paramref name="keys"/> probabilities, row-major, 0 where a mask hides a key. The span is reused after the call.
     /// </summary>
     void Rows(int layer, int head, int firstQuery, int count, int keys, ReadOnlySpan<float> probabilities);
+}
+
+/// <summary>What a backward pass can hand back besides parameter gradients (the caller sets what it wants).</summary>
+public sealed class BackwardOutputs
+{
+    /// <summary>∂f/∂memory [source rows, hidden] of a cross-attending stack: the encoder's backward continues from it.</summary>
+    public float[]? MemoryGradient { get; set; }
+    /// <summary>Ask for ∂f/∂P of the cross-attention probabilities.</summary>
+    public bool CrossProbabilityGradients { get; init; }
+    /// <summary>Per layer [heads, m, source] when asked for (single-sequence passes).</summary>
+    public float[][]? CrossProbabilityGradient { get; set; }
 }
 
 public enum LogitRows { None, Last, All }

@@ -67,6 +67,35 @@ public sealed class KvCache
         }
     }
 
+    /// <summary>The encoder output whose cross-attention keys and values <see cref="MemoryKv"/> holds (projected
+    /// once per source, reused by every step).</summary>
+    internal Capture.FloatTensor? MemoryOf;
+    internal float[][]? MemoryKv;
+
     /// <summary>Forgets every position (the arrays are kept).</summary>
     public void Clear() => Length = 0;
+
+    /// <summary>Makes <paramref name="target"/> (a cache of the same model and capacity) hold this cache's positions
+    /// (beam search: a survivor continues its parent's prefix).</summary>
+    public void CopyTo(KvCache target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (ReferenceEquals(target, this)) return;
+        if (target.Capacity != Capacity || target.Keys.Length != Keys.Length || target.Keys[0].Length != Keys[0].Length)
+            throw new ArgumentException("the caches belong to different models or capacities", nameof(target));
+        int kvw = Keys[0].Length / Capacity;
+        for (int l = 0; l < Keys.Length; l++)
+        {
+            Keys[l].AsSpan(0, Length * kvw).CopyTo(target.Keys[l]);
+            Values[l].AsSpan(0, Length * kvw).CopyTo(target.Values[l]);
+            for (int g = 0; g < PackedKeys[l].Length; g++)
+            {
+                PackedKeys[l][g].CopyTo(target.PackedKeys[l][g], 0);
+                PackedValues[l][g].CopyTo(target.PackedValues[l][g], 0);
+            }
+        }
+        target.Length = Length;
+        target.MemoryOf = MemoryOf;
+        target.MemoryKv = MemoryKv;
+    }
 }

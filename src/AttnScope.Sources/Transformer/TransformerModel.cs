@@ -96,7 +96,9 @@ public sealed unsafe partial class TransformerModel
     {
         if (input.Ids is null || input.Ids.Length == 0) throw new AttnScopeException("the input has no tokens");
         int m = input.Ids.Length;
-        long total = (long)offset + m;
+        if (input.Segments is not null) ValidateSegments(input, m);
+        if (!(input.Dropout >= 0f && input.Dropout < 1f)) throw new AttnScopeException($"dropout {input.Dropout} must be in [0, 1)");
+        long total = input.Segments is null ? (long)offset + m : input.Segments.Max();
         if (total > Spec.MaxPositions)
             throw new AttnScopeException(offset == 0
                 ? $"the input has {m} tokens; the model takes at most {Spec.MaxPositions}"
@@ -116,13 +118,43 @@ public sealed unsafe partial class TransformerModel
                 if ((uint)types[i] >= (uint)limit)
                     throw new AttnScopeException($"token type id {types[i]} at position {offset + i} is out of range for type_vocab_size {Spec.TypeVocab}");
         }
-        if (!input.SkipAttention)
+        if (!input.SkipAttention && input.Segments is null)
         {
             long att = (long)Spec.Layers * Spec.Heads * m * total;
             if (att > Array.MaxLength)
                 throw new AttnScopeException($"the attention of {total} tokens over {Spec.Layers} layers × {Spec.Heads} heads would need {att:N0} values, more than one array holds; use fewer tokens");
         }
         input.Hooks?.Validate(Spec);
+    }
+
+    /// <summary>Packed sequences: lengths that add up to the rows, each within the model; no cache, hooks or Q/K/V capture.</summary>
+    private void ValidateSegments(ForwardInput input, int m)
+    {
+        var segs = input.Segments!;
+        if (segs.Length == 0) throw new AttnScopeException("packed sequences need at least one length");
+        long sum = 0;
+        foreach (var n in segs)
+        {
+            if (n < 1) throw new AttnScopeException($"a packed sequence of {n} tokens");
+            if (n > Spec.MaxPositions) throw new AttnScopeException($"a packed sequence has {n} tokens; the model takes at most {Spec.MaxPositions}");
+            sum += n;
+        }
+        if (sum != m) throw new AttnScopeException($"packed sequence lengths add up to {sum}, but there are {m} tokens");
+        if (input.Cache is not null || input.Hooks is not null || input.CaptureQkv)
+            throw new AttnScopeException("packed sequences run without a cache, hooks or Q/K/V capture");
+        if (Spec.CrossAttention)
+        {
+            var ms = input.MemorySegments ?? throw new AttnScopeException("packed sequences of a cross-attending stack need the lengths of their encoder outputs");
+            if (ms.Length != segs.Length) throw new AttnScopeException($"{segs.Length} packed sequences but {ms.Length} encoder outputs");
+            long total = 0;
+            foreach (var n in ms)
+            {
+                if (n < 1) throw new AttnScopeException($"an encoder output of {n} rows");
+                total += n;
+            }
+            if (input.Memory is not null && total != input.Memory.Shape[0])
+                throw new AttnScopeException($"encoder output lengths add up to {total}, but the memory has {input.Memory.Shape[0]} rows");
+        }
     }
 
     private CoreWorkspace Rent(int m)
@@ -159,20 +191,23 @@ public sealed unsafe partial class TransformerModel
         int qw = s.QueryWidth, kvw = s.KvWidth, qkvw = s.QkvWidth;
         var hooks = input.Hooks;
         var cache = input.Cache;
+        var segs = new SegmentLayout(input.Segments ?? [m], s.CrossAttention ? input.MemorySegments : null, heads);
+        bool packed = input.Segments is not null;
         CoreTape? tape = null;
         if (input.Record)
         {
             if (cache is not null) throw new AttnScopeException("a recorded pass (for a backward pass) runs without a cache");
-            tape = new CoreTape { M = m, Ids = input.Ids, TypeIds = input.TypeIds, Layers = new LayerTape[layers] };
+            tape = new CoreTape { M = m, Ids = input.Ids, TypeIds = input.TypeIds, Layers = new LayerTape[layers], Segments = segs };
         }
         bool wantPattern = hooks is not null && Enumerable.Range(0, layers).Any(l => hooks.Wants(HookPoints.Pattern(l)) || hooks.Wants(HookPoints.AttnScores(l)));
-        bool keepAttention = !input.SkipAttention || wantPattern || input.Record;
+        bool keepAttention = packed ? input.Record : !input.SkipAttention || wantPattern || input.Record;
 
         // An ordinary (large-object) array, pinned only for this pass: fresh pinned-heap arrays of this size are
-        // several times slower to write the first time.
-        FloatTensor? attention = keepAttention
-            ? new FloatTensor([layers, heads, m, T], GC.AllocateUninitializedArray<float>(checked(layers * heads * m * T)))
-            : null;
+        // several times slower to write the first time. Packed sequences keep one [heads, n, n] block per sequence.
+        FloatTensor? attention = !keepAttention ? null
+            : packed ? new FloatTensor([layers, checked((int)segs.SelfPerLayer)], GC.AllocateUninitializedArray<float>(checked((int)(layers * segs.SelfPerLayer))))
+            : new FloatTensor([layers, heads, m, T], GC.AllocateUninitializedArray<float>(checked(layers * heads * m * T)));
+        var dropout = new DropoutMasks(input.Dropout, input.DropoutSeed);
         FloatTensor? q = null, k = null, v = null, scores = null;
         if (input.CaptureQkv || wantPattern)
         {
@@ -193,18 +228,28 @@ public sealed unsafe partial class TransformerModel
             var memory = input.Memory ?? throw new AttnScopeException($"{s.Family}'s decoder needs the encoder's output (cross-attention)");
             if (memory.Rank != 2 || memory.Shape[1] != d || memory.Shape[0] < 1)
                 throw new AttnScopeException($"the encoder output has shape {memory.ShapeText}; the decoder expects [source tokens, {d}]");
-            if (tape is not null) throw new AttnScopeException("a backward pass through cross-attention is not implemented yet");
             memoryLength = memory.Shape[0];
-            memoryKv = new float[layers][];
-            for (int l = 0; l < layers; l++)
+            if (cache is not null && ReferenceEquals(cache.MemoryOf, memory) && cache.MemoryKv is not null) memoryKv = cache.MemoryKv;
+            else
             {
-                memoryKv[l] = GC.AllocateArray<float>(memoryLength * 2 * kvw, pinned: true);
-                Gemm.Multiply(memory.Data, memoryLength, Weights.Layers[l].CrossKv!, memoryKv[l]);
+                // the encoder output's keys and values: projected once per source (a cache keeps them for every step)
+                memoryKv = new float[layers][];
+                for (int l = 0; l < layers; l++)
+                {
+                    memoryKv[l] = GC.AllocateArray<float>(memoryLength * 2 * kvw, pinned: true);
+                    Gemm.Multiply(memory.Data, memoryLength, Weights.Layers[l].CrossKv!, memoryKv[l]);
+                }
+                if (cache is not null) { cache.MemoryOf = memory; cache.MemoryKv = memoryKv; }
             }
-            crossAttention = new FloatTensor([layers, heads, m, memoryLength]);
+            if (!packed) segs = new SegmentLayout([m], [memoryLength], heads);
+            crossAttention = !packed ? new FloatTensor([layers, heads, m, memoryLength])
+                : input.Record ? new FloatTensor([layers, checked((int)segs.CrossPerLayer)]) : null;
+            if (tape is not null) { tape.Memory = memory.Data; tape.MemoryKv = memoryKv; tape.Segments = segs; }
         }
-        Embed(input, offset, ws, tape);
-        (float[] Cos, float[] Sin)? rotary = _rope is null ? null : RotaryAngles(m, offset);
+        int[]? positions = packed ? segs.Positions() : null;
+        if (tape is not null) tape.Positions = positions ?? Enumerable.Range(0, m).ToArray();
+        Embed(input, offset, ws, tape, positions, dropout);
+        (float[] Cos, float[] Sin)? rotary = _rope is null ? null : RotaryAngles(m, offset, positions);
         float* x = Gemm.Ptr(ws.X), a = Gemm.Ptr(ws.A), qkv = Gemm.Ptr(ws.Qkv), ctx = Gemm.Ptr(ws.Context);
         float* mid = Gemm.Ptr(ws.Mid), tmp = Gemm.Ptr(ws.Tmp);
         bool pre = s.Placement == NormPlacement.Pre;
@@ -253,7 +298,9 @@ public sealed unsafe partial class TransformerModel
                         cache.Pack(l, offset + i, ws.Qkv.AsSpan(i * qkvw + qw, kvw), ws.Qkv.AsSpan(i * qkvw + qw + kvw, kvw), dh);
                     }
                 }
-                fixed (float* ck = cache?.Keys[l], cv = cache?.Values[l])
+                if (packed)
+                    RunPackedHeads(job, segs, l, att == null ? 0 : (nint)(att + l * segs.SelfPerLayer));
+                else fixed (float* ck = cache?.Keys[l], cv = cache?.Values[l])
                 {
                     job.Layer = l;
                     job.Attention = att == null ? 0 : (nint)(att + (long)l * heads * m * T);
@@ -277,12 +324,14 @@ public sealed unsafe partial class TransformerModel
                 if (hooks is not null && hooks.Wants(HookPoints.Z(l))) hooks.Fire(HookPoints.Z(l), l, ws.Context.AsSpan(0, m * qw), [m, heads, dh], offset);
 
                 if (lt is not null) lt.Ctx = ws.Context.AsSpan(0, m * qw).ToArray();
-                AddSublayer(hooks, HookPoints.AttnOut(l), l, ctx, qw, m, w.Output, ws, offset);
+                var attnMask = dropout.Next(m * d);
+                if (lt is not null) lt.AttnMask = attnMask;
+                AddSublayer(hooks, HookPoints.AttnOut(l), l, ctx, qw, m, w.Output, ws, offset, attnMask);
                 if (lt is not null && !pre) lt.AttnSum = ws.X.AsSpan(0, m * d).ToArray();
                 t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
                 if (!pre) NormRows(ws.X, m, w.Norm1Gain, w.Norm1Bias);
                 t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
-                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, memoryLength, ws, crossAttention!, m);
+                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, segs, ws, crossAttention, m, lt, dropout);
                 Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
                 if (lt is not null) lt.XMid = ws.X.AsSpan(0, m * d).ToArray();
 
@@ -306,7 +355,9 @@ public sealed unsafe partial class TransformerModel
                     if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: true);
                     t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
                     if (lt is not null) lt.MidPost = GatherRows(ws.Mid, m, mw, s.Intermediate);
-                    AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down!, ws, offset);
+                    var mlpMask = dropout.Next(m * d);
+                    if (lt is not null) lt.MlpMask = mlpMask;
+                    AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down!, ws, offset, mlpMask);
                     if (lt is not null && !pre) lt.MlpSum = ws.X.AsSpan(0, m * d).ToArray();
                     t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
                     if (!pre) NormRows(ws.X, m, w.Norm2Gain!, w.Norm2Bias);
@@ -325,7 +376,7 @@ public sealed unsafe partial class TransformerModel
             NormRows(hidden.Data, m, Weights.FinalNormGain!, Weights.FinalNormBias);
             if (hooks is not null && hooks.Wants(HookPoints.FinalNormalized)) hooks.Fire(HookPoints.FinalNormalized, layers, hidden.Data, [m, d], offset);
         }
-        if (tape is not null) { tape.Hidden = hidden.Data; tape.Attention = attention!.Data; }
+        if (tape is not null) { tape.Hidden = hidden.Data; tape.Attention = attention!.Data; tape.CrossAttention = crossAttention?.Data; }
         FloatTensor? logits = null;
         if (input.Logits != LogitRows.None)
         {
@@ -337,8 +388,8 @@ public sealed unsafe partial class TransformerModel
         }
         return new ForwardResult
         {
-            Hidden = hidden, Attention = input.SkipAttention ? null : attention, Query = q, Key = k, Value = v,
-            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset, Tape = tape, CrossAttention = crossAttention,
+            Hidden = hidden, Attention = input.SkipAttention || packed ? null : attention, Query = q, Key = k, Value = v,
+            Scores = input.CaptureQkv ? scores : null, Logits = logits, PositionOffset = offset, Tape = tape, CrossAttention = packed ? null : crossAttention,
         };
     }
 
@@ -365,14 +416,17 @@ public sealed unsafe partial class TransformerModel
 
     /// <summary>
     /// The cross-attention sub-layer of block l: queries from the decoder state, keys and values from the encoder's
-    /// output (projected once per pass into <paramref name="memoryKv"/> [source, K | V]); no mask. Residual, and the
-    /// norm before (pre-norm) or after (post-norm).
+    /// output (projected once per source into <paramref name="memoryKv"/> [source, K | V]); no mask; packed
+    /// sequence i reads memory segment i. Residual (with dropout in training), and the norm before (pre-norm) or
+    /// after (post-norm).
     /// </summary>
-    private void CrossAttend(int l, PackedLayer w, float[][] memoryKv, int sourceLength, CoreWorkspace ws, FloatTensor crossAttention, int m)
+    private void CrossAttend(int l, PackedLayer w, float[][] memoryKv, SegmentLayout segs, CoreWorkspace ws, FloatTensor? crossAttention, int m,
+        LayerTape? lt, DropoutMasks dropout)
     {
         var s = Spec;
         int d = s.Hidden, qw = s.QueryWidth, kvw = s.KvWidth, heads = s.Heads;
         bool pre = s.Placement == NormPlacement.Pre;
+        if (lt is not null) lt.CrossIn = ws.X.AsSpan(0, m * d).ToArray();
         float[] input = ws.X;
         if (pre)
         {
@@ -380,37 +434,77 @@ public sealed unsafe partial class TransformerModel
             NormRows(ws.A, m, w.CrossNormGain!, w.CrossNormBias);
             input = ws.A;
         }
+        if (lt is not null) lt.CrossA = pre ? ws.A.AsSpan(0, m * d).ToArray() : lt.CrossIn;
         var q = GC.AllocateArray<float>(m * qw, pinned: true);
         Gemm.Multiply(input, m, w.CrossQuery!, q);
-        fixed (float* pq = q, pkv = memoryKv[l], att = crossAttention.Data)
+        if (lt is not null) lt.CrossQ = q;
+        float* ctx = Gemm.Ptr(ws.Context);
+        fixed (float* pq = q, pkv = memoryKv[l], att = crossAttention is null ? null : crossAttention.Data)
         {
-            var job = new HeadJob
+            var jobs = new HeadJob[segs.Count];
+            long work = 0;
+            for (int i = 0; i < segs.Count; i++)
             {
-                M = m, T = sourceLength, Offset = 0, Heads = heads, KvHeads = s.KvHeads, HeadDim = s.HeadDim, QueryWidth = qw,
-                QkvLd = qw, KvLd = 2 * kvw, Scale = 1f / MathF.Sqrt(s.HeadDim), Causal = false, Window = 0, Slopes = null,
-                Qkv = (nint)pq, KeyBase = (nint)pkv, ValueBase = (nint)(pkv + kvw), Context = (nint)Gemm.Ptr(ws.Context),
-                Attention = (nint)(att + (long)l * heads * m * sourceLength), Layer = l,
-            };
-            bool parallel = Gemm.Threads > 1 && (long)heads * m * sourceLength * s.HeadDim >= ParallelWork;
-            if (parallel) WorkerPool.For(heads, job.Run, Gemm.Threads);
-            else for (int h = 0; h < heads; h++) job.Run(h);
-            Gemm.Multiply(Gemm.Ptr(ws.Context), qw, m, w.CrossOutput!, Gemm.Ptr(ws.X), d, accumulate: true);
+                int r0 = segs.Start[i], n = segs.MemLen![i];
+                jobs[i] = new HeadJob
+                {
+                    M = segs.Len[i], T = n, Offset = 0, Heads = heads, KvHeads = s.KvHeads, HeadDim = s.HeadDim, QueryWidth = qw,
+                    QkvLd = qw, KvLd = 2 * kvw, Scale = 1f / MathF.Sqrt(s.HeadDim), Causal = false, Window = 0, Slopes = null,
+                    Qkv = (nint)(pq + (long)r0 * qw), KeyBase = (nint)(pkv + (long)segs.MemStart![i] * 2 * kvw), ValueBase = (nint)(pkv + (long)segs.MemStart[i] * 2 * kvw + kvw),
+                    Context = (nint)(ctx + (long)r0 * qw),
+                    Attention = att == null ? 0 : (nint)(att + l * segs.CrossPerLayer + segs.CrossOff![i]), Layer = l,
+                };
+                work += (long)heads * segs.Len[i] * n * s.HeadDim;
+            }
+            if (Gemm.Threads > 1 && work >= ParallelWork) WorkerPool.For(segs.Count * heads, k => jobs[k / heads].Run(k % heads), Gemm.Threads);
+            else for (int k = 0; k < segs.Count * heads; k++) jobs[k / heads].Run(k % heads);
         }
+        if (lt is not null) lt.CrossCtx = ws.Context.AsSpan(0, m * qw).ToArray();
+        var mask = dropout.Next(m * d);
+        if (lt is not null) lt.CrossMask = mask;
+        AddSublayer(null, "", l, ctx, qw, m, w.CrossOutput!, ws, 0, mask);
+        if (lt is not null && !pre) lt.CrossSum = ws.X.AsSpan(0, m * d).ToArray();
         if (!pre) NormRows(ws.X, m, w.CrossNormGain!, w.CrossNormBias);
     }
 
+    /// <summary>Self-attention of packed sequences: every (sequence, head) pair a job over that sequence's rows only.</summary>
+    private void RunPackedHeads(HeadJob t, SegmentLayout segs, int l, nint attentionBase)
+    {
+        int heads = t.Heads, count = segs.Count;
+        var jobs = new HeadJob[count];
+        long work = 0;
+        for (int i = 0; i < count; i++)
+        {
+            int r0 = segs.Start[i], n = segs.Len[i];
+            float* qkv = (float*)t.Qkv + (long)r0 * t.QkvLd;
+            jobs[i] = new HeadJob
+            {
+                M = n, T = n, Offset = 0, Heads = heads, KvHeads = t.KvHeads, HeadDim = t.HeadDim, QueryWidth = t.QueryWidth,
+                QkvLd = t.QkvLd, KvLd = t.QkvLd, Scale = t.Scale, Causal = t.Causal, Window = t.Window, Slopes = t.Slopes,
+                Qkv = (nint)qkv, KeyBase = (nint)(qkv + t.QueryWidth), ValueBase = (nint)(qkv + t.QueryWidth + Spec.KvWidth),
+                Context = (nint)((float*)t.Context + (long)r0 * t.QueryWidth),
+                Attention = attentionBase == 0 ? 0 : (nint)((float*)attentionBase + segs.SelfOff[i]), Layer = l,
+            };
+            work += (long)heads * n * n * t.HeadDim;
+        }
+        if (Gemm.Threads > 1 && work >= ParallelWork) WorkerPool.For(count * heads, k => jobs[k / heads].Run(k % heads), Gemm.Threads);
+        else for (int k = 0; k < count * heads; k++) jobs[k / heads].Run(k % heads);
+    }
+
     /// <summary>x += f·W (+ bias) for a sub-layer's output; through <see cref="CoreWorkspace.Tmp"/> when a hook wants it.</summary>
-    private static void AddSublayer(HookSet? hooks, string name, int layer, float* f, int ld, int m, PackedMatrix w, CoreWorkspace ws, int offset)
+    private static void AddSublayer(HookSet? hooks, string name, int layer, float* f, int ld, int m, PackedMatrix w, CoreWorkspace ws, int offset, float[]? dropoutMask = null)
     {
         int d = w.N;
         float* x = Gemm.Ptr(ws.X);
-        if (hooks is null || !hooks.Wants(name))
+        bool hooked = hooks is not null && hooks.Wants(name);
+        if (!hooked && dropoutMask is null)
         {
             Gemm.Multiply(f, ld, m, w, x, d, accumulate: true);
             return;
         }
         Gemm.Multiply(f, ld, m, w, Gemm.Ptr(ws.Tmp), d, accumulate: false);
-        hooks.Fire(name, layer, ws.Tmp.AsSpan(0, m * d), [m, d], offset);
+        if (dropoutMask is not null) System.Numerics.Tensors.TensorPrimitives.Multiply(ws.Tmp.AsSpan(0, m * d), dropoutMask, ws.Tmp.AsSpan(0, m * d));
+        if (hooked) hooks!.Fire(name, layer, ws.Tmp.AsSpan(0, m * d), [m, d], offset);
         System.Numerics.Tensors.TensorPrimitives.Add(ws.X.AsSpan(0, m * d), ws.Tmp.AsSpan(0, m * d), ws.X.AsSpan(0, m * d));
     }
 
@@ -469,7 +563,7 @@ public sealed unsafe partial class TransformerModel
         return r;
     }
 
-    private void Embed(ForwardInput input, int offset, CoreWorkspace ws, CoreTape? tape)
+    private void Embed(ForwardInput input, int offset, CoreWorkspace ws, CoreTape? tape, int[]? positions, DropoutMasks dropout)
     {
         var s = Spec;
         var wt = Weights;
@@ -484,7 +578,7 @@ public sealed unsafe partial class TransformerModel
             for (int i = 0; i < m; i++)
             {
                 int type = input.TypeIds?[i] ?? 0;
-                RowOps.Add3(wte.Slice(input.Ids[i] * d, d), wpe.Slice((offset + i) * d, d), wtt.Slice(type * d, d), ws.X.AsSpan(i * d, d));
+                RowOps.Add3(wte.Slice(input.Ids[i] * d, d), wpe.Slice((positions?[i] ?? offset + i) * d, d), wtt.Slice(type * d, d), ws.X.AsSpan(i * d, d));
             }
         }
         else
@@ -502,8 +596,9 @@ public sealed unsafe partial class TransformerModel
                 var pos = ws.Tmp.AsSpan(0, m * d);
                 for (int i = 0; i < m; i++)
                 {
-                    if (s.Positions == PositionKind.Learned) wt.PositionEmbeddings.AsSpan((offset + i) * d, d).CopyTo(pos.Slice(i * d, d));
-                    else Sinusoid(offset + i, pos.Slice(i * d, d), s.Sinusoids);
+                    int p = positions?[i] ?? offset + i;
+                    if (s.Positions == PositionKind.Learned) wt.PositionEmbeddings.AsSpan(p * d, d).CopyTo(pos.Slice(i * d, d));
+                    else SinusoidRow(p, pos.Slice(i * d, d));
                 }
                 if (hooks is not null && hooks.Wants(HookPoints.PosEmbed)) hooks.Fire(HookPoints.PosEmbed, 0, pos, [m, d], offset);
                 System.Numerics.Tensors.TensorPrimitives.Add(ws.X.AsSpan(0, m * d), pos, ws.X.AsSpan(0, m * d));
@@ -515,9 +610,32 @@ public sealed unsafe partial class TransformerModel
                     System.Numerics.Tensors.TensorPrimitives.Add(row, types.AsSpan((input.TypeIds?[i] ?? 0) * d, d), row);
                 }
         }
+        if (dropout.Next(m * d) is { } mask)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Multiply(ws.X.AsSpan(0, m * d), mask, ws.X.AsSpan(0, m * d));
+            if (tape is not null) tape.EmbedMask = mask;
+        }
         if (tape is not null) tape.EmbedSum = ws.X.AsSpan(0, m * d).ToArray();
         if (s.EmbeddingNorm)
             for (int i = 0; i < m; i++) NormRow(ws.X.AsSpan(i * d, d), wt.EmbeddingNormGain!, wt.EmbeddingNormBias);
+    }
+
+    private float[]? _sinusoidTable;
+    private const int SinusoidTableRows = 4096;
+
+    /// <summary>Position p's sinusoid row, from a table built on first use (positions past it computed directly).</summary>
+    private void SinusoidRow(int p, Span<float> row)
+    {
+        int d = Spec.Hidden, rows = Math.Min(Spec.MaxPositions, SinusoidTableRows);
+        if (p >= rows) { Sinusoid(p, row, Spec.Sinusoids); return; }
+        var table = _sinusoidTable;
+        if (table is null)
+        {
+            table = new float[rows * d];
+            for (int i = 0; i < rows; i++) Sinusoid(i, table.AsSpan(i * d, d), Spec.Sinusoids);
+            _sinusoidTable = table;
+        }
+        table.AsSpan(p * d, d).CopyTo(row);
     }
 
     /// <summary>The fixed sinusoids of "Attention is all you need": sin at even, cos at odd dimensions.</summary>
@@ -539,12 +657,12 @@ public sealed unsafe partial class TransformerModel
     }
 
     /// <summary>cos and sin [m, rotary/2] of positions offset … offset + m − 1, computed once per pass for every layer.</summary>
-    private (float[] Cos, float[] Sin) RotaryAngles(int m, int offset)
+    private (float[] Cos, float[] Sin) RotaryAngles(int m, int offset, int[]? positions = null)
     {
         int half = _rope!.RotaryDim / 2;
         var cos = new float[m * half];
         var sin = new float[m * half];
-        for (int i = 0; i < m; i++) _rope.Angles(offset + i, cos.AsSpan(i * half, half), sin.AsSpan(i * half, half));
+        for (int i = 0; i < m; i++) _rope.Angles(positions?[i] ?? offset + i, cos.AsSpan(i * half, half), sin.AsSpan(i * half, half));
         return (cos, sin);
     }
 
