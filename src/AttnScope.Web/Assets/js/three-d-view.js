@@ -16,7 +16,7 @@ const STACK_HEIGHT = 2.4;
 /** The most cells (layers × queries × keys) the view uploads: 64 Mi bytes of textures. */
 const MAX_3D_CELLS = 1 << 26;
 /** Token labels are drawn along the top sheet's edges up to this many tokens. */
-const LABELLED_TOKENS = 32;
+const LABELLED_TOKENS = 64;
 const KEY_ROTATE_STEP = Math.PI / 18;
 
 export class ThreeDView {
@@ -278,31 +278,48 @@ export class ThreeDView {
     const { queries, keys } = this.slice;
     ctx.textAlign = 'center';
     ctx.fillStyle = '#555';
-    const mid = (a, b) => P(vec3Scale(vec3Add(a, b), 0.5));
-    // Axis names beside the edges where the first query and the first key are: keys along the top sheet's back
-    // edge, queries along the bottom sheet's left edge.
-    const kAxis = mid([x0, top, z0 - 0.3], [x1, top, z0 - 0.3]);
-    if (kAxis) ctx.fillText(`keys ${keys[0]} → ${keys[1]}`, kAxis.x, kAxis.y);
-    const qAxis = mid([x0 - 0.3, bottom, z0], [x0 - 0.3, bottom, z1]);
-    if (qAxis) ctx.fillText(`queries ${queries[0]} → ${queries[1]}`, qAxis.x, qAxis.y);
-    // Token labels along the top sheet's back edge (keys) and right edge (queries) when there are few.
+    // Axis names beside the bottom sheet's edge at the last query (keys) and at key 0 (queries), set off outwards.
+    const g = this.geo;
+    const away = (p, out, text, gapPx) => {
+      const anchor = vec3Add(p, vec3Scale(out, 0.5));
+      const a = P(anchor), b = P(vec3Add(anchor, out));
+      if (!a || !b) return;
+      const dx = b.x - a.x, dy = b.y - a.y;
+      if (Math.abs(dx) > Math.abs(dy)) { ctx.textAlign = dx > 0 ? 'left' : 'right'; ctx.fillText(text, a.x + Math.sign(dx) * gapPx, a.y); }
+      else { ctx.textAlign = 'center'; ctx.fillText(text, a.x, a.y + Math.sign(dy) * (gapPx + 4)); }
+    };
+    away([0, bottom, z1], [0, 0, 0.3], `keys ${keys[0]} → ${keys[1]}`, 6);
+    away([x0, bottom, (z0 + z1) / 2], [-0.3, 0, 0], `queries ${queries[0]} → ${queries[1]}`, 6);
+    // Token labels of short inputs along the top sheet's edge at query 0 (keys) and at the last key (queries), each
+    // turned to point away from the sheet, every few tokens when they would crowd.
     ctx.font = `11px ${FONT_FAMILY}`;
     ctx.fillStyle = '#222';
-    const g = this.geo;
-    if (g.nk <= LABELLED_TOKENS) {
-      ctx.textAlign = 'center';
-      for (let k = keys[0]; k <= keys[1]; k++) {
-        const p = P([g.x0 + (k - keys[0] + 0.5) * g.cell, top, z0 - 0.06]);
-        if (p) ctx.fillText(shortLabel(this.kLabels[k].label, 10), p.x, p.y - 8);
+    const along = (count, first, point, out, label) => {
+      if (count > LABELLED_TOKENS) return;
+      // Labels run outwards, so what keeps them apart is the spacing across that direction.
+      const mid = Math.floor(count / 2), p0 = P(point(Math.max(0, mid - 1))), p1 = P(point(mid)), po = P(vec3Add(point(mid), out));
+      let spacing = 99;
+      if (p0 && p1 && po && count > 1) {
+        const ox = po.x - p1.x, oy = po.y - p1.y, ol = Math.hypot(ox, oy) || 1;
+        spacing = Math.abs((p1.x - p0.x) * oy - (p1.y - p0.y) * ox) / ol;
       }
-    }
-    if (g.nq <= LABELLED_TOKENS) {
-      ctx.textAlign = 'left';
-      for (let q = queries[0]; q <= queries[1]; q++) {
-        const p = P([x1 + 0.06, top, g.z0 + (q - queries[0] + 0.5) * g.cell]);
-        if (p) ctx.fillText(shortLabel(this.qLabels[q].label, 12), p.x + 4, p.y);
+      const stride = Math.max(1, Math.ceil(12 / Math.max(spacing, 0.1)));
+      for (let i = 0; i < count; i += stride) {
+        const a = P(point(i)), b = P(vec3Add(point(i), out));
+        if (!a || !b) continue;
+        let angle = Math.atan2(b.y - a.y, b.x - a.x);
+        const flip = Math.abs(angle) > Math.PI / 2;
+        if (flip) angle += Math.PI;
+        ctx.save();
+        ctx.translate(a.x, a.y);
+        ctx.rotate(angle);
+        ctx.textAlign = flip ? 'right' : 'left';
+        ctx.fillText(shortLabel(label(first + i), 12), flip ? -4 : 4, 0);
+        ctx.restore();
       }
-    }
+    };
+    along(g.nk, keys[0], i => [g.x0 + (i + 0.5) * g.cell, top, z0 - 0.02], [0, 0, -0.3], k => this.kLabels[k].label);
+    along(g.nq, queries[0], i => [x1 + 0.02, top, g.z0 + (i + 0.5) * g.cell], [0.3, 0, 0], q => this.qLabels[q].label);
     // Colour bar: 0 … each layer's (or the stack's) maximum.
     const lut = this.viewer.data.meta.colormap, bx = this.cssW - 30, by = 14, bh = 120;
     for (let i = 0; i < bh; i++) { ctx.fillStyle = lutCss(lut, 1 - i / bh); ctx.fillRect(bx, by + i, 12, 1.5); }
