@@ -8,13 +8,15 @@ public sealed record ShapeSample(RgbImage Image, int Label, PixelBox Box);
 /// <summary>
 /// A generated localisation task: one shape (disc, square, triangle or cross; the class) of a random colour and size
 /// at a random place, over a noisy, textured background. The shape's bounding box is known, so where a
-/// classifier's explanation points can be checked (pointing game). Seeded: a seed gives the same images.
+/// classifier's explanation points can be checked (pointing game). With a distractor, a ring (no class) of another
+/// random colour is drawn beside the shape, not overlapping its box: a map that points at whatever stands out, rather
+/// than at what decides the class, then misses. Seeded: a seed gives the same images.
 /// </summary>
 public static class ShapeImages
 {
     public static readonly string[] Labels = ["disc", "square", "triangle", "cross"];
 
-    public static ShapeSample Make(Random rng, int size = 48)
+    public static ShapeSample Make(Random rng, int size = 48, bool distractor = false)
     {
         var px = new byte[size * size * 3];
         // Background: a gentle random gradient with noise (the shape is not the only thing that varies).
@@ -34,7 +36,27 @@ public static class ShapeImages
                 int o = ((top + y) * size + left + x) * 3;
                 px[o] = colour[0]; px[o + 1] = colour[1]; px[o + 2] = colour[2];
             }
-        return new ShapeSample(new RgbImage(size, size, px), label, new PixelBox(left, top, left + s, top + s));
+        var box = new PixelBox(left, top, left + s, top + s);
+        if (distractor)
+        {
+            int ds = rng.Next(size / 4, size / 3 + 1);
+            byte[] dc = [.. Enumerable.Range(0, 3).Select(_ => (byte)(rng.Next(2) == 0 ? rng.Next(0, 60) : rng.Next(195, 256)))];
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                int dl = rng.Next(0, size - ds + 1), dt = rng.Next(0, size - ds + 1);
+                if (box.Overlaps(dl, dt, dl + ds, dt + ds)) continue;
+                for (int y = 0; y < ds; y++)
+                    for (int x = 0; x < ds; x++)
+                    {
+                        double u = (x + 0.5) / ds - 0.5, v = (y + 0.5) / ds - 0.5, r2 = u * u + v * v;
+                        if (r2 > 0.25 || r2 < 0.09) continue;
+                        int o = ((dt + y) * size + dl + x) * 3;
+                        px[o] = dc[0]; px[o + 1] = dc[1]; px[o + 2] = dc[2];
+                    }
+                break;
+            }
+        }
+        return new ShapeSample(new RgbImage(size, size, px), label, box);
     }
 
     private static bool Inside(int label, double x, double y, int s)

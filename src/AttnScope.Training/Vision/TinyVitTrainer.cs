@@ -157,7 +157,7 @@ public sealed class TinyVitTrainer
     }
 
     /// <summary>Trains for <paramref name="steps"/> batches of fresh images; reports every <paramref name="every"/> steps.</summary>
-    public void Train(int steps, int batchSize, double peakRate, int seed, Action<long, double, double>? report = null, int every = 50)
+    public void Train(int steps, int batchSize, double peakRate, int seed, Action<long, double, double>? report = null, int every = 50, bool distractor = false)
     {
         if (steps is < 1 or > 1_000_000 || batchSize is < 1 or > 4096) throw new AttnScopeException($"steps {steps} and batch size {batchSize} must be 1…1,000,000 and 1…4096");
         var rng = new Random(seed);
@@ -166,7 +166,7 @@ public sealed class TinyVitTrainer
         for (int s = 0; s < steps; s++)
         {
             double lr = s < warm ? peakRate * (s + 1) / warm : peakRate * 0.5 * (1 + Math.Cos(Math.PI * (s - warm) / Math.Max(1, steps - warm)));
-            var batch = Enumerable.Range(0, batchSize).Select(_ => ShapeImages.Make(rng, Config.ImageSize)).ToList();
+            var batch = Enumerable.Range(0, batchSize).Select(_ => ShapeImages.Make(rng, Config.ImageSize, distractor)).ToList();
             var (loss, acc) = Step(batch, lr);
             lossSum += loss; accSum += acc;
             if ((s + 1) % every == 0 || s == steps - 1)

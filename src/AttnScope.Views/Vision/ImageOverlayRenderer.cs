@@ -16,7 +16,7 @@ public sealed record OverlayOptions
     /// <summary>Panels per row.</summary>
     public int Columns { get; init; } = 4;
     /// <summary>Opacity of the colour layer at the map's maximum (it fades to <see cref="MinAlpha"/> at 0).</summary>
-    public float MaxAlpha { get; init; } = 0.55f;
+    public float MaxAlpha { get; init; } = 0.4f;
     public float MinAlpha { get; init; } = 0.0f;
     /// <summary>Opacity of the dark veil over a value of 0 (none at the maximum).</summary>
     public float Veil { get; init; } = 0.7f;

@@ -228,6 +228,15 @@ def make_preprocess_golden():
         for tag, size in [("down", (24, 20)), ("up", (80, 66))]:
             out[f"resample{resample}.{tag}"] = np.asarray(img.resize(size, resample=resample)).astype(np.float32)
     write_safetensors(os.path.join(folder, "resized.safetensors"), out)
+    # The same image as JPEG (4:2:0 chroma, quality 90) and lossy WebP, with PIL's decoding of each, so the decoders
+    # SkiaSharp uses can be compared with PIL's (lossless PNG decodes identically everywhere).
+    img.save(os.path.join(folder, "image.jpg"), quality=90)
+    img.save(os.path.join(folder, "image.webp"), quality=90)
+    decoded = {}
+    for ext in ["jpg", "webp"]:
+        with Image.open(os.path.join(folder, "image." + ext)) as im:
+            decoded[ext] = np.asarray(im.convert("RGB")).astype(np.float32)
+    write_safetensors(os.path.join(folder, "decoded.safetensors"), decoded)
 
 
 def main():

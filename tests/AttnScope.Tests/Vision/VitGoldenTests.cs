@@ -97,6 +97,30 @@ public class VitGoldenTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Lossy formats: SkiaSharp's JPEG and WebP decoders against PIL's decoding of the same files. Measured here, not
+    /// assumed equal; the bound is what docs/vision.md reports (PNG, lossless, is exact: the tests above).
+    /// </summary>
+    [Theory]
+    [InlineData("jpg", 0)]
+    [InlineData("webp", 0)]
+    public void LossyDecodersAgreeWithPil(string ext, int tolerance)
+    {
+        var dir = Folder("vision-preprocess");
+        var got = ImageFile.Load(Path.Combine(dir, "image." + ext));
+        var expected = SafeTensorsFile.Open(Path.Combine(dir, "decoded.safetensors")).ReadFloat(ext);
+        Assert.Equal([got.Height, got.Width, 3], expected.Shape);
+        int differ = 0, worst = 0;
+        for (int i = 0; i < got.Pixels.Length; i++)
+        {
+            int d = Math.Abs(got.Pixels[i] - (int)expected.Data[i]);
+            if (d != 0) differ++;
+            worst = Math.Max(worst, d);
+        }
+        output.WriteLine($"{ext}: {differ} of {got.Pixels.Length} bytes differ from PIL, worst by {worst}");
+        Assert.True(worst <= tolerance, $"{ext}: worst difference {worst} > {tolerance}");
+    }
+
     [Fact]
     public void BadInputsAreOneLine()
     {
