@@ -91,3 +91,47 @@ public sealed class CorpusResumeTests
         AssertComplete(db, NonBlankLines(lines));
     }
 }
+
+/// <summary>Shards of one input, run separately and merged, give the database of one run over the whole file.</summary>
+[Collection("minilm")]
+public sealed class CorpusShardTests
+{
+    [Fact]
+    public void ShardsMergeIntoTheDatabaseOfOneRun()
+    {
+        using var dir = new TempDir();
+        var input = WriteText(dir, Lines);
+        var whole = dir.File("whole.duckdb");
+        RunCorpus("--input", input, "--out", whole, "--qk-heads", "3.3", "--batch", "4");
+        var shards = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            var s = dir.File($"shard{i}.duckdb");
+            RunCorpus("--input", input, "--out", s, "--qk-heads", "3.3", "--shard", $"{i}/3");
+            shards.Add(s);
+        }
+        Assert.Equal([1L, 7], Longs(shards[0], "SELECT line FROM sentences ORDER BY line")); // lines 1, 4 (blank), 7
+        var merged = dir.File("merged.duckdb");
+        var (code, output, err) = CliTests.Run(["corpus", "merge", "--out", merged, .. shards]);
+        Assert.True(code == 0, err);
+        Assert.Contains("wrote", output);
+        AssertComplete(merged, NonBlankLines(Lines));
+        // Merging again adds nothing.
+        (code, output, _) = CliTests.Run(["corpus", "merge", "--out", merged, .. shards]);
+        Assert.Equal(0, code);
+        Assert.Contains("0 new sentences", output);
+        AssertComplete(merged, NonBlankLines(Lines));
+        // The same values as the single run, row for row.
+        using var db = CorpusDatabase.Open(merged, create: false);
+        db.Execute($"ATTACH '{whole}' AS whole (READ_ONLY)");
+        Assert.Equal(0L, Convert.ToInt64(db.Scalar(
+            "SELECT count(*) FROM head_stats m FULL JOIN whole.head_stats w USING (line, layer, head) " +
+            "WHERE m.entropy IS NULL OR w.entropy IS NULL OR abs(m.entropy - w.entropy) > 1e-6 OR abs(m.previous_token - w.previous_token) > 1e-6")));
+        Assert.Equal(Convert.ToInt64(db.Scalar("SELECT count(*) FROM whole.qk_vectors")), Convert.ToInt64(db.Scalar("SELECT count(*) FROM qk_vectors")));
+
+        var other = dir.File("other.duckdb");
+        RunCorpus("--input", input, "--out", other, "--limit", "1");
+        (code, _, err) = CliTests.Run("corpus", "merge", "--out", merged, other);
+        CliTests.AssertOneLineError(code, err, "qk_heads");
+    }
+}
