@@ -15,6 +15,8 @@ public sealed record CorpusRunOptions
     public IReadOnlyList<HeadRef> QkHeads { get; init; } = [];
     /// <summary>Tokens per sentence whose queries and keys are stored (see <see cref="TokenSample"/>).</summary>
     public int QkTokens { get; init; } = 8;
+    /// <summary>The shard of the input this run covers (default: all lines).</summary>
+    public ShardSpec Shard { get; init; } = ShardSpec.All;
     /// <summary>Stop after this many new sentences (null: all).</summary>
     public long? Limit { get; init; }
 

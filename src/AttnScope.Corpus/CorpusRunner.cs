@@ -27,13 +27,16 @@ public static class CorpusRunner
 
         // A first pass validates every line (a malformed one is reported before any work) and counts them.
         long total = 0;
-        foreach (var _ in CorpusInput.Read(options.InputPath, options.Input)) total++;
-        if (total == 0) throw new AttnScopeException($"'{options.InputPath}' holds no sentences (it is empty or every line is blank)");
+        long all = 0;
+        foreach (var line in CorpusInput.Read(options.InputPath, options.Input)) { all++; if (options.Shard.Holds(line.Line)) total++; }
+        if (all == 0) throw new AttnScopeException($"'{options.InputPath}' holds no sentences (it is empty or every line is blank)");
+        if (total == 0) throw new AttnScopeException($"shard {options.Shard} of '{options.InputPath}' holds no sentences ({all} in the file)");
 
         var settings = new CorpusSettings(session.Files.Id, layers, heads, options.QkHeads, options.QkTokens);
         using var db = CorpusDatabase.Open(options.DatabasePath, create: true);
         db.Prepare(settings);
         var done = db.FinishedLines();
+        done.RemoveWhere(l => !options.Shard.Holds(l));
         long skipped = 0, written = 0, tokens = 0;
         var clock = Stopwatch.StartNew();
         bool qkv = options.QkHeads.Count > 0;
@@ -65,6 +68,7 @@ public static class CorpusRunner
         progress?.Invoke(new CorpusProgress(done.Count, total, 0, 0, clock.Elapsed));
         foreach (var line in CorpusInput.Read(options.InputPath, options.Input))
         {
+            if (!options.Shard.Holds(line.Line)) continue;
             if (done.Contains(line.Line)) { skipped++; continue; }
             if (options.Limit is { } limit && written + batch.Count >= limit) break;
             if (cancel.IsCancellationRequested) break;

@@ -27,15 +27,17 @@ public static class CorpusCommand
         var qkHeads = new Option<string?>("--qk-heads") { Description = "heads whose queries, keys and attention are stored, e.g. 2.5,4.0 (layer.head from 0)" };
         var qkTokens = new Option<int>("--qk-tokens") { Description = "tokens per sentence whose query and key are stored (sampled)", DefaultValueFactory = _ => 8 };
         var limit = new Option<long?>("--limit") { Description = "stop after this many new sentences" };
+        var shard = new Option<string?>("--shard") { Description = "run shard I of K (I/K, I from 0): the lines n with (n - 1) mod K = I; merge shards with 'corpus merge'" };
         var parquet = new Option<string?>("--parquet") { Description = "also export every table as Parquet into this folder when done" };
         var cmd = new Command("corpus", "Capture every sentence of a file and store per-head statistics in a DuckDB database (resumable).")
         {
-            model, engine, input, outPath, format, textColumn, pairColumn, header, textField, pairField, batch, qkHeads, qkTokens, limit, parquet,
+            model, engine, input, outPath, format, textColumn, pairColumn, header, textField, pairField, batch, qkHeads, qkTokens, limit, shard, parquet,
         };
         cmd.Subcommands.Add(CorpusQueryCommand.Create(output));
         cmd.Subcommands.Add(CorpusExportCommand.Create(output));
         cmd.Subcommands.Add(CorpusPlotCommand.Create(output));
         cmd.Subcommands.Add(CorpusViewCommand.Create(output));
+        cmd.Subcommands.Add(CorpusMergeCommand.Create(output));
         cmd.SetAction(r => output.Guard(() =>
         {
             var inputPath = r.GetValue(input) ?? throw new AttnScopeException("no input: give --input FILE (or a subcommand: query, export, plot, view)");
@@ -54,6 +56,7 @@ public static class CorpusCommand
                 QkHeads = HeadRef.ParseList(r.GetValue(qkHeads)),
                 QkTokens = r.GetValue(qkTokens),
                 Limit = r.GetValue(limit),
+                Shard = r.GetValue(shard) is { } sh ? ShardSpec.Parse(sh) : ShardSpec.All,
             };
             var files = AttnScope.Sources.Models.ModelResolver.Resolve(r.GetValue(model)!);
             if (DecoderSession.IsDecoder(files))
