@@ -8,7 +8,8 @@ using Microsoft.Playwright;
 namespace AttnScope.Bench;
 
 /// <summary>
-/// <c>-- viewer --painted [--hovers 60] [--minilm-tokens 512] [--diffuse-tokens 1024] [--trace DIR]</c>: hover in the
+/// <c>-- viewer --painted [--hovers 60] [--minilm-tokens 512] [--diffuse-tokens 1024] [--trace DIR]</c> (or
+/// <c>--diffuse-tokens N --write-diffuse FILE</c>: only save the diffuse capture): hover in the
 /// head view (and the matrix view) of real captures and measures each hover from its input event to the end of the
 /// frame that shows it, in headless Chromium (Debian's /usr/bin/chromium):
 /// <list type="bullet">
@@ -39,6 +40,10 @@ public static class ViewerHoverBenchmark
                 case "--minilm-tokens": minilm = int.Parse(Next()); break;
                 case "--diffuse-tokens": diffuse = int.Parse(Next()); break;
                 case "--trace": traceDir = Next(); break;
+                case "--write-diffuse":
+                    // only write the diffuse capture (to measure 'attnscope html' on it, docs/benchmarks.md)
+                    DiffuseCapture(diffuse, 12, 12).Save(Next());
+                    return 0;
                 default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --hovers, --minilm-tokens, --diffuse-tokens or --trace)");
             }
         }
