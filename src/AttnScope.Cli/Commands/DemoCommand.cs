@@ -61,8 +61,8 @@ public static class DemoCommand
             cap = WriteAnalyses(output, session, cap, capPath, folder);
 
             var page = Path.Combine(folder, "viewer.html");
-            var html = OfflinePage.Build(new ViewerData(cap, "demo: " + TextA + " / " + TextB));
-            AttnScope.Capture.Io.AtomicFile.Write(page, s => s.Write(System.Text.Encoding.UTF8.GetBytes(html)));
+            var viewer = new ViewerData(cap, "demo: " + TextA + " / " + TextB);
+            AttnScope.Capture.Io.AtomicFile.Write(page, s => OfflinePage.Write(viewer, s));
             output.Out.WriteLine($"wrote {page}: the interactive viewer (head, model, matrix, Q·K views and the analyses), offline; open it in a browser");
             output.Out.WriteLine($"done in {started.Elapsed.TotalSeconds:F1} s; inspect the capture with: attnscope inspect {capPath}");
             return 0;

@@ -30,9 +30,10 @@ public static class HtmlCommand
             var data = new ViewerData(cap, Path.GetFileName(capturePath));
             if (!ViewerBundle.FitsExact(data))
                 output.Warn("the capture is large, so the page holds 8-bit attention values (to 1/255 of each row's maximum); 'attnscope serve --captures FOLDER' shows exact values");
-            var html = OfflinePage.Build(data);
-            AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(html)));
-            double mb = html.Length / 1024.0 / 1024.0;
+            // Streamed into the file section by section: the page is never held in memory whole.
+            long bytes = 0;
+            AtomicFile.Write(path, s => bytes = OfflinePage.Write(data, s));
+            double mb = bytes / 1024.0 / 1024.0;
             if (mb > 100)
                 output.Warn($"the page is {mb:0} MB, which browsers open slowly; 'attnscope serve --captures FOLDER' loads one layer at a time instead");
             output.Out.WriteLine($"wrote {path} ({mb:0.0} MB)");

@@ -247,6 +247,35 @@ public sealed class ViewerData
         };
     }
 
+    /// <summary>
+    /// The length in bytes of a section, from the shapes where that is simple (attention, thumbnails, exact values,
+    /// queries and keys, norms), else by making it (the analyses' sections, which are small). The offline page
+    /// declares every section's offset before it writes the first, and checks each length as it writes.
+    /// </summary>
+    public long SectionLength(string section)
+    {
+        var parts = section.Split('/');
+        if (parts.Length is 3 or 4 && Capture.Stacks.TryGetValue(parts[1], out var s))
+        {
+            long rows = (long)s.Heads * s.Queries;
+            switch (parts[0], parts.Length)
+            {
+                case ("att", 3):
+                case ("norm", 3):
+                    return rows * 4 + rows * s.Keys;
+                case ("thumb", 3):
+                    var (tq, tk) = ThumbDims(s);
+                    return (long)s.Heads * tq * tk;
+                case ("exact", 4):
+                case ("normx", 4):
+                    return 4L * s.Queries * s.Keys;
+                case ("qk", 4) when s.Query is not null && s.Key is not null:
+                    return 4L * (s.Query.Shape[2] * s.Query.Shape[3] + s.Key.Shape[2] * s.Key.Shape[3]);
+            }
+        }
+        return Section(section).LongLength;
+    }
+
     private static SectionNotFoundException Unknown(string section) => new($"no section '{section}' in this capture");
 
     private static byte[] Quantized(AttentionStack s, int layer) => Quantize(s.Attention.Slice(layer), s.Heads * s.Queries, s.Keys);

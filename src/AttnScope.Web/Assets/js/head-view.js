@@ -209,6 +209,7 @@ export class HeadView {
 
   onMove(e) {
     if (!this.layer || this.pinned) return;
+    this.viewer.handlerStart = performance.now();
     this.setHover(this.hit(this.scroll.point(e)), e);
   }
 

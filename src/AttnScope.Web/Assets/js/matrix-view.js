@@ -226,6 +226,7 @@ export class MatrixView {
   }
 
   onMove(e) {
+    this.viewer.handlerStart = performance.now();
     const box = this.canvas.getBoundingClientRect();
     const x = e.clientX - box.left - this.left, y = e.clientY - box.top - this.top;
     const c = Math.floor(x / this.cell), r = Math.floor(y / this.rowH);

@@ -428,12 +428,15 @@ export class Viewer {
   timeHover(e) {
     if (!e || !e.timeStamp) return;
     const drawn = performance.now();
+    // js: the view's own work, from the handler's start (views mark it) to the end of drawing
+    const js = drawn - (this.handlerStart ?? drawn);
+    this.handlerStart = null;
     requestAnimationFrame(() => {
       const frame = performance.now();
       const channel = new MessageChannel();
       channel.port1.onmessage = () => {
         const painted = performance.now();
-        this.timings.hovers.push({ start: e.timeStamp, draw: drawn - e.timeStamp, frame: frame - e.timeStamp, painted: painted - e.timeStamp });
+        this.timings.hovers.push({ start: e.timeStamp, js, draw: drawn - e.timeStamp, frame: frame - e.timeStamp, painted: painted - e.timeStamp });
         performance.measure('attnscope:hover', { start: e.timeStamp, end: painted });
         channel.port1.close();
       };
