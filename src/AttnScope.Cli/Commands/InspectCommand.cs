@@ -18,11 +18,35 @@ public static class InspectCommand
         var cmd = new Command("inspect", "Summarise a capture: model, tokens, stacks and shapes, attention sinks.") { file, all };
         cmd.SetAction(r => output.Guard(() =>
         {
-            var cap = AttentionCapture.Load(r.GetValue(file)!);
+            var path = r.GetValue(file)!;
+            if (AttnScope.Capture.Long.LongCapture.IsLongCapture(path))
+            {
+                using var lc = AttnScope.Capture.Long.LongCapture.Open(path);
+                output.Out.Write(DescribeLong(lc, r.GetValue(all)));
+                return 0;
+            }
+            var cap = AttentionCapture.Load(path);
             output.Out.Write(Describe(cap, r.GetValue(all)));
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>A long capture (attnscope.long/1), from its header alone: nothing of the tensor data is read.</summary>
+    public static string DescribeLong(AttnScope.Capture.Long.LongCapture c, bool allTokens)
+    {
+        var sb = new StringBuilder();
+        var m = c.Metadata;
+        var L = c.Layout;
+        sb.AppendLine($"model:        {TokenText.Escaped(m.ModelId)} ({TokenText.Escaped(m.Architecture)})");
+        sb.AppendLine($"format:       {AttnScope.Capture.Long.LongCaptureLayout.FormatId} (long capture; open it with serve's /long view)");
+        foreach (var w in m.Warnings) sb.AppendLine($"warning:      {TokenText.Escaped(w)}");
+        sb.AppendLine($"stack:        {L.Stack}, {L.Layers} layers × {L.Heads} heads × {L.Tokens} tokens");
+        sb.AppendLine($"rows:         {(L.Chosen.Count == 0 ? "none" : string.Join(" ", L.Chosen.Select(p => $"l{p.Layer}h{p.Head}")))}" +
+            (L.Chosen.Count > 0 ? $" ({AttnScope.Capture.Long.AttentionQuantizer.Name(L.Storage)}, [{L.Tokens}, {L.Tokens}] each)" : ""));
+        sb.AppendLine($"pyramid:      {(L.Blocks.Count == 0 ? "none" : "blocks " + string.Join(", ", L.Blocks) + " (max and mean, F16, every head)")}");
+        AppendTokens(sb, "tokens", c.Tokens, allTokens);
+        return sb.ToString();
     }
 
     public static string Describe(AttentionCapture cap, bool allTokens)

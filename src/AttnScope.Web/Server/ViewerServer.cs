@@ -134,6 +134,19 @@ public sealed class ViewerServer : IAsyncDisposable
         });
         app.MapMethods("/api/data/{id}/{**section}", getOrHead, (string id, string section) =>
             Results.Bytes(store.Get(id).Section(section), "application/octet-stream"));
+        // The long view (long-view.js): a map-style view of long captures, tiles cut per request.
+        var longFiles = new LongCaptureFiles(options.CapturesDir);
+        app.MapMethods("/long", getOrHead, () => Results.Content(WebAssets.Text("long.html"), "text/html; charset=utf-8"));
+        app.MapMethods("/api/long/info", getOrHead, (HttpRequest req) =>
+            Json(LongCaptureFiles.Describe(longFiles.Get(req.Query["name"]), req.Query["name"].ToString())));
+        app.MapMethods("/api/long/tile", getOrHead, (HttpRequest req) =>
+        {
+            var q = req.Query;
+            var bytes = LongCaptureFiles.TileBytes(longFiles.Get(q["name"]), LongCaptureFiles.Int(q, "layer"), LongCaptureFiles.Int(q, "head"),
+                q["stat"] == "mean", LongCaptureFiles.Int(q, "block"), LongCaptureFiles.Int(q, "row"), LongCaptureFiles.Int(q, "col"),
+                LongCaptureFiles.Int(q, "rows"), LongCaptureFiles.Int(q, "cols"));
+            return Results.Bytes(bytes, "application/octet-stream");
+        });
         app.MapFallback("{**path}", (HttpContext ctx) => throw new HttpError(404, $"nothing at {ctx.Request.Path}"));
 
         try { await app.StartAsync(); }

@@ -162,3 +162,41 @@ public class LongCaptureMemoryTests
         Assert.True(allocated < stack / 8, $"{allocated:N0} bytes allocated; the float32 stack is {stack:N0}");
     }
 }
+
+/// <summary><c>attnscope capture</c> with the long options and <c>inspect</c> of the file it writes; bad options are one line.</summary>
+public class LongCaptureCliTests
+{
+    [Fact]
+    public void CaptureWritesALongCaptureAndInspectDescribesItFromTheHeader()
+    {
+        using var dir = new TempDir();
+        var model = LongModel.Write(dir.Path, 4096);
+        File.WriteAllText(dir.File("text.txt"), LongModel.Text(400));
+        var path = dir.File("long.safetensors");
+        var (code, stdout, err) = AttnScope.Tests.Cli.CliTests.Run("capture", "--model", model, "--text-file", dir.File("text.txt"),
+            "--storage", "f16", "--layers", "0,1", "--heads", "3", "--pyramid", "-o", path);
+        Assert.True(code == 0, err);
+        using (var cap = LongCapture.Open(path))
+        {
+            Assert.Equal([(0, 3), (1, 3)], cap.Layout.Chosen);
+            Assert.Equal(AttentionStorage.F16, cap.Layout.Storage);
+            Assert.Equal(LongCaptureLayout.PyramidBlocks(cap.Layout.Tokens), cap.Layout.Blocks);
+            Assert.Contains($"{cap.Layout.Tokens} tokens", stdout);
+        }
+        (code, stdout, err) = AttnScope.Tests.Cli.CliTests.Run("inspect", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("rows:         l0h3 l1h3 (f16", stdout);
+        Assert.Contains("attnscope.long/1", stdout);
+
+        foreach (var (args, words) in new[]
+        {
+            (new[] { "--storage", "f8" }, "unknown storage 'f8'"),
+            (new[] { "--layers", "0,7" }, "layer 7 is out of range"),
+            (new[] { "--heads", "x" }, "--heads: 'x' is not an index"),
+        })
+        {
+            (code, _, err) = AttnScope.Tests.Cli.CliTests.Run(["capture", "--model", model, "--text", "the cat sat", .. args, "-o", dir.File("bad.safetensors")]);
+            AttnScope.Tests.Cli.CliTests.AssertOneLineError(code, err, words);
+        }
+    }
+}
