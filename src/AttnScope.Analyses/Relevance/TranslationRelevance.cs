@@ -2,8 +2,8 @@ using System.Text.Json.Nodes;
 using AttnScope.Analyses.Results;
 using AttnScope.Capture;
 using AttnScope.Training.Decoding;
+using AttnScope.Sources.Transformer;
 using AttnScope.Training.Model;
-using AttnScope.Training.Model.Layers;
 using AttnScope.Training.Text;
 
 namespace AttnScope.Analyses.Relevance;
@@ -13,8 +13,8 @@ namespace AttnScope.Analyses.Relevance;
 /// pieces and which earlier target pieces make the model give a chosen target piece its probability. The explained
 /// output is log p(y_{t+1} | source, y_≤t) of decoder row t, teacher-forced on the capture's target tokens (row t
 /// of a capture from <see cref="Translator.Capture"/> reads BOS and the first t pieces and predicts piece t+1, or
-/// the end of sentence on the last row). Uses the model's own float32 forward and backward passes; not for use
-/// from several threads at once, or while the model is training.
+/// the end of sentence on the last row). Uses the core's float32 forward and backward passes; not for use while the
+/// model is training.
 /// </summary>
 public sealed class TranslationRelevance
 {
@@ -115,74 +115,65 @@ public sealed class TranslationRelevance
     }
 
     /// <summary>
-    /// Teacher-forced forward pass, then the backward pass of log p(target of row <paramref name="row"/>) with every
-    /// attention layer recording ∂/∂P. With a capture, refuses it if its attention is not this model's.
+    /// Teacher-forced forward pass on the core (encoder, then decoder over its output), then the core's backward
+    /// pass of log p(target of row <paramref name="row"/>) through the decoder and, from ∂/∂memory, the encoder,
+    /// keeping ∂/∂P of every attention layer (no parameter gradient is touched). With a capture, refuses it if its
+    /// attention is not this model's.
     /// </summary>
     internal Gradients Compute(int[] sourceIds, int[] targetIds, int row, AttentionCapture? capture = null)
     {
         var model = _translator.Model;
         var c = model.Config;
-        var layers = Attentions(model).ToList();
-        var batch = Batch.Of([new EncodedPair(sourceIds, targetIds)], SubwordVocabulary.BosId, SubwordVocabulary.EosId);
-        int s = batch.SourceLength, t = batch.TargetLength, vocab = c.VocabSize;
-        try
+        var encoder = model.EncoderModel;
+        var decoder = model.DecoderModel;
+        int t = targetIds.Length + 1, vocab = c.VocabSize;
+        var encoded = encoder.Forward(new ForwardInput { Ids = sourceIds, Record = true });
+        var decoded = decoder.Forward(new ForwardInput
         {
-            foreach (var (_, a) in layers) a.RecordProbabilityGradient = true;
-            var random = new FastRandom(0);
-            var logits = model.ForwardLogits(batch, ref random, training: false);
-            if (capture is not null) CheckAttention(capture, model);
-
-            int y = batch.TargetOutput[row];
-            var z = logits.AsSpan(row * vocab, vocab);
-            double max = double.NegativeInfinity;
-            foreach (var v in z) max = Math.Max(max, v);
-            double total = 0;
-            foreach (var v in z) total += Math.Exp(v - max);
-            double logSum = max + Math.Log(total);
-            var dLogits = GC.AllocateArray<float>(t * vocab, pinned: true);
-            for (int k = 0; k < vocab; k++) dLogits[row * vocab + k] = (float)-Math.Exp(z[k] - logSum);
-            dLogits[row * vocab + y] += 1f;
-            double logProb = z[y] - logSum;
-
-            model.BackwardFromLogits(dLogits);
-            double[][] Take(IEnumerable<MultiHeadAttention> stack, bool gradient) =>
-                stack.Select(a => DoubleOps.ToDouble(gradient ? a.ProbabilityGradient : a.Probabilities)).ToArray();
-            var encoder = model.Encoder.Select(e => e.SelfAttention).ToArray();
-            var decoder = model.Decoder.Select(d => d.SelfAttention).ToArray();
-            var cross = model.Decoder.Select(d => d.CrossAttention).ToArray();
-            return new Gradients(logProb, y, Take(encoder, false), Take(encoder, true), Take(decoder, false), Take(decoder, true),
-                Take(cross, false), Take(cross, true));
-        }
-        finally
+            Ids = [SubwordVocabulary.BosId, .. targetIds], Memory = encoded.Hidden, Logits = LogitRows.All, Record = true,
+        });
+        var stacks = new (string Name, FloatTensor Attention)[]
         {
-            foreach (var (_, a) in layers) a.RecordProbabilityGradient = false;
-            model.ZeroGrad();
-        }
+            (AttentionStack.Encoder, encoded.Attention!), (AttentionStack.Decoder, decoded.Attention!), (AttentionStack.Cross, decoded.CrossAttention!),
+        };
+        if (capture is not null) CheckAttention(capture, stacks);
+
+        int y = row < targetIds.Length ? targetIds[row] : SubwordVocabulary.EosId;
+        var z = decoded.Logits!.Data.AsSpan(row * vocab, vocab);
+        double max = double.NegativeInfinity;
+        foreach (var v in z) max = Math.Max(max, v);
+        double total = 0;
+        foreach (var v in z) total += Math.Exp(v - max);
+        double logSum = max + Math.Log(total);
+        var dLogits = new float[t * vocab];
+        for (int k = 0; k < vocab; k++) dLogits[row * vocab + k] = (float)-Math.Exp(z[k] - logSum);
+        dLogits[row * vocab + y] += 1f;
+        double logProb = z[y] - logSum;
+
+        var outputs = new BackwardOutputs { CrossProbabilityGradients = true };
+        var decoderDp = decoder.BackwardFromLogits(decoded.Tape!, dLogits, null, probabilityGradients: true, outputs)!;
+        var encoderDp = encoder.Backward(encoded.Tape!, outputs.MemoryGradient!, null, probabilityGradients: true)!;
+        static double[][] PerLayer(FloatTensor a) => Enumerable.Range(0, a.Shape[0]).Select(l => DoubleOps.ToDouble(a.Slice(l))).ToArray();
+        static double[][] Grad(float[][] g) => g.Select(x => DoubleOps.ToDouble(x)).ToArray();
+        return new Gradients(logProb, y, PerLayer(encoded.Attention!), Grad(encoderDp), PerLayer(decoded.Attention!), Grad(decoderDp),
+            PerLayer(decoded.CrossAttention!), Grad(outputs.CrossProbabilityGradient!));
     }
 
-    private static IEnumerable<(string Stack, MultiHeadAttention Layer)> Attentions(Transformer model) =>
-        model.Encoder.Select(e => (AttentionStack.Encoder, e.SelfAttention))
-            .Concat(model.Decoder.Select(d => (AttentionStack.Decoder, d.SelfAttention)))
-            .Concat(model.Decoder.Select(d => (AttentionStack.Cross, d.CrossAttention)));
-
-    private void CheckAttention(AttentionCapture capture, Transformer model)
+    private void CheckAttention(AttentionCapture capture, IEnumerable<(string Name, FloatTensor Attention)> stacks)
     {
-        int layerIndex = 0;
-        string? previous = null;
-        foreach (var (name, layer) in Attentions(model))
-        {
-            layerIndex = name == previous ? layerIndex + 1 : 0;
-            previous = name;
-            var theirs = capture.Stack(name).Attention.Slice(layerIndex);
-            var mine = layer.Probabilities;
-            if (theirs.Length != mine.Length)
-                throw new AttnScopeException($"the capture's {name} attention has {theirs.Length} values per layer but its tokens need {mine.Length}");
-            for (int i = 0; i < theirs.Length; i++)
+        foreach (var (name, attention) in stacks)
+            for (int layerIndex = 0; layerIndex < attention.Shape[0]; layerIndex++)
             {
-                double diff = Math.Abs(mine[i] - theirs[i]);
-                if (!(diff <= AttentionTolerance))
-                    throw new AttnScopeException($"the capture's {name} attention differs from what the translation model '{_translator.ModelId}' computes for its tokens (by {diff:G3} in layer {layerIndex}): it was made with another checkpoint");
+                var theirs = capture.Stack(name).Attention.Slice(layerIndex);
+                var mine = attention.Slice(layerIndex);
+                if (theirs.Length != mine.Length)
+                    throw new AttnScopeException($"the capture's {name} attention has {theirs.Length} values per layer but its tokens need {mine.Length}");
+                for (int i = 0; i < theirs.Length; i++)
+                {
+                    double diff = Math.Abs(mine[i] - theirs[i]);
+                    if (!(diff <= AttentionTolerance))
+                        throw new AttnScopeException($"the capture's {name} attention differs from what the translation model '{_translator.ModelId}' computes for its tokens (by {diff:G3} in layer {layerIndex}): it was made with another checkpoint");
+                }
             }
-        }
     }
 }

@@ -129,6 +129,11 @@ internal static class CoreOps
     /// <summary>dx = dy·act′(x) for the named activation.</summary>
     public static void ActivationBackward(string act, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (act == "relu")
+        {
+            for (int i = 0; i < x.Length; i++) dx[i] = x[i] > 0 ? dy[i] : 0f;
+            return;
+        }
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i], slope;

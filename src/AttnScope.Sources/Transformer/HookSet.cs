@@ -38,6 +38,8 @@ public static class HookPoints
     /// <summary>[m, heads, d_head] each head's weighted values, before the output projection.</summary>
     public static string Z(int l) => $"blocks.{l}.attn.hook_z";
     public static string AttnOut(int l) => $"blocks.{l}.hook_attn_out";
+    /// <summary>[heads, m, source] cross-attention probabilities (decoder blocks of an encoder-decoder).</summary>
+    public static string CrossPattern(int l) => $"blocks.{l}.cross_attn.hook_pattern";
     public static string ResidMid(int l) => $"blocks.{l}.hook_resid_mid";
     public static string Ln2Normalized(int l) => $"blocks.{l}.ln2.hook_normalized";
     /// <summary>[m, intermediate] before the activation (the gate's input for gated MLPs).</summary>
@@ -59,6 +61,7 @@ public static class HookPoints
             yield return Q(l); yield return K(l); yield return V(l);
             if (spec.Positions == PositionKind.Rotary) { yield return RotQ(l); yield return RotK(l); }
             yield return AttnScores(l); yield return Pattern(l); yield return Z(l); yield return AttnOut(l);
+            if (spec.CrossAttention) yield return CrossPattern(l);
             yield return ResidMid(l);
             if (spec.Mlp)
             {
@@ -75,7 +78,8 @@ public static class HookPoints
         name.EndsWith(".hook_resid_pre", StringComparison.Ordinal) || name.EndsWith(".attn.hook_z", StringComparison.Ordinal)
         || name.EndsWith(".hook_attn_out", StringComparison.Ordinal) || name.EndsWith(".hook_resid_mid", StringComparison.Ordinal)
         || name.EndsWith(".mlp.hook_post", StringComparison.Ordinal) || name.EndsWith(".hook_mlp_out", StringComparison.Ordinal)
-        || name.EndsWith(".hook_resid_post", StringComparison.Ordinal) || name.EndsWith(".attn.hook_pattern", StringComparison.Ordinal) || name == Embed;
+        || name.EndsWith(".hook_resid_post", StringComparison.Ordinal) || name.EndsWith(".attn.hook_pattern", StringComparison.Ordinal)
+        || name.EndsWith(".cross_attn.hook_pattern", StringComparison.Ordinal) || name == Embed;
 }
 
 /// <summary>

@@ -331,7 +331,7 @@ public sealed unsafe partial class TransformerModel
                 t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
                 if (!pre) NormRows(ws.X, m, w.Norm1Gain, w.Norm1Bias);
                 t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
-                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, segs, ws, crossAttention, m, lt, dropout);
+                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, segs, ws, crossAttention, m, lt, dropout, hooks, offset);
                 Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
                 if (lt is not null) lt.XMid = ws.X.AsSpan(0, m * d).ToArray();
 
@@ -421,7 +421,7 @@ public sealed unsafe partial class TransformerModel
     /// after (post-norm).
     /// </summary>
     private void CrossAttend(int l, PackedLayer w, float[][] memoryKv, SegmentLayout segs, CoreWorkspace ws, FloatTensor? crossAttention, int m,
-        LayerTape? lt, DropoutMasks dropout)
+        LayerTape? lt, DropoutMasks dropout, HookSet? hooks, int offset)
     {
         var s = Spec;
         int d = s.Hidden, qw = s.QueryWidth, kvw = s.KvWidth, heads = s.Heads;
@@ -458,6 +458,29 @@ public sealed unsafe partial class TransformerModel
             }
             if (Gemm.Threads > 1 && work >= ParallelWork) WorkerPool.For(segs.Count * heads, k => jobs[k / heads].Run(k % heads), Gemm.Threads);
             else for (int k = 0; k < segs.Count * heads; k++) jobs[k / heads].Run(k % heads);
+        }
+        string hook = HookPoints.CrossPattern(l);
+        if (hooks is not null && hooks.Wants(hook) && crossAttention is not null)
+        {
+            // one sequence (hooks do not run on packed passes): this layer's [heads, m, source]
+            int source = segs.MemLen![0], len = heads * m * source;
+            var p = crossAttention.Data.AsSpan(l * len, len);
+            hooks.Fire(hook, l, p, [heads, m, source], offset);
+            if (hooks.Edits(hook))
+            {
+                // the edited probabilities weight the values (a plain loop; edits are for analyses)
+                int dh = s.HeadDim, group = heads / s.KvHeads;
+                var kv = memoryKv[l];
+                for (int h = 0; h < heads; h++)
+                    for (int i = 0; i < m; i++)
+                    {
+                        var c = ws.Context.AsSpan(i * qw + h * dh, dh);
+                        c.Clear();
+                        var row = p.Slice((h * m + i) * source, source);
+                        for (int j = 0; j < source; j++)
+                            if (row[j] != 0f) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(kv.AsSpan(j * 2 * kvw + kvw + (h / group) * dh, dh), row[j], c, c);
+                    }
+            }
         }
         if (lt is not null) lt.CrossCtx = ws.Context.AsSpan(0, m * qw).ToArray();
         var mask = dropout.Next(m * d);

@@ -1,4 +1,5 @@
-using AttnScope.Training.Model.Layers;
+using AttnScope.Sources.Transformer;
+using AttnScope.Sources.Transformer.Families;
 
 namespace AttnScope.Training.Model;
 
@@ -10,70 +11,46 @@ public readonly record struct StepLoss(double Loss, double Nll, int Tokens)
 }
 
 /// <summary>
-/// The encoder-decoder Transformer: embeddings (optionally one shared table, also used as the output projection),
-/// positions, encoder and decoder stacks, and the label-smoothed loss. <see cref="Forward"/> runs a batch with
-/// teacher forcing; <see cref="Backward"/> accumulates every parameter's gradient.
+/// The encoder-decoder translation model of <c>attnscope train</c>, on the one Transformer core: its trainable
+/// <see cref="Parameters"/> under the checkpoint names of <see cref="TranslationFamily"/>, viewed as the core's
+/// tensors of an encoder stack and a decoder stack (cross-attention), and the label-smoothed loss.
+/// <see cref="Forward"/> runs a batch with teacher forcing as packed sequences (every sentence at its own length,
+/// the projections and MLPs one product over all rows); <see cref="Backward"/> runs the core's backward pass
+/// through the decoder, hands ∂loss/∂memory to the encoder's, and accumulates every parameter's gradient.
+/// Dropout (embeddings and every sub-layer output) is drawn from the step's random source in training mode.
 /// </summary>
 public sealed class Transformer
 {
     public TransformerConfig Config { get; }
-    public Embedding SourceEmbedding { get; }
-    public Embedding TargetEmbedding { get; }
-    public PositionalEncoding SourcePositions { get; }
-    public PositionalEncoding TargetPositions { get; }
-    public Dropout SourceDropout { get; }
-    public Dropout TargetDropout { get; }
-    public EncoderLayer[] Encoder { get; }
-    public DecoderLayer[] Decoder { get; }
-    /// <summary>Final norms of the pre-LN arrangement (null for post-LN).</summary>
-    public LayerNorm? EncoderNorm { get; }
-    public LayerNorm? DecoderNorm { get; }
-    public Linear OutputProjection { get; }
+    public TransformerSpec EncoderSpec { get; }
+    public TransformerSpec DecoderSpec { get; }
     public LabelSmoothedCrossEntropy Loss { get; private set; }
+    /// <summary>Every trainable tensor, in checkpoint order.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
+    /// <summary>The core's views of the parameters' values and gradients.</summary>
+    public CoreTensors EncoderTensors { get; }
+    public CoreTensors DecoderTensors { get; }
+    private readonly CoreGradients _encoderGrads, _decoderGrads;
 
-    private float[] _memory = [];
-    private float[] _dMemory = [];
-    private float[] _logits = [];
-    private Batch? _batch;
+    private TransformerModel? _encoder, _decoder;
+    private long _packedVersion = -1;
+    private CoreTape? _encoderTape, _decoderTape;
+    private int _rows;
 
     public Transformer(TransformerConfig config, float labelSmoothing = 0.1f)
     {
         config.Validate();
         Config = config;
-        int d = config.Dim;
-        SourceEmbedding = new Embedding(config.SharedEmbeddings ? "embed" : "src_embed", config.VocabSize, d);
-        TargetEmbedding = config.SharedEmbeddings ? new Embedding(SourceEmbedding.Table) : new Embedding("tgt_embed", config.VocabSize, d);
-        SourcePositions = new PositionalEncoding("src_pos", config.MaxLength, d, config.LearnedPositions);
-        TargetPositions = new PositionalEncoding("tgt_pos", config.MaxLength, d, config.LearnedPositions);
-        SourceDropout = new Dropout(config.Dropout);
-        TargetDropout = new Dropout(config.Dropout);
-        Encoder = Enumerable.Range(0, config.EncoderLayers).Select(i => new EncoderLayer($"enc.{i}", config)).ToArray();
-        Decoder = Enumerable.Range(0, config.DecoderLayers).Select(i => new DecoderLayer($"dec.{i}", config)).ToArray();
-        if (config.PreNorm)
-        {
-            EncoderNorm = new LayerNorm("enc.norm", d);
-            DecoderNorm = new LayerNorm("dec.norm", d);
-        }
-        OutputProjection = config.SharedEmbeddings
-            ? new Linear(TargetEmbedding.Table, null)
-            : new Linear("out_proj", d, config.VocabSize, bias: false);
+        EncoderSpec = TranslationFamily.Spec(config, decoder: false);
+        DecoderSpec = TranslationFamily.Spec(config, decoder: true);
+        var parameters = TranslationFamily.WeightNames(config).Select(w => new Parameter(w.Name, w.Shape, w.NoDecay)).ToList();
+        Parameters = parameters;
+        var byName = parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        (EncoderTensors, DecoderTensors) = TranslationFamily.Map(config, n => byName[n].Value);
+        var (encGrads, decGrads) = TranslationFamily.Map(config, n => byName[n].Grad);
+        _encoderGrads = new CoreGradients { Values = EncoderTensors, Grads = encGrads };
+        _decoderGrads = new CoreGradients { Values = DecoderTensors, Grads = decGrads };
         Loss = new LabelSmoothedCrossEntropy(labelSmoothing, Batch.PadId);
-
-        var all = new List<Parameter>();
-        void Add(IEnumerable<Parameter> ps) { foreach (var p in ps) if (!all.Any(q => ReferenceEquals(q, p))) all.Add(p); }
-        Add([SourceEmbedding.Table, TargetEmbedding.Table]);
-        if (SourcePositions.Table is { } sp) Add([sp]);
-        if (TargetPositions.Table is { } tp) Add([tp]);
-        foreach (var l in Encoder) Add(l.Parameters());
-        if (EncoderNorm is not null) Add(EncoderNorm.Parameters());
-        foreach (var l in Decoder) Add(l.Parameters());
-        if (DecoderNorm is not null) Add(DecoderNorm.Parameters());
-        Add(OutputProjection.Parameters());
-        Parameters = all;
-        var names = new HashSet<string>();
-        foreach (var p in all)
-            if (!names.Add(p.Name)) throw new InvalidOperationException($"duplicate parameter name {p.Name}");
     }
 
     public long ParameterCount => Parameters.Sum(p => (long)p.Length);
@@ -102,71 +79,92 @@ public sealed class Transformer
         foreach (var p in Parameters) p.ZeroGrad();
     }
 
-    /// <summary>The encoder output [batch·sourceLength, d] for a batch (kept for the decoder).</summary>
-    public float[] Encode(Batch batch, ref FastRandom random, bool training)
+    /// <summary>The encoder stack over the current values (re-packed after the parameters change).</summary>
+    public TransformerModel EncoderModel { get { Refresh(); return _encoder!; } }
+    /// <summary>The decoder stack (causal self-attention, cross-attention, the language-model head).</summary>
+    public TransformerModel DecoderModel { get { Refresh(); return _decoder!; } }
+
+    private void Refresh()
     {
-        int rows = batch.Size * batch.SourceLength;
-        var x = SourceEmbedding.Forward(batch.Source, rows);
-        SourcePositions.Forward(x, batch.Size, batch.SourceLength);
-        x = SourceDropout.Forward(x, rows * Config.Dim, ref random, training);
-        foreach (var layer in Encoder) x = layer.Forward(x, batch.Size, batch.SourceLength, batch.SourceLengths, ref random, training);
-        return EncoderNorm is null ? x : EncoderNorm.Forward(x, rows);
+        long version = 0;
+        foreach (var p in Parameters) version += p.Version;
+        if (version == _packedVersion && _encoder is not null) return;
+        _encoder = new TransformerModel(EncoderSpec, EncoderTensors, "translation encoder");
+        _decoder = new TransformerModel(DecoderSpec, DecoderTensors, "translation decoder");
+        _packedVersion = version;
     }
 
-    /// <summary>Teacher-forced forward of a batch: logits [batch·targetLength, vocab] (owned by the model).</summary>
+    /// <summary>The current weights as an inference model of the core (encoder, decoder, BOS as the start token).</summary>
+    public EncoderDecoderModel AsEncoderDecoder() => new()
+    {
+        Encoder = EncoderModel, Decoder = DecoderModel, DecoderStartId = DecoderSpec.BosId!.Value, EosId = DecoderSpec.EosId,
+    };
+
+    /// <summary>
+    /// Teacher-forced forward of a batch as packed sequences: logits [Σ target lengths, vocab], example after
+    /// example (each example's rows are its decoder inputs BOS·y). Keeps what <see cref="Backward"/> needs.
+    /// </summary>
     public float[] ForwardLogits(Batch batch, ref FastRandom random, bool training)
     {
-        _batch = batch;
-        _memory = Encode(batch, ref random, training);
-        int rows = batch.Size * batch.TargetLength;
-        var y = TargetEmbedding.Forward(batch.TargetInput, rows);
-        TargetPositions.Forward(y, batch.Size, batch.TargetLength);
-        y = TargetDropout.Forward(y, rows * Config.Dim, ref random, training);
-        foreach (var layer in Decoder)
-            y = layer.Forward(y, batch.Size, batch.TargetLength, batch.TargetLengths, _memory, batch.SourceLength, batch.SourceLengths, ref random, training);
-        if (DecoderNorm is not null) y = DecoderNorm.Forward(y, rows);
-        _logits = OutputProjection.Forward(y, rows);
-        return _logits;
+        int n = batch.Size;
+        var srcLens = batch.SourceLengths.AsSpan(0, n).ToArray();
+        var tgtLens = batch.TargetLengths.AsSpan(0, n).ToArray();
+        var src = new int[srcLens.Sum()];
+        var tgt = new int[tgtLens.Sum()];
+        for (int b = 0, s = 0, t = 0; b < n; s += srcLens[b], t += tgtLens[b], b++)
+        {
+            batch.Source.AsSpan(b * batch.SourceLength, srcLens[b]).CopyTo(src.AsSpan(s));
+            batch.TargetInput.AsSpan(b * batch.TargetLength, tgtLens[b]).CopyTo(tgt.AsSpan(t));
+        }
+        float rate = training ? Config.Dropout : 0f;
+        ulong encoderSeed = random.NextUInt64(), decoderSeed = random.NextUInt64();
+        var encoded = EncoderModel.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = rate, DropoutSeed = encoderSeed });
+        var decoded = DecoderModel.Forward(new ForwardInput
+        {
+            Ids = tgt, Segments = tgtLens, Memory = encoded.Hidden, MemorySegments = srcLens, Logits = LogitRows.All, Record = true,
+            Dropout = rate, DropoutSeed = decoderSeed,
+        });
+        _encoderTape = encoded.Tape;
+        _decoderTape = decoded.Tape;
+        _rows = tgt.Length;
+        return decoded.Logits!.Data;
+    }
+
+    /// <summary>The targets of a batch in the packed order of <see cref="ForwardLogits"/>: y·EOS per example.</summary>
+    public static int[] PackedTargets(Batch batch)
+    {
+        var r = new int[batch.TargetLengths.AsSpan(0, batch.Size).ToArray().Sum()];
+        for (int b = 0, t = 0; b < batch.Size; t += batch.TargetLengths[b], b++)
+            batch.TargetOutput.AsSpan(b * batch.TargetLength, batch.TargetLengths[b]).CopyTo(r.AsSpan(t));
+        return r;
     }
 
     /// <summary>Forward pass and loss of a batch.</summary>
     public StepLoss Forward(Batch batch, ref FastRandom random, bool training)
     {
         var logits = ForwardLogits(batch, ref random, training);
-        var (loss, nll, tokens) = Loss.Forward(logits, batch.Size * batch.TargetLength, Config.VocabSize, batch.TargetOutput);
+        var (loss, nll, tokens) = Loss.Forward(logits, _rows, Config.VocabSize, PackedTargets(batch));
         return new StepLoss(loss, nll, tokens);
     }
 
     /// <summary>Backward pass of the last <see cref="Forward"/>: adds d(loss·<paramref name="scale"/>)/dθ to every gradient.</summary>
     public void Backward(float scale)
     {
-        if (_batch is null) throw new InvalidOperationException("Backward needs a Forward first");
+        if (_decoderTape is null) throw new InvalidOperationException("Backward needs a Forward first");
         BackwardFromLogits(Loss.Backward(scale));
     }
 
     /// <summary>
-    /// Backward pass of the last <see cref="ForwardLogits"/> from a given gradient of any scalar with respect to the
-    /// logits [batch·targetLength, vocab] (e.g. of one token's log-probability): adds that scalar's gradient to every
-    /// parameter's gradient (and to the attention probabilities' where they are recorded).
+    /// Backward pass of the last <see cref="ForwardLogits"/> from a gradient of any scalar with respect to its
+    /// logits [Σ target lengths, vocab]: through the decoder (cross-attention included), then the encoder from
+    /// ∂/∂memory, adding into every parameter's gradient.
     /// </summary>
     public void BackwardFromLogits(float[] dLogits)
     {
-        var batch = _batch ?? throw new InvalidOperationException("Backward needs a Forward first");
-        var dy = OutputProjection.Backward(dLogits);
-        if (DecoderNorm is not null) dy = DecoderNorm.Backward(dy);
-        long memoryLength = (long)batch.Size * batch.SourceLength * Config.Dim;
-        Buffers.Ensure(ref _dMemory, memoryLength);
-        Array.Clear(_dMemory, 0, (int)memoryLength);
-        for (int i = Decoder.Length - 1; i >= 0; i--) dy = Decoder[i].Backward(dy, _dMemory);
-        dy = TargetDropout.Backward(dy);
-        TargetPositions.Backward(dy);
-        TargetEmbedding.Backward(dy);
-
-        var dx = EncoderNorm is null ? _dMemory : EncoderNorm.Backward(_dMemory);
-        for (int i = Encoder.Length - 1; i >= 0; i--) dx = Encoder[i].Backward(dx);
-        dx = SourceDropout.Backward(dx);
-        SourcePositions.Backward(dx);
-        SourceEmbedding.Backward(dx);
+        var decoderTape = _decoderTape ?? throw new InvalidOperationException("Backward needs a Forward first");
+        var outputs = new BackwardOutputs();
+        _decoder!.BackwardFromLogits(decoderTape, dLogits, _decoderGrads, outputs: outputs);
+        _encoder!.Backward(_encoderTape!, outputs.MemoryGradient!, _encoderGrads);
     }
 
     /// <summary>Multiply-adds of one forward pass over a batch (linear layers, attention, output projection).</summary>

@@ -5,7 +5,7 @@ using AttnScope.Tests.Training;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
 using AttnScope.Training.Model;
-using AttnScope.Training.Model.Layers;
+using AttnScope.Sources.Transformer;
 using AttnScope.Training.Text;
 
 namespace AttnScope.Tests.Analyses;
@@ -27,16 +27,19 @@ public class RelevanceTranslationTests
         return new Translator(model, vocab, "tiny");
     }
 
-    /// <summary>log p of decoder row <paramref name="row"/>'s target, from a plain inference forward pass.</summary>
-    private static double LogProb(Transformer model, Batch batch, int row)
+    /// <summary>
+    /// log p of decoder row <paramref name="row"/>'s target from plain inference passes of the core, with the hooks
+    /// (edits of attention probabilities) given for the encoder and the decoder.
+    /// </summary>
+    private static double LogProb(Transformer model, int[] src, int[] tgt, int row, HookSet? encoderHooks = null, HookSet? decoderHooks = null)
     {
-        var random = new FastRandom(0);
-        var logits = model.ForwardLogits(batch, ref random, training: false);
-        int v = model.Config.VocabSize;
+        var memory = model.EncoderModel.Forward(new ForwardInput { Ids = src, Hooks = encoderHooks }).Hidden;
+        var logits = model.DecoderModel.Forward(new ForwardInput { Ids = [SubwordVocabulary.BosId, .. tgt], Memory = memory, Hooks = decoderHooks, Logits = LogitRows.All }).Logits!.Data;
+        int v = model.Config.VocabSize, y = row < tgt.Length ? tgt[row] : SubwordVocabulary.EosId;
         double max = double.NegativeInfinity, sum = 0;
         for (int k = 0; k < v; k++) max = Math.Max(max, logits[row * v + k]);
         for (int k = 0; k < v; k++) sum += Math.Exp(logits[row * v + k] - max);
-        return logits[row * v + batch.TargetOutput[row]] - max - Math.Log(sum);
+        return logits[row * v + y] - max - Math.Log(sum);
     }
 
     [Theory]
@@ -51,22 +54,21 @@ public class RelevanceTranslationTests
         var relevance = new TranslationRelevance(translator);
         var (src, tgt) = relevance.InputOf(capture, row);
         var g = relevance.Compute(src, tgt, row);
-        var batch = Batch.Of([new EncodedPair(src, tgt)], SubwordVocabulary.BosId, SubwordVocabulary.EosId);
-        Assert.Equal(LogProb(model, batch, row), g.LogProb, 5);
+        Assert.Equal(LogProb(model, src, tgt, row), g.LogProb, 5);
 
         int s = src.Length, t = tgt.Length + 1, heads = model.Config.Heads;
-        var stacks = new (string Name, MultiHeadAttention[] Layers, double[][] Gradients, int Queries, int Keys, bool Causal)[]
+        var stacks = new (string Name, Func<int, string> Hook, bool Encoder, int Layers, double[][] Gradients, int Queries, int Keys, bool Causal)[]
         {
-            ("encoder", model.Encoder.Select(e => e.SelfAttention).ToArray(), g.EncoderGradient, s, s, false),
-            ("decoder", model.Decoder.Select(d => d.SelfAttention).ToArray(), g.DecoderGradient, t, t, true),
-            ("cross", model.Decoder.Select(d => d.CrossAttention).ToArray(), g.CrossGradient, t, s, false),
+            ("encoder", HookPoints.Pattern, true, model.Config.EncoderLayers, g.EncoderGradient, s, s, false),
+            ("decoder", HookPoints.Pattern, false, model.Config.DecoderLayers, g.DecoderGradient, t, t, true),
+            ("cross", HookPoints.CrossPattern, false, model.Config.DecoderLayers, g.CrossGradient, t, s, false),
         };
-        const float eps = 1e-3f; // small enough to rarely cross a ReLU kink of the feed-forward layers (as GradientCheck)
+        const float eps = 1e-3f; // small enough to rarely cross a ReLU kink of the feed-forward layers
         var random = new Random(5);
-        foreach (var (name, layers, gradients, q, k, causal) in stacks)
+        foreach (var (name, hook, encoder, layers, gradients, q, k, causal) in stacks)
         {
             double largest = 0;
-            for (int l = 0; l < layers.Length; l++)
+            for (int l = 0; l < layers; l++)
                 for (int h = 0; h < heads; h++)
                 {
                     var direction = new float[q * k];
@@ -78,13 +80,12 @@ public class RelevanceTranslationTests
                     double Moved(float sign)
                     {
                         int head = h;
-                        layers[l].ProbabilityEdit = (index, p) =>
+                        var hooks = new HookSet().Edit(hook(l), (p, _) =>
                         {
-                            if (index != head) return;
-                            for (int i = 0; i < p.Length; i++) p[i] += sign * eps * direction[i];
-                        };
-                        try { return LogProb(model, batch, row); }
-                        finally { layers[l].ProbabilityEdit = null; }
+                            var block = p.Slice(head * q * k, q * k);
+                            for (int i = 0; i < block.Length; i++) block[i] += sign * eps * direction[i];
+                        });
+                        return encoder ? LogProb(model, src, tgt, row, encoderHooks: hooks) : LogProb(model, src, tgt, row, decoderHooks: hooks);
                     }
                     double numeric = (Moved(1) - Moved(-1)) / (2 * eps);
                     Assert.True(Math.Abs(numeric - analytic) <= 3e-3 + 3e-2 * Math.Abs(analytic),

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using AttnScope.Sources.Engine;
 
-namespace AttnScope.Training.Model.Layers;
+namespace AttnScope.Training.Model;
 
 /// <summary>
 /// Cross-entropy against a smoothed target: q = (1 − ε)·onehot(y) + ε/V. Rows whose target is the padding id are
@@ -35,7 +35,7 @@ public sealed class LabelSmoothedCrossEntropy
     public (double Loss, double Nll, int Tokens) Forward(float[] logits, int rows, int vocab, int[] targets)
     {
         _logits = logits; _rows = rows; _vocab = vocab; _targets = targets;
-        Buffers.Ensure(ref _dLogits, (long)rows * vocab);
+        if (_dLogits.Length != (long)rows * vocab) _dLogits = new float[checked(rows * vocab)]; // exactly the logits' size: the core checks it
         _chunks = Math.Min(_lossParts.Length, Math.Max(1, Math.Min(rows, Gemm.Threads * 4)));
         WorkerPool.For(_chunks, _forwardChunk, Gemm.Threads);
         double loss = 0, nll = 0;
@@ -74,7 +74,7 @@ public sealed class LabelSmoothedCrossEntropy
         _nllParts[c] = nll;
     }
 
-    /// <summary>dlogits = (softmax − q)·<paramref name="scale"/> (e.g. 1 / tokens for a mean loss), padding rows zero.</summary>
+    /// <summary>dlogits [rows, vocab] = (softmax − q)·<paramref name="scale"/> (e.g. 1 / tokens for a mean loss), padding rows zero.</summary>
     public float[] Backward(float scale)
     {
         _scale = scale;
