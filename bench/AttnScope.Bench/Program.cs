@@ -6,11 +6,8 @@ using AttnScope.Capture;
 // Developer component timings: -- --component [--gemm|--rowops|--gelu|--alloc|--bandwidth|--profile]
 // Translation training throughput (default config): -- --training [--steps N]
 // The interactive viewer in headless Chromium: -- viewer [--tokens 128,1024] [--screenshots DIR]
-<<<<<<< HEAD
 // The 3D (WebGL) view: rotation frame times at 512 tokens × 12 layers: -- viewer3d [--tokens 512] [--screenshots DIR]
-=======
 // Long captures (32k tokens) and the long view in headless Chromium: -- long [--tokens 32768] [--screenshots DIR]
->>>>>>> s-long
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
 // Gradient relevance against the forward pass: -- relevance [--lengths 16,128,512] [--runs 5]
 // Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 3] [--peer-pairs 6] [--no-networkx]
@@ -26,11 +23,8 @@ try
     if (args.Contains("--component")) return ComponentBenchmarks.Run(args.Where(a => a != "--component").ToArray());
     if (args.Contains("--training")) return TrainingBenchmark.Run(args.Where(a => a != "--training").ToArray());
     if (args.FirstOrDefault() == "viewer") return ViewerBenchmark.Run(args[1..]);
-<<<<<<< HEAD
     if (args.FirstOrDefault() == "viewer3d") return Viewer3dBenchmark.Run(args[1..]);
-=======
     if (args.FirstOrDefault() == "long") return LongBenchmark.Run(args[1..]);
->>>>>>> s-long
     if (args.FirstOrDefault() == "relevance") return RelevanceBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "flow") return FlowBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "decoder") return DecoderBenchmark.Run(args[1..]);
