@@ -14,6 +14,7 @@ public static class CorpusCommand
     public static Command Create(CliOutput output)
     {
         var model = CaptureCommand.ModelOption();
+        model.Description = "an encoder model: minilm (embedded default), a Hugging Face folder, an .onnx file, or hf:ORG/NAME[@revision]";
         var engine = CaptureCommand.EngineOption();
         var input = new Option<string?>("--input", "-i") { Description = "the sentences: plain lines (.txt), TSV (.tsv) or JSON Lines (.jsonl)" };
         var outPath = new Option<string?>("--out", "-o") { Description = "the DuckDB database to write (an existing one is resumed)" };

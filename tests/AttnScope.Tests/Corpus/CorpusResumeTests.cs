@@ -92,6 +92,49 @@ public sealed class CorpusResumeTests
     }
 }
 
+/// <summary>Ctrl-C (SIGINT) stops a run after its batch commits, with exit code 130 and a line saying how to go on.</summary>
+[Collection("minilm")]
+public sealed class CorpusInterruptTests
+{
+    [Fact]
+    public void InterruptStopsCleanlyAndTheSameCommandFinishes()
+    {
+        using var dir = new TempDir();
+        var lines = Enumerable.Range(0, 80).Select(i => $"{Lines[i % Lines.Length]} Sentence {i} of the interrupted run.".Trim()).ToArray();
+        var input = WriteText(dir, lines);
+        var db = dir.File("c.duckdb");
+        var dll = Path.Combine(AppContext.BaseDirectory, "attnscope.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { dll, "corpus", "--input", input, "--out", db, "--batch", "2" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var err = new System.Text.StringBuilder();
+        bool sent = false;
+        string? line;
+        while ((line = p.StandardError.ReadLine()) is not null)
+        {
+            err.AppendLine(line);
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"corpus: (\d+)/80 ");
+            if (!sent && m.Success && int.Parse(m.Groups[1].Value) is > 0 and < 60)
+            {
+                using var kill = Process.Start("kill", ["-INT", p.Id.ToString()]);
+                kill.WaitForExit();
+                sent = true;
+            }
+        }
+        Assert.True(p.WaitForExit(60_000));
+        Assert.True(sent, "the run finished before it could be interrupted: " + stdout.Result);
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{err}");
+        Assert.Contains("run the same command again to go on", err.ToString());
+        Assert.DoesNotContain("   at ", err.ToString());
+        long before = Longs(db, "SELECT count(*) FROM sentences")[0];
+        Assert.InRange(before, 1, 79);
+        var (output, _) = RunCorpus("--input", input, "--out", db, "--batch", "2");
+        Assert.Contains($"{80 - before} new sentences", output);
+        AssertComplete(db, NonBlankLines(lines));
+    }
+}
+
 /// <summary>Shards of one input, run separately and merged, give the database of one run over the whole file.</summary>
 [Collection("minilm")]
 public sealed class CorpusShardTests
