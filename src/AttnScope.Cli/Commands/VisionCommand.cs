@@ -36,11 +36,12 @@ public static class VisionCommand
         var query = new Option<string>("--query") { Description = "the token whose attention is drawn: cls, dist, or a patch as ROW,COL", DefaultValueFactory = _ => "cls" };
         var model = new Option<string?>("--model", "-m") { Description = "the model folder (for --view relevance)" };
         var target = new Option<int?>("--target") { Description = "class index to explain (relevance; default the predicted class)" };
+        var image = new Option<string?>("--image") { Description = "the image file for --view relevance (default: the path kept in the capture)" };
         var cmap = new Option<string>("--colormap") { Description = "colour map (magma, viridis, …)", DefaultValueFactory = _ => "magma" };
         var outPath = new Option<string>("--output", "-o") { Description = "image to write (.png; .gif for animate)", Required = true };
         var cmd = new Command("vision", "Draw attention, rollout or relevance of an image capture over the image.")
         {
-            file, view, layer, query, model, target, cmap, outPath,
+            file, view, layer, query, model, target, image, cmap, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -71,8 +72,10 @@ public static class VisionCommand
                 {
                     var dir = r.GetValue(model) ?? throw new AttnScopeException("--view relevance needs --model DIR (the gradients come from the model)");
                     var vit = VitModel.Load(dir);
-                    if (string.IsNullOrEmpty(layout.ImagePath)) throw new AttnScopeException("the capture does not name its image file");
-                    var pixels = vit.Preprocessor.Pixels(ImageFile.Load(layout.ImagePath));
+                    var imagePath = r.GetValue(image) ?? layout.ImagePath;
+                    if (string.IsNullOrEmpty(imagePath)) throw new AttnScopeException("the capture does not name its image file: give --image FILE");
+                    var pixels = vit.Preprocessor.Pixels(ImageFile.Load(imagePath));
+                    CheckSameRun(stack, vit.Forward(pixels).Attention!, dir, imagePath);
                     var (map, t) = VisionMaps.Relevance(vit, pixels, r.GetValue(target));
                     ImageOverlayRenderer.SavePng(path, layout.Image, [map], $"gradient relevance (Chefer et al. 2021) for class {t} '{vit.Label(t)}'", options with { Columns = 1 });
                     break;
@@ -90,6 +93,14 @@ public static class VisionCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Refuses a model or image other than the capture's: their attention must agree within 1e-4.</summary>
+    private static void CheckSameRun(AttentionStack stack, FloatTensor attention, string model, string image)
+    {
+        bool same = stack.Attention.Shape.SequenceEqual(attention.Shape);
+        for (int i = 0; same && i < attention.Data.Length; i++) same = Math.Abs(attention.Data[i] - stack.Attention.Data[i]) <= 1e-4f;
+        if (!same) throw new AttnScopeException($"model '{model}' on image '{image}' does not give the capture's attention: relevance needs the model and image the capture was made with");
     }
 
     /// <summary>cls → 0, dist → 1 (DeiT), "R,C" → that patch's token.</summary>

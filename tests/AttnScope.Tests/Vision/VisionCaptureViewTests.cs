@@ -145,6 +145,10 @@ public class VisionCaptureViewTests(ITestOutputHelper output)
         }
         (code, _, err) = CliTests.Run("vision", cap, "--query", "dist", "-o", Path.Combine(tmp.Path, "x.png"));
         CliTests.AssertOneLineError(code, err, "no distillation token");
+        (code, _, err) = CliTests.Run("vision", cap, "--view", "relevance", "--model", Folder("tiny-deit"), "-o", Path.Combine(tmp.Path, "x.png"));
+        CliTests.AssertOneLineError(code, err, "does not give the capture's attention");
+        (code, _, err) = CliTests.Run("vision", cap, "--view", "relevance", "--model", model, "--image", Path.Combine(Folder("tiny-deit"), "image.png"), "-o", Path.Combine(tmp.Path, "x.png"));
+        CliTests.AssertOneLineError(code, err, "does not give the capture's attention");
         (code, _, err) = CliTests.Run("capture", "--model", model, "--image", Path.Combine(model, "config.json"), "-o", cap);
         CliTests.AssertOneLineError(code, err, "not an image");
     }
