@@ -14,12 +14,13 @@ namespace AttnScope.Cli;
 /// </summary>
 public static class VisionCommand
 {
-    public static int Capture(CliOutput output, string modelDir, string imagePath, string path)
+    public static int Capture(CliOutput output, string modelName, string imagePath, string path)
     {
+        var modelDir = VitModel.ResolveFolder(modelName);
         if (!Directory.Exists(modelDir) || !VitModel.IsVisionFolder(modelDir))
-            throw new AttnScopeException($"--image needs a vision model folder (config.json with model_type vit or deit); '{modelDir}' is not one");
+            throw new AttnScopeException($"--image needs a vision model (a folder or hf:ORG/NAME whose config.json has model_type vit or deit); '{modelName}' is not one");
         var model = VitModel.Load(modelDir);
-        var cap = VisionCapture.Capture(model, ImageFile.Load(imagePath), imagePath, modelDir);
+        var cap = VisionCapture.Capture(model, ImageFile.Load(imagePath), imagePath, modelName);
         cap.Save(path);
         var enc = cap.Stacks[AttentionStack.Encoder];
         var layout = VisionLayout.Require(cap);
@@ -34,7 +35,7 @@ public static class VisionCommand
         var view = new Option<string>("--view") { Description = "heads (every head of a layer), rollout, relevance (needs --model), animate (GIF over layers)", DefaultValueFactory = _ => "heads" };
         var layer = new Option<int>("--layer", "-l") { Description = "layer for --view heads (from 0; default the last)", DefaultValueFactory = _ => -1 };
         var query = new Option<string>("--query") { Description = "the token whose attention is drawn: cls, dist, or a patch as ROW,COL", DefaultValueFactory = _ => "cls" };
-        var model = new Option<string?>("--model", "-m") { Description = "the model folder (for --view relevance)" };
+        var model = new Option<string?>("--model", "-m") { Description = "the model, a folder or hf:ORG/NAME (for --view relevance)" };
         var target = new Option<int?>("--target") { Description = "class index to explain (relevance; default the predicted class)" };
         var image = new Option<string?>("--image") { Description = "the image file for --view relevance (default: the path kept in the capture)" };
         var cmap = new Option<string>("--colormap") { Description = "colour map (magma, viridis, …)", DefaultValueFactory = _ => "magma" };
@@ -71,7 +72,7 @@ public static class VisionCommand
                 case "relevance":
                 {
                     var dir = r.GetValue(model) ?? throw new AttnScopeException("--view relevance needs --model DIR (the gradients come from the model)");
-                    var vit = VitModel.Load(dir);
+                    var vit = VitModel.Load(VitModel.ResolveFolder(dir));
                     var imagePath = r.GetValue(image) ?? layout.ImagePath;
                     if (string.IsNullOrEmpty(imagePath)) throw new AttnScopeException("the capture does not name its image file: give --image FILE");
                     var pixels = vit.Preprocessor.Pixels(ImageFile.Load(imagePath));
