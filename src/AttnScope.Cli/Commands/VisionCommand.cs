@@ -14,12 +14,13 @@ namespace AttnScope.Cli;
 /// </summary>
 public static class VisionCommand
 {
-    public static int Capture(CliOutput output, string modelDir, string imagePath, string path)
+    public static int Capture(CliOutput output, string modelName, string imagePath, string path)
     {
+        var modelDir = VitModel.ResolveFolder(modelName);
         if (!Directory.Exists(modelDir) || !VitModel.IsVisionFolder(modelDir))
-            throw new AttnScopeException($"--image needs a vision model folder (config.json with model_type vit or deit); '{modelDir}' is not one");
+            throw new AttnScopeException($"--image needs a vision model (a folder or hf:ORG/NAME whose config.json has model_type vit or deit); '{modelName}' is not one");
         var model = VitModel.Load(modelDir);
-        var cap = VisionCapture.Capture(model, ImageFile.Load(imagePath), imagePath, modelDir);
+        var cap = VisionCapture.Capture(model, ImageFile.Load(imagePath), imagePath, modelName);
         cap.Save(path);
         var enc = cap.Stacks[AttentionStack.Encoder];
         var layout = VisionLayout.Require(cap);
@@ -34,13 +35,14 @@ public static class VisionCommand
         var view = new Option<string>("--view") { Description = "heads (every head of a layer), rollout, relevance (needs --model), animate (GIF over layers)", DefaultValueFactory = _ => "heads" };
         var layer = new Option<int>("--layer", "-l") { Description = "layer for --view heads (from 0; default the last)", DefaultValueFactory = _ => -1 };
         var query = new Option<string>("--query") { Description = "the token whose attention is drawn: cls, dist, or a patch as ROW,COL", DefaultValueFactory = _ => "cls" };
-        var model = new Option<string?>("--model", "-m") { Description = "the model folder (for --view relevance)" };
+        var model = new Option<string?>("--model", "-m") { Description = "the model, a folder or hf:ORG/NAME (for --view relevance)" };
         var target = new Option<int?>("--target") { Description = "class index to explain (relevance; default the predicted class)" };
+        var image = new Option<string?>("--image") { Description = "the image file for --view relevance (default: the path kept in the capture)" };
         var cmap = new Option<string>("--colormap") { Description = "colour map (magma, viridis, …)", DefaultValueFactory = _ => "magma" };
         var outPath = new Option<string>("--output", "-o") { Description = "image to write (.png; .gif for animate)", Required = true };
         var cmd = new Command("vision", "Draw attention, rollout or relevance of an image capture over the image.")
         {
-            file, view, layer, query, model, target, cmap, outPath,
+            file, view, layer, query, model, target, image, cmap, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -70,9 +72,11 @@ public static class VisionCommand
                 case "relevance":
                 {
                     var dir = r.GetValue(model) ?? throw new AttnScopeException("--view relevance needs --model DIR (the gradients come from the model)");
-                    var vit = VitModel.Load(dir);
-                    if (string.IsNullOrEmpty(layout.ImagePath)) throw new AttnScopeException("the capture does not name its image file");
-                    var pixels = vit.Preprocessor.Pixels(ImageFile.Load(layout.ImagePath));
+                    var vit = VitModel.Load(VitModel.ResolveFolder(dir));
+                    var imagePath = r.GetValue(image) ?? layout.ImagePath;
+                    if (string.IsNullOrEmpty(imagePath)) throw new AttnScopeException("the capture does not name its image file: give --image FILE");
+                    var pixels = vit.Preprocessor.Pixels(ImageFile.Load(imagePath));
+                    CheckSameRun(stack, vit.Forward(pixels).Attention!, dir, imagePath);
                     var (map, t) = VisionMaps.Relevance(vit, pixels, r.GetValue(target));
                     ImageOverlayRenderer.SavePng(path, layout.Image, [map], $"gradient relevance (Chefer et al. 2021) for class {t} '{vit.Label(t)}'", options with { Columns = 1 });
                     break;
@@ -90,6 +94,14 @@ public static class VisionCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Refuses a model or image other than the capture's: their attention must agree within 1e-4.</summary>
+    private static void CheckSameRun(AttentionStack stack, FloatTensor attention, string model, string image)
+    {
+        bool same = stack.Attention.Shape.SequenceEqual(attention.Shape);
+        for (int i = 0; same && i < attention.Data.Length; i++) same = Math.Abs(attention.Data[i] - stack.Attention.Data[i]) <= 1e-4f;
+        if (!same) throw new AttnScopeException($"model '{model}' on image '{image}' does not give the capture's attention: relevance needs the model and image the capture was made with");
     }
 
     /// <summary>cls → 0, dist → 1 (DeiT), "R,C" → that patch's token.</summary>

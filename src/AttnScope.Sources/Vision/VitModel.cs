@@ -28,6 +28,24 @@ public sealed class VitModel
             throw new AttnScopeException($"{origin}: the image processor makes {w}×{h} images but the model takes {config.ImageSize}×{config.ImageSize}");
     }
 
+    /// <summary>
+    /// The local folder of a vision model: a folder as given, or <c>hf:ORG/NAME[@revision]</c> downloaded into the
+    /// Hugging Face cache layout (config.json, model.safetensors, preprocessor_config.json when the repository has one).
+    /// </summary>
+    public static string ResolveFolder(string name, HubClient? hub = null)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new AttnScopeException("no model named");
+        if (!name.StartsWith("hf:", StringComparison.Ordinal)) return name;
+        var (repo, rev) = HubClient.ParseModelName(name);
+        hub ??= new HubClient();
+        return hub.EnsureAsync(repo, rev,
+        [
+            (["config.json"], true),
+            (["model.safetensors"], true),
+            (["preprocessor_config.json"], false),
+        ]).GetAwaiter().GetResult();
+    }
+
     /// <summary>Whether a folder holds a ViT / DeiT (config.json with model_type vit or deit).</summary>
     public static bool IsVisionFolder(string dir)
     {

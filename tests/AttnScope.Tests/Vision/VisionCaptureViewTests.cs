@@ -145,7 +145,31 @@ public class VisionCaptureViewTests(ITestOutputHelper output)
         }
         (code, _, err) = CliTests.Run("vision", cap, "--query", "dist", "-o", Path.Combine(tmp.Path, "x.png"));
         CliTests.AssertOneLineError(code, err, "no distillation token");
+        (code, _, err) = CliTests.Run("vision", cap, "--view", "relevance", "--model", Folder("tiny-deit"), "-o", Path.Combine(tmp.Path, "x.png"));
+        CliTests.AssertOneLineError(code, err, "does not give the capture's attention");
+        (code, _, err) = CliTests.Run("vision", cap, "--view", "relevance", "--model", model, "--image", Path.Combine(Folder("tiny-deit"), "image.png"), "-o", Path.Combine(tmp.Path, "x.png"));
+        CliTests.AssertOneLineError(code, err, "does not give the capture's attention");
         (code, _, err) = CliTests.Run("capture", "--model", model, "--image", Path.Combine(model, "config.json"), "-o", cap);
         CliTests.AssertOneLineError(code, err, "not an image");
+    }
+}
+
+/// <summary><c>hf:</c> names for vision models, against a loopback server in the Hub's layout (nothing leaves the machine).</summary>
+public class VisionHubTests
+{
+    [Fact]
+    public void AHubVisionModelDownloadsAndCaptures()
+    {
+        using var hub = new LoopbackHub();
+        using var cache = new TempDir();
+        var dir = VitGoldenTests.Folder("tiny-deit");
+        var files = new[] { "config.json", "model.safetensors", "preprocessor_config.json" }.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(dir, f)));
+        hub.AddRepo("org/tiny-deit", files);
+        var folder = VitModel.ResolveFolder("hf:org/tiny-deit", new AttnScope.Sources.Models.HubClient(hub.Endpoint, cache.Path, false, ""));
+        var model = VitModel.Load(folder);
+        // The downloaded preprocessor is used: the DeiT crop (not the default resize) gives the golden pixels.
+        var golden = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(dir, "golden.safetensors")).ReadFloat("pixel_values");
+        Assert.Equal(golden.Data, model.Preprocessor.Pixels(ImageFile.Load(Path.Combine(dir, "image.png"))).Data);
+        Assert.Equal(18, model.Config.Tokens);
     }
 }

@@ -80,4 +80,19 @@ public class VisionTrainingTests(ITestOutputHelper output)
             Assert.InRange(s.Box.Bottom, s.Box.Top + 1, 48);
         }
     }
+
+    [Fact]
+    public void TrainVitCommandWritesAFolderExamplesAndThePointingGame()
+    {
+        using var tmp = new Support.TempDir();
+        var dir = Path.Combine(tmp.Path, "vit");
+        var (code, text, err) = Cli.CliTests.Run("train-vit", "-o", dir, "--steps", "2", "--batch", "2", "--check", "3", "--distractor");
+        Assert.True(code == 0, err);
+        Assert.Contains("pointing game on 3 fresh images", text);
+        foreach (var m in PointingGame.Methods) Assert.Contains(m + ":", text);
+        Assert.Equal(4, Directory.GetFiles(dir, "example*.png").Length);
+        Assert.True(VitModel.IsVisionFolder(dir));
+        (code, _, err) = Cli.CliTests.Run("train-vit", "-o", dir, "--steps", "0");
+        Cli.CliTests.AssertOneLineError(code, err, "steps 0");
+    }
 }
