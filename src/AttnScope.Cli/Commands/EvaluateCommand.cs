@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AttnScope.Capture;
+using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
 using AttnScope.Training.Evaluation;
@@ -7,7 +8,8 @@ using AttnScope.Training.Training;
 
 namespace AttnScope.Cli;
 
-/// <summary><c>attnscope evaluate RUN [--corpus builtin|PATH] [--beam N] [--limit N]</c>: held-out BLEU and cross-attention AER.</summary>
+/// <summary><c>attnscope evaluate RUN [--corpus builtin|PATH] [--beam N] [--limit N] [--output FILE] [--threads N]</c>: held-out BLEU
+/// and cross-attention AER; --output writes every translation, one a line in the order of the test set.</summary>
 public static class EvaluateCommand
 {
     public static Command Create(CliOutput output)
@@ -16,15 +18,20 @@ public static class EvaluateCommand
         var corpus = new Option<string?>("--corpus") { Description = "test corpus: builtin, a .tsv/.jsonl file or a PATH prefix (default: the run's held-out set)" };
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 1 };
         var limit = new Option<int?>("--limit") { Description = "score only the first N test sentences" };
+        var outputFile = new Option<string?>("--output", "-o") { Description = "write the translations (hypotheses) to this file, one a line in test-set order" };
+        var threads = new Option<int>("--threads") { Description = "sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
         var cmd = new Command("evaluate", "Print held-out BLEU and the alignment error rate of cross attention per layer.")
         {
-            run, corpus, beam, limit,
+            run, corpus, beam, limit, outputFile, threads,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
             int beamSize = r.GetValue(beam);
             if (beamSize < 1 || beamSize > 64) throw new AttnScopeException($"--beam {beamSize} is out of range (1..64)");
             if (r.GetValue(limit) is < 1) throw new AttnScopeException("--limit must be at least 1");
+            int threadCount = r.GetValue(threads);
+            if (threadCount < 1 || threadCount > 256) throw new AttnScopeException($"--threads {threadCount} is out of range (1..256)");
+            if (r.GetValue(outputFile) is { } check) AtomicFile.CheckWritable(check);
             var folder = RunFolder.Open(r.GetValue(run)!);
             var translator = Translator.Open(folder.Path);
             var c = folder.Config;
@@ -35,8 +42,13 @@ public static class EvaluateCommand
             foreach (var note in test.Notes) output.Note(note);
             foreach (var warning in test.Warnings) output.Warn(warning);
             output.Note(test.HeldOut);
-            var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit));
+            var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit), threads: threadCount, open: () => Translator.Open(folder.Path));
             foreach (var line in report.Lines()) output.Out.WriteLine(line);
+            if (r.GetValue(outputFile) is { } path)
+            {
+                AtomicFile.WriteAllBytes(path, new System.Text.UTF8Encoding(false).GetBytes(string.Concat(report.Hypotheses.Select(h => h.ReplaceLineEndings(" ") + "\n"))));
+                output.Err.WriteLine($"attnscope: wrote {path}: {report.Hypotheses.Count} translations, one a line in test-set order");
+            }
             return 0;
         }));
         return cmd;

@@ -3,10 +3,13 @@ using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
+using AttnScope.Training.Evaluation;
 
 namespace AttnScope.Cli;
 
-/// <summary><c>attnscope translate RUN --text "..." [--beam 4] [--animate out.gif] [--capture cap.safetensors]</c></summary>
+/// <summary><c>attnscope translate RUN --text "..." [--beam 4] [--animate out.gif] [--capture cap.safetensors]</c>, or
+/// <c>attnscope translate RUN --input FILE [--output FILE] [--threads N]</c>: every line of a file with the model loaded
+/// once and the sentences shared among threads.</summary>
 public static class TranslateCommand
 {
     public static Command Create(CliOutput output)
@@ -17,15 +20,22 @@ public static class TranslateCommand
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 4 };
         var capture = new Option<string?>("--capture") { Description = "save the translation's encoder, decoder and cross attention as a capture (.safetensors)" };
         var animate = new Option<string?>("--animate") { Description = "write the cross attention step by step as the translation is produced, as an animated .gif" };
+        var inputFile = new Option<string?>("--input", "-i") { Description = "translate every line of this UTF-8 file ('-' for standard input), one translation per line" };
+        var outputFile = new Option<string?>("--output", "-o") { Description = "with --input: write the translations to this file instead of standard output" };
+        var threads = new Option<int>("--threads") { Description = "with --input: sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
         var layer = new Option<int?>("--layer") { Description = "decoder layer for --animate (default: the best-aligned layer of the last evaluation, else the last)" };
         var cmd = new Command("translate", "Translate a sentence with a trained model; optionally capture or animate its attention.")
         {
-            run, text, textFile, beam, capture, animate, layer,
+            run, text, textFile, beam, capture, animate, layer, inputFile, outputFile, threads,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
             int beamSize = r.GetValue(beam);
             if (beamSize < 1 || beamSize > 64) throw new AttnScopeException($"--beam {beamSize} is out of range (1..64)");
+            if (r.GetValue(inputFile) is { } inputPath)
+                return TranslateFile(output, r.GetValue(run)!, inputPath, r.GetValue(outputFile), beamSize, r.GetValue(threads),
+                    r.GetValue(text) is not null || r.GetValue(textFile) is not null, r.GetValue(capture) is not null || r.GetValue(animate) is not null);
+            if (r.GetValue(outputFile) is not null) throw new AttnScopeException("--output writes the translations of --input FILE; give --input too");
             var animation = r.GetValue(animate);
             if (animation is not null && !animation.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
                 throw new AttnScopeException($"cannot write animation '{animation}': only .gif is supported");
@@ -61,5 +71,65 @@ public static class TranslateCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Largest --input file read.</summary>
+    public const long MaxInputBytes = 1L << 30;
+
+    private static int TranslateFile(CliOutput output, string folder, string inputPath, string? outputPath, int beam, int threads, bool hasText, bool hasViews)
+    {
+        if (hasText) throw new AttnScopeException("give either --input FILE or --text/--text-file, not both");
+        if (hasViews) throw new AttnScopeException("--capture and --animate show one sentence; use --text with them, not --input");
+        if (threads < 1 || threads > 256) throw new AttnScopeException($"--threads {threads} is out of range (1..256)");
+        if (outputPath is not null) AtomicFile.CheckWritable(outputPath);
+        var lines = ReadLines(inputPath);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var first = Translator.Open(folder);
+        var (translations, warnings) = BatchTranslation.Translate(lines, beam, threads, () => Translator.Open(folder), first);
+        double seconds = clock.Elapsed.TotalSeconds;
+        foreach (var w in warnings.Take(10)) output.Warn(w);
+        if (warnings.Count > 10) output.Warn($"... and {warnings.Count - 10} more warnings");
+        if (outputPath is not null)
+        {
+            var text = new System.Text.StringBuilder();
+            foreach (var t in translations) text.Append(t.ReplaceLineEndings(" ")).Append('\n');
+            AtomicFile.WriteAllBytes(outputPath, new System.Text.UTF8Encoding(false).GetBytes(text.ToString()));
+        }
+        else
+            foreach (var t in translations) output.Out.WriteLine(t.Length == 0 ? "" : TokenText.Printable(t)); // model output is data: never let it drive the terminal
+        int workers = Math.Max(1, Math.Min(threads, lines.Count));
+        var summary = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"attnscope: translated {lines.Count:N0} lines in {seconds:F1} s ({lines.Count / Math.Max(seconds, 1e-9):F1} sentences/s; {workers} thread(s), {(beam <= 1 ? "greedy" : $"beam {beam}")})");
+        output.Err.WriteLine(summary + (outputPath is null ? "" : $"; wrote {TokenText.Escaped(outputPath)}"));
+        return 0;
+    }
+
+    /// <summary>The lines of a UTF-8 file (size checked first) or of standard input.</summary>
+    private static List<string> ReadLines(string path)
+    {
+        Stream stream;
+        if (path == "-") stream = Console.OpenStandardInput();
+        else
+        {
+            if (!File.Exists(path)) throw new AttnScopeException($"input file not found: '{path}'");
+            long size = new FileInfo(path).Length;
+            if (size > MaxInputBytes) throw new AttnScopeException($"'{path}' is {size:N0} bytes; at most {MaxInputBytes:N0} are translated in one call (split it)");
+            stream = File.OpenRead(path);
+        }
+        using var reader = new StreamReader(stream, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true));
+        var lines = new List<string>();
+        long chars = 0;
+        try
+        {
+            while (reader.ReadLine() is { } line)
+            {
+                chars += line.Length;
+                if (chars > MaxInputBytes || lines.Count >= BatchTranslation.MaxSentences)
+                    throw new AttnScopeException($"the input holds more than {MaxInputBytes:N0} characters or {BatchTranslation.MaxSentences:N0} lines; split it");
+                lines.Add(line);
+            }
+        }
+        catch (System.Text.DecoderFallbackException) { throw new AttnScopeException($"'{path}' is not valid UTF-8 text"); }
+        return lines;
     }
 }

@@ -27,7 +27,7 @@ public static class TranslationAnimation
             var png = renderer.RenderPng(CrossOnly(capture, data, rows, tokens), new HeatmapOptions
             {
                 Stack = AttentionStack.Cross, Heads = HeadSelection.Single(0), ColorMax = 1f,
-                Title = $"{modelName} · cross attention · layer {layer} · mean of heads · rows: produced pieces",
+                Title = $"{modelName} · cross attention · layer {layer} · mean of heads · {TranslationRows.Caption}",
             });
             frames.Add(AnimationFrame.FromEncoded(png, $"step {t + 1} of {rows}: {TokenText.Printable(produced[t].Text)}"));
         }
@@ -48,7 +48,7 @@ public static class TranslationAnimation
             var png = renderer.RenderPng(CrossOnly(cap, mean, produced.Count, produced), new HeatmapOptions
             {
                 Stack = AttentionStack.Cross, Heads = HeadSelection.Single(0), ColorMax = 1f,
-                Title = $"probe · cross attention · layer {layer} · mean of heads · rows: produced pieces",
+                Title = $"probe · cross attention · layer {layer} · mean of heads · {TranslationRows.Caption}",
             });
             frames.Add(AnimationFrame.FromEncoded(png, $"training step {step}"));
         }
@@ -56,7 +56,7 @@ public static class TranslationAnimation
     }
 
     /// <summary>
-    /// The head-mean cross attention of one layer, with each row labelled by the piece its step produced (row t of
+    /// The head-mean cross attention of one layer, with each row labelled by what its step read and produced (row t of
     /// a translation capture is the step that read decoder input t and produced input t+1, or the end of sentence).
     /// </summary>
     private static (float[] Mean, List<CaptureToken> Produced) ProducedRows(AttentionCapture capture, int layer)
@@ -65,9 +65,8 @@ public static class TranslationAnimation
         if (capture.Tokens.Count == 0 || !capture.Tokens[^1].IsSpecial)
             throw new AttnScopeException("the capture is not a translation capture (its source does not end in an end-of-sentence token)");
         CheckLayer(cross, layer);
-        var produced = new List<CaptureToken>();
-        for (int t = 0; t < cross.Queries; t++)
-            produced.Add(t + 1 < capture.TargetTokens.Count ? capture.TargetTokens[t + 1] : capture.Tokens[^1] with { Segment = Segment.B });
+        // the same "input→produced" labels as the static views (TranslationRows)
+        var produced = TranslationRows.Labels(capture).Take(cross.Queries).ToList();
         return (HeadMean(cross, layer), produced);
     }
 

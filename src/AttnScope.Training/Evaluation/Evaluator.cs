@@ -12,6 +12,9 @@ public sealed record EvaluationReport(
     BleuScore Bleu, int Sentences, int Beam, IReadOnlyList<double> AerPerLayer, int AlignedSentences, double Seconds,
     IReadOnlyList<(string Source, string Reference, string Hypothesis)> Samples)
 {
+    /// <summary>Every translation, in the order of the test pairs (evaluate --output writes them).</summary>
+    public IReadOnlyList<string> Hypotheses { get; init; } = [];
+
     public int BestLayer => AerPerLayer.Count == 0 ? -1 : AerPerLayer.Select((a, i) => (a, i)).MinBy(x => x.a).i;
     public double BestAer => AerPerLayer.Count == 0 ? double.NaN : AerPerLayer.Min();
 
@@ -48,23 +51,21 @@ public static class Evaluator
     /// cross attention by force-decoding each gold reference (the attention the model pays while producing it).
     /// Each target word is aligned by the attention of the steps that produce its pieces.
     /// </summary>
+    /// <param name="open">With <paramref name="threads"/> above 1: makes one more translator per extra worker
+    /// thread (see <see cref="BatchTranslation"/>); the translations are the same as on one thread.</param>
     public static EvaluationReport Evaluate(Translator translator, IReadOnlyList<ParallelPair> test, int beam = 1, int? limit = null,
-        Action<int, int>? progress = null)
+        Action<int, int>? progress = null, int threads = 1, Func<Translator>? open = null)
     {
         var sw = Stopwatch.StartNew();
         var pairs = limit is { } n && n < test.Count ? test.Take(n).ToList() : test.ToList();
-        var hyps = new List<string>(pairs.Count);
-        var refs = new List<string>(pairs.Count);
-        for (int i = 0; i < pairs.Count; i++)
-        {
-            hyps.Add(translator.Translate(pairs[i].Source, beam).Text);
-            refs.Add(pairs[i].Target);
-            progress?.Invoke(i + 1, pairs.Count);
-        }
+        var (translated, _) = BatchTranslation.Translate(pairs.Select(p => p.Source).ToList(), beam, open is null ? 1 : threads,
+            open ?? (() => translator), translator, progress);
+        var hyps = translated.ToList();
+        var refs = pairs.Select(p => p.Target).ToList();
         var bleu = Bleu.Corpus(hyps, refs);
         var (aer, aligned) = AlignmentErrors(translator, pairs);
         var samples = pairs.Take(5).Select((p, i) => (p.Source, p.Target, hyps[i])).ToList();
-        return new EvaluationReport(bleu, pairs.Count, beam, aer, aligned, sw.Elapsed.TotalSeconds, samples);
+        return new EvaluationReport(bleu, pairs.Count, beam, aer, aligned, sw.Elapsed.TotalSeconds, samples) { Hypotheses = hyps };
     }
 
     /// <summary>AER per decoder layer over the pairs that have gold alignments.</summary>

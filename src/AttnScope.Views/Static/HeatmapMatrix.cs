@@ -93,6 +93,8 @@ public sealed class HeatmapMatrix
             throw new AttnScopeException($"layer {o.Layer} is out of range: {o.Stack} has {s.Layers} layers (0..{s.Layers - 1})");
         if (o.Heads.Aggregation == HeadAggregation.Single) s.Head(o.Layer, o.Heads.Head); // checks the index, names the range
         var (q, k) = capture.AxisTokens(o.Stack);
+        // a translation's cross-attention rows say what each step read and what it produced (as the animations do)
+        if (o.Stack == AttentionStack.Cross && capture.TargetTokens.Count > 0) q = TranslationRows.Labels(capture);
         selection ??= TokenSelection.For(q, k, o);
         var m = FromTensor(Tensor(s, o.Values), q, k, o, selection, o.Values);
         var kv = KeyValueHeads.Of(capture.Metadata, s.Heads, o.Stack);

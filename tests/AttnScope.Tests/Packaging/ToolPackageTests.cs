@@ -147,7 +147,7 @@ public class ToolPackageTests(ITestOutputHelper log)
     }
 
     /// <summary>The dotnet host that runs these tests (the SDK exports DOTNET_HOST_PATH to them), else the one on PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (string.IsNullOrEmpty(host) || !File.Exists(host))
