@@ -326,6 +326,13 @@ public sealed class ViewerFeaturesTests(ViewerFixture fx)
         Assert.True(Contrast(colours[0], colours[1]) >= 7, $"text {colours[0]} on {colours[1]}");
         var corner = await page.EvaluateAsync<int[]>(CanvasCorner, ".as-head-view canvas");
         Assert.True(corner[0] + corner[1] + corner[2] < 3 * 60, $"the canvas background is {string.Join(",", corner)}");
+        // A hidden head's button stays readable on the dark background.
+        await page.ClickAsync(".as-head[data-head=\"2\"]");
+        await SettleAsync(page);
+        var off = await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.as-head[data-head=\"2\"]')).color");
+        Assert.True(Contrast(off, colours[1]) >= 7, $"hidden head button {off} on {colours[1]}");
+        await page.ClickAsync(".as-head[data-head=\"2\"]");
+        await SettleAsync(page);
         // Every view in the dark, with something hovered, for a look.
         await HoverTokenAsync(page, "q", 3);
         await ShotAsync(page, "feature-dark-head");

@@ -75,6 +75,7 @@ export class QkView {
     this.note.textContent = `${s.stack} layer ${s.layer} ${headName(this.viewer.data.stack(s.stack), s.head)}, query #${q} “${this.qLabels[q].label}”: score = q·k / √${d}; softmax over all ${nk} keys; “recorded” is the model's own attention.`;
     this.cw = Math.max(3, Math.min(9, Math.floor(240 / d)));
     this.labelW = Math.ceil(keys.reduce((m, k) => Math.max(m, textWidth(shortLabel(this.kLabels[k].label, 18), 12)), 60)) + 12;
+    this.labelW = Math.max(this.labelW, Math.ceil(textWidth(`q: ${shortLabel(this.qLabels[q].label, 14)}`, 12, 'bold')) + 12); // the query's own label
     this.strip = Math.max(d * this.cw, 64); // room for the strip's heading
     this.width = this.labelW + this.strip * 2 + 24 + 3 * 130;
     this.height = (QK_HEAD_ROWS + keys.length) * QK_ROW + 10;

@@ -1,6 +1,7 @@
 // Light and dark drawing: the page's theme ('auto' follows the system's prefers-color-scheme, or 'light'/'dark'),
 // and the colours canvas and SVG drawing use in it. The views name light-theme colours; in the dark theme ink() turns
-// greys (text, rules, the background) around, the token highlight to a dark amber, and lifts other colours too dark to
+// greys (text, rules, the background) around, the token highlight to a dark amber, sentence B's blue to a light one,
+// and lifts other colours too dark to
 // see on the dark background when asked (headInk: some head colours). Colour maps are kept as they are.
 
 export const theme = { setting: 'auto', dark: false };
@@ -53,6 +54,7 @@ function inkOf(color, lift) {
   else if (color.length === 7) rgb = [1, 3, 5].map(i => parseInt(color.slice(i, i + 2), 16));
   else return color;
   if (color.toLowerCase() === '#ffe58a') c = '#6b5300'; // the held token's highlight
+  else if (color.toLowerCase() === '#1d5f8a') c = '#7db8e8'; // sentence B's tokens
   else if (rgb[0] === rgb[1] && rgb[1] === rgb[2]) {
     // greys: white becomes the background, black the text colour, the rest in between
     const t = rgb[0] / 255;
