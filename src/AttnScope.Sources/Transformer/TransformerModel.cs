@@ -24,7 +24,7 @@ public sealed unsafe partial class TransformerModel
     public TransformerSpec Spec { get; }
     /// <summary>Where the weights came from (for messages).</summary>
     public string Origin { get; }
-    internal TransformerWeights Weights { get; }
+    internal TransformerWeights Weights { get; private set; }
     /// <summary>The unpacked tensors (PyTorch layout): what backward passes and optimizers work on.</summary>
     public CoreTensors Tensors { get; }
     private readonly RotaryTable? _rope;
@@ -47,6 +47,12 @@ public sealed unsafe partial class TransformerModel
         if (spec.Positions == PositionKind.Rotary) _rope = new RotaryTable(spec.Rope!);
         if (spec.Positions == PositionKind.Alibi) _alibi = AlibiSlopes(spec.Heads);
     }
+
+    /// <summary>
+    /// Packs the weights again from <see cref="Tensors"/> after something (an optimizer step) changed their values;
+    /// the model keeps its workspaces. Key/value caches filled before hold the old keys and values.
+    /// </summary>
+    public void Repack() => Weights = TransformerWeights.Pack(Spec, Tensors, Origin);
 
     /// <summary>ALiBi's head slopes: 2^(−8h/n) for n a power of two, interleaved from the next power otherwise.</summary>
     internal static float[] AlibiSlopes(int heads)

@@ -89,8 +89,17 @@ public sealed class Transformer
         long version = 0;
         foreach (var p in Parameters) version += p.Version;
         if (version == _packedVersion && _encoder is not null) return;
-        _encoder = new TransformerModel(EncoderSpec, EncoderTensors, "translation encoder");
-        _decoder = new TransformerModel(DecoderSpec, DecoderTensors, "translation decoder");
+        if (_encoder is null)
+        {
+            _encoder = new TransformerModel(EncoderSpec, EncoderTensors, "translation encoder");
+            _decoder = new TransformerModel(DecoderSpec, DecoderTensors, "translation decoder");
+        }
+        else
+        {
+            // the same models (and their workspaces), re-packed from the changed values
+            _encoder.Repack();
+            _decoder!.Repack();
+        }
         _packedVersion = version;
     }
 
