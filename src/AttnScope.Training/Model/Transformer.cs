@@ -127,11 +127,11 @@ public sealed class Transformer
         }
         float rate = training ? Config.Dropout : 0f;
         ulong encoderSeed = random.NextUInt64(), decoderSeed = random.NextUInt64();
-        var encoded = EncoderModel.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = rate, DropoutSeed = encoderSeed });
+        var encoded = EncoderModel.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = rate, DropoutSeed = encoderSeed, Reuse = _encoderTape });
         var decoded = DecoderModel.Forward(new ForwardInput
         {
             Ids = tgt, Segments = tgtLens, Memory = encoded.Hidden, MemorySegments = srcLens, Logits = LogitRows.All, Record = true,
-            Dropout = rate, DropoutSeed = decoderSeed,
+            Dropout = rate, DropoutSeed = decoderSeed, Reuse = _decoderTape, // the last step's arrays, overwritten
         });
         _encoderTape = encoded.Tape;
         _decoderTape = decoded.Tape;
