@@ -48,6 +48,9 @@ public sealed class ForwardInput
     public float Dropout { get; init; }
     /// <summary>The seed of the dropout masks: the same seed draws the same masks.</summary>
     public ulong DropoutSeed { get; init; }
+    /// <summary>A tape of an earlier recorded pass of this model that this recorded pass may overwrite (training
+    /// loops: its arrays are reused instead of allocated). That tape must not be used afterwards.</summary>
+    public CoreTape? Reuse { get; init; }
 }
 
 /// <summary>

@@ -63,10 +63,10 @@ internal sealed class DropoutMasks(float rate, ulong seed)
     private ulong _stream;
 
     /// <summary>The next mask of n values (0 or 1/(1 − rate)), or null at inference.</summary>
-    public float[]? Next(int n)
+    public float[]? Next(int n, float[]? reuse = null)
     {
         if (rate <= 0f) return null;
-        var mask = new float[n];
+        var mask = reuse is not null && reuse.Length >= n ? reuse : new float[n];
         ulong state = seed ^ (++_stream * 0xD1B54A32D192ED03UL);
         float keep = 1f / (1f - rate);
         for (int i = 0; i < n; i++)

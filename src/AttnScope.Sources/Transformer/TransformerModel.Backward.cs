@@ -150,7 +150,7 @@ public sealed unsafe partial class TransformerModel
     {
         if (mask is null) return dy;
         var r = new float[n];
-        TensorPrimitives.Multiply(dy.AsSpan(0, n), mask, r);
+        TensorPrimitives.Multiply(dy.AsSpan(0, n), mask.AsSpan(0, n), r);
         return r;
     }
 
@@ -375,7 +375,7 @@ public sealed unsafe partial class TransformerModel
         var s = Spec;
         int m = tape.M, d = s.Hidden;
         if (s.EmbeddingNorm) NormBackwardRows(tape.EmbedSum, m, Tensors.EmbeddingNormGain!, dx, g?.EmbeddingNormGain, g?.EmbeddingNormBias);
-        if (tape.EmbedMask is { } mask) TensorPrimitives.Multiply(dx.AsSpan(0, m * d), mask, dx.AsSpan(0, m * d));
+        if (tape.EmbedMask is { } mask) TensorPrimitives.Multiply(dx.AsSpan(0, m * d), mask.AsSpan(0, m * d), dx.AsSpan(0, m * d));
         if (g is null) return;
         for (int i = 0; i < m; i++)
         {

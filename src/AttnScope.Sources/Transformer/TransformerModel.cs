@@ -24,7 +24,7 @@ public sealed unsafe partial class TransformerModel
     public TransformerSpec Spec { get; }
     /// <summary>Where the weights came from (for messages).</summary>
     public string Origin { get; }
-    internal TransformerWeights Weights { get; }
+    internal TransformerWeights Weights { get; private set; }
     /// <summary>The unpacked tensors (PyTorch layout): what backward passes and optimizers work on.</summary>
     public CoreTensors Tensors { get; }
     private readonly RotaryTable? _rope;
@@ -47,6 +47,12 @@ public sealed unsafe partial class TransformerModel
         if (spec.Positions == PositionKind.Rotary) _rope = new RotaryTable(spec.Rope!);
         if (spec.Positions == PositionKind.Alibi) _alibi = AlibiSlopes(spec.Heads);
     }
+
+    /// <summary>
+    /// Packs the weights again from <see cref="Tensors"/> after something (an optimizer step) changed their values;
+    /// the model keeps its workspaces. Key/value caches filled before hold the old keys and values.
+    /// </summary>
+    public void Repack() => Weights = TransformerWeights.Pack(Spec, Tensors, Origin);
 
     /// <summary>ALiBi's head slopes: 2^(−8h/n) for n a power of two, interleaved from the next power otherwise.</summary>
     internal static float[] AlibiSlopes(int heads)
@@ -127,6 +133,27 @@ public sealed unsafe partial class TransformerModel
         input.Hooks?.Validate(Spec);
     }
 
+    /// <summary>A copy of <paramref name="src"/> kept for the backward pass: in <paramref name="old"/> (an earlier tape's
+    /// array, possibly longer) when it is large enough, else in a new array with room to grow.</summary>
+    private static float[] Keep(float[]? old, ReadOnlySpan<float> src)
+    {
+        if (old is null || old.Length < src.Length)
+        {
+            if (old is null) return src.ToArray();
+            old = GC.AllocateUninitializedArray<float>(checked(src.Length + src.Length / 4));
+        }
+        src.CopyTo(old);
+        return old;
+    }
+
+    /// <summary>Packed attention blocks of a pass: one flat tensor (an earlier tape's array when large enough).</summary>
+    private static FloatTensor Block(float[]? old, long length)
+    {
+        int n = checked((int)length);
+        var data = old is not null && old.Length >= n ? old : GC.AllocateUninitializedArray<float>(old is null ? n : checked(n + n / 4));
+        return new FloatTensor([data.Length], data);
+    }
+
     /// <summary>Packed sequences: lengths that add up to the rows, each within the model; no cache, hooks or Q/K/V capture.</summary>
     private void ValidateSegments(ForwardInput input, int m)
     {
@@ -199,13 +226,15 @@ public sealed unsafe partial class TransformerModel
             if (cache is not null) throw new AttnScopeException("a recorded pass (for a backward pass) runs without a cache");
             tape = new CoreTape { M = m, Ids = input.Ids, TypeIds = input.TypeIds, Layers = new LayerTape[layers], Segments = segs };
         }
+        // a recorded pass may overwrite the arrays of an earlier tape of this model (fewer allocations in training)
+        var reuse = tape is not null && input.Reuse is { } r && r.Layers.Length == layers && !ReferenceEquals(r, tape) ? r : null;
         bool wantPattern = hooks is not null && Enumerable.Range(0, layers).Any(l => hooks.Wants(HookPoints.Pattern(l)) || hooks.Wants(HookPoints.AttnScores(l)));
         bool keepAttention = packed ? input.Record : !input.SkipAttention || wantPattern || input.Record;
 
         // An ordinary (large-object) array, pinned only for this pass: fresh pinned-heap arrays of this size are
         // several times slower to write the first time. Packed sequences keep one [heads, n, n] block per sequence.
         FloatTensor? attention = !keepAttention ? null
-            : packed ? new FloatTensor([layers, checked((int)segs.SelfPerLayer)], GC.AllocateUninitializedArray<float>(checked((int)(layers * segs.SelfPerLayer))))
+            : packed ? Block(reuse?.Attention, layers * segs.SelfPerLayer)
             : new FloatTensor([layers, heads, m, T], GC.AllocateUninitializedArray<float>(checked(layers * heads * m * T)));
         var dropout = new DropoutMasks(input.Dropout, input.DropoutSeed);
         FloatTensor? q = null, k = null, v = null, scores = null;
@@ -243,7 +272,7 @@ public sealed unsafe partial class TransformerModel
             }
             if (!packed) segs = new SegmentLayout([m], [memoryLength], heads);
             crossAttention = !packed ? new FloatTensor([layers, heads, m, memoryLength])
-                : input.Record ? new FloatTensor([layers, checked((int)segs.CrossPerLayer)]) : null;
+                : input.Record ? Block(reuse?.CrossAttention, layers * segs.CrossPerLayer) : null;
             if (tape is not null) { tape.Memory = memory.Data; tape.MemoryKv = memoryKv; tape.Segments = segs; }
         }
         int[]? positions = packed ? segs.Positions() : null;
@@ -266,9 +295,10 @@ public sealed unsafe partial class TransformerModel
             {
                 var w = Weights.Layers[l];
                 var lt = tape is null ? null : tape.Layers[l] = new LayerTape();
+                var old = reuse?.Layers[l];
                 long t0 = EngineProfile.Now();
                 Fire(hooks, HookPoints.ResidPre(l), l, ws.X, m, d, offset);
-                if (lt is not null) lt.XIn = ws.X.AsSpan(0, m * d).ToArray();
+                if (lt is not null) lt.XIn = Keep(old?.XIn, ws.X.AsSpan(0, m * d));
                 float* input1 = x;
                 if (pre)
                 {
@@ -277,7 +307,7 @@ public sealed unsafe partial class TransformerModel
                     Fire(hooks, HookPoints.Ln1Normalized(l), l, ws.A, m, d, offset);
                     input1 = a;
                 }
-                if (lt is not null) lt.A1 = pre ? ws.A.AsSpan(0, m * d).ToArray() : lt.XIn;
+                if (lt is not null) lt.A1 = pre ? Keep(old?.A1, ws.A.AsSpan(0, m * d)) : lt.XIn;
                 Gemm.Multiply(input1, d, m, w.Qkv, qkv, qkvw, accumulate: false);
                 t0 = EngineProfile.Add(EngineProfile.Part.Qkv, t0);
                 if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: false);
@@ -286,7 +316,7 @@ public sealed unsafe partial class TransformerModel
                     ApplyRotary(ws.Qkv, m, rotary!.Value);
                     if (hooks is not null) FireQkv(hooks, l, ws.Qkv, m, offset, rotated: true);
                 }
-                if (lt is not null) lt.Qkv = ws.Qkv.AsSpan(0, m * qkvw).ToArray();
+                if (lt is not null) lt.Qkv = Keep(old?.Qkv, ws.Qkv.AsSpan(0, m * qkvw));
                 if (cache is not null)
                 {
                     var ck = cache.Keys[l];
@@ -323,17 +353,17 @@ public sealed unsafe partial class TransformerModel
                 }
                 if (hooks is not null && hooks.Wants(HookPoints.Z(l))) hooks.Fire(HookPoints.Z(l), l, ws.Context.AsSpan(0, m * qw), [m, heads, dh], offset);
 
-                if (lt is not null) lt.Ctx = ws.Context.AsSpan(0, m * qw).ToArray();
-                var attnMask = dropout.Next(m * d);
+                if (lt is not null) lt.Ctx = Keep(old?.Ctx, ws.Context.AsSpan(0, m * qw));
+                var attnMask = dropout.Next(m * d, old?.AttnMask);
                 if (lt is not null) lt.AttnMask = attnMask;
                 AddSublayer(hooks, HookPoints.AttnOut(l), l, ctx, qw, m, w.Output, ws, offset, attnMask);
-                if (lt is not null && !pre) lt.AttnSum = ws.X.AsSpan(0, m * d).ToArray();
+                if (lt is not null && !pre) lt.AttnSum = Keep(old?.AttnSum, ws.X.AsSpan(0, m * d));
                 t0 = EngineProfile.Add(EngineProfile.Part.AttentionOutput, t0);
                 if (!pre) NormRows(ws.X, m, w.Norm1Gain, w.Norm1Bias);
                 t0 = EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
-                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, segs, ws, crossAttention, m, lt, dropout, hooks, offset);
+                if (s.CrossAttention) CrossAttend(l, w, memoryKv!, segs, ws, crossAttention, m, lt, dropout, hooks, offset, old);
                 Fire(hooks, HookPoints.ResidMid(l), l, ws.X, m, d, offset);
-                if (lt is not null) lt.XMid = ws.X.AsSpan(0, m * d).ToArray();
+                if (lt is not null) lt.XMid = Keep(old?.XMid, ws.X.AsSpan(0, m * d));
 
                 if (s.Mlp)
                 {
@@ -345,20 +375,20 @@ public sealed unsafe partial class TransformerModel
                         Fire(hooks, HookPoints.Ln2Normalized(l), l, ws.A, m, d, offset);
                         input2 = a;
                     }
-                    if (lt is not null) lt.A2 = pre ? ws.A.AsSpan(0, m * d).ToArray() : lt.XMid;
+                    if (lt is not null) lt.A2 = pre ? Keep(old?.A2, ws.A.AsSpan(0, m * d)) : lt.XMid;
                     int mw = s.MlpWidth;
                     Gemm.Multiply(input2, d, m, w.Up!, mid, mw, accumulate: false);
                     t0 = EngineProfile.Add(EngineProfile.Part.Intermediate, t0);
                     if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: false);
-                    if (lt is not null) lt.MidPre = ws.Mid.AsSpan(0, m * mw).ToArray();
+                    if (lt is not null) lt.MidPre = Keep(old?.MidPre, ws.Mid.AsSpan(0, m * mw));
                     Activate(ws.Mid, m);
                     if (hooks is not null) FireMlp(hooks, l, ws.Mid, m, offset, post: true);
                     t0 = EngineProfile.Add(EngineProfile.Part.Activation, t0);
-                    if (lt is not null) lt.MidPost = GatherRows(ws.Mid, m, mw, s.Intermediate);
-                    var mlpMask = dropout.Next(m * d);
+                    if (lt is not null) lt.MidPost = mw == s.Intermediate ? Keep(old?.MidPost, ws.Mid.AsSpan(0, m * mw)) : GatherRows(ws.Mid, m, mw, s.Intermediate);
+                    var mlpMask = dropout.Next(m * d, old?.MlpMask);
                     if (lt is not null) lt.MlpMask = mlpMask;
                     AddSublayer(hooks, HookPoints.MlpOut(l), l, mid, mw, m, w.Down!, ws, offset, mlpMask);
-                    if (lt is not null && !pre) lt.MlpSum = ws.X.AsSpan(0, m * d).ToArray();
+                    if (lt is not null && !pre) lt.MlpSum = Keep(old?.MlpSum, ws.X.AsSpan(0, m * d));
                     t0 = EngineProfile.Add(EngineProfile.Part.Output, t0);
                     if (!pre) NormRows(ws.X, m, w.Norm2Gain!, w.Norm2Bias);
                     EngineProfile.Add(EngineProfile.Part.LayerNorm, t0);
@@ -421,12 +451,12 @@ public sealed unsafe partial class TransformerModel
     /// after (post-norm).
     /// </summary>
     private void CrossAttend(int l, PackedLayer w, float[][] memoryKv, SegmentLayout segs, CoreWorkspace ws, FloatTensor? crossAttention, int m,
-        LayerTape? lt, DropoutMasks dropout, HookSet? hooks, int offset)
+        LayerTape? lt, DropoutMasks dropout, HookSet? hooks, int offset, LayerTape? old)
     {
         var s = Spec;
         int d = s.Hidden, qw = s.QueryWidth, kvw = s.KvWidth, heads = s.Heads;
         bool pre = s.Placement == NormPlacement.Pre;
-        if (lt is not null) lt.CrossIn = ws.X.AsSpan(0, m * d).ToArray();
+        if (lt is not null) lt.CrossIn = Keep(old?.CrossIn, ws.X.AsSpan(0, m * d));
         float[] input = ws.X;
         if (pre)
         {
@@ -434,7 +464,7 @@ public sealed unsafe partial class TransformerModel
             NormRows(ws.A, m, w.CrossNormGain!, w.CrossNormBias);
             input = ws.A;
         }
-        if (lt is not null) lt.CrossA = pre ? ws.A.AsSpan(0, m * d).ToArray() : lt.CrossIn;
+        if (lt is not null) lt.CrossA = pre ? Keep(old?.CrossA, ws.A.AsSpan(0, m * d)) : lt.CrossIn;
         var q = GC.AllocateArray<float>(m * qw, pinned: true);
         Gemm.Multiply(input, m, w.CrossQuery!, q);
         if (lt is not null) lt.CrossQ = q;
@@ -482,11 +512,11 @@ public sealed unsafe partial class TransformerModel
                     }
             }
         }
-        if (lt is not null) lt.CrossCtx = ws.Context.AsSpan(0, m * qw).ToArray();
-        var mask = dropout.Next(m * d);
+        if (lt is not null) lt.CrossCtx = Keep(old?.CrossCtx, ws.Context.AsSpan(0, m * qw));
+        var mask = dropout.Next(m * d, old?.CrossMask);
         if (lt is not null) lt.CrossMask = mask;
         AddSublayer(null, "", l, ctx, qw, m, w.CrossOutput!, ws, 0, mask);
-        if (lt is not null && !pre) lt.CrossSum = ws.X.AsSpan(0, m * d).ToArray();
+        if (lt is not null && !pre) lt.CrossSum = Keep(old?.CrossSum, ws.X.AsSpan(0, m * d));
         if (!pre) NormRows(ws.X, m, w.CrossNormGain!, w.CrossNormBias);
     }
 
@@ -526,7 +556,7 @@ public sealed unsafe partial class TransformerModel
             return;
         }
         Gemm.Multiply(f, ld, m, w, Gemm.Ptr(ws.Tmp), d, accumulate: false);
-        if (dropoutMask is not null) System.Numerics.Tensors.TensorPrimitives.Multiply(ws.Tmp.AsSpan(0, m * d), dropoutMask, ws.Tmp.AsSpan(0, m * d));
+        if (dropoutMask is not null) System.Numerics.Tensors.TensorPrimitives.Multiply(ws.Tmp.AsSpan(0, m * d), dropoutMask.AsSpan(0, m * d), ws.Tmp.AsSpan(0, m * d));
         if (hooked) hooks!.Fire(name, layer, ws.Tmp.AsSpan(0, m * d), [m, d], offset);
         System.Numerics.Tensors.TensorPrimitives.Add(ws.X.AsSpan(0, m * d), ws.Tmp.AsSpan(0, m * d), ws.X.AsSpan(0, m * d));
     }
@@ -633,12 +663,12 @@ public sealed unsafe partial class TransformerModel
                     System.Numerics.Tensors.TensorPrimitives.Add(row, types.AsSpan((input.TypeIds?[i] ?? 0) * d, d), row);
                 }
         }
-        if (dropout.Next(m * d) is { } mask)
+        if (dropout.Next(m * d, tape is null ? null : input.Reuse?.EmbedMask) is { } mask)
         {
-            System.Numerics.Tensors.TensorPrimitives.Multiply(ws.X.AsSpan(0, m * d), mask, ws.X.AsSpan(0, m * d));
+            System.Numerics.Tensors.TensorPrimitives.Multiply(ws.X.AsSpan(0, m * d), mask.AsSpan(0, m * d), ws.X.AsSpan(0, m * d));
             if (tape is not null) tape.EmbedMask = mask;
         }
-        if (tape is not null) tape.EmbedSum = ws.X.AsSpan(0, m * d).ToArray();
+        if (tape is not null) tape.EmbedSum = Keep(input.Reuse?.EmbedSum, ws.X.AsSpan(0, m * d));
         if (s.EmbeddingNorm)
             for (int i = 0; i < m; i++) NormRow(ws.X.AsSpan(i * d, d), wt.EmbeddingNormGain!, wt.EmbeddingNormBias);
     }

@@ -89,8 +89,17 @@ public sealed class Transformer
         long version = 0;
         foreach (var p in Parameters) version += p.Version;
         if (version == _packedVersion && _encoder is not null) return;
-        _encoder = new TransformerModel(EncoderSpec, EncoderTensors, "translation encoder");
-        _decoder = new TransformerModel(DecoderSpec, DecoderTensors, "translation decoder");
+        if (_encoder is null)
+        {
+            _encoder = new TransformerModel(EncoderSpec, EncoderTensors, "translation encoder");
+            _decoder = new TransformerModel(DecoderSpec, DecoderTensors, "translation decoder");
+        }
+        else
+        {
+            // the same models (and their workspaces), re-packed from the changed values
+            _encoder.Repack();
+            _decoder!.Repack();
+        }
         _packedVersion = version;
     }
 
@@ -118,11 +127,11 @@ public sealed class Transformer
         }
         float rate = training ? Config.Dropout : 0f;
         ulong encoderSeed = random.NextUInt64(), decoderSeed = random.NextUInt64();
-        var encoded = EncoderModel.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = rate, DropoutSeed = encoderSeed });
+        var encoded = EncoderModel.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = rate, DropoutSeed = encoderSeed, Reuse = _encoderTape });
         var decoded = DecoderModel.Forward(new ForwardInput
         {
             Ids = tgt, Segments = tgtLens, Memory = encoded.Hidden, MemorySegments = srcLens, Logits = LogitRows.All, Record = true,
-            Dropout = rate, DropoutSeed = decoderSeed,
+            Dropout = rate, DropoutSeed = decoderSeed, Reuse = _decoderTape, // the last step's arrays, overwritten
         });
         _encoderTape = encoded.Tape;
         _decoderTape = decoded.Tape;
