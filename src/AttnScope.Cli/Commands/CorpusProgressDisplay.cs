@@ -5,7 +5,7 @@ namespace AttnScope.Cli;
 
 /// <summary>
 /// Shows a corpus run's progress: a Spectre.Console bar with rate and time left on an interactive terminal, else one
-/// plain line on standard error at most every few seconds (and at the end), which logs and tests can read.
+/// plain line on standard error at the start, after the first committed batch, then at most every few seconds (and at the end), which logs and tests can read.
 /// </summary>
 public static class CorpusProgressDisplay
 {
@@ -46,10 +46,14 @@ public static class CorpusProgressDisplay
     private static CorpusRunResult RunPlain(CliOutput output, Func<Action<CorpusProgress>, CorpusRunResult> work)
     {
         var last = DateTime.MinValue;
+        bool firstBatchShown = false;
         return work(p =>
         {
             var now = DateTime.UtcNow;
-            if ((now - last).TotalSeconds < PlainInterval && p.Done < p.Total) return;
+            // The first committed batch of this run is always shown: it gives the first rate and time left at once.
+            bool firstBatch = !firstBatchShown && p.NewThisRun > 0;
+            if (!firstBatch && (now - last).TotalSeconds < PlainInterval && p.Done < p.Total) return;
+            firstBatchShown |= firstBatch;
             last = now;
             output.Err.WriteLine($"attnscope: corpus: {p.Done}/{p.Total} sentences ({100.0 * p.Done / p.Total:F0}%), " +
                 $"{p.Rate:F1}/s, {(p.Left is { } left ? Left(left) : "time left unknown")}");
