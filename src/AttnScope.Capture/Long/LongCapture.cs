@@ -56,7 +56,7 @@ public sealed class LongCapture : IDisposable
         if (fmt != LongCaptureLayout.FormatId)
             throw new AttnScopeException(Bad($"format '{TokenText.Printable(fmt ?? "(none)", 40)}' is not {LongCaptureLayout.FormatId}"));
         if (!meta.TryGetValue("tokens", out var tokJson)) throw new AttnScopeException(Bad("no 'tokens' in its metadata"));
-        var tokens = AttentionCapture.ParseTokens(tokJson, "tokens", Bad);
+        var tokens = AttentionCapture.ParseTokens(tokJson, "tokens", Bad, LongCaptureLayout.MaxTokens);
         if (tokens.Count < 1) throw new AttnScopeException(Bad("it has no tokens"));
         var layout = LongCaptureLayout.FromMetadata(meta, tokens.Count, Bad);
         var expected = layout.Tensors().ToDictionary(t => t.Name, StringComparer.Ordinal);

@@ -200,3 +200,39 @@ public class LongCaptureCliTests
         }
     }
 }
+
+/// <summary>Long captures go past the 16,384 tokens of ordinary captures: the writer and the lazy reader agree on 20,000.</summary>
+public class LongCaptureSizeTests
+{
+    [Fact]
+    public void ALongCaptureOfTwentyThousandTokensOpens()
+    {
+        using var dir = new TempDir();
+        int m = 20_000;
+        var tokens = Enumerable.Range(0, m).Select(i => new CaptureToken($"t{i}", i, -1, -1, Segment.A, false)).ToList();
+        var layout = new LongCaptureOptions { NoRows = true, Pyramid = true }.Layout(AttentionStack.Decoder, 1, 1, m);
+        var meta = new Dictionary<string, string> { ["model"] = "synthetic", ["tokens"] = AttentionCapture.TokensJson(tokens) };
+        var path = dir.File("long20k.safetensors");
+        using (var w = new LongCaptureWriter(path, layout, meta, causal: true))
+        {
+            var row = new float[m];
+            for (int q = 0; q < m; q++) { Array.Clear(row); row[q / 2] = 1f; w.Rows(0, 0, q, 1, m, row); }
+            w.Finish();
+        }
+        using var cap = LongCapture.Open(path);
+        Assert.True(m > CaptureLimits.MaxTokens);
+        Assert.Equal(m, cap.Tokens.Count);
+        Assert.Equal("t19999", cap.Tokens[^1].Text);
+        int b = cap.Layout.Blocks[0], side = LongCaptureLayout.Cells(m, b);
+        var (max, _, _) = cap.Tile(0, 0, false, b, 0, 0, side, side);
+        // Row q has its one 1 at key q/2: block (r, c) holds one exactly when some q in block r has q/2 in block c.
+        for (int r = 0; r < side; r++)
+            for (int c = 0; c < side; c++)
+            {
+                bool hit = Enumerable.Range(r * b, Math.Min(b, m - r * b)).Any(q => q / 2 / b == c);
+                Assert.Equal(hit ? 1f : 0f, max[r * side + c]);
+            }
+        Assert.Contains("more than the 131072", Assert.Throws<AttnScopeException>(() =>
+            new LongCaptureOptions { Pyramid = true }.Layout(AttentionStack.Decoder, 1, 1, 200_000)).Message);
+    }
+}
