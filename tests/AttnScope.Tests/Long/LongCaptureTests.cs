@@ -143,6 +143,53 @@ public class LongCaptureTests(LongCaptureFixture f) : IClassFixture<LongCaptureF
     }
 }
 
+/// <summary>Lazy checks: a bad value is found when a tile first touches it, not on open; a bad header is refused on open.</summary>
+public class LongCaptureValidationTests(LongCaptureFixture f) : IClassFixture<LongCaptureFixture>
+{
+    private static long DataStart(string path)
+    {
+        using var s = File.OpenRead(path);
+        var len = new byte[8];
+        s.ReadExactly(len);
+        return 8 + (long)BitConverter.ToUInt64(len);
+    }
+
+    [Fact]
+    public void BadValuesAreFoundWhenFirstTouchedAndBadHeadersOnOpen()
+    {
+        var path = f.Write("hostile.safetensors", new LongCaptureOptions { Storage = AttentionStorage.F16, Layers = [0], Heads = [0], Pyramid = true });
+        int m = f.Tokens;
+        long rowsAt, levelAt;
+        using (var good = LongCapture.Open(path))
+        {
+            var file = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(path);
+            rowsAt = DataStart(path) + file.Entries[good.Layout.RowsName(0, 0)].Begin;
+            levelAt = DataStart(path) + file.Entries[good.Layout.PyramidName("max", good.Layout.Blocks[1])].Begin;
+            file.Dispose();
+        }
+        var bytes = File.ReadAllBytes(path);
+        // Half NaN at query 10, key 3 of the rows; half 2.0 in the first cell of the second pyramid level.
+        BitConverter.GetBytes((ushort)0x7E00).CopyTo(bytes, rowsAt + (10L * m + 3) * 2);
+        BitConverter.GetBytes((ushort)0x4000).CopyTo(bytes, levelAt);
+        File.WriteAllBytes(path, bytes);
+        using (var cap = LongCapture.Open(path))
+        {
+            Assert.Equal(25, cap.Tile(0, 0, false, 1, 0, 0, 5, 5).Values.Length); // rows 0..4 hold nothing bad
+            Assert.Contains("at query 10, key 3, not a probability", Assert.Throws<AttnScopeException>(() => cap.Tile(0, 0, false, 1, 8, 0, 4, 8)).Message);
+            Assert.NotNull(cap.Tile(1, 1, false, cap.Layout.Blocks[0], 0, 0, 4, 4).Values);
+            Assert.Contains("not a probability", Assert.Throws<AttnScopeException>(() => cap.Tile(1, 1, false, cap.Layout.Blocks[1], 0, 0, 4, 4)).Message);
+        }
+        // A header whose chosen heads disagree with the tensors is refused on open, in one line.
+        var text = System.Text.Encoding.Latin1.GetString(bytes);
+        var patched = System.Text.Encoding.Latin1.GetBytes(text.Replace("\"long.chosen\":\"[[0,0]]\"", "\"long.chosen\":\"[[0,1]]\""));
+        Assert.NotEqual(bytes, patched);
+        File.WriteAllBytes(path, patched);
+        var e = Assert.Throws<AttnScopeException>(() => LongCapture.Open(path));
+        Assert.Contains("unexpected tensor 'decoder.rows.l0.h0'", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+}
+
 /// <summary>Allocation is measured with no other test running (the collection runs alone).</summary>
 [Collection("server memory")]
 public class LongCaptureMemoryTests

@@ -8,6 +8,7 @@ const PLOT = 720;        // plot side in CSS pixels
 const MARGIN = 96;       // room for labels, left and top
 const LABEL_PX = 14;     // pixels per token from which tokens are labelled
 const MAX_HITS = 200;    // search hits listed
+const ROW_BUDGET = 8e6;  // most attention values a tile cut from a chosen head's rows may read
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -97,6 +98,8 @@ export async function mountLongView(root, name) {
   function blockFor(l, h) {
     let b = Math.max(finest(l, h), pow2ceil(span / PLOT));
     const blocks = info.blocks;
+    // Blocks finer than the pyramid's come from a chosen head's rows: only once the view is small enough to read.
+    if (blocks.length && b < blocks[0] && span * span > ROW_BUDGET) b = blocks[0];
     if (blocks.length && b >= blocks[0]) b = Math.min(b, blocks[blocks.length - 1]);
     return b;
   }
