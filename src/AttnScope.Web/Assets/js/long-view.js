@@ -170,6 +170,7 @@ export async function mountLongView(root, name) {
       ctx.textAlign = 'center'; ctx.textBaseline = 'bottom';
       for (let k = 0; k <= 4; k++) {
         const tok = Math.round(x0 + span * k / 4);
+        ctx.textAlign = k === 0 ? 'left' : k === 4 ? 'right' : 'center';
         ctx.fillText(String(tok), MARGIN + (tok - x0) * scale, MARGIN - 4);
         ctx.save(); ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
         ctx.fillText(String(Math.round(y0 + span * k / 4)), MARGIN - 4, MARGIN + (Math.round(y0 + span * k / 4) - y0) * scale);
@@ -177,7 +178,7 @@ export async function mountLongView(root, name) {
       }
       ctx.textAlign = 'left'; ctx.textBaseline = 'top';
       ctx.fillText('keys →', MARGIN, 4);
-      ctx.save(); ctx.translate(4, MARGIN); ctx.rotate(Math.PI / 2); ctx.fillText('queries →', 0, 0); ctx.restore();
+      ctx.save(); ctx.translate(4, MARGIN); ctx.rotate(Math.PI / 2); ctx.textBaseline = 'bottom'; ctx.fillText('queries →', 0, 0); ctx.restore();
     }
     stats.labels = labels; stats.span = span; stats.x0 = x0; stats.y0 = y0;
   }
