@@ -47,6 +47,14 @@ public sealed class LongCapture : IDisposable
         catch { file.Dispose(); throw; }
     }
 
+    /// <summary>As <see cref="Open(string)"/>, from a file already open (the capture takes over the stream).</summary>
+    public static LongCapture Open(FileStream stream, string sourceName)
+    {
+        var file = SafeTensorsFile.Open(stream, sourceName);
+        try { return FromFile(file); }
+        catch { file.Dispose(); throw; }
+    }
+
     private static LongCapture FromFile(SafeTensorsFile file)
     {
         string src = file.SourceName;
