@@ -10,7 +10,7 @@ using Microsoft.Playwright;
 namespace AttnScope.Bench;
 
 /// <summary>
-/// <c>-- long [--tokens 32768] [--storage u8] [--layers 0] [--heads 1] [--zooms 24] [--screenshots DIR] [--keep DIR]</c>:
+/// <c>-- long [--tokens 32768] [--storage u8] [--layers 0] [--heads 1] [--zooms 32] [--screenshots DIR] [--keep DIR]</c>:
 /// a long capture of a long-context copy of the tiny Llama golden (tests/AttnScope.Tests/Golden/tiny-llama with its
 /// positions raised; rotary, 2 layers × 4 heads) on a seeded text cut to the length: capture time and peak memory,
 /// file size, time to open it lazily, then the long view in headless Chromium served by an in-process
@@ -22,7 +22,7 @@ public static class LongBenchmark
 {
     public static int Run(string[] args)
     {
-        int tokens = 32768, zooms = 24;
+        int tokens = 32768, zooms = 32;
         string storage = "u8", layers = "0", heads = "1";
         string? shots = null, keep = null;
         for (int i = 0; i < args.Length; i++)

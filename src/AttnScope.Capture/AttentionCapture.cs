@@ -295,14 +295,14 @@ public sealed class AttentionCapture
         }
     }
 
-    internal static List<CaptureToken> ParseTokens(string json, string key, Func<string, string> bad)
+    internal static List<CaptureToken> ParseTokens(string json, string key, Func<string, string> bad, int maxTokens = CaptureLimits.MaxTokens)
     {
         try
         {
             var arr = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonArray
                 ?? throw new JsonException("not an array");
-            if (arr.Count > CaptureLimits.MaxTokens)
-                throw new AttnScopeException(bad($"metadata '{key}' lists {arr.Count} tokens, more than the {CaptureLimits.MaxTokens} AttnScope reads"));
+            if (arr.Count > maxTokens)
+                throw new AttnScopeException(bad($"metadata '{key}' lists {arr.Count} tokens, more than the {maxTokens} AttnScope reads"));
             var list = new List<CaptureToken>(arr.Count);
             foreach (var node in arr)
             {

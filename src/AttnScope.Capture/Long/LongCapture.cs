@@ -47,6 +47,14 @@ public sealed class LongCapture : IDisposable
         catch { file.Dispose(); throw; }
     }
 
+    /// <summary>As <see cref="Open(string)"/>, from a file already open (the capture takes over the stream).</summary>
+    public static LongCapture Open(FileStream stream, string sourceName)
+    {
+        var file = SafeTensorsFile.Open(stream, sourceName);
+        try { return FromFile(file); }
+        catch { file.Dispose(); throw; }
+    }
+
     private static LongCapture FromFile(SafeTensorsFile file)
     {
         string src = file.SourceName;
@@ -56,7 +64,7 @@ public sealed class LongCapture : IDisposable
         if (fmt != LongCaptureLayout.FormatId)
             throw new AttnScopeException(Bad($"format '{TokenText.Printable(fmt ?? "(none)", 40)}' is not {LongCaptureLayout.FormatId}"));
         if (!meta.TryGetValue("tokens", out var tokJson)) throw new AttnScopeException(Bad("no 'tokens' in its metadata"));
-        var tokens = AttentionCapture.ParseTokens(tokJson, "tokens", Bad);
+        var tokens = AttentionCapture.ParseTokens(tokJson, "tokens", Bad, LongCaptureLayout.MaxTokens);
         if (tokens.Count < 1) throw new AttnScopeException(Bad("it has no tokens"));
         var layout = LongCaptureLayout.FromMetadata(meta, tokens.Count, Bad);
         var expected = layout.Tensors().ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -134,6 +142,8 @@ public sealed class LongCapture : IDisposable
         return data;
     });
 
+    private static readonly float[] U8Table = Enumerable.Range(0, 256).Select(q => AttentionQuantizer.DecodeU8((byte)q)).ToArray();
+
     private float[] FromRows(int layer, int head, bool mean, int block, int r0, int c0, int rows, int cols)
     {
         var name = Layout.RowsName(layer, head);
@@ -142,23 +152,34 @@ public sealed class LongCapture : IDisposable
         int k0 = c0 * block, k1 = Math.Min(m, (c0 + cols) * block), width = k1 - k0;
         var row = new float[width];
         var result = new float[rows * cols];
-        var counts = new int[cols];
         for (int r = 0; r < rows; r++)
         {
             int q0 = (r0 + r) * block, q1 = Math.Min(m, q0 + block);
-            Array.Clear(counts);
             for (int q = q0; q < q1; q++)
             {
                 var raw = _file.RawRange(name, ((long)q * m + k0) * size, width * size);
-                AttentionQuantizer.Decode(storage, raw, row);
-                for (int j = 0; j < width; j++)
+                if (storage == AttentionStorage.U8)
                 {
-                    float v = row[j];
-                    if (!float.IsFinite(v) || v < 0f || v > 1.001f)
-                        throw new AttnScopeException($"'{SourceName}': {name} holds {v} at query {q}, key {k0 + j}, not a probability");
-                    int c = j / block, at = r * cols + c;
-                    if (mean) result[at] += v;
-                    else if (v > result[at]) result[at] = v;
+                    // Every byte decodes to a probability in [0, 1]: nothing to check.
+                    var table = U8Table;
+                    for (int j = 0; j < width; j++) row[j] = table[raw[j]];
+                }
+                else
+                {
+                    AttentionQuantizer.Decode(storage, raw, row);
+                    for (int j = 0; j < width; j++)
+                        if (!float.IsFinite(row[j]) || row[j] < 0f || row[j] > 1.001f)
+                            throw new AttnScopeException($"'{SourceName}': {name} holds {row[j]} at query {q}, key {k0 + j}, not a probability");
+                }
+                int at = r * cols;
+                if (block == 1) { row.AsSpan(0, width).CopyTo(result.AsSpan(at, width)); continue; }
+                for (int c = 0, j = 0; c < cols; c++, at++)
+                {
+                    int end = Math.Min(width, j + block);
+                    float acc = result[at];
+                    if (mean) for (; j < end; j++) acc += row[j];
+                    else for (; j < end; j++) if (row[j] > acc) acc = row[j];
+                    result[at] = acc;
                 }
             }
             if (mean)

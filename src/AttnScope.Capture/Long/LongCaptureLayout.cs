@@ -12,6 +12,9 @@ public sealed record LongCaptureLayout
 {
     /// <summary>The format id in the metadata.</summary>
     public const string FormatId = "attnscope.long/1";
+    /// <summary>Most tokens a long capture may have (its rows are tokens² values per chosen head; 131,072 tokens
+    /// are 16 GiB of u8 rows per head).</summary>
+    public const int MaxTokens = 131_072;
     /// <summary>Coarsest pyramid grid side: levels stop at the first block size whose grid is at most this.</summary>
     public const int CoarsestSide = 64;
     /// <summary>Finest pyramid grid side: the base block is the smallest power of two (≥ 2) whose grid is at most this.</summary>

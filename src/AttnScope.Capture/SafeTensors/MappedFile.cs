@@ -41,6 +41,27 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
+    /// <summary>Maps the file open in <paramref name="stream"/> (at least 1 byte) for reading; the mapping owns the stream.</summary>
+    public static MappedFile Open(FileStream stream, string name)
+    {
+        MemoryMappedFile? map = null;
+        try
+        {
+            long length = stream.Length;
+            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            return new MappedFile(map, view, p + view.PointerOffset, length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            map?.Dispose();
+            stream.Dispose();
+            throw new AttnScopeException($"cannot map '{name}' into memory: {e.Message}");
+        }
+    }
+
     /// <summary>Unmaps the file; spans taken from it must not be used afterwards.</summary>
     public void Dispose()
     {

@@ -55,6 +55,32 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Memory-maps the file open in <paramref name="stream"/> (read from that handle, whatever its name now names) and
+    /// validates its header; the file takes over the stream. <paramref name="sourceName"/> is used in messages.
+    /// </summary>
+    public static SafeTensorsFile Open(FileStream stream, string sourceName)
+    {
+        long len = stream.Length;
+        if (len < 8)
+        {
+            var few = new byte[len];
+            stream.ReadExactly(few);
+            stream.Dispose();
+            return Parse(few, sourceName);
+        }
+        var mapped = MappedFile.Open(stream, sourceName);
+        try
+        {
+            return Parse(new ReadOnlySpan<byte>(mapped.Pointer, (int)Math.Min(len, 8 + MaxHeaderBytes)), len, sourceName, null, mapped);
+        }
+        catch
+        {
+            mapped.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Validates a whole file held in memory.</summary>
     public static SafeTensorsFile Parse(byte[] bytes, string sourceName = "<memory>") =>
         Parse(bytes, bytes.LongLength, sourceName, bytes, null);

@@ -20,6 +20,8 @@ public sealed record LongCaptureOptions
     /// <summary>The layout of a capture of <paramref name="tokens"/> tokens of a model with these layers and heads.</summary>
     public LongCaptureLayout Layout(string stack, int layers, int heads, int tokens)
     {
+        if (tokens > LongCaptureLayout.MaxTokens)
+            throw new AttnScopeException($"{tokens} tokens are more than the {LongCaptureLayout.MaxTokens} a long capture holds");
         var ls = Check(Layers, layers, "layer") ?? Enumerable.Range(0, layers).ToList();
         var hs = Check(Heads, heads, "head") ?? Enumerable.Range(0, heads).ToList();
         var chosen = NoRows ? [] : ls.SelectMany(l => hs.Select(h => (l, h))).ToList();

@@ -38,26 +38,35 @@ public sealed class LongCaptureFiles
             || name.Contains('\0') || Path.IsPathRooted(name) || name.Contains(':') || !name.EndsWith(".safetensors", StringComparison.Ordinal))
             throw new HttpError(400, "a long capture is named by its .safetensors file name inside the captures folder; paths are refused");
         var full = Path.Combine(_dir, name);
-        if (!File.Exists(full)) throw new HttpError(404, $"no saved capture '{name}'");
-        var real = RealPath.Of(full);
-        if (!string.Equals(Path.GetDirectoryName(real), _realDir, StringComparison.Ordinal) || !real.EndsWith(".safetensors", StringComparison.Ordinal))
-            throw new HttpError(404, $"no saved capture '{name}'");
-        var info = new FileInfo(real);
-        var key = $"{real}|{info.LastWriteTimeUtc.Ticks}|{info.Length}";
-        lock (_lock)
-        {
-            foreach (var (k, c) in _open)
-                if (k == key) return c;
-        }
+        var missing = new HttpError(404, $"no saved capture '{name}'");
+        FileStream stream;
+        try { stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw missing; }
         LongCapture opened;
-        try { opened = LongCapture.Open(real); }
-        catch (AttnScopeException e) { throw new HttpError(400, e.Message.Replace(real, name, StringComparison.Ordinal)); }
-        lock (_lock)
+        try
         {
-            _open.Add((key, opened));
-            if (_open.Count > MaxOpen) _open.RemoveAt(0);
+            // Where the opened file really is (the kernel's answer for this handle; else the name with its links
+            // resolved): a capture directly inside the folder, read from this same handle.
+            var real = RealPath.OfHandle(stream.SafeFileHandle) ?? RealPath.Of(full);
+            if (!string.Equals(Path.GetDirectoryName(real), _realDir, StringComparison.Ordinal) || !real.EndsWith(".safetensors", StringComparison.Ordinal))
+                throw missing;
+            var key = $"{real}|{File.GetLastWriteTimeUtc(stream.SafeFileHandle).Ticks}|{stream.Length}";
+            lock (_lock)
+            {
+                foreach (var (k, c) in _open)
+                    if (k == key) { stream.Dispose(); return c; }
+            }
+            opened = LongCapture.Open(stream, name);
+            stream = null!;
+            lock (_lock)
+            {
+                _open.Add((key, opened));
+                if (_open.Count > MaxOpen) _open.RemoveAt(0);
+            }
+            return opened;
         }
-        return opened;
+        catch (AttnScopeException e) { throw new HttpError(400, e.Message); }
+        finally { stream?.Dispose(); }
     }
 
     /// <summary>What the long view needs to start: sizes, heads with rows, pyramid blocks, token texts.</summary>

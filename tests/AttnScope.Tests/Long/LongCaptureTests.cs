@@ -143,6 +143,53 @@ public class LongCaptureTests(LongCaptureFixture f) : IClassFixture<LongCaptureF
     }
 }
 
+/// <summary>Lazy checks: a bad value is found when a tile first touches it, not on open; a bad header is refused on open.</summary>
+public class LongCaptureValidationTests(LongCaptureFixture f) : IClassFixture<LongCaptureFixture>
+{
+    private static long DataStart(string path)
+    {
+        using var s = File.OpenRead(path);
+        var len = new byte[8];
+        s.ReadExactly(len);
+        return 8 + (long)BitConverter.ToUInt64(len);
+    }
+
+    [Fact]
+    public void BadValuesAreFoundWhenFirstTouchedAndBadHeadersOnOpen()
+    {
+        var path = f.Write("hostile.safetensors", new LongCaptureOptions { Storage = AttentionStorage.F16, Layers = [0], Heads = [0], Pyramid = true });
+        int m = f.Tokens;
+        long rowsAt, levelAt;
+        using (var good = LongCapture.Open(path))
+        {
+            var file = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(path);
+            rowsAt = DataStart(path) + file.Entries[good.Layout.RowsName(0, 0)].Begin;
+            levelAt = DataStart(path) + file.Entries[good.Layout.PyramidName("max", good.Layout.Blocks[1])].Begin;
+            file.Dispose();
+        }
+        var bytes = File.ReadAllBytes(path);
+        // Half NaN at query 10, key 3 of the rows; half 2.0 in the first cell of the second pyramid level.
+        BitConverter.GetBytes((ushort)0x7E00).CopyTo(bytes, rowsAt + (10L * m + 3) * 2);
+        BitConverter.GetBytes((ushort)0x4000).CopyTo(bytes, levelAt);
+        File.WriteAllBytes(path, bytes);
+        using (var cap = LongCapture.Open(path))
+        {
+            Assert.Equal(25, cap.Tile(0, 0, false, 1, 0, 0, 5, 5).Values.Length); // rows 0..4 hold nothing bad
+            Assert.Contains("at query 10, key 3, not a probability", Assert.Throws<AttnScopeException>(() => cap.Tile(0, 0, false, 1, 8, 0, 4, 8)).Message);
+            Assert.NotNull(cap.Tile(1, 1, false, cap.Layout.Blocks[0], 0, 0, 4, 4).Values);
+            Assert.Contains("not a probability", Assert.Throws<AttnScopeException>(() => cap.Tile(1, 1, false, cap.Layout.Blocks[1], 0, 0, 4, 4)).Message);
+        }
+        // A header whose chosen heads disagree with the tensors is refused on open, in one line.
+        var text = System.Text.Encoding.Latin1.GetString(bytes);
+        var patched = System.Text.Encoding.Latin1.GetBytes(text.Replace("\"long.chosen\":\"[[0,0]]\"", "\"long.chosen\":\"[[0,1]]\""));
+        Assert.NotEqual(bytes, patched);
+        File.WriteAllBytes(path, patched);
+        var e = Assert.Throws<AttnScopeException>(() => LongCapture.Open(path));
+        Assert.Contains("unexpected tensor 'decoder.rows.l0.h0'", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+}
+
 /// <summary>Allocation is measured with no other test running (the collection runs alone).</summary>
 [Collection("server memory")]
 public class LongCaptureMemoryTests
@@ -198,5 +245,41 @@ public class LongCaptureCliTests
             (code, _, err) = AttnScope.Tests.Cli.CliTests.Run(["capture", "--model", model, "--text", "the cat sat", .. args, "-o", dir.File("bad.safetensors")]);
             AttnScope.Tests.Cli.CliTests.AssertOneLineError(code, err, words);
         }
+    }
+}
+
+/// <summary>Long captures go past the 16,384 tokens of ordinary captures: the writer and the lazy reader agree on 20,000.</summary>
+public class LongCaptureSizeTests
+{
+    [Fact]
+    public void ALongCaptureOfTwentyThousandTokensOpens()
+    {
+        using var dir = new TempDir();
+        int m = 20_000;
+        var tokens = Enumerable.Range(0, m).Select(i => new CaptureToken($"t{i}", i, -1, -1, Segment.A, false)).ToList();
+        var layout = new LongCaptureOptions { NoRows = true, Pyramid = true }.Layout(AttentionStack.Decoder, 1, 1, m);
+        var meta = new Dictionary<string, string> { ["model"] = "synthetic", ["tokens"] = AttentionCapture.TokensJson(tokens) };
+        var path = dir.File("long20k.safetensors");
+        using (var w = new LongCaptureWriter(path, layout, meta, causal: true))
+        {
+            var row = new float[m];
+            for (int q = 0; q < m; q++) { Array.Clear(row); row[q / 2] = 1f; w.Rows(0, 0, q, 1, m, row); }
+            w.Finish();
+        }
+        using var cap = LongCapture.Open(path);
+        Assert.True(m > CaptureLimits.MaxTokens);
+        Assert.Equal(m, cap.Tokens.Count);
+        Assert.Equal("t19999", cap.Tokens[^1].Text);
+        int b = cap.Layout.Blocks[0], side = LongCaptureLayout.Cells(m, b);
+        var (max, _, _) = cap.Tile(0, 0, false, b, 0, 0, side, side);
+        // Row q has its one 1 at key q/2: block (r, c) holds one exactly when some q in block r has q/2 in block c.
+        for (int r = 0; r < side; r++)
+            for (int c = 0; c < side; c++)
+            {
+                bool hit = Enumerable.Range(r * b, Math.Min(b, m - r * b)).Any(q => q / 2 / b == c);
+                Assert.Equal(hit ? 1f : 0f, max[r * side + c]);
+            }
+        Assert.Contains("more than the 131072", Assert.Throws<AttnScopeException>(() =>
+            new LongCaptureOptions { Pyramid = true }.Layout(AttentionStack.Decoder, 1, 1, 200_000)).Message);
     }
 }

@@ -140,6 +140,18 @@ public sealed class LongViewTests(ViewerFixture fx)
         var meta = JsonNode.Parse(info)!;
         Assert.Equal("[[1,2]]", meta["chosen"]!.ToJsonString());
 
+        // A link inside the folder to a file outside it is as good as absent.
+        var link = Path.Combine(fx.CapturesDir, "long-link.safetensors");
+        File.Copy(Path.Combine(fx.CapturesDir, name), Path.Combine(fx.Dir.Path, "outside-long.safetensors"), overwrite: true);
+        File.CreateSymbolicLink(link, Path.Combine(fx.Dir.Path, "outside-long.safetensors"));
+        try
+        {
+            var (linkCode, linkBody) = await Get("info?name=long-link.safetensors");
+            Assert.Equal(HttpStatusCode.NotFound, linkCode);
+            Assert.Contains("no saved capture", linkBody);
+        }
+        finally { File.Delete(link); }
+
         foreach (var (q, status, words) in new[]
         {
             ("info?name=..%2Fsecret.safetensors", HttpStatusCode.BadRequest, "paths are refused"),

@@ -8,6 +8,7 @@ const PLOT = 720;        // plot side in CSS pixels
 const MARGIN = 96;       // room for labels, left and top
 const LABEL_PX = 14;     // pixels per token from which tokens are labelled
 const MAX_HITS = 200;    // search hits listed
+const ROW_BUDGET = 8e6;  // most attention values a tile cut from a chosen head's rows may read
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -97,6 +98,8 @@ export async function mountLongView(root, name) {
   function blockFor(l, h) {
     let b = Math.max(finest(l, h), pow2ceil(span / PLOT));
     const blocks = info.blocks;
+    // Blocks finer than the pyramid's come from a chosen head's rows: only once the view is small enough to read.
+    if (blocks.length && b < blocks[0] && span * span > ROW_BUDGET) b = blocks[0];
     if (blocks.length && b >= blocks[0]) b = Math.min(b, blocks[blocks.length - 1]);
     return b;
   }
@@ -167,6 +170,7 @@ export async function mountLongView(root, name) {
       ctx.textAlign = 'center'; ctx.textBaseline = 'bottom';
       for (let k = 0; k <= 4; k++) {
         const tok = Math.round(x0 + span * k / 4);
+        ctx.textAlign = k === 0 ? 'left' : k === 4 ? 'right' : 'center';
         ctx.fillText(String(tok), MARGIN + (tok - x0) * scale, MARGIN - 4);
         ctx.save(); ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
         ctx.fillText(String(Math.round(y0 + span * k / 4)), MARGIN - 4, MARGIN + (Math.round(y0 + span * k / 4) - y0) * scale);
@@ -174,7 +178,7 @@ export async function mountLongView(root, name) {
       }
       ctx.textAlign = 'left'; ctx.textBaseline = 'top';
       ctx.fillText('keys →', MARGIN, 4);
-      ctx.save(); ctx.translate(4, MARGIN); ctx.rotate(Math.PI / 2); ctx.fillText('queries →', 0, 0); ctx.restore();
+      ctx.save(); ctx.translate(4, MARGIN); ctx.rotate(Math.PI / 2); ctx.textBaseline = 'bottom'; ctx.fillText('queries →', 0, 0); ctx.restore();
     }
     stats.labels = labels; stats.span = span; stats.x0 = x0; stats.y0 = y0;
   }
