@@ -10,7 +10,7 @@ namespace AttnScope.Tests.Support;
 /// </summary>
 public sealed class LoopbackHub : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly Dictionary<string, Dictionary<string, byte[]>> _repos = new();
     private readonly Task _loop;
     public string Endpoint { get; }
@@ -19,11 +19,19 @@ public sealed class LoopbackHub : IDisposable
 
     public LoopbackHub()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; probe.Stop(); }
-        Endpoint = $"http://127.0.0.1:{port}";
-        _listener.Prefixes.Add(Endpoint + "/");
-        _listener.Start();
+        // A free port is probed, then bound; another process may take it in between, so a few tries.
+        for (int attempt = 0; ; attempt++)
+        {
+            int port;
+            using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; probe.Stop(); }
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try { listener.Start(); }
+            catch (HttpListenerException) when (attempt < 5) { continue; }
+            _listener = listener;
+            Endpoint = $"http://127.0.0.1:{port}";
+            break;
+        }
         _loop = Task.Run(Serve);
     }
 
@@ -66,7 +74,8 @@ public sealed class LoopbackHub : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: on Linux, Stop followed by Close releases the prefix twice, and the second release binds the
+        // port again, failing when another process has taken it meanwhile.
         _listener.Close();
         try { _loop.Wait(2000); } catch { /* stopping */ }
     }
