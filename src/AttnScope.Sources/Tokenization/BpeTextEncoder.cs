@@ -126,6 +126,9 @@ public sealed class BpeTextEncoder : ITextEncoder
                                     || sentencePiece?.AddDummyPrefix == true);
     }
 
+    /// <summary>The id of a token (an added token's content or a vocabulary piece), or null.</summary>
+    public int? TokenId(string token) => Lookup(token);
+
     private int? Lookup(string token)
     {
         foreach (var a in _addedById.Values) if (a.Content == token) return a.Id;
