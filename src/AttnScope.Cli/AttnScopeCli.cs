@@ -25,6 +25,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(CircuitsCommand.Create(output));
         root.Subcommands.Add(TrainInductionCommand.Create(output));
         root.Subcommands.Add(VisionCommand.Create(output));
+        root.Subcommands.Add(SpeechCommand.Create(output));
         root.Subcommands.Add(TrainVitCommand.Create(output));
         root.Subcommands.Add(CorpusCommand.Create(output));
         var parse = root.Parse(args);

@@ -38,12 +38,19 @@ public static class CaptureCommand
         var heads = new Option<string?>("--heads") { Description = "long capture: heads that keep full rows, e.g. 1,5 (default all)" };
         var pyramid = new Option<bool>("--pyramid") { Description = "long capture: block maxima and means of every head at power-of-two block sizes (map-style zoom in serve)" };
         var noRows = new Option<bool>("--no-rows") { Description = "long capture: the pyramid only, no full rows" };
-        var cmd = new Command("capture", "Run a model on text (or an image) and save every attention tensor as a capture file.")
+        var audio = new Option<string?>("--audio") { Description = "a WAV file for a speech model (Whisper folder): greedy transcription with every step's attention" };
+        var maxNew = new Option<int>("--max-new") { Description = "speech: most tokens to produce", DefaultValueFactory = _ => 64 };
+        var language = new Option<string>("--language") { Description = "speech: the language token of a multilingual Whisper (en, de, …)", DefaultValueFactory = _ => "en" };
+        var cmd = new Command("capture", "Run a model on text (an image, or audio) and save every attention tensor as a capture file.")
         {
-            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath, image, storage, layers, heads, pyramid, noRows,
+            model, text, textFile, pair, pairFile, engine, qkv, hook, outPath, image, storage, layers, heads, pyramid, noRows, audio, maxNew, language,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
+            if (r.GetValue(audio) is { } audioPath)
+                return SpeechCommand.Capture(output, r.GetValue(model)!, audioPath, r.GetValue(outPath)!, r.GetValue(maxNew), r.GetValue(language)!);
+            if (Directory.Exists(r.GetValue(model)!) && AttnScope.Sources.Audio.WhisperModel.IsSpeechFolder(r.GetValue(model)!))
+                throw new AttnScopeException($"'{r.GetValue(model)}' is a speech model: give --audio FILE.wav");
             if (r.GetValue(image) is { } imagePath)
                 return VisionCommand.Capture(output, r.GetValue(model)!, imagePath, r.GetValue(outPath)!);
             if (Directory.Exists(r.GetValue(model)!) && AttnScope.Sources.Vision.VitModel.IsVisionFolder(r.GetValue(model)!))

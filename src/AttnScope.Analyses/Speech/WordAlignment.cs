@@ -1,0 +1,195 @@
+using AttnScope.Capture;
+using AttnScope.Sources.Audio;
+
+namespace AttnScope.Analyses.Speech;
+
+/// <summary>One word of a transcript placed in time: its tokens (indices into the capture's target tokens) and its span.</summary>
+public sealed record AlignedWord(string Text, int FirstToken, int TokenCount, double Start, double End);
+
+/// <summary>The alignment: the matrix DTW ran on [rows, frames], the monotone path (row, frame) and the words.</summary>
+public sealed record SpeechAlignment(float[,] Matrix, IReadOnlyList<(int Row, int Frame)> Path, IReadOnlyList<AlignedWord> Words, int FirstRow,
+    IReadOnlyList<(int Layer, int Head)> Heads);
+
+/// <summary>
+/// Word-to-time alignment from cross-attention, as Whisper's word timestamps do it: the chosen heads' cross-attention
+/// over the frames that hold audio, for the rows from the last prompt token (which predicts the first text token) to the
+/// last text token; each head normalised per frame (z-score over those rows, unbiased std), a median filter of width 7
+/// along the frames (reflect padding), the mean over heads; dynamic time warping on −matrix gives a monotone row → frame
+/// path; row r starts at the first frame the path reaches it; a word runs from the start of its first token's row to the
+/// start of the row after its last token; each encoder frame is 20 ms. Words are tokens merged until a token that begins
+/// with a space, is punctuation, or is special.
+/// </summary>
+public static class WordAlignment
+{
+    public const int MedianWidth = 7;
+
+    /// <summary>The default heads when the model names none: every head of the upper half of the decoder's layers (Whisper's default).</summary>
+    public static List<(int, int)> DefaultHeads(int layers, int heads)
+    {
+        var list = new List<(int, int)>();
+        for (int l = layers / 2; l < layers; l++) for (int h = 0; h < heads; h++) list.Add((l, h));
+        return list;
+    }
+
+    public static SpeechAlignment Align(AttentionCapture capture, IReadOnlyList<(int Layer, int Head)>? heads = null)
+    {
+        var layout = SpeechLayout.Require(capture);
+        var cross = capture.Stack(AttentionStack.Cross);
+        heads ??= layout.AlignmentHeads ?? DefaultHeads(cross.Layers, cross.Heads);
+        foreach (var (l, h) in heads)
+            if (l < 0 || l >= cross.Layers || h < 0 || h >= cross.Heads)
+                throw new AttnScopeException($"alignment head {l},{h} is not in the capture's {cross.Layers} layers × {cross.Heads} heads");
+        if (heads.Count == 0) throw new AttnScopeException("no alignment heads");
+        var targets = capture.TargetTokens;
+        int n = targets.Count, P = layout.PromptLength;
+        int end = n; // text tokens: P … end-1 (an EOS at the end is not text)
+        if (end > P && targets[end - 1].IsSpecial && IsEndOfText(targets[end - 1].Text)) end--;
+        int K = end - P;
+        if (K < 1) throw new AttnScopeException("the transcript has no tokens to align");
+        int F = layout.AudioFrames(cross.Keys);
+        int rows = K + 1, first = P - 1;
+        var a = cross.Attention.Data;
+        var sum = new double[rows, F];
+        var buf = new double[rows, F];
+        foreach (var (l, h) in heads)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                long at = (((long)l * cross.Heads + h) * n + first + r) * cross.Keys;
+                for (int f = 0; f < F; f++) buf[r, f] = a[at + f];
+            }
+            ZScorePerFrame(buf);
+            var filtered = MedianFilter(buf, MedianWidth);
+            for (int r = 0; r < rows; r++) for (int f = 0; f < F; f++) sum[r, f] += filtered[r, f];
+        }
+        var matrix = new float[rows, F];
+        var cost = new double[rows, F];
+        for (int r = 0; r < rows; r++)
+            for (int f = 0; f < F; f++) { matrix[r, f] = (float)(sum[r, f] / heads.Count); cost[r, f] = -sum[r, f] / heads.Count; }
+        var path = Dtw(cost);
+        var words = Words(targets, P, K, path);
+        return new SpeechAlignment(matrix, path, words, first, [.. heads]);
+    }
+
+    private static bool IsEndOfText(string text) => text is "<|endoftext|>" or "</s>";
+
+    /// <summary>Each column (frame) to zero mean, unit (unbiased) standard deviation over the rows; one row is left as it is.</summary>
+    public static void ZScorePerFrame(double[,] x)
+    {
+        int R = x.GetLength(0), F = x.GetLength(1);
+        if (R < 2) return;
+        for (int f = 0; f < F; f++)
+        {
+            double mean = 0;
+            for (int r = 0; r < R; r++) mean += x[r, f];
+            mean /= R;
+            double v = 0;
+            for (int r = 0; r < R; r++) v += (x[r, f] - mean) * (x[r, f] - mean);
+            double sd = Math.Sqrt(v / (R - 1));
+            for (int r = 0; r < R; r++) x[r, f] = sd > 0 ? (x[r, f] - mean) / sd : 0;
+        }
+    }
+
+    /// <summary>Median over a window of <paramref name="width"/> frames along each row, reflect padding at the ends
+    /// (Whisper's median_filter); a row not longer than width/2 frames is returned unfiltered.</summary>
+    public static double[,] MedianFilter(double[,] x, int width)
+    {
+        int R = x.GetLength(0), F = x.GetLength(1), pad = width / 2;
+        var y = (double[,])x.Clone();
+        if (F <= pad) return y;
+        var win = new double[width];
+        for (int r = 0; r < R; r++)
+            for (int f = 0; f < F; f++)
+            {
+                for (int k = 0; k < width; k++)
+                {
+                    int j = f + k - pad;
+                    if (j < 0) j = -j;
+                    if (j >= F) j = 2 * (F - 1) - j;
+                    win[k] = x[r, Math.Clamp(j, 0, F - 1)];
+                }
+                Array.Sort(win);
+                y[r, f] = win[pad];
+            }
+        return y;
+    }
+
+    /// <summary>
+    /// Dynamic time warping over a cost [rows, frames] (Whisper's dtw): cumulative cost with steps diagonal, down (next
+    /// row, same frame) and right (same row, next frame), ties going right; the path from (0, 0) to the last cell,
+    /// monotone in both.
+    /// </summary>
+    public static List<(int Row, int Frame)> Dtw(double[,] x)
+    {
+        int N = x.GetLength(0), M = x.GetLength(1);
+        if ((long)N * M > 64L << 20) throw new AttnScopeException($"alignment of {N} tokens × {M} frames is too large");
+        var cost = new double[N + 1, M + 1];
+        var trace = new sbyte[N + 1, M + 1];
+        for (int i = 0; i <= N; i++) for (int j = 0; j <= M; j++) { cost[i, j] = double.PositiveInfinity; trace[i, j] = -1; }
+        cost[0, 0] = 0;
+        for (int j = 1; j <= M; j++)
+            for (int i = 1; i <= N; i++)
+            {
+                double c0 = cost[i - 1, j - 1], c1 = cost[i - 1, j], c2 = cost[i, j - 1];
+                double c; sbyte t;
+                if (c0 < c1 && c0 < c2) { c = c0; t = 0; }
+                else if (c1 < c0 && c1 < c2) { c = c1; t = 1; }
+                else { c = c2; t = 2; }
+                cost[i, j] = x[i - 1, j - 1] + c;
+                trace[i, j] = t;
+            }
+        for (int j = 0; j <= M; j++) trace[0, j] = 2;
+        for (int i = 0; i <= N; i++) trace[i, 0] = 1;
+        var path = new List<(int, int)>();
+        int a = N, b = M;
+        while (a > 0 || b > 0)
+        {
+            path.Add((a - 1, b - 1));
+            switch (trace[a, b])
+            {
+                case 0: a--; b--; break;
+                case 1: a--; break;
+                default: b--; break;
+            }
+        }
+        path.Reverse();
+        // The walk ends at (−1, −1) only through (0, 0); drop any step outside the matrix.
+        return path.Where(p => p.Item1 >= 0 && p.Item2 >= 0).ToList();
+    }
+
+    /// <summary>The first frame the path reaches each row.</summary>
+    public static int[] RowStarts(IReadOnlyList<(int Row, int Frame)> path, int rows)
+    {
+        var start = Enumerable.Repeat(-1, rows).ToArray();
+        foreach (var (r, f) in path) if (r < rows && start[r] < 0) start[r] = f;
+        for (int r = 1; r < rows; r++) if (start[r] < 0) start[r] = start[r - 1];
+        return start;
+    }
+
+    private static List<AlignedWord> Words(IReadOnlyList<CaptureToken> targets, int P, int K, IReadOnlyList<(int Row, int Frame)> path)
+    {
+        var starts = RowStarts(path, K + 1);
+        var words = new List<AlignedWord>();
+        int wordFirst = -1;
+        var text = new System.Text.StringBuilder();
+        void Close(int endToken)
+        {
+            if (wordFirst < 0) return;
+            int r0 = wordFirst - P, r1 = endToken - P;
+            words.Add(new AlignedWord(text.ToString().Trim(), wordFirst, endToken - wordFirst,
+                starts[r0] * SpeechLayout.FrameSeconds, starts[r1] * SpeechLayout.FrameSeconds));
+            text.Clear();
+        }
+        for (int i = P; i < P + K; i++)
+        {
+            var t = targets[i];
+            bool starts_ = wordFirst < 0 || t.IsSpecial || t.Text.StartsWith(' ') || IsPunctuation(t.Text.Trim()) || targets[i - 1].IsSpecial;
+            if (starts_) { Close(i); wordFirst = i; }
+            text.Append(t.Text);
+        }
+        Close(P + K);
+        return words;
+    }
+
+    private static bool IsPunctuation(string s) => s.Length > 0 && s.All(c => char.IsPunctuation(c) || char.IsSymbol(c));
+}
