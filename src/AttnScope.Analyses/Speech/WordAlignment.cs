@@ -11,11 +11,11 @@ public sealed record SpeechAlignment(float[,] Matrix, IReadOnlyList<(int Row, in
     IReadOnlyList<(int Layer, int Head)> Heads);
 
 /// <summary>
-/// Word-to-time alignment from cross-attention, as Whisper's word timestamps do it: the chosen heads' cross-attention
-/// over the frames that hold audio, for the rows from the last prompt token (which predicts the first text token) to the
-/// last text token; each head normalised per frame (z-score over those rows, unbiased std), a median filter of width 7
-/// along the frames (reflect padding), the mean over heads; dynamic time warping on −matrix gives a monotone row → frame
-/// path; row r starts at the first frame the path reaches it; a word runs from the start of its first token's row to the
+/// Word-to-time alignment from cross-attention, as Whisper's word timestamps (timing.py) do it: the chosen heads'
+/// cross-attention over the frames that hold audio, each row renormalised over them (Whisper takes the softmax of the
+/// logits cut to those frames); each head z-scored per frame over all decoder rows (population std); a median filter of
+/// width 7 along the frames (reflect padding); the mean over heads; the rows from the last prompt token (which predicts
+/// the first text token) to the last text token; dynamic time warping on −matrix gives a monotone row → frame path; row r starts at the first frame the path reaches it; a word runs from the start of its first token's row to the
 /// start of the row after its last token; each encoder frame is 20 ms. Words are tokens merged until a token that begins
 /// with a space, is punctuation, or is special.
 /// </summary>
@@ -50,17 +50,21 @@ public static class WordAlignment
         int rows = K + 1, first = P - 1;
         var a = cross.Attention.Data;
         var sum = new double[rows, F];
-        var buf = new double[rows, F];
+        // Every decoder row takes part in the z-score (prompt, text and the EOS row when it was fed), as in Whisper.
+        var buf = new double[n, F];
         foreach (var (l, h) in heads)
         {
-            for (int r = 0; r < rows; r++)
+            for (int r = 0; r < n; r++)
             {
-                long at = (((long)l * cross.Heads + h) * n + first + r) * cross.Keys;
-                for (int f = 0; f < F; f++) buf[r, f] = a[at + f];
+                long at = (((long)l * cross.Heads + h) * n + r) * cross.Keys;
+                // Whisper takes the softmax over the audio frames only: the captured row renormalised over them.
+                double total = 0;
+                for (int f = 0; f < F; f++) total += a[at + f];
+                for (int f = 0; f < F; f++) buf[r, f] = total > 0 ? a[at + f] / total : 1.0 / F;
             }
             ZScorePerFrame(buf);
             var filtered = MedianFilter(buf, MedianWidth);
-            for (int r = 0; r < rows; r++) for (int f = 0; f < F; f++) sum[r, f] += filtered[r, f];
+            for (int r = 0; r < rows; r++) for (int f = 0; f < F; f++) sum[r, f] += filtered[first + r, f];
         }
         var matrix = new float[rows, F];
         var cost = new double[rows, F];
@@ -73,11 +77,11 @@ public static class WordAlignment
 
     private static bool IsEndOfText(string text) => text is "<|endoftext|>" or "</s>";
 
-    /// <summary>Each column (frame) to zero mean, unit (unbiased) standard deviation over the rows; one row is left as it is.</summary>
+    /// <summary>Each column (frame) to zero mean, unit standard deviation (population, as torch.std_mean(unbiased=False))
+    /// over the rows; a column without spread becomes 0.</summary>
     public static void ZScorePerFrame(double[,] x)
     {
         int R = x.GetLength(0), F = x.GetLength(1);
-        if (R < 2) return;
         for (int f = 0; f < F; f++)
         {
             double mean = 0;
@@ -85,7 +89,7 @@ public static class WordAlignment
             mean /= R;
             double v = 0;
             for (int r = 0; r < R; r++) v += (x[r, f] - mean) * (x[r, f] - mean);
-            double sd = Math.Sqrt(v / (R - 1));
+            double sd = Math.Sqrt(v / R);
             for (int r = 0; r < R; r++) x[r, f] = sd > 0 ? (x[r, f] - mean) / sd : 0;
         }
     }

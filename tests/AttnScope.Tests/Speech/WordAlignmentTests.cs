@@ -47,8 +47,9 @@ public class WordAlignmentTests(ITestOutputHelper output)
         Assert.Equal(new double[] { 0, 0, 0, 0, 0, 0, 1, 1, 1 }, Enumerable.Range(0, 9).Select(i => y[0, i]).ToArray());
         var z = new double[2, 1] { { 1 }, { 3 } };
         WordAlignment.ZScorePerFrame(z);
-        Assert.Equal(-Math.Sqrt(0.5), z[0, 0], 12);
-        Assert.Equal(Math.Sqrt(0.5), z[1, 0], 12);
+        // population std (torch.std_mean(unbiased=False)): mean 2, std 1
+        Assert.Equal(-1, z[0, 0], 12);
+        Assert.Equal(1, z[1, 0], 12);
     }
 
     /// <summary>
