@@ -314,7 +314,88 @@ def greedy(model, enc, prompt, n):
     return seq[len(prompt):], margins
 
 
+# --------------------------------------------------------------------------------------------
+# Word alignment (whisper/timing.py semantics, written here from its description)
+# --------------------------------------------------------------------------------------------
+
+ALIGN_DIR = os.path.join(HERE, "whisper-alignment")
+
+
+def median_filter(x, width):
+    pad = width // 2
+    if x.shape[-1] <= pad:
+        return x
+    y = F.pad(x[None], (pad, pad, 0, 0), mode="reflect")[0]
+    return y.unfold(-1, width, 1).sort()[0][..., pad]
+
+
+def dtw(x):
+    """Whisper's dtw_cpu: cost with steps diagonal (0), down (1), right (2); ties go right; backtrace from the end."""
+    N, M = x.shape
+    cost = np.full((N + 1, M + 1), np.inf)
+    trace = -np.ones((N + 1, M + 1))
+    cost[0, 0] = 0
+    for j in range(1, M + 1):
+        for i in range(1, N + 1):
+            c0, c1, c2 = cost[i - 1, j - 1], cost[i - 1, j], cost[i, j - 1]
+            if c0 < c1 and c0 < c2:
+                c, t = c0, 0
+            elif c1 < c0 and c1 < c2:
+                c, t = c1, 1
+            else:
+                c, t = c2, 2
+            cost[i, j] = x[i - 1, j - 1] + c
+            trace[i, j] = t
+    i, j = N, M
+    trace[0, :] = 2
+    trace[:, 0] = 1
+    path = []
+    while i > 0 or j > 0:
+        path.append((i - 1, j - 1))
+        t = trace[i, j]
+        if t == 0:
+            i, j = i - 1, j - 1
+        elif t == 1:
+            i -= 1
+        else:
+            j -= 1
+    path = np.array(path)[::-1].T
+    return path[0], path[1]
+
+
+def alignment_golden():
+    """Cross-attention logits of 2 layers x 3 heads over 50 frames (40 hold audio) for a prompt of 4 tokens, 6 text
+    tokens and EOS, drifting along a monotone path with noise. The capture keeps softmax over all 50 frames; Whisper's
+    timing takes the alignment heads' logits cut to the 40 audio frames, softmax, z-score over tokens (population std),
+    median filter 7, mean over heads, rows [len(sot_sequence) : -1], DTW on -matrix, jump times / 50."""
+    g = torch.Generator().manual_seed(99)
+    L, H, P, K, Fr, Fa = 2, 3, 4, 6, 50, 40
+    n = P + K + 1
+    centres = torch.tensor([0, 0, 0, 2, 6, 11, 17, 22, 27, 33, 39], dtype=torch.float32)[:n]
+    f = torch.arange(Fr, dtype=torch.float32)
+    logits = torch.randn(L, H, n, Fr, generator=g) * 1.5
+    heads = [(1, 0), (1, 2), (0, 1)]
+    for l, h in heads:
+        logits[l, h] += 4.0 * torch.exp(-((f[None, :] - centres[:, None]) / 3.0) ** 2)
+    captured = logits.softmax(-1)
+    w = torch.stack([logits[l, h] for l, h in heads])[:, :, :Fa].softmax(-1)
+    std, mean = torch.std_mean(w, dim=-2, keepdim=True, unbiased=False)
+    w = median_filter((w - mean) / std, 7)
+    matrix = w.mean(0)[P - 1:-1]
+    text_idx, time_idx = dtw(-matrix.double().numpy())
+    jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
+    jump_times = time_idx[jumps] / 50.0
+    os.makedirs(ALIGN_DIR, exist_ok=True)
+    write_safetensors(os.path.join(ALIGN_DIR, "golden.safetensors"), {"cross": captured.numpy(), "matrix": matrix.numpy()})
+    write_json(os.path.join(ALIGN_DIR, "golden.json"), {
+        "prompt_length": P, "text_tokens": K, "frames": Fr, "audio_frames": Fa, "alignment_heads": heads,
+        "text_indices": text_idx.tolist(), "time_indices": time_idx.tolist(), "jump_times": jump_times.tolist(),
+        "notes": alignment_golden.__doc__.replace("\n    ", " ")})
+    return jump_times
+
+
 def main():
+    print("alignment jump times", alignment_golden())
     os.makedirs(MEL_DIR, exist_ok=True)
     os.makedirs(MODEL_DIR, exist_ok=True)
     audio = synthetic_audio()

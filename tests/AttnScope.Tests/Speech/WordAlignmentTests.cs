@@ -79,16 +79,46 @@ public class WordAlignmentTests(ITestOutputHelper output)
         Assert.NotEqual(rowStarts, WordAlignment.RowStarts(wrong.Path, K + 1));
     }
 
+    /// <summary>
+    /// Against a reference of Whisper's timing.py written with torch and numpy (make_whisper_goldens.py,
+    /// whisper-alignment/): it takes the alignment heads' pre-softmax logits cut to the audio frames (40 of 50), softmax,
+    /// z-score, median filter, DTW. Here only the captured probabilities over all 50 frames are known; the matrix must
+    /// agree within 1e-5 and the word times exactly.
+    /// </summary>
+    [Fact]
+    public void MatchesWhispersTimingReference()
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Golden", "whisper-alignment");
+        var g = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(dir, "golden.safetensors"));
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "golden.json")));
+        var root = doc.RootElement;
+        int P = root.GetProperty("prompt_length").GetInt32(), K = root.GetProperty("text_tokens").GetInt32();
+        var heads = string.Join(";", root.GetProperty("alignment_heads").EnumerateArray().Select(p => $"{p[0].GetInt32()},{p[1].GetInt32()}"));
+        var jumps = root.GetProperty("jump_times").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        string[] prompt = ["<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>"];
+        var text = Enumerable.Range(0, K).Select(i => $" w{i}").ToArray();
+        Assert.Equal(4, P);
+        int audioFrames = root.GetProperty("audio_frames").GetInt32();
+        var cap = Build(prompt, text, g.ReadFloat("cross"), audioFrames * 0.02, heads, new Random(1));
+        var a = WordAlignment.Align(cap);
+        var want = g.ReadFloat("matrix");
+        Assert.Equal(new[] { K + 1, audioFrames }, want.Shape);
+        float worst = 0;
+        for (int r = 0; r <= K; r++) for (int f = 0; f < audioFrames; f++) worst = MathF.Max(worst, MathF.Abs(want.Data[r * audioFrames + f] - a.Matrix[r, f]));
+        output.WriteLine($"matrix vs reference: max |Δ| {worst:E2}; words: {string.Join(", ", a.Words.Select(w => $"{w.Text} {w.Start:0.00}–{w.End:0.00}"))}");
+        Assert.True(worst < 1e-5f, $"{worst}");
+        Assert.Equal(K, a.Words.Count);
+        for (int i = 0; i < K; i++)
+        {
+            Assert.Equal(jumps[i], a.Words[i].Start, 9);
+            Assert.Equal(jumps[i + 1], a.Words[i].End, 9);
+        }
+    }
+
     internal static AttentionCapture SyntheticCapture(string[] prompt, string[] text, int F, int L, int H, int[] rowStarts, string alignmentHeads, float noise, int seed)
     {
         var rng = new Random(seed);
         int P = prompt.Length, K = text.Length, n = P + K + 1;
-        var targets = new List<CaptureToken>();
-        for (int i = 0; i < P; i++) targets.Add(new CaptureToken(prompt[i], 100 + i, -1, -1, Segment.B, true));
-        int pos = 0;
-        foreach (var t in text) { targets.Add(new CaptureToken(t, 1, pos, pos + t.Length, Segment.B, false)); pos += t.Length; }
-        targets.Add(new CaptureToken("<|endoftext|>", 99, -1, -1, Segment.B, true));
-        var frames = Enumerable.Range(0, F).Select(i => new CaptureToken($"{i * 0.02:0.00}s", i, -1, -1, Segment.A, false)).ToList();
         var cross = new FloatTensor([L, H, n, F]);
         var heads = alignmentHeads.Split(';').Select(p => (int.Parse(p.Split(',')[0], CultureInfo.InvariantCulture), int.Parse(p.Split(',')[1], CultureInfo.InvariantCulture))).ToHashSet();
         for (int l = 0; l < L; l++)
@@ -106,6 +136,19 @@ public class WordAlignmentTests(ITestOutputHelper output)
                     foreach (var v in row) s += v;
                     for (int f = 0; f < F; f++) row[f] /= s;
                 }
+        return Build(prompt, text, cross, F * 0.02, alignmentHeads, rng);
+    }
+
+    /// <summary>A speech capture around a given cross-attention [L, H, prompt + text + 1, F] (the last row EOS).</summary>
+    internal static AttentionCapture Build(string[] prompt, string[] text, FloatTensor cross, double seconds, string alignmentHeads, Random rng)
+    {
+        int P = prompt.Length, n = cross.Shape[2], F = cross.Shape[3];
+        var targets = new List<CaptureToken>();
+        for (int i = 0; i < P; i++) targets.Add(new CaptureToken(prompt[i], 100 + i, -1, -1, Segment.B, true));
+        int pos = 0;
+        foreach (var t in text) { targets.Add(new CaptureToken(t, 1, pos, pos + t.Length, Segment.B, false)); pos += t.Length; }
+        targets.Add(new CaptureToken("<|endoftext|>", 99, -1, -1, Segment.B, true));
+        var frames = Enumerable.Range(0, F).Select(i => new CaptureToken($"{i * 0.02:0.00}s", i, -1, -1, Segment.A, false)).ToList();
         var dec = new FloatTensor([1, 1, n, n]);
         for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) dec.Data[i * n + j] = 1f / (i + 1);
         var enc = new FloatTensor([1, 1, F, F]);
@@ -115,7 +158,7 @@ public class WordAlignmentTests(ITestOutputHelper output)
             ModelId = "synthetic", Architecture = "whisper", Source = "test",
             Extra = new Dictionary<string, string>
             {
-                ["speech.audio_seconds"] = (F * 0.02).ToString("R", CultureInfo.InvariantCulture),
+                ["speech.audio_seconds"] = seconds.ToString("R", CultureInfo.InvariantCulture),
                 ["speech.prompt_length"] = P.ToString(CultureInfo.InvariantCulture),
                 ["speech.alignment_heads"] = alignmentHeads,
                 ["speech.transcript"] = string.Concat(text),
