@@ -174,7 +174,7 @@ def main():
     pixels = torch.tensor(np.ascontiguousarray(a.transpose(2, 0, 1)))
 
     ids = torch.tensor([49 % vocab, 5, 17, 33, 8, vocab - 1])  # EOS = the largest id, at the end
-    golden = {"pixel_values": pixels.numpy(), "input_ids": ids.numpy()}
+    golden = {"pixel_values": pixels.numpy(), "input_ids": ids.numpy().astype(np.float32)}
 
     # Vision forward.
     patches = conv(pixels[None])[0].flatten(1).transpose(0, 1)  # [grid², d]
