@@ -4,6 +4,7 @@ using AttnScope.Capture.SafeTensors;
 using AttnScope.Sources.Transformer;
 using AttnScope.Sources.Transformer.Families;
 using AttnScope.Sources.Vision;
+using AttnScope.Views.Vision;
 using Xunit;
 using Xunit.Abstractions;
 
