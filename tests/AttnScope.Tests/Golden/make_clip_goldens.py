@@ -18,9 +18,11 @@ installed on this machine, so this follows its modeling_clip.py by hand. Run fro
 Needs Debian's python3-torch, python3-numpy and python3-pil. Deterministic.
 """
 
+import html
 import json
 import math
 import os
+import re
 import struct
 
 import numpy as np
@@ -59,6 +61,127 @@ def write_json(path, obj):
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
+
+
+# ---- CLIP's BPE tokenizer, written here from OpenAI's simple_tokenizer.py / Hugging Face's CLIPTokenizer ----
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) + list(range(ord("\u00ae"), ord("\u00ff") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+
+BYTE_ENCODER = bytes_to_unicode()
+# Python's re has no \p{L}: letters are [^\W\d_], digits \d (Unicode-aware for str patterns), as the ASCII and
+# accented test texts need.
+PAT = re.compile(r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+", re.IGNORECASE)
+
+
+def clean(text):
+    text = html.unescape(html.unescape(text)).strip()
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def bpe(token, ranks):
+    if token in ("<|startoftext|>", "<|endoftext|>"):
+        return [token]
+    word = tuple(token[:-1]) + (token[-1] + "</w>",)
+    while len(word) > 1:
+        pairs = {(word[i], word[i + 1]) for i in range(len(word) - 1)}
+        bigram = min(pairs, key=lambda p: ranks.get(p, float("inf")))
+        if bigram not in ranks:
+            break
+        first, second = bigram
+        new, i = [], 0
+        while i < len(word):
+            try:
+                j = word.index(first, i)
+            except ValueError:
+                new.extend(word[i:])
+                break
+            new.extend(word[i:j])
+            i = j
+            if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
+                new.append(first + second)
+                i += 2
+            else:
+                new.append(word[i])
+                i += 1
+        word = tuple(new)
+    return list(word)
+
+
+def encode(text, vocab, ranks):
+    ids = [vocab["<|startoftext|>"]]
+    for t in PAT.findall(clean(text)):
+        t = "".join(BYTE_ENCODER[b] for b in t.encode("utf-8"))
+        ids.extend(vocab[p] for p in bpe(t, ranks))
+    return ids + [vocab["<|endoftext|>"]]
+
+
+def train_merges(corpus, count):
+    """A plain BPE trainer over the corpus's words (most frequent pair first, ties by first appearance)."""
+    words = {}
+    for t in PAT.findall(clean(corpus)):
+        w = tuple("".join(BYTE_ENCODER[b] for b in t.encode("utf-8")))
+        w = w[:-1] + (w[-1] + "</w>",)
+        words[w] = words.get(w, 0) + 1
+    merges = []
+    for _ in range(count):
+        counts = {}
+        for w, c in words.items():
+            for i in range(len(w) - 1):
+                counts[(w[i], w[i + 1])] = counts.get((w[i], w[i + 1]), 0) + c
+        if not counts:
+            break
+        best = max(counts.items(), key=lambda kv: kv[1])[0]
+        merges.append(best)
+        ranks = {best: 0}
+        words = {tuple(bpe_merge_once(w, best)): c for w, c in words.items()}
+    return merges
+
+
+def bpe_merge_once(word, pair):
+    out, i = [], 0
+    while i < len(word):
+        if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+            out.append(word[i] + word[i + 1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return out
+
+
+CORPUS = ("a photo of a cat. a photo of a dog. a cat on the grass, a dog on the sofa. the cat's photo; "
+          "photos of cats and dogs! a red ball 1 2 3 the photographer photographed the catalog")
+TOKENIZER_TESTS = ["a photo of a cat", "A  PHOTO\tof a   Dog!", "the cat's photos", "catalog of 2023 dogs",
+                   "caf\u00e9 na\u00efve &amp; grass", "photographers' dog-house ... ok?", "<|endoftext|> the cat",
+                   "&lt;b&gt; red&nbsp;ball", "x_y__z", "\u65e5\u672c cat"]
+
+
+def make_tokenizer(out):
+    merges = train_merges(CORPUS, 40)
+    vocab_list = list(BYTE_ENCODER.values())
+    vocab_list += [v + "</w>" for v in vocab_list]
+    vocab_list += ["".join(m) for m in merges]
+    vocab_list += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {t: i for i, t in enumerate(vocab_list)}
+    ranks = {m: i for i, m in enumerate(merges)}
+    write_json(os.path.join(out, "vocab.json"), vocab)
+    with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("#version: 0.2\n")
+        for a, b in merges:
+            f.write(f"{a} {b}\n")
+    write_json(os.path.join(out, "tokenizer-golden.json"),
+               [{"text": t, "ids": encode(t, vocab, ranks)} for t in TOKENIZER_TESTS])
+    return vocab, ranks
 
 
 def quick_gelu(x):
@@ -113,7 +236,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     eps = 1e-5
     dv, dt, heads, layers, inter, proj = 32, 32, 4, 2, 64, 16
-    image, patch, vocab, max_pos = 32, 8, 60, 16
+    tok_vocab, ranks = make_tokenizer(OUT)
+    image, patch, vocab, max_pos = 32, 8, len(tok_vocab), 16
     grid = image // patch
     tv = grid * grid + 1
 
@@ -173,7 +297,8 @@ def main():
     a = (a - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
     pixels = torch.tensor(np.ascontiguousarray(a.transpose(2, 0, 1)))
 
-    ids = torch.tensor([49 % vocab, 5, 17, 33, 8, vocab - 1])  # EOS = the largest id, at the end
+    ids = torch.tensor(encode("a photo of a cat", tok_vocab, ranks))  # EOS = the largest id, at the end
+    assert int(torch.argmax(ids)) == len(ids) - 1
     golden = {"pixel_values": pixels.numpy(), "input_ids": ids.numpy().astype(np.float32)}
 
     # Vision forward.
@@ -236,7 +361,7 @@ def main():
         "architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": proj, "logit_scale_init_value": 2.6592,
         "text_config": {"model_type": "clip_text_model", "vocab_size": vocab, "hidden_size": dt, "intermediate_size": inter,
                         "num_hidden_layers": layers, "num_attention_heads": heads, "max_position_embeddings": max_pos,
-                        "hidden_act": "quick_gelu", "layer_norm_eps": eps, "bos_token_id": 0, "eos_token_id": 2,
+                        "hidden_act": "quick_gelu", "layer_norm_eps": eps, "bos_token_id": vocab - 2, "eos_token_id": 2,
                         "projection_dim": proj},
         "vision_config": {"model_type": "clip_vision_model", "hidden_size": dv, "intermediate_size": inter,
                           "num_hidden_layers": layers, "num_attention_heads": heads, "image_size": image,
