@@ -68,9 +68,9 @@ public static class ClipRenderer
             x += tw + 4;
         }
         float textH = y + line + 2 * pad;
-        float titleH = line * 2 + Margin;
+        float titleH = line * 3 + Margin;
         int w = (int)(Margin + TextWidth + Margin + panels.Width);
-        int h = (int)Math.Max(titleH + Margin + textH + 4 * line + Margin, titleH + panels.Height);
+        int h = (int)Math.Max(titleH + Margin + textH + 6 * line + Margin, titleH + panels.Height);
         if ((long)w * h > 64L << 20) throw new AttnScopeException($"the figure would be {w}×{h} pixels");
         using var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Bgra8888, SKAlphaType.Premul));
         using (var canvas = new SKCanvas(bmp))
@@ -80,7 +80,7 @@ public static class ClipRenderer
             fc.Text(fonts.Fit($"CLIP image–text similarity {sim}: words → patches", Font + 2, w - 2 * Margin, bold: true), Margin, Margin + fonts.AscentRatio * (Font + 2), Font + 2, SKColors.Black, TextAnchor.Start, bold: true);
             fc.Text(fonts.Fit("gradient relevance (Chefer et al. 2021) of the similarity, each tower on its own", Font - 1, w - 2 * Margin), Margin, Margin + line + fonts.AscentRatio * Font, Font - 1, new SKColor(80, 80, 80));
             float top = titleH + Margin;
-            fc.Text("text tokens (relevance at the end token)", Margin, top - 4, Font - 2, new SKColor(80, 80, 80));
+            fc.Text("text tokens (relevance at the end token)", Margin, titleH - 2, Font - 2, new SKColor(80, 80, 80));
             float max = 0;
             foreach (var v in textRel.Data) max = MathF.Max(max, v);
             // The end token keeps R's identity 1 (its own row): the colours scale over the other tokens so they stay readable.
@@ -101,7 +101,8 @@ public static class ClipRenderer
             float ly = top + textH + 8 + line;
             fc.Text(fonts.Fit($"colour: relevance / largest of the words ({maxOthers:G3});", Font - 2, TextWidth), Margin, ly, Font - 2, new SKColor(80, 80, 80));
             fc.Text(fonts.Fit($"the end token is pooled: its own 1 + {Math.Max(0, (eos >= 0 ? textRel.Data[eos] : max) - 1):G3}", Font - 2, TextWidth), Margin, ly + line, Font - 2, new SKColor(80, 80, 80));
-            fc.Text(fonts.Fit("right: patches; 'w' alone = image vs text of w only", Font - 2, TextWidth), Margin, ly + 2 * line, Font - 2, new SKColor(80, 80, 80));
+            fc.Text(fonts.Fit("right: the patches for the whole text;", Font - 2, TextWidth), Margin, ly + 2 * line, Font - 2, new SKColor(80, 80, 80));
+            fc.Text(fonts.Fit("'w' alone: the image against the text of w only", Font - 2, TextWidth), Margin, ly + 3 * line, Font - 2, new SKColor(80, 80, 80));
             canvas.DrawBitmap(panels, Margin + TextWidth + Margin, titleH);
             canvas.Flush();
         }
