@@ -72,4 +72,23 @@ public class ClipCaptureViewTests(ITestOutputHelper output)
         (code, _, err) = CliTests.Run("vision", vit, "--view", "clip", "-o", png);
         CliTests.AssertOneLineError(code, err, "not a CLIP");
     }
+
+    /// <summary>hf:ORG/NAME for CLIP through the vision hf: path, against a loopback server in the Hub's layout.</summary>
+    [Fact]
+    public void AHubClipModelDownloadsWithItsTokenizer()
+    {
+        using var hub = new LoopbackHub();
+        using var cache = new TempDir();
+        var files = new[] { "config.json", "model.safetensors", "preprocessor_config.json", "vocab.json", "merges.txt" }
+            .ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(Folder, f)));
+        hub.AddRepo("org/tiny-clip", files);
+        var folder = VitModel.ResolveFolder("hf:org/tiny-clip", new AttnScope.Sources.Models.HubClient(hub.Endpoint, cache.Path, false, ""));
+        Assert.True(ClipModel.IsClipFolder(folder));
+        var model = ClipModel.Load(folder);
+        var ids = ClipTokenizer.Load(folder).Encode("a photo of a cat").Ids;
+        var golden = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(Folder, "golden.safetensors"));
+        Assert.Equal(golden.ReadFloat("input_ids").Data.Select(x => (int)x), ids);
+        var pass = model.Run(model.Preprocessor.Pixels(ImageFile.Load(Path.Combine(Folder, "image.png"))), ids);
+        Assert.True(Math.Abs(pass.Similarity - golden.ReadFloat("similarity").Data[0]) < 1e-4f);
+    }
 }
