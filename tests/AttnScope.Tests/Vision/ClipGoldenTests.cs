@@ -171,6 +171,38 @@ public class ClipGoldenTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>A tensor missing, a wrong shape, a non-scalar or non-finite logit_scale, a NaN weight: one line naming it.</summary>
+    [Theory]
+    [InlineData("drop", "visual_projection.weight", "no tensor 'visual_projection.weight'")]
+    [InlineData("drop", "vision_model.pre_layrnorm.bias", "no tensor 'vision_model.pre_layrnorm.bias'")]
+    [InlineData("shape", "text_projection.weight", "'text_projection.weight' has shape")]
+    [InlineData("shape", "logit_scale", "expected a scalar")]
+    [InlineData("nan", "logit_scale", "logit_scale")]
+    [InlineData("nan", "text_model.encoder.layers.1.mlp.fc1.weight", "holds NaN")]
+    public void BadWeightsAreClearErrors(string how, string name, string expected)
+    {
+        var dir = CopyFolder(d =>
+        {
+            var w = AttnScope.Sources.Models.SafetensorsWeights.Load(Path.Combine(Folder, "model.safetensors"));
+            var tensors = new List<(string, FloatTensor)>();
+            foreach (var n in w.Names.Order(StringComparer.Ordinal))
+            {
+                var t = w.Get(n);
+                if (n == name && how == "drop") continue;
+                if (n == name && how == "shape") t = new FloatTensor([t.Data.Length + 1], new float[t.Data.Length + 1]);
+                if (n == name && how == "nan") { var data = t.Data.ToArray(); data[0] = float.NaN; t = new FloatTensor(t.Shape.ToArray(), data); }
+                tensors.Add((n, t));
+            }
+            SafeTensorsFile.Write(Path.Combine(d, "model.safetensors"), tensors, new Dictionary<string, string>());
+        });
+        try
+        {
+            var e = Assert.Throws<AttnScopeException>(() => ClipModel.Load(dir));
+            Assert.Contains(expected, e.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void BadInputsAreClearErrors()
     {
