@@ -52,8 +52,8 @@ public static class CaptureCommand
             if (Directory.Exists(r.GetValue(model)!) && AttnScope.Sources.Audio.WhisperModel.IsSpeechFolder(r.GetValue(model)!))
                 throw new AttnScopeException($"'{r.GetValue(model)}' is a speech model: give --audio FILE.wav");
             if (r.GetValue(image) is { } imagePath)
-                return VisionCommand.Capture(output, r.GetValue(model)!, imagePath, r.GetValue(outPath)!);
-            if (Directory.Exists(r.GetValue(model)!) && AttnScope.Sources.Vision.VitModel.IsVisionFolder(r.GetValue(model)!))
+                return VisionCommand.Capture(output, r.GetValue(model)!, imagePath, r.GetValue(outPath)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false));
+            if (Directory.Exists(r.GetValue(model)!) && (AttnScope.Sources.Vision.VitModel.IsVisionFolder(r.GetValue(model)!) || AttnScope.Sources.Vision.ClipModel.IsClipFolder(r.GetValue(model)!)))
                 throw new AttnScopeException($"'{r.GetValue(model)}' is an image model: give --image FILE");
             if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(r.GetValue(model)!))
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);

@@ -14,11 +14,14 @@ namespace AttnScope.Cli;
 /// </summary>
 public static class VisionCommand
 {
-    public static int Capture(CliOutput output, string modelName, string imagePath, string path)
+    public static int Capture(CliOutput output, string modelName, string imagePath, string path, string? text = null)
     {
         var modelDir = VitModel.ResolveFolder(modelName);
+        if (Directory.Exists(modelDir) && ClipModel.IsClipFolder(modelDir))
+            return ClipCaptureCommand(output, modelName, modelDir, imagePath, path, text);
+        if (text is not null) throw new AttnScopeException($"'{modelName}' is an image classifier: --text goes with an image–text model (CLIP)");
         if (!Directory.Exists(modelDir) || !VitModel.IsVisionFolder(modelDir))
-            throw new AttnScopeException($"--image needs a vision model (a folder or hf:ORG/NAME whose config.json has model_type vit or deit); '{modelName}' is not one");
+            throw new AttnScopeException($"--image needs a vision model (a folder or hf:ORG/NAME whose config.json has model_type vit, deit or clip); '{modelName}' is not one");
         var model = VitModel.Load(modelDir);
         var cap = VisionCapture.Capture(model, ImageFile.Load(imagePath), imagePath, modelName);
         cap.Save(path);
@@ -29,24 +32,43 @@ public static class VisionCommand
         return 0;
     }
 
+    private static int ClipCaptureCommand(CliOutput output, string modelName, string modelDir, string imagePath, string path, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new AttnScopeException($"'{modelName}' is CLIP (image–text): give --text \"a photo of …\" with --image");
+        var model = ClipModel.Load(modelDir);
+        var tokenizer = AttnScope.Sources.Tokenization.ClipTokenizer.Load(modelDir);
+        var cap = ClipCapture.Capture(model, tokenizer, ImageFile.Load(imagePath), imagePath, text, modelName);
+        cap.Save(path);
+        output.Out.WriteLine($"wrote {path}: image {cap.Tokens.Count} tokens (encoder.attention {cap.Stacks[AttentionStack.Encoder].Attention.ShapeText}), " +
+            $"text {cap.TargetTokens.Count} tokens (decoder.attention {cap.Stacks[AttentionStack.Decoder].Attention.ShapeText}), similarity {cap.Metadata.Extra["clip.similarity"]}");
+        return 0;
+    }
+
     public static Command Create(CliOutput output)
     {
         var file = new Argument<string>("capture") { Description = "a capture of an image (attnscope capture --image)" };
-        var view = new Option<string>("--view") { Description = "heads (every head of a layer), rollout, relevance (needs --model), animate (GIF over layers)", DefaultValueFactory = _ => "heads" };
+        var view = new Option<string>("--view") { Description = "heads (every head of a layer), rollout, relevance (needs --model), animate (GIF over layers), clip (CLIP captures: words → patches)", DefaultValueFactory = _ => "heads" };
         var layer = new Option<int>("--layer", "-l") { Description = "layer for --view heads (from 0; default the last)", DefaultValueFactory = _ => -1 };
         var query = new Option<string>("--query") { Description = "the token whose attention is drawn: cls, dist, or a patch as ROW,COL", DefaultValueFactory = _ => "cls" };
         var model = new Option<string?>("--model", "-m") { Description = "the model, a folder or hf:ORG/NAME (for --view relevance)" };
         var target = new Option<int?>("--target") { Description = "class index to explain (relevance; default the predicted class)" };
         var image = new Option<string?>("--image") { Description = "the image file for --view relevance (default: the path kept in the capture)" };
         var cmap = new Option<string>("--colormap") { Description = "colour map (magma, viridis, …)", DefaultValueFactory = _ => "magma" };
+        var word = new Option<int?>("--word") { Description = "--view clip: the text token (index, from 0) whose patches alone are drawn (default every word's)" };
         var outPath = new Option<string>("--output", "-o") { Description = "image to write (.png; .gif for animate)", Required = true };
         var cmd = new Command("vision", "Draw attention, rollout or relevance of an image capture over the image.")
         {
-            file, view, layer, query, model, target, image, cmap, outPath,
+            file, view, layer, query, model, target, image, cmap, word, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
             var cap = AttentionCapture.Load(r.GetValue(file)!);
+            if (r.GetValue(view) == "clip")
+            {
+                ClipRenderer.SavePng(r.GetValue(outPath)!, cap, r.GetValue(word), r.GetValue(cmap)!);
+                output.Out.WriteLine($"wrote {r.GetValue(outPath)}");
+                return 0;
+            }
             var layout = VisionLayout.Require(cap);
             var stack = cap.Stack(AttentionStack.Encoder);
             int q = ParseQuery(r.GetValue(query)!, layout);
@@ -88,7 +110,7 @@ public static class VisionCommand
                     break;
                 }
                 default:
-                    throw new AttnScopeException($"--view '{r.GetValue(view)}' is not one of heads, rollout, relevance, animate");
+                    throw new AttnScopeException($"--view '{r.GetValue(view)}' is not one of heads, rollout, relevance, animate, clip");
             }
             output.Out.WriteLine($"wrote {path}");
             return 0;

@@ -77,11 +77,18 @@ internal static class CoreOps
         return x * Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), r, e * r);
     }
 
+    /// <summary>CLIP's quick_gelu in place: x·σ(1.702x).</summary>
+    public static void QuickGelu(Span<float> data)
+    {
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(data[i] / (1 + Math.Exp(-1.702 * data[i])));
+    }
+
     /// <summary>The named activation in place (SiLU and the tanh GELU here, the engine's other kernels, ReLU).</summary>
     public static void Activate(string act, Span<float> data)
     {
         if (act == "silu") Silu(data);
         else if (act is "gelu_new" or "gelu_pytorch_tanh") GeluTanh(data);
+        else if (act == "quick_gelu") QuickGelu(data);
         else Activations.Apply(act, data);
     }
 
@@ -141,6 +148,7 @@ internal static class CoreOps
             {
                 case "relu": slope = v > 0 ? 1 : 0; break;
                 case "silu": { double sg = 1 / (1 + Math.Exp(-v)); slope = sg * (1 + v * (1 - sg)); break; }
+                case "quick_gelu": { double sg = 1 / (1 + Math.Exp(-1.702 * v)); slope = sg * (1 + 1.702 * v * (1 - sg)); break; }
                 case "gelu_new" or "gelu_pytorch_tanh":
                 {
                     const double c = 0.7978845608028654;

@@ -73,7 +73,7 @@ public sealed record TransformerSpec
     /// <summary>Query i sees keys j with i − window &lt; j (on top of causality); null for full attention.</summary>
     public int? SlidingWindow { get; init; }
 
-    /// <summary><c>gelu</c> (erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh), <c>relu</c>, <c>silu</c>.</summary>
+    /// <summary><c>gelu</c> (erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh), <c>relu</c>, <c>silu</c>, <c>quick_gelu</c> (CLIP: x·σ(1.702x)).</summary>
     public string Activation { get; init; } = "gelu";
     /// <summary>Blocks have an MLP; false for attention-only models (the second norm is then absent too).</summary>
     public bool Mlp { get; init; } = true;
@@ -115,8 +115,8 @@ public sealed record TransformerSpec
         Check(float.IsFinite(NormEps) && NormEps > 0, $"norm epsilon {NormEps} must be a positive number");
         Check(float.IsFinite(EmbeddingScale) && EmbeddingScale > 0, $"embedding scale {EmbeddingScale} must be positive");
         Check(SlidingWindow is null or > 0, $"sliding window {SlidingWindow} must be positive");
-        Check(Activation is "gelu" or "gelu_new" or "gelu_pytorch_tanh" or "relu" or "silu",
-            $"activation '{Activation}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu)");
+        Check(Activation is "gelu" or "gelu_new" or "gelu_pytorch_tanh" or "relu" or "silu" or "quick_gelu",
+            $"activation '{Activation}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu, quick_gelu)");
         if (Positions == PositionKind.Rotary)
         {
             Check(Rope is not null, "rotary positions without rotary settings");

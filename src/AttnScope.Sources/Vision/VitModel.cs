@@ -29,8 +29,8 @@ public sealed class VitModel
     }
 
     /// <summary>
-    /// The local folder of a vision model: a folder as given, or <c>hf:ORG/NAME[@revision]</c> downloaded into the
-    /// Hugging Face cache layout (config.json, model.safetensors, preprocessor_config.json when the repository has one).
+    /// The local folder of a vision model (ViT, DeiT, CLIP): a folder as given, or <c>hf:ORG/NAME[@revision]</c> downloaded into the
+    /// Hugging Face cache layout (config.json, model.safetensors, and preprocessor_config.json, vocab.json, merges.txt when the repository has them).
     /// </summary>
     public static string ResolveFolder(string name, HubClient? hub = null)
     {
@@ -43,6 +43,9 @@ public sealed class VitModel
             (["config.json"], true),
             (["model.safetensors"], true),
             (["preprocessor_config.json"], false),
+            // CLIP's tokenizer (ClipModel shares this path).
+            (["vocab.json"], false),
+            (["merges.txt"], false),
         ]).GetAwaiter().GetResult();
     }
 
