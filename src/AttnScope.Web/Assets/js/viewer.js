@@ -8,6 +8,7 @@ import { MatrixView } from './matrix-view.js';
 import { QkView } from './qk-view.js';
 import { AnalysesView } from './analyses-view.js';
 import { ThreeDView } from './three-d-view.js';
+import { VisionView } from './vision-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
 import { download, maybeNoDownloads, renderPng, renderSvg } from './export.js';
@@ -107,7 +108,7 @@ export class Viewer {
 
   buildToolbar() {
     const tabs = el('div', 'as-tabs');
-    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses']].find(([v]) => v === n));
+    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses'], ['image', 'Image']].find(([v]) => v === n));
     this.tabs = views.map(([name, text]) => {
       const b = el('button', 'as-tab', text);
       b.type = 'button';
@@ -224,7 +225,7 @@ export class Viewer {
     this.themeSel.value = s.theme;
     const qt = this.data.queryTokens(s.stack);
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
-    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk' || s.view === 'text');
+    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk' || s.view === 'text' || s.view === 'image');
     this.querySel.wrap.hidden = s.view !== 'qk';
     this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses' || s.view === '3d'; // 3D: its own layer range
     this.legend.hidden = s.view !== 'head';
@@ -239,7 +240,7 @@ export class Viewer {
 
   /** The views this capture offers (Q·K stays listed, disabled, without queries and keys). */
   viewNames() {
-    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : [])];
+    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : []), ...(this.data.meta.vision ? ['image'] : [])];
   }
 
   /** Takes the valid fields of the page address (see url-state.js) into the state. */
@@ -378,7 +379,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView, image: VisionView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];
