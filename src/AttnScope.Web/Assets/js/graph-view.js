@@ -231,6 +231,14 @@ export class GraphView {
     if (this.timings.renders.length > 1000) this.timings.renders.splice(0, 500);
   }
 
+  exportSize() { return { width: this.cssW || 640, height: (this.cssH || 480) + 24 }; }
+
+  exportPaint(p) {
+    this.render();
+    p.image(0, 0, this.cssW, this.cssH, this.canvas);
+    p.text(8, this.cssH + 16, this.caption.textContent, { size: 12, color: theme.dark ? '#e8e8e8' : '#222222' });
+  }
+
   pick(x, y) {
     let best = null, bd = PICK_PX * PICK_PX;
     for (let lv = this.opts.first; lv <= this.opts.last; lv++)

@@ -75,6 +75,13 @@ export class VisionView {
     this.canvas.addEventListener('focus', () => { if (this.hover === null) this.setHover(this.focus); });
   }
 
+  exportSize() { return { width: Math.max(this.cssW, 480), height: this.cssH + 24 }; }
+
+  exportPaint(p) {
+    p.image(0, 0, this.cssW, this.cssH, this.canvas);
+    p.text(0, this.cssH + 16, this.caption.textContent, { size: 12, color: '#222222' });
+  }
+
   /** The patch token under a mouse event, or null. */
   tokenAt(e) {
     const r = this.canvas.getBoundingClientRect(), vm = this.vm;
