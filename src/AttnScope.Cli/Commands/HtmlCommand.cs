@@ -10,6 +10,13 @@ namespace AttnScope.Cli;
 /// <summary><c>attnscope html CAPTURE -o view.html</c>: the interactive viewer as one self-contained, offline page.</summary>
 public static class HtmlCommand
 {
+    /// <summary>Whether the file is a long capture; anything unreadable is left to the ordinary loader to explain.</summary>
+    private static bool IsLong(string path)
+    {
+        try { return File.Exists(path) && AttnScope.Capture.Long.LongCapture.IsLongCapture(path); }
+        catch (Exception) { return false; }
+    }
+
     public static Command Create(CliOutput output)
     {
         var file = new Argument<string>("capture") { Description = "a capture file (.safetensors)" };
@@ -26,6 +33,9 @@ public static class HtmlCommand
                 throw new AttnScopeException($"the page is written as an .html file, not '{Path.GetFileName(path)}' (for an image, use 'attnscope render')");
             AtomicFile.CheckWritable(path);
             var capturePath = r.GetValue(file)!;
+            if (IsLong(capturePath))
+                throw new AttnScopeException($"'{Path.GetFileName(capturePath)}' is a long capture (attnscope.long/1), which does not fit one page: "
+                    + "run 'attnscope serve --captures FOLDER' on its folder and open it from the page's list of long captures (or at /long?name=FILE.safetensors)");
             var cap = AttentionCapture.Load(capturePath);
             var data = new ViewerData(cap, Path.GetFileName(capturePath));
             if (!ViewerBundle.FitsExact(data))

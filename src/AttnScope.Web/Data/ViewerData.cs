@@ -86,6 +86,34 @@ public sealed class ViewerData
             ["exact"] = exact,
             ["colormap"] = lut,
             ["analyses"] = AnalysisData.Meta(Capture),
+            ["vision"] = VisionMeta(Capture),
+        };
+    }
+
+    /// <summary>Largest image (pixels) the description carries for the image view; a larger one is left out (grid only).</summary>
+    public const int MaxVisionPixels = 1024 * 1024;
+
+    /// <summary>
+    /// The image view's part of the description for a vision capture (docs/vision.md), else null: the patch grid, the
+    /// special tokens before the patches, and the model's view of the image as base64 RGB bytes, row by row.
+    /// </summary>
+    public static JsonObject? VisionMeta(AttentionCapture capture)
+    {
+        var v = AttnScope.Sources.Vision.VisionLayout.Of(capture);
+        if (v is null) return null;
+        var img = v.Image;
+        bool carry = (long)img.Width * img.Height <= MaxVisionPixels;
+        var x = capture.Metadata.Extra;
+        return new JsonObject
+        {
+            ["gridRows"] = v.GridRows,
+            ["gridCols"] = v.GridCols,
+            ["special"] = v.SpecialTokens,
+            ["patchSize"] = v.PatchSize,
+            ["width"] = img.Width,
+            ["height"] = img.Height,
+            ["rgb"] = carry ? Convert.ToBase64String(img.Pixels) : null,
+            ["prediction"] = x.GetValueOrDefault("vision.prediction"),
         };
     }
 

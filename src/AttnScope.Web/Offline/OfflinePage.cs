@@ -22,6 +22,12 @@ public static class OfflinePage
         return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
     }
 
+    /// <summary>The page's closing note: long captures (<c>attnscope.long/1</c>) are never one page; where they open.</summary>
+    public const string LongNote = "<p class=\"as-offline-note\" id=\"as-long-note\">This page holds one capture. A long capture "
+        + "(<code>attnscope.long/1</code>, made by <code>attnscope capture</code> with <code>--pyramid</code> or <code>--storage</code>) does not fit one page: start "
+        + "<code>attnscope serve --captures FOLDER</code> on its folder and open it from the list of long captures there "
+        + "(or at <code>/long?name=FILE.safetensors</code>).</p>";
+
     /// <summary>Writes the page to <paramref name="output"/> (UTF-8) and returns its length in bytes.</summary>
     public static long Write(ViewerData data, Stream output) =>
         Write(data, output, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
@@ -52,7 +58,7 @@ public static class OfflinePage
             written += counter.Count;
         }
         var tail = new StringBuilder(script.Length + 128);
-        tail.Append("</script>\n");
+        tail.Append("</script>\n").Append(LongNote).Append('\n'); // after the data: the script's previous sibling is the viewer root
         tail.Append("<script type=\"module\" nonce=\"").Append(nonce).Append("\">\n").Append(script).Append("\n</script>\n</body>\n</html>\n");
         written += WriteText(output, tail.ToString());
         return written;

@@ -46,6 +46,25 @@ public sealed class SavedCaptures
     /// <summary>Test hook: runs after the file is opened and checked, before it is read.</summary>
     internal Action<string>? AfterOpen { get; set; }
 
+    /// <summary>
+    /// The names of the captures in the folder split by kind: long captures (<c>attnscope.long/1</c>, opened by the
+    /// <c>/long</c> view; the header alone is read) and the others (opened by the main viewer), each in ordinal order.
+    /// A file whose header cannot be read is listed with the others (opening it then says what is wrong).
+    /// </summary>
+    public (IReadOnlyList<string> Captures, IReadOnlyList<string> Long) ListByKind()
+    {
+        var captures = new List<string>();
+        var longs = new List<string>();
+        foreach (var name in List())
+        {
+            bool isLong;
+            try { isLong = AttnScope.Capture.Long.LongCapture.IsLongCapture(Path.Combine(_dir!, name)); }
+            catch (Exception) { isLong = false; } // unreadable: listed as an ordinary capture, whose opening explains
+            (isLong ? longs : captures).Add(name);
+        }
+        return (captures, longs);
+    }
+
     /// <summary>The names of the captures a page may open, in ordinal order.</summary>
     public IReadOnlyList<string> List() =>
         _dir is null ? [] : Directory.EnumerateFiles(_dir, "*.safetensors", SearchOption.TopDirectoryOnly)

@@ -115,10 +115,16 @@ public sealed class ViewerServer : IAsyncDisposable
             ["maxTokens"] = options.MaxTokens,
             ["savedCaptures"] = saved.Enabled,
         }));
-        app.MapMethods("/api/saved", getOrHead, () => Json(new JsonObject
+        app.MapMethods("/api/saved", getOrHead, () =>
         {
-            ["captures"] = new JsonArray(saved.List().Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
-        }));
+            // Long captures (attnscope.long/1) open in the /long view, not the main viewer: listed apart.
+            var (captures, longs) = saved.ListByKind();
+            return Json(new JsonObject
+            {
+                ["captures"] = new JsonArray(captures.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+                ["long"] = new JsonArray(longs.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+            });
+        });
         app.MapPost("/api/open", async (HttpRequest req) =>
         {
             var body = await JsonBody.ReadAsync(req, options.MaxRequestBytes);

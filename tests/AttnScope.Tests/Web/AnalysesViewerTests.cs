@@ -176,7 +176,7 @@ public sealed class AnalysesViewerTests(ViewerFixture fx)
         await using var _ = context;
         await page.GotoAsync(fx.OfflinePage(fx.Small, "no-analyses"));
         await WaitReadyAsync(page);
-        Assert.Equal(6, await page.Locator(".as-tab[data-view]").CountAsync()); // head, model, matrix, text, Q·K, 3D
+        Assert.Equal(7, await page.Locator(".as-tab[data-view]").CountAsync()); // head, model, matrix, text, Q·K, 3D, 3D graph
         Assert.Equal(0, await page.Locator(".as-tab[data-view=\"analyses\"]").CountAsync());
         Assert.Empty(problems);
     }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json.Nodes;
 using AttnScope.Capture.Long;
@@ -171,5 +172,54 @@ public sealed class LongViewTests(ViewerFixture fx)
             Assert.DoesNotContain("\n", error);
             Assert.DoesNotContain(fx.CapturesDir, error);
         }
+    }
+
+    /// <summary>
+    /// Issue 14: the served main page lists the folder's long captures apart (they are not main-viewer captures) and
+    /// links each to /long; the long view links back; the offline page says how a long capture is opened.
+    /// </summary>
+    [Fact]
+    public async Task MainPageLinksLongCapturesAndTheLongViewLinksBack()
+    {
+        var name = Capture();
+        using (var http = new HttpClient { BaseAddress = fx.Server.Address })
+        {
+            var saved = await http.GetFromJsonAsync<JsonObject>("api/saved");
+            Assert.Contains(name, saved!["long"]!.AsArray().Select(n => (string)n!));
+            Assert.DoesNotContain(name, saved["captures"]!.AsArray().Select(n => (string)n!));
+        }
+
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.Server.Address.ToString());
+        var link = page.Locator($"#as-long-list a[data-long-capture='{name}']");
+        await link.WaitForAsync(new LocatorWaitForOptions { Timeout = 20000 });
+        Assert.True(await page.Locator("#as-long").IsVisibleAsync(), "the long-capture list is hidden");
+        Assert.DoesNotContain(name, await page.Locator("#as-saved-list").InnerTextAsync());
+        Assert.Equal("long?name=" + name, await link.GetAttributeAsync("href"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "attnscope-long-links-main.png") });
+
+        // Keyboard reachable: focus the link and press Enter, the long view opens on that capture.
+        await link.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForFunctionAsync("() => window.attnscopeLong && window.attnscopeLong.ready", null, new PageWaitForFunctionOptions { Timeout = 20000 });
+        Assert.EndsWith("/long?name=" + name, page.Url);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "attnscope-long-links-long.png") });
+
+        // And back to the main page, which lists the captures again.
+        await page.ClickAsync("#lv-back");
+        await page.Locator($"#as-long-list a[data-long-capture='{name}']").WaitForAsync(new LocatorWaitForOptions { Timeout = 20000 });
+        Assert.Equal(fx.Server.Address.ToString(), page.Url);
+        Assert.Empty(problems);
+
+        // The offline page (one capture, no server) says how to open a long capture.
+        var url = fx.OfflinePage(fx.Small, "long-note");
+        var (context2, offline, problems2) = await fx.NewPageAsync();
+        await using var __ = context2;
+        await offline.GotoAsync(url);
+        var note = await offline.Locator("#as-long-note").InnerTextAsync();
+        Assert.Contains("attnscope serve --captures FOLDER", note);
+        Assert.Contains("/long?name=", note);
+        Assert.Empty(problems2);
     }
 }

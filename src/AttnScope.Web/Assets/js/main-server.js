@@ -71,6 +71,17 @@ async function start() {
       }));
       if (saved.captures.length === 0) list.append(el('li', 'as-note', 'no .safetensors captures in the folder'));
       $('as-saved').hidden = false;
+      // Long captures (attnscope.long/1) open in the map-style long view at /long, which links back here.
+      const longs = saved.long || [];
+      $('as-long-list').replaceChildren(...longs.map(name => {
+        const a = el('a', 'as-link', name);
+        a.href = `long?name=${encodeURIComponent(name)}`;
+        a.dataset.longCapture = name;
+        const li = el('li');
+        li.append(a);
+        return li;
+      }));
+      $('as-long').hidden = longs.length === 0;
     }
     const wanted = new URLSearchParams(location.search).get('open');
     if (wanted) await open(wanted);

@@ -8,6 +8,8 @@ import { MatrixView } from './matrix-view.js';
 import { QkView } from './qk-view.js';
 import { AnalysesView } from './analyses-view.js';
 import { ThreeDView } from './three-d-view.js';
+import { VisionView } from './vision-view.js';
+import { GraphView } from './graph-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
 import { download, maybeNoDownloads, renderPng, renderSvg } from './export.js';
@@ -15,7 +17,7 @@ import { TextView } from './text-view.js';
 import { formatState, parseState } from './url-state.js';
 import { onSystemTheme, resolveTheme, theme } from './theme.js';
 
-const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['text', 'Text'], ['qk', 'Q·K'], ['3d', '3D']];
+const VIEWS = [['head', 'Head'], ['model', 'Model'], ['matrix', 'Matrix'], ['text', 'Text'], ['qk', 'Q·K'], ['3d', '3D'], ['graph', '3D graph']];
 const VALUES = [['att', 'attention'], ['norm', 'norm-based ‖αf(x)‖']];
 const THEMES = [['auto', 'auto'], ['light', 'light'], ['dark', 'dark']];
 const FILTERS = [['all', 'all tokens'], ['AA', 'A → A'], ['AB', 'A → B'], ['BA', 'B → A'], ['BB', 'B → B']];
@@ -107,7 +109,7 @@ export class Viewer {
 
   buildToolbar() {
     const tabs = el('div', 'as-tabs');
-    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses']].find(([v]) => v === n));
+    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses'], ['image', 'Image']].find(([v]) => v === n));
     this.tabs = views.map(([name, text]) => {
       const b = el('button', 'as-tab', text);
       b.type = 'button';
@@ -224,12 +226,12 @@ export class Viewer {
     this.themeSel.value = s.theme;
     const qt = this.data.queryTokens(s.stack);
     this.fillSelect(this.querySel.select, qt.map((t, i) => [i, `#${i} ${t.label}`]), s.query);
-    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk' || s.view === 'text');
+    this.headSel.wrap.hidden = !(s.view === 'matrix' || s.view === 'qk' || s.view === 'text' || s.view === 'image');
     this.querySel.wrap.hidden = s.view !== 'qk';
-    this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses' || s.view === '3d'; // 3D: its own layer range
+    this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses' || s.view === '3d' || s.view === 'graph'; // 3D: its own layer range
     this.legend.hidden = s.view !== 'head';
-    this.player.element.hidden = s.view === 'analyses' || s.view === '3d';
-    this.filterWrap.hidden = !this.hasB || s.view === 'analyses' || s.view === 'text' || s.view === '3d'; // analyses, the text and 3D show every token
+    this.player.element.hidden = s.view === 'analyses' || s.view === '3d' || s.view === 'graph';
+    this.filterWrap.hidden = !this.hasB || s.view === 'analyses' || s.view === 'text' || s.view === '3d' || s.view === 'graph'; // analyses, the text and 3D show every token
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
     qkTab.disabled = !info.headDim;
@@ -239,7 +241,7 @@ export class Viewer {
 
   /** The views this capture offers (Q·K stays listed, disabled, without queries and keys). */
   viewNames() {
-    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : [])];
+    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : []), ...(this.data.meta.vision ? ['image'] : [])];
   }
 
   /** Takes the valid fields of the page address (see url-state.js) into the state. */
@@ -378,7 +380,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView, graph: GraphView, image: VisionView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];
