@@ -98,7 +98,7 @@ public class LibraryDocTests
         Assert.Contains("no-such-model", e.Message);
         var capture = SyntheticCaptures.Encoder(layers: 2, heads: 2, n: 4);
         Assert.Throws<AttnScopeException>(() => Render.Heatmap(capture, layer: 9, head: 0, dir.File("x.png")));
-        Assert.Throws<AttnScopeException>(() => ViewerPage.Write(capture, dir.File("page.png")));
+        Assert.Throws<AttnScopeException>(() => OfflineViewer.Write(capture, dir.File("page.png")));
         Assert.False(File.Exists(dir.File("page.png")));
     }
 
@@ -109,7 +109,7 @@ public class LibraryDocTests
         Assert.True(File.Exists(xml), $"no {xml}: GenerateDocumentationFile is off for AttnScope.Library");
         var documented = XDocument.Load(xml).Descendants("member").Select(m => (string)m.Attribute("name")!).ToHashSet();
         var types = typeof(AttnModel).Assembly.GetExportedTypes();
-        Assert.Equal(new[] { "Analyze", "AttnModel", "Render", "ViewerPage" }, types.Select(t => t.Name).Order().ToArray());
+        Assert.Equal(new[] { "Analyze", "AttnModel", "Render", "OfflineViewer" }, types.Select(t => t.Name).Order().ToArray());
         foreach (var t in types)
         {
             Assert.Contains("T:" + t.FullName, documented);

@@ -26,7 +26,7 @@ public static class LibraryExample
 
         // The offline viewer page, with both analyses stored in the capture so the page shows them.
         capture = Analyze.WithFlow(Analyze.WithRollout(capture, rollout), flow);
-        long bytes = ViewerPage.Write(capture, Path.Combine(folder, "viewer.html"), "the cat");
+        long bytes = OfflineViewer.Write(capture, Path.Combine(folder, "viewer.html"), "the cat");
         Console.WriteLine($"viewer.html: {bytes:N0} bytes");
     }
 }

@@ -6,7 +6,7 @@ using AttnScope.Web.Offline;
 namespace AttnScope;
 
 /// <summary>The interactive viewer as one self-contained HTML file (no server, no network): head, model, matrix and Q·K views and any analyses the capture holds.</summary>
-public static class ViewerPage
+public static class OfflineViewer
 {
     /// <summary>
     /// Writes the offline viewer page for <paramref name="capture"/> to <paramref name="path"/> (an <c>.html</c>
