@@ -38,4 +38,25 @@ public class CorpusTsneViewTests
         Assert.NotEqual(0, bad);
         Assert.Contains("unknown projection 'umap'", badErr);
     }
+
+    [Fact]
+    public void ALargeSampleIsCutToWholeSentencesWithinTheLimit()
+    {
+        using var dir = new TempDir();
+        var words = new[] { "red", "blue", "cat", "dog", "runs", "sleeps", "near", "the", "old", "house", "river", "quickly" };
+        var lines = Enumerable.Range(0, 160).Select(i => string.Join(' ', Enumerable.Range(0, 9).Select(j => words[(i * 7 + j * 5 + i / 12) % words.Length])) + ".").ToList();
+        var db = dir.File("c.duckdb");
+        RunCorpus("--input", WriteText(dir, lines), "--out", db, "--qk-heads", "1.0", "--qk-tokens", "8");
+        using var database = CorpusDatabase.OpenReadOnly(db);
+        var pca = HeadEmbedding.Compute(database, HeadRef.Parse("1.0"), 400);
+        Assert.True(pca.Points.Count > Tsne.MaxPoints, $"the PCA sample has {pca.Points.Count} points: too few to test the cut");
+        var tsne = HeadEmbedding.Compute(database, HeadRef.Parse("1.0"), 400, "tsne");
+        Assert.InRange(tsne.Points.Count, Tsne.MaxPoints - 2 * 8, Tsne.MaxPoints);
+        // Whole sentences, and the first ones of the same sample.
+        var kept = tsne.Sentences.Select(s => s.Line).ToList();
+        Assert.Equal(pca.Sentences.Take(kept.Count).Select(s => s.Line), kept);
+        foreach (var line in kept)
+            Assert.Equal(pca.Points.Count(p => p.Line == line), tsne.Points.Count(p => p.Line == line));
+        Assert.All(tsne.Points, p => Assert.Contains(p.Line, kept));
+    }
 }
