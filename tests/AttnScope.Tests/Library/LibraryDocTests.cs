@@ -103,6 +103,35 @@ public class LibraryDocTests
     }
 
     [Fact]
+    public void ADecoderFolderLoadsAsADecoderAndItsAttentionIsCausal()
+    {
+        // tiny-gpt2 (random weights; its forward pass matches PyTorch in DecoderGoldenTests). Checked here: the facade
+        // picks the decoder path, and the attention is causal with rows that are distributions.
+        using var model = AttnModel.Load(Core.DecoderGoldenTests.Folder("tiny-gpt2"));
+        Assert.True(model.IsDecoder);
+        var capture = model.Capture("the cat sat");
+        Assert.False(capture.Stacks.ContainsKey(AttentionStack.Encoder));
+        var att = capture.Stack(AttentionStack.Decoder).Attention;
+        int n = capture.Tokens.Count;
+        Assert.True(n >= 3, $"{n} tokens");
+        var a = att.Data;
+        for (long row = 0; row < a.Length / n; row++)
+        {
+            int q = (int)(row % n);
+            double sum = 0;
+            for (int k = 0; k < n; k++)
+            {
+                if (k > q) Assert.Equal(0f, a[row * n + k]);
+                sum += a[row * n + k];
+            }
+            Assert.InRange(sum, 1 - 1e-4, 1 + 1e-4);
+        }
+        Assert.Equal(att.Shape[0], Analyze.Rollout(capture).Steps);
+        Assert.Throws<AttnScopeException>(() => model.Capture("a", "b"));
+        Assert.Throws<AttnScopeException>(() => AttnModel.Load(Core.DecoderGoldenTests.Folder("tiny-gpt2"), onnxRuntime: true));
+    }
+
+    [Fact]
     public void EveryPublicMemberOfTheFacadeIsDocumented()
     {
         var xml = Path.Combine(AppContext.BaseDirectory, "AttnScope.Library.xml");
