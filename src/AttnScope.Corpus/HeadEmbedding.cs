@@ -9,7 +9,9 @@ namespace AttnScope.Corpus;
 /// The joint query/key embedding of one head over a sample of a corpus (AttentionViz-style): the stored queries and
 /// keys of up to <c>maxSentences</c> sentences, keys translated so that their mean equals the queries' mean (which
 /// leaves every softmax unchanged: each query's scores all shift by the same amount), projected on their first two
-/// principal components. Each point keeps its sentence and token, and each sentence its tokens and the head's attention.
+/// principal components, or mapped by exact t-SNE (<see cref="Tsne"/>; the sample is cut to whole sentences of at most
+/// <see cref="Tsne.MaxPoints"/> points). Each point keeps its sentence and token, and each sentence its tokens and the
+/// head's attention.
 /// </summary>
 public static class HeadEmbedding
 {
@@ -22,12 +24,21 @@ public static class HeadEmbedding
     /// <summary>A sampled sentence: tokens and the head's attention [n, n].</summary>
     public sealed record Sentence(long Line, string Text, IReadOnlyList<string> Tokens, float[] Attention);
 
-    /// <summary>The projection: points, sentences, and the share of variance each axis explains.</summary>
-    public sealed record Result(HeadRef Head, IReadOnlyList<Point> Points, IReadOnlyList<Sentence> Sentences, double[] VarianceShare, string Model);
+    /// <summary>The projections: <c>pca</c> (linear, axes with their share of variance) and <c>tsne</c> (neighbourhoods kept, axes without meaning).</summary>
+    public static readonly string[] Projections = ["pca", "tsne"];
 
-    /// <summary>Samples and projects the head's queries and keys.</summary>
-    public static Result Compute(CorpusDatabase db, HeadRef head, int maxSentences)
+    /// <summary>
+    /// The projection: points, sentences, the share of variance each axis explains (PCA; empty for t-SNE) and which
+    /// projection made it.
+    /// </summary>
+    public sealed record Result(HeadRef Head, IReadOnlyList<Point> Points, IReadOnlyList<Sentence> Sentences, double[] VarianceShare, string Model,
+        string Projection = "pca");
+
+    /// <summary>Samples and projects the head's queries and keys (<paramref name="projection"/>: <c>pca</c> or <c>tsne</c>, seeded by <paramref name="seed"/>).</summary>
+    public static Result Compute(CorpusDatabase db, HeadRef head, int maxSentences, string projection = "pca", int seed = 1)
     {
+        if (!Projections.Contains(projection))
+            throw new AttnScopeException($"unknown projection '{projection}': use {string.Join(" or ", Projections)}");
         if (maxSentences is < 1 or > MaxSentencesLimit) throw new AttnScopeException($"--sentences must be 1..{MaxSentencesLimit}");
         var info = db.Info();
         var stored = HeadRef.ParseList(info.GetValueOrDefault("qk_heads"));
@@ -65,6 +76,25 @@ public static class HeadEmbedding
                 keys.Add(((IEnumerable<float>)r.GetValue(3)).ToArray());
             }
         }
+        if (projection == "tsne" && 2 * queries.Count > Tsne.MaxPoints)
+        {
+            // Whole sentences, in the sample's order, while their queries and keys fit the exact t-SNE's limit.
+            var perLine = where.GroupBy(w => w.Line).ToDictionary(g => g.Key, g => g.Count());
+            var kept = new HashSet<long>();
+            int total = 0;
+            foreach (var sentence in sentences)
+            {
+                int c = 2 * perLine.GetValueOrDefault(sentence.Line);
+                if (total + c > Tsne.MaxPoints) break;
+                total += c;
+                kept.Add(sentence.Line);
+            }
+            sentences = sentences.Where(x => kept.Contains(x.Line)).ToList();
+            var keep = Enumerable.Range(0, where.Count).Where(i => kept.Contains(where[i].Line)).ToArray();
+            where = keep.Select(i => where[i]).ToList();
+            queries = keep.Select(i => queries[i]).ToList();
+            keys = keep.Select(i => keys[i]).ToList();
+        }
         if (queries.Count < 2) throw new AttnScopeException($"head {head} has {queries.Count} stored token(s); a projection needs at least 2");
         int d = queries[0].Length;
         var qMean = MeanOf(queries, d);
@@ -72,16 +102,28 @@ public static class HeadEmbedding
         var rows = new List<float[]>(queries.Count * 2);
         rows.AddRange(queries);
         foreach (var k in keys) rows.Add(k.Select((v, j) => (float)(v - kMean[j] + qMean[j])).ToArray());
-        var pca = Pca.Compute(rows, 2);
-        double total = TotalVariance(rows, d);
+        double[][] projected;
+        double[] share;
+        if (projection == "tsne")
+        {
+            if (rows.Count < 3) throw new AttnScopeException($"head {head} has {queries.Count} stored token(s); t-SNE needs at least 2");
+            projected = Tsne.Compute(rows, new Tsne.Options { Perplexity = Math.Min(30, (rows.Count - 1) / 3.0), Seed = seed });
+            share = [];
+        }
+        else
+        {
+            var pca = Pca.Compute(rows, 2);
+            double total = TotalVariance(rows, d);
+            projected = pca.Projected;
+            share = pca.Variances.Select(v => total > 0 ? v / total : 0).ToArray();
+        }
         var points = new List<Point>(rows.Count);
         for (int i = 0; i < rows.Count; i++)
         {
             var (line, token) = where[i % where.Count];
-            points.Add(new Point(pca.Projected[i][0], pca.Projected[i][1], i >= where.Count, line, token));
+            points.Add(new Point(projected[i][0], projected[i][1], i >= where.Count, line, token));
         }
-        var share = pca.Variances.Select(v => total > 0 ? v / total : 0).ToArray();
-        return new Result(head, points, sentences, share, info.GetValueOrDefault("model") ?? "");
+        return new Result(head, points, sentences, share, info.GetValueOrDefault("model") ?? "", projection);
     }
 
     private static void AddHead(DuckDBCommand cmd, HeadRef head)
@@ -122,6 +164,7 @@ public static class HeadEmbedding
         {
             ["model"] = r.Model,
             ["head"] = r.Head.ToString(),
+            ["projection"] = r.Projection,
             ["variance"] = Numbers(r.VarianceShare, v => JsonValue.Create(Math.Round(v, 4))),
             ["x"] = Numbers(r.Points, p => JsonValue.Create(Math.Round(p.X, 4))),
             ["y"] = Numbers(r.Points, p => JsonValue.Create(Math.Round(p.Y, 4))),

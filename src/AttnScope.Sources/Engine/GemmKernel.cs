@@ -188,10 +188,6 @@ internal static unsafe class GemmKernel
         => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>
-    /// The 6×16 microkernel. Rows past <paramref name="mr"/> reuse row 0 of A (their results are discarded by the
-    /// caller's edge copy), so C must be a full 6×16 tile reachable through <paramref name="ldc"/>.
-    /// </summary>
-    /// <summary>
     /// Use the Vector128 kernel even where Vector256 is accelerated (tests set this to cover the fallback).
     /// </summary>
     internal static bool ForceVector128 { get; set; }
@@ -199,6 +195,10 @@ internal static unsafe class GemmKernel
     /// <summary>Use the Vector512 kernel even where it is not accelerated (tests set this to check it).</summary>
     internal static bool ForceVector512 { get; set; }
 
+    /// <summary>
+    /// The 6×16 microkernel. Rows past <paramref name="mr"/> reuse row 0 of A (their results are discarded by the
+    /// caller's edge copy), so C must be a full 6×16 tile reachable through <paramref name="ldc"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel(float* a, nint lda, int mr, float* b, int kc, float* c, nint ldc, bool load, float* bias)
     {

@@ -41,7 +41,7 @@ public static partial class OnnxBertWeights
 
     /// <summary>
     /// Recovers all float weights in Hugging Face naming (no <c>bert.</c> prefix), linear weights as [out, in].
-    /// Does not check completeness; see <see cref="CheckComplete"/>.
+    /// Does not check completeness; see <see cref="CheckComplete(WeightStore, BertConfig)"/>.
     /// </summary>
     public static WeightStore Recover(OnnxModel model)
     {

@@ -9,12 +9,12 @@ namespace AttnScope.Web.Offline;
 /// <c>attnscope html</c>: one self-contained page — CSS, the viewer's modules joined into one script, and the
 /// capture as a base64 bundle — that makes no network request (its Content-Security-Policy forbids any) and works
 /// from file://, inside an iframe, or as a notebook's HTML output. The page is written as a stream
-/// (<see cref="Write"/>): the bundle goes through a base64 encoder into the output section by section, so writing a
+/// (<see cref="Write(ViewerData, Stream)"/>): the bundle goes through a base64 encoder into the output section by section, so writing a
 /// 250 MB page holds one section in memory, not the page.
 /// </summary>
 public static class OfflinePage
 {
-    /// <summary>The page as a string (small captures, tests, notebooks); <see cref="Write"/> streams it.</summary>
+    /// <summary>The page as a string (small captures, tests, notebooks); <see cref="Write(ViewerData, Stream)"/> streams it.</summary>
     public static string Build(ViewerData data)
     {
         using var ms = new MemoryStream();

@@ -162,7 +162,7 @@ public class ToolPackageTests(ITestOutputHelper log)
     }
 
     /// <summary>The parent's environment without the MSBuild settings of the test run's own build, quiet and without build servers.</summary>
-    private static Dictionary<string, string?> DotnetEnvironment(string dotnet)
+    internal static Dictionary<string, string?> DotnetEnvironment(string dotnet)
     {
         var env = new Dictionary<string, string?>
         {
@@ -187,7 +187,7 @@ public class ToolPackageTests(ITestOutputHelper log)
     }
 
     /// <summary>Release or Debug: the configuration this test assembly (and so the CLI it references) was built in.</summary>
-    private static string BuildConfiguration()
+    internal static string BuildConfiguration()
     {
         var config = typeof(ToolPackageTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration;
         Assert.False(string.IsNullOrEmpty(config), "the test assembly names no build configuration");
@@ -195,7 +195,7 @@ public class ToolPackageTests(ITestOutputHelper log)
     }
 
     /// <summary>The folder holding AttnScope.slnx, above the test's output folder.</summary>
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "AttnScope.slnx"))) return d.FullName;

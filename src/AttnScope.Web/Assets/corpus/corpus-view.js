@@ -19,7 +19,7 @@
 
   root.appendChild(el('h1', null, 'Queries and keys of head ' + data.head));
   root.appendChild(el('div', 'cv-sub', data.model + ' · ' + Object.keys(data.sentences).length + ' sentences · ' + n +
-    ' points · PCA of queries and keys (keys shifted to the queries\u2019 mean, which leaves attention unchanged)'));
+    ' points · ' + (data.projection === 'tsne' ? 't-SNE' : 'PCA') + ' of queries and keys (keys shifted to the queries\u2019 mean, which leaves attention unchanged)'));
   const legend = el('div', 'cv-legend');
   for (const [name, color] of [['query', QUERY], ['key', KEY]]) {
     const item = el('span');
@@ -62,8 +62,9 @@
     g.strokeStyle = '#999'; g.lineWidth = 1;
     g.strokeRect(PAD - 8.5, PAD - 8.5, W - 2 * PAD + 17, H - 2 * PAD + 17);
     g.fillStyle = '#333'; g.font = '12px system-ui, "DejaVu Sans", sans-serif'; g.textAlign = 'center';
-    g.fillText('PC1 (' + pct(data.variance[0]) + ' of variance)', W / 2, H - 12);
-    g.save(); g.translate(14, H / 2); g.rotate(-Math.PI / 2); g.fillText('PC2 (' + pct(data.variance[1]) + ' of variance)', 0, 0); g.restore();
+    const tsne = data.projection === 'tsne';
+    g.fillText(tsne ? 't-SNE 1' : 'PC1 (' + pct(data.variance[0]) + ' of variance)', W / 2, H - 12);
+    g.save(); g.translate(14, H / 2); g.rotate(-Math.PI / 2); g.fillText(tsne ? 't-SNE 2' : 'PC2 (' + pct(data.variance[1]) + ' of variance)', 0, 0); g.restore();
     g.globalAlpha = 0.55;
     for (const pass of [0, 1]) {
       g.fillStyle = pass ? KEY : QUERY;
