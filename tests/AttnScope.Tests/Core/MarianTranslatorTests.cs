@@ -61,4 +61,22 @@ public class MarianTranslatorTests
         try { Assert.Contains("decoder start", Assert.Throws<AttnScopeException>(() => MarianTranslator.Load(dir)).Message); }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void Translate_command_reads_a_marian_folder()
+    {
+        var dir = MakeFolder(Fit40);
+        try
+        {
+            var expected = MarianTranslator.Load(dir).TranslateGreedy(">>de<< the river at night").Text;
+            var (code, stdout, err) = AttnScope.Tests.Cli.CliTests.Run("translate", dir, "--text", ">>de<< the river at night", "--beam", "1");
+            Assert.True(code == 0, err);
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, stdout.TrimEnd('\r', '\n'));
+            (code, _, err) = AttnScope.Tests.Cli.CliTests.Run("translate", dir, "--text", "x", "--capture", Path.Combine(dir, "c.safetensors"));
+            Assert.NotEqual(0, code);
+            Assert.Contains("Marian", err);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
