@@ -14,7 +14,7 @@ public static class TranslateCommand
 {
     public static Command Create(CliOutput output)
     {
-        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train'" };
+        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Hugging Face Marian (opus-mt) folder" };
         var text = new Option<string?>("--text", "-t") { Description = "the sentence to translate" };
         var textFile = new Option<string?>("--text-file") { Description = "read the sentence from a UTF-8 file ('-' for standard input)" };
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 4 };
