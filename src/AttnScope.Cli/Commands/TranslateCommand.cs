@@ -14,7 +14,7 @@ public static class TranslateCommand
 {
     public static Command Create(CliOutput output)
     {
-        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train'" };
+        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Hugging Face Marian (opus-mt) folder" };
         var text = new Option<string?>("--text", "-t") { Description = "the sentence to translate" };
         var textFile = new Option<string?>("--text-file") { Description = "read the sentence from a UTF-8 file ('-' for standard input)" };
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 4 };
@@ -32,6 +32,9 @@ public static class TranslateCommand
         {
             int beamSize = r.GetValue(beam);
             if (beamSize < 1 || beamSize > 64) throw new AttnScopeException($"--beam {beamSize} is out of range (1..64)");
+            if (AttnScope.Sources.Tokenization.MarianTokenizer.IsMarianFolder(r.GetValue(run)!))
+                return TranslateMarian(output, r.GetValue(run)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false),
+                    r.GetValue(inputFile) is not null || r.GetValue(capture) is not null || r.GetValue(animate) is not null, beamSize);
             if (r.GetValue(inputFile) is { } inputPath)
                 return TranslateFile(output, r.GetValue(run)!, inputPath, r.GetValue(outputFile), beamSize, r.GetValue(threads),
                     r.GetValue(text) is not null || r.GetValue(textFile) is not null, r.GetValue(capture) is not null || r.GetValue(animate) is not null);
@@ -75,6 +78,18 @@ public static class TranslateCommand
 
     /// <summary>Largest --input file read.</summary>
     public const long MaxInputBytes = 1L << 30;
+
+    /// <summary>A Hugging Face Marian (opus-mt) folder: greedy translation of one sentence (for now).</summary>
+    private static int TranslateMarian(CliOutput output, string folder, string? input, bool unsupported, int beam)
+    {
+        if (unsupported) throw new AttnScopeException($"{folder} is a Marian model: --input, --capture and --animate are not supported for it yet; give --text");
+        if (input is null) throw new AttnScopeException("give --text or --text-file");
+        var translator = AttnScope.Sources.Transformer.Families.MarianTranslator.Load(folder);
+        if (beam > 1) output.Warn("beam search is not yet supported for Marian models; translating greedily");
+        var (_, text) = translator.TranslateGreedy(input);
+        output.Out.WriteLine(TokenText.Printable(text)); // model output is data: never let it drive the terminal
+        return 0;
+    }
 
     private static int TranslateFile(CliOutput output, string folder, string inputPath, string? outputPath, int beam, int threads, bool hasText, bool hasViews)
     {
