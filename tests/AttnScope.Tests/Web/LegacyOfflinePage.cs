@@ -26,7 +26,7 @@ internal static class LegacyOfflinePage
         sb.Append("<title>AttnScope — ").Append(WebUtility.HtmlEncode(data.Title)).Append("</title>\n");
         sb.Append("<style nonce=\"").Append(nonce).Append("\">\n").Append(css).Append("\n</style>\n</head>\n<body data-attnscope-page>\n");
         sb.Append("<div id=\"attnscope-root\" class=\"as-root\"></div>\n");
-        sb.Append("<script type=\"application/octet-stream\" class=\"attnscope-data\">").Append(blob).Append("</script>\n");
+        sb.Append("<script type=\"application/octet-stream\" class=\"attnscope-data\">").Append(blob).Append("</script>\n").Append(OfflinePage.LongNote).Append('\n'); // the page's note on long captures, added after the page was first streamed
         sb.Append("<script type=\"module\" nonce=\"").Append(nonce).Append("\">\n").Append(script).Append("\n</script>\n</body>\n</html>\n");
         return sb.ToString();
     }
