@@ -87,6 +87,8 @@ public sealed class ViewerData
             ["colormap"] = lut,
             ["analyses"] = AnalysisData.Meta(Capture),
             ["vision"] = VisionMeta(Capture),
+            ["speech"] = MediaMeta.Speech(Capture),
+            ["clip"] = MediaMeta.Clip(Capture),
         };
     }
 

@@ -35,7 +35,7 @@ public static class OfflinePage
     /// <summary>As <see cref="Write(ViewerData, Stream)"/> with a given nonce (tests compare pages byte for byte).</summary>
     internal static long Write(ViewerData data, Stream output, string nonce)
     {
-        var css = WebAssets.Text("viewer.css");
+        var css = WebAssets.Text("viewer.css") + "\n" + WebAssets.Text("media.css");
         var script = ScriptBundler.Bundle("main-offline.js", f => WebAssets.Text("js/" + f));
         CheckInlinable(css, "style");
         CheckInlinable(script, "script");

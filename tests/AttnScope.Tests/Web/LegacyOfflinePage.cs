@@ -15,7 +15,7 @@ internal static class LegacyOfflinePage
 {
     public static string Build(ViewerData data, string nonce)
     {
-        var css = WebAssets.Text("viewer.css");
+        var css = WebAssets.Text("viewer.css") + "\n" + WebAssets.Text("media.css"); // media.css (Audio and Image–text views) added after the page was first streamed
         var script = ScriptBundler.Bundle("main-offline.js", f => WebAssets.Text("js/" + f));
         var blob = Convert.ToBase64String(Bundle(data));
         var sb = new StringBuilder(blob.Length + script.Length + css.Length + 2048);

@@ -9,6 +9,8 @@ import { QkView } from './qk-view.js';
 import { AnalysesView } from './analyses-view.js';
 import { ThreeDView } from './three-d-view.js';
 import { VisionView } from './vision-view.js';
+import { AudioView } from './audio-view.js';
+import { ClipView } from './clip-view.js';
 import { GraphView } from './graph-view.js';
 import { Player } from './player.js';
 import { Tooltip } from './tooltip.js';
@@ -109,7 +111,7 @@ export class Viewer {
 
   buildToolbar() {
     const tabs = el('div', 'as-tabs');
-    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses'], ['image', 'Image']].find(([v]) => v === n));
+    const views = this.viewNames().map(n => [...VIEWS, ['analyses', 'Analyses'], ['image', 'Image'], ['audio', 'Audio'], ['clip', 'Image–text']].find(([v]) => v === n));
     this.tabs = views.map(([name, text]) => {
       const b = el('button', 'as-tab', text);
       b.type = 'button';
@@ -230,7 +232,8 @@ export class Viewer {
     this.querySel.wrap.hidden = s.view !== 'qk';
     this.layerSel.wrap.hidden = s.view === 'model' || s.view === 'analyses' || s.view === '3d' || s.view === 'graph'; // 3D: its own layer range
     this.legend.hidden = s.view !== 'head';
-    this.player.element.hidden = s.view === 'analyses' || s.view === '3d' || s.view === 'graph';
+    if (s.view === 'audio' || s.view === 'clip') this.layerSel.wrap.hidden = true; // their own controls
+    this.player.element.hidden = s.view === 'analyses' || s.view === 'clip' || s.view === '3d' || s.view === 'graph';
     this.filterWrap.hidden = !this.hasB || s.view === 'analyses' || s.view === 'text' || s.view === '3d' || s.view === 'graph'; // analyses, the text and 3D show every token
     for (const t of this.tabs) t.setAttribute('aria-pressed', String(t.dataset.view === s.view));
     const qkTab = this.tabs.find(t => t.dataset.view === 'qk');
@@ -241,7 +244,7 @@ export class Viewer {
 
   /** The views this capture offers (Q·K stays listed, disabled, without queries and keys). */
   viewNames() {
-    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : []), ...(this.data.meta.vision ? ['image'] : [])];
+    return [...VIEWS.map(([v]) => v), ...(this.data.meta.analyses ? ['analyses'] : []), ...(this.data.meta.vision ? ['image'] : []), ...(this.data.meta.speech ? ['audio'] : []), ...(this.data.meta.clip ? ['clip'] : [])];
   }
 
   /** Takes the valid fields of the page address (see url-state.js) into the state. */
@@ -380,7 +383,7 @@ export class Viewer {
 
   view(name) {
     if (!this.views[name]) {
-      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView, graph: GraphView, image: VisionView }[name];
+      const make = { head: HeadView, model: ModelView, matrix: MatrixView, text: TextView, qk: QkView, analyses: AnalysesView, '3d': ThreeDView, graph: GraphView, image: VisionView, audio: AudioView, clip: ClipView }[name];
       this.views[name] = new make(this);
     }
     return this.views[name];

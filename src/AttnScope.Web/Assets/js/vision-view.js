@@ -5,17 +5,9 @@
 // overlay can show that instead. The drawn values are kept in the canvas's data-overlay (JSON, one value per
 // patch, row by row) so tests compare them with the capture.
 import { el, formatValue } from './format.js';
-import { keyboardCanvas } from './keyboard.js';
+import { PatchCanvas } from './patch-grid.js';
 
 const SIDE = 448; // the image's longer side on screen, CSS pixels
-
-function decodeRgb(b64, w, h) {
-  const bin = atob(b64), out = new Uint8ClampedArray(w * h * 4);
-  for (let i = 0, j = 0; i < w * h; i++, j += 3) {
-    out[i * 4] = bin.charCodeAt(j); out[i * 4 + 1] = bin.charCodeAt(j + 1); out[i * 4 + 2] = bin.charCodeAt(j + 2); out[i * 4 + 3] = 255;
-  }
-  return new ImageData(out, w, h);
-}
 
 export class VisionView {
   constructor(viewer) {
@@ -50,28 +42,19 @@ export class VisionView {
     srcWrap.hidden = this.sources.length < 2;
     this.caption = el('div', 'as-vision-caption');
     this.caption.setAttribute('aria-live', 'polite');
-    const scale = SIDE / Math.max(vm.width, vm.height);
-    this.cssW = Math.round(vm.width * scale);
-    this.cssH = Math.round(vm.height * scale);
-    this.canvas = el('canvas', 'as-vision-canvas');
-    this.canvas.style.width = `${this.cssW}px`;
-    this.canvas.style.height = `${this.cssH}px`;
-    const d = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(this.cssW * d);
-    this.canvas.height = Math.round(this.cssH * d);
-    this.image = vm.rgb ? decodeRgb(vm.rgb, vm.width, vm.height) : null;
-    if (this.image) {
-      this.bitmap = document.createElement('canvas');
-      this.bitmap.width = vm.width; this.bitmap.height = vm.height;
-      this.bitmap.getContext('2d').putImageData(this.image, 0, 0);
-    }
+    this.grid = new PatchCanvas(vm, {
+      side: SIDE, className: 'as-vision-canvas', onKey: key => this.onKey(key),
+      label: 'Image view: the patches of the image. Arrow keys move over the patches, Enter pins the patch, Escape releases it.',
+    });
+    this.canvas = this.grid.canvas;
+    this.cssW = this.grid.cssW;
+    this.cssH = this.grid.cssH;
     if (vm.prediction) this.caption.dataset.prediction = vm.prediction;
     this.element.append(this.note, srcWrap, this.specials, this.canvas, this.caption);
     this.hover = null; this.pinned = null; this.focus = vm.special; // first patch
     this.canvas.addEventListener('mousemove', e => this.setHover(this.tokenAt(e)));
     this.canvas.addEventListener('mouseleave', () => this.setHover(null));
     this.canvas.addEventListener('click', e => { const t = this.tokenAt(e); if (t !== null) this.togglePin(t); });
-    keyboardCanvas(this.canvas, 'Image view: the patches of the image. Arrow keys move over the patches, Enter pins the patch, Escape releases it.', key => this.onKey(key));
     this.canvas.addEventListener('focus', () => { if (this.hover === null) this.setHover(this.focus); });
   }
 
@@ -84,29 +67,18 @@ export class VisionView {
 
   /** The patch token under a mouse event, or null. */
   tokenAt(e) {
-    const r = this.canvas.getBoundingClientRect(), vm = this.vm;
-    const c = Math.floor((e.clientX - r.left) / r.width * vm.gridCols), row = Math.floor((e.clientY - r.top) / r.height * vm.gridRows);
-    if (c < 0 || row < 0 || c >= vm.gridCols || row >= vm.gridRows) return null;
-    return vm.special + row * vm.gridCols + c;
+    const p = this.grid.patchAt(e);
+    return p === null ? null : this.vm.special + p;
   }
 
   /** The client point at the centre of patch (row, col) (tests hover it). */
-  patchPoint(row, col) {
-    const r = this.canvas.getBoundingClientRect(), vm = this.vm;
-    return { x: r.left + (col + 0.5) * r.width / vm.gridCols, y: r.top + (row + 0.5) * r.height / vm.gridRows };
-  }
+  patchPoint(row, col) { return this.grid.patchPoint(row, col); }
 
   onKey(key) {
     const vm = this.vm;
     if (key === 'Escape') { this.pinned = null; this.draw(); return true; }
     if (key === 'Enter') { this.togglePin(this.focus); return true; }
-    let p = Math.max(0, this.focus - vm.special), r = Math.floor(p / vm.gridCols), c = p % vm.gridCols;
-    if (key === 'ArrowLeft') c = Math.max(0, c - 1);
-    else if (key === 'ArrowRight') c = Math.min(vm.gridCols - 1, c + 1);
-    else if (key === 'ArrowUp') r = Math.max(0, r - 1);
-    else if (key === 'ArrowDown') r = Math.min(vm.gridRows - 1, r + 1);
-    else if (key === 'Home') { r = 0; c = 0; } else if (key === 'End') { r = vm.gridRows - 1; c = vm.gridCols - 1; }
-    this.focus = vm.special + r * vm.gridCols + c;
+    this.focus = vm.special + this.grid.move(Math.max(0, this.focus - vm.special), key);
     this.setHover(this.focus);
     return true;
   }
@@ -155,38 +127,8 @@ export class VisionView {
     const vm = this.vm, tokens = this.viewer.data.meta.tokens, q = this.shown;
     const row = q === null || !this.src ? null : await this.row(q);
     if (seq !== this.drawSeq) return;
-    const ctx = this.canvas.getContext('2d'), W = this.canvas.width, H = this.canvas.height;
-    ctx.imageSmoothingEnabled = false;
-    ctx.clearRect(0, 0, W, H);
-    if (this.bitmap) ctx.drawImage(this.bitmap, 0, 0, W, H);
-    else { ctx.fillStyle = '#888'; ctx.fillRect(0, 0, W, H); }
-    const cw = W / vm.gridCols, ch = H / vm.gridRows;
-    let patchValues = null;
-    if (row) {
-      patchValues = Array.from(row.values.subarray(vm.special, vm.special + vm.gridRows * vm.gridCols));
-      const max = Math.max(...patchValues) || 1;
-      // Darken the image, then light each patch by its value relative to the row's strongest patch.
-      ctx.fillStyle = 'rgba(0,0,0,0.55)';
-      ctx.fillRect(0, 0, W, H);
-      for (let r = 0; r < vm.gridRows; r++)
-        for (let c = 0; c < vm.gridCols; c++) {
-          const t = patchValues[r * vm.gridCols + c] / max;
-          ctx.fillStyle = `rgba(255,${Math.round(200 * (1 - t))},0,${(0.8 * t).toFixed(3)})`;
-          ctx.fillRect(c * cw, r * ch, cw, ch);
-        }
-    }
-    ctx.strokeStyle = 'rgba(255,255,255,0.45)';
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    for (let c = 1; c < vm.gridCols; c++) { ctx.moveTo(Math.round(c * cw) + 0.5, 0); ctx.lineTo(Math.round(c * cw) + 0.5, H); }
-    for (let r = 1; r < vm.gridRows; r++) { ctx.moveTo(0, Math.round(r * ch) + 0.5); ctx.lineTo(W, Math.round(r * ch) + 0.5); }
-    ctx.stroke();
-    if (q !== null && q >= vm.special) {
-      const p = q - vm.special, r = Math.floor(p / vm.gridCols), c = p % vm.gridCols;
-      ctx.strokeStyle = this.pinned === q ? '#00e5ff' : '#ffffff';
-      ctx.lineWidth = 3;
-      ctx.strokeRect(c * cw + 1.5, r * ch + 1.5, cw - 3, ch - 3);
-    }
+    const patchValues = row ? Array.from(row.values.subarray(vm.special, vm.special + vm.gridRows * vm.gridCols)) : null;
+    this.grid.draw(patchValues, q !== null && q >= vm.special ? q - vm.special : null, this.pinned === q);
     for (const b of this.specialButtons) b.setAttribute('aria-pressed', String(this.pinned === Number(b.dataset.token)));
     this.canvas.dataset.query = q === null ? '' : String(q);
     this.canvas.dataset.pinned = this.pinned === null ? '' : String(this.pinned);
