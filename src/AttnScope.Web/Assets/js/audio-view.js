@@ -48,7 +48,7 @@ export class AudioView {
     fullWrap.append(this.fullBox, el('span', '', `whole ${this.frameSeconds(sm.encoderFrames)} window (with the padding)`));
     fullWrap.hidden = sm.audioFrames >= sm.encoderFrames;
     controls.append(fullWrap);
-    for (const c of [this.layerSel, this.headSel, this.fullBox]) c.addEventListener('change', () => this.draw());
+    for (const c of [this.layerSel, this.headSel, this.fullBox]) c.addEventListener('change', () => this.redraw());
 
     this.canvas = el('canvas', 'as-audio-canvas');
     keyboardCanvas(this.canvas, 'Audio view: the spectrogram with the cross attention of the token shown. Left and right arrows step through the produced tokens, Enter pins, Escape releases.', key => this.onKey(key));
@@ -63,8 +63,8 @@ export class AudioView {
     for (let j = P; j < n; j++) items.push({ index: j, label: this.targets[j].label, special: this.targets[j].special, title: `produced by decoding step ${j - P + 1} (row ${j - 1})` });
     this.strip = new TokenStrip(items, {
       className: 'as-audio-tokens', label: 'produced tokens',
-      onHover: j => { this.hover = j; this.draw(); },
-      onPin: j => { this.pinned = j; this.draw(); },
+      onHover: j => { this.hover = j; this.redraw(); },
+      onPin: j => { this.pinned = j; this.redraw(); },
     });
     this.caption = el('div', 'as-audio-caption');
     this.caption.setAttribute('aria-live', 'polite');
@@ -123,7 +123,7 @@ export class AudioView {
     else if (key === 'Home') i = 0; else if (key === 'End') i = items.length - 1;
     this.focusToken = items[i].index;
     this.hover = this.focusToken;
-    this.draw();
+    this.redraw();
     return true;
   }
 
@@ -152,7 +152,10 @@ export class AudioView {
     return { values: Float32Array.from(acc), label };
   }
 
-  async update() { await this.draw(); }
+  async update() { await this.redraw(); }
+
+  /** Draws again; `busy` resolves when it is on screen (tests wait on it). */
+  redraw() { this.busy = this.draw(); return this.busy; }
 
   layout() {
     const avail = (this.viewer.stage && this.viewer.stage.clientWidth) || 960;

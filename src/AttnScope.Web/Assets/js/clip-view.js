@@ -10,7 +10,7 @@ import { el, formatValue } from './format.js';
 import { PatchCanvas } from './patch-grid.js';
 import { TokenStrip } from './token-strip.js';
 
-const SIDE = 384;
+const CLIP_SIDE = 384;
 
 export class ClipView {
   constructor(viewer) {
@@ -22,7 +22,7 @@ export class ClipView {
     this.element = el('div', 'as-view as-clip-view');
     this.note = el('p', 'as-note', 'Hover a word to light the patches that go with it (its own relevance for the image); hover a patch to colour the words by how much of their relevance falls there. Click or Enter pins, Escape releases; the arrow keys move over the patches and along the words. The image tower’s own attention is in the Image tab.');
     this.grid = new PatchCanvas(vm, {
-      side: SIDE, className: 'as-clip-canvas', onKey: key => this.onKey(key),
+      side: CLIP_SIDE, className: 'as-clip-canvas', onKey: key => this.onKey(key),
       label: 'Image–text view: the patches of the image. Arrow keys move over the patches, Enter pins the patch, Escape releases it.',
     });
     this.canvas = this.grid.canvas;
