@@ -67,6 +67,18 @@ public sealed class MediaViewerTests(ViewerFixture fx)
         return best;
     }
 
+    /// <summary>A screenshot of the page down to the view's caption, in the temporary folder (looked at by hand;
+    /// docs/images holds one of each).</summary>
+    private static async Task ShotAsync(IPage page, string last, string name)
+    {
+        var box = (await page.Locator(last).BoundingBoxAsync())!;
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = Path.Combine(Path.GetTempPath(), name),
+            Clip = new Clip { X = 0, Y = 0, Width = 1400, Height = Math.Min(900, box.Y + box.Height + 12) },
+        });
+    }
+
     private static float[] Floats(string? json) => JsonSerializer.Deserialize<float[]>(json!)!;
 
     private static async Task CheckAudioViewAsync(IPage page, AttentionCapture cap, List<string> problems, string shot)
@@ -113,7 +125,7 @@ public sealed class MediaViewerTests(ViewerFixture fx)
         Assert.Equal(best, Array.IndexOf(heights, heights.Max()));
         // The spectrogram is left unveiled at that frame (the page's argmax, marked on the time axis).
         Assert.Equal(best.ToString(CultureInfo.InvariantCulture), await canvas.GetAttributeAsync("data-argmax"));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), shot) });
+        await ShotAsync(page, ".as-audio-caption", shot);
 
         // Pin it by a click; then the alignment heads' mean (no alignment heads in the model: the upper half's).
         await page.Mouse.ClickAsync(pt.GetProperty("x").GetSingle(), pt.GetProperty("y").GetSingle());
@@ -126,6 +138,21 @@ public sealed class MediaViewerTests(ViewerFixture fx)
         drawn = Floats(await canvas.GetAttributeAsync("data-overlay"));
         expected = CrossRow(cap, heads, row);
         for (int f = 0; f < expected.Length; f++) Assert.True(Math.Abs(expected[f] - drawn[f]) <= 1e-6, $"alignment heads, frame {f}: drawn {drawn[f]}, capture {expected[f]}");
+
+        // Hovering the spectrogram at a frame colours the tokens by their step's attention to it (relative to the
+        // strongest token there).
+        int at = 10;
+        float fx = await page.EvaluateAsync<float>($"() => window.attnscope.viewer.views.audio.frameX({at})");
+        var cbox = (await canvas.BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(fx, cbox.Y + 60);
+        await page.WaitForFunctionAsync("() => document.querySelector('.as-audio-tokens').dataset.values !== ''");
+        await page.EvaluateAsync("() => new Promise(r => setTimeout(r, 50))");
+        var tokenValues = await page.EvaluateAsync<Dictionary<string, double>>("() => JSON.parse(document.querySelector('.as-audio-tokens').dataset.values)");
+        var atFrame = Enumerable.Range(P, cap.TargetTokens.Count - P).ToDictionary(t => t, t => CrossRow(cap, heads, t - 1)[at]);
+        float top = atFrame.Values.Max();
+        Assert.Equal(atFrame.Count, tokenValues.Count);
+        foreach (var (t, val) in atFrame) Assert.Equal(val / top, tokenValues[t.ToString(CultureInfo.InvariantCulture)], 5);
+        await page.Mouse.MoveAsync(5, 5);
 
         // The word alignment the page holds is WordAlignment's on the capture.
         var align = WordAlignment.Align(cap);
@@ -239,7 +266,7 @@ public sealed class MediaViewerTests(ViewerFixture fx)
               const q = v.patchPoint(row, col), d = ctx.getImageData(Math.round((q.x - r.left) * k) - 3, Math.round((q.y - r.top) * k) - 3, 7, 7).data;
               let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i] - d[i + 1]; out.push(s / (d.length / 4)); } return out; }");
         Assert.Equal(ArgMax(map), Array.IndexOf(orange, orange.Max()));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), shot) });
+        await ShotAsync(page, ".as-clip-caption", shot);
 
         // Pin the word, then hover patch (1, 2): the words are coloured by their maps there.
         await page.Mouse.ClickAsync(pt.GetProperty("x").GetSingle(), pt.GetProperty("y").GetSingle());

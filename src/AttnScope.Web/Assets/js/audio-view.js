@@ -4,7 +4,7 @@
 // attends (the brightest column is its strongest frame), with the values as bars in the strip below; per layer and
 // head, the mean or max of a layer's heads, or the mean of the alignment heads. The word alignment (Whisper's DTW
 // heuristic, computed from the capture by the server) is drawn as word spans, and the path's frames of the shown
-// step are marked. With the player on decoding steps, the step's row is shown. The drawn values are kept in the
+// step are marked. Hovering the spectrogram colours the tokens by their attention to the frame under the pointer. With the player on decoding steps, the step's row is shown. The drawn values are kept in the
 // canvas's data-overlay (JSON, one per frame shown) so tests compare them with the capture.
 import { el, formatValue } from './format.js';
 import { keyboardCanvas } from './keyboard.js';
@@ -48,12 +48,12 @@ export class AudioView {
     fullWrap.append(this.fullBox, el('span', '', `whole ${this.frameSeconds(sm.encoderFrames)} window (with the padding)`));
     fullWrap.hidden = sm.audioFrames >= sm.encoderFrames;
     controls.append(fullWrap);
-    for (const c of [this.layerSel, this.headSel, this.fullBox]) c.addEventListener('change', () => this.redraw());
+    for (const c of [this.layerSel, this.headSel, this.fullBox]) c.addEventListener('change', () => { this.redraw(); if (this.timeAt !== null) this.colourTokens(this.timeAt); });
 
     this.canvas = el('canvas', 'as-audio-canvas');
     keyboardCanvas(this.canvas, 'Audio view: the spectrogram with the cross attention of the token shown. Left and right arrows step through the produced tokens, Enter pins, Escape releases.', key => this.onKey(key));
     this.canvas.addEventListener('mousemove', e => this.hoverTime(e));
-    this.canvas.addEventListener('mouseleave', () => { this.timeAt = null; this.drawCaption(); });
+    this.canvas.addEventListener('mouseleave', () => { this.timeAt = null; this.colourTokens(null); this.drawCaption(); });
 
     const P = sm.promptLength, n = this.targets.length;
     const prompt = el('div', 'as-audio-prompt');
@@ -182,8 +182,27 @@ export class AudioView {
     const r = this.canvas.getBoundingClientRect(), g = this.geom;
     if (!g) return;
     const x = (e.clientX - r.left) * g.cssW / r.width - PAD_L;
-    this.timeAt = x >= 0 && x < g.plotW ? Math.floor(x / g.plotW * this.frames) : null;
+    const f = x >= 0 && x < g.plotW ? Math.floor(x / g.plotW * this.frames) : null;
+    if (f === this.timeAt) return;
+    this.timeAt = f;
     this.drawCaption();
+    this.colourTokens(f);
+  }
+
+  /** Colours the produced tokens by their step's attention to frame f (relative to the strongest token there). */
+  async colourTokens(f) {
+    const seq = (this.colourSeq = (this.colourSeq || 0) + 1);
+    if (f === null) { this.strip.colour(null); return; }
+    const values = new Map();
+    let max = 0;
+    for (const it of this.strip.items) {
+      const { values: row } = await this.rowValues(it.index - 1);
+      values.set(it.index, row[f]);
+      max = Math.max(max, row[f]);
+    }
+    if (seq !== this.colourSeq) return;
+    for (const [j, v] of values) values.set(j, max > 0 ? v / max : 0);
+    this.strip.colour(values);
   }
 
   async draw() {
@@ -220,7 +239,8 @@ export class AudioView {
       for (let f = 0; f < Fs; f++) {
         const t = max > 0 ? values[f] / max : 0;
         ctx.fillStyle = `rgba(0,0,0,${(0.72 * (1 - t)).toFixed(3)})`;
-        ctx.fillRect(X(f), g.melTop, X(f + 1) - X(f) + 0.5, MEL_H);
+        const x0 = Math.round(X(f)), x1 = Math.round(X(f + 1)); // whole pixels: no seams between the columns
+        ctx.fillRect(x0, g.melTop, x1 - x0, MEL_H);
       }
     }
     ctx.strokeStyle = faint; ctx.lineWidth = 1;
@@ -323,7 +343,7 @@ export class AudioView {
       if (this.pathFrames) parts.push(`aligned to ${(this.pathFrames[0] * sm.frameSeconds).toFixed(2)}–${((this.pathFrames[1] + 1) * sm.frameSeconds).toFixed(2)} s`);
     }
     if (!sm.alignment && sm.alignmentNote) parts.push(`no word alignment: ${sm.alignmentNote}`);
-    if (this.timeAt !== null && this.timeAt !== undefined) parts.push(`pointer: ${(this.timeAt * sm.frameSeconds).toFixed(2)} s (frame ${this.timeAt})`);
+    if (this.timeAt !== null && this.timeAt !== undefined) parts.push(`pointer: ${(this.timeAt * sm.frameSeconds).toFixed(2)} s (frame ${this.timeAt}); tokens coloured by their attention to it`);
     this.caption.textContent = parts.join(' · ');
   }
 
