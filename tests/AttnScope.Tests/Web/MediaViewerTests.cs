@@ -330,6 +330,36 @@ public sealed class MediaViewerTests(ViewerFixture fx)
         await CheckClipViewAsync(page, cap, problems, "attnscope-clip-served.png");
     }
 
+    /// <summary>Token text is data: a produced token and a word that look like HTML are shown as text, nothing is
+    /// injected, in both tabs.</summary>
+    [Fact]
+    public async Task TokenTextIsShownAsText()
+    {
+        using var dir = new TempDir();
+        var s = WhisperCapture(dir.Path);
+        int P = SpeechLayout.Require(s).PromptLength;
+        var targets = s.TargetTokens.ToList();
+        targets[P] = targets[P] with { Text = ViewerFixture.XssToken };
+        s = new AttentionCapture(s.Metadata, s.Tokens, s.Stacks.Values.ToList(), targets, s.Analyses.Values.ToList());
+        var c = ClipCaptureOf(dir.Path);
+        var words = c.TargetTokens.ToList();
+        words[2] = words[2] with { Text = ViewerFixture.XssToken };
+        c = new AttentionCapture(c.Metadata, c.Tokens, c.Stacks.Values.ToList(), words, c.Analyses.Values.ToList());
+        foreach (var (cap, name, tab, strip) in new[] { (s, "xss-speech", "audio", ".as-audio-tokens"), (c, "xss-clip", "clip", ".as-clip-words") })
+        {
+            var (context, page, problems) = await fx.NewPageAsync();
+            await using var _ = context;
+            await page.GotoAsync(fx.OfflinePage(cap, name));
+            await ViewerPage.WaitReadyAsync(page);
+            await ViewerPage.ClickTabAsync(page, tab);
+            var texts = await page.Locator($"{strip} .as-strip-token").AllTextContentsAsync();
+            Assert.Contains(ViewerFixture.XssToken, texts);
+            await page.HoverAsync($"{strip} .as-strip-token >> nth=0");
+            Assert.Equal(0, await page.Locator(".as-root img").CountAsync());
+            Assert.Empty(problems);
+        }
+    }
+
     /// <summary>The description carries the media parts only for such captures; a text capture has neither.</summary>
     [Fact]
     public void DescriptionHasTheMediaPartsOnlyForMediaCaptures()

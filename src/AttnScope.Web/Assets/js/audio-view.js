@@ -255,6 +255,10 @@ export class AudioView {
         ctx.fillRect(X(f), g.attTop + ATT_H - h, Math.max(1, X(f + 1) - X(f) - (Fs < 200 ? 1 : 0)), h);
       }
     }
+    else {
+      ctx.fillStyle = faint; ctx.font = '12px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+      ctx.fillText('hover or pin a token below (or play the decoding steps) to see its cross attention here', PAD_L + g.plotW / 2, g.attTop + ATT_H / 2);
+    }
     ctx.strokeRect(PAD_L - 0.5, g.attTop - 0.5, g.plotW + 1, ATT_H + 1);
     // Alignment: the DTW path's frames of the shown row (a bracket over the strip) and the word spans.
     const al = sm.alignment;

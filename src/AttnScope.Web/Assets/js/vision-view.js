@@ -94,6 +94,8 @@ export class VisionView {
   get shown() { return this.pinned ?? this.hover; }
 
   async update() {
+    // The patches are the encoder's tokens (a CLIP capture's decoder is its text tower): the view shows the encoder.
+    if (this.viewer.state.stack !== 'encoder' && this.viewer.data.stack('encoder')) { this.viewer.setStack('encoder'); return; }
     this.src = await this.viewer.headSource();
     this.exact = await this.src.exact();
     await this.draw();
