@@ -139,6 +139,16 @@ public sealed class MediaViewerTests(ViewerFixture fx)
         expected = CrossRow(cap, heads, row);
         for (int f = 0; f < expected.Length; f++) Assert.True(Math.Abs(expected[f] - drawn[f]) <= 1e-6, $"alignment heads, frame {f}: drawn {drawn[f]}, capture {expected[f]}");
 
+        // Every head of every layer, their mean.
+        await page.SelectOptionAsync("[data-control='audio-heads']", "all");
+        await Busy();
+        var all = Enumerable.Range(0, cross.Layers).SelectMany(l => Enumerable.Range(0, cross.Heads).Select(h => (l, h))).ToList();
+        drawn = Floats(await canvas.GetAttributeAsync("data-overlay"));
+        expected = CrossRow(cap, all, row);
+        for (int f = 0; f < expected.Length; f++) Assert.True(Math.Abs(expected[f] - drawn[f]) <= 1e-6, $"all heads, frame {f}: drawn {drawn[f]}, capture {expected[f]}");
+        await page.SelectOptionAsync("[data-control='audio-heads']", "align");
+        await Busy();
+
         // Hovering the spectrogram at a frame colours the tokens by their step's attention to it (relative to the
         // strongest token there).
         int at = 10;

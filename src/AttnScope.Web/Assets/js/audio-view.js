@@ -39,6 +39,7 @@ export class AudioView {
     const headOptions = Array.from({ length: this.cross.heads }, (_, h) => [String(h), `head ${h}`]);
     headOptions.push(['mean', 'mean of heads'], ['max', 'max of heads']);
     if (sm.alignmentHeads && sm.alignmentHeads.length) headOptions.push(['align', `alignment heads (${sm.alignmentHeadsFrom === 'model' ? 'the model’s' : 'upper half of the layers'})`]);
+    headOptions.push(['all', `mean of all ${this.cross.layers * this.cross.heads} heads (every layer)`]);
     this.headSel = this.select(controls, 'audio-heads', 'heads', headOptions);
     this.headSel.value = 'mean';
     this.fullBox = el('input');
@@ -48,6 +49,7 @@ export class AudioView {
     fullWrap.append(this.fullBox, el('span', '', `whole ${this.frameSeconds(sm.encoderFrames)} window (with the padding)`));
     fullWrap.hidden = sm.audioFrames >= sm.encoderFrames;
     controls.append(fullWrap);
+    this.headSel.addEventListener('change', () => { this.layerSel.disabled = this.headSel.value === 'align' || this.headSel.value === 'all'; });
     for (const c of [this.layerSel, this.headSel, this.fullBox]) c.addEventListener('change', () => { this.redraw(); if (this.timeAt !== null) this.colourTokens(this.timeAt); });
 
     this.canvas = el('canvas', 'as-audio-canvas');
@@ -131,6 +133,11 @@ export class AudioView {
   heads() {
     const v = this.headSel.value, L = Number(this.layerSel.value), H = this.cross.heads;
     if (v === 'align') return { pairs: this.sm.alignmentHeads, mode: 'mean', label: `mean of ${this.sm.alignmentHeads.length} alignment heads` };
+    if (v === 'all') {
+      const pairs = [];
+      for (let l = 0; l < this.cross.layers; l++) for (let h = 0; h < H; h++) pairs.push([l, h]);
+      return { pairs, mode: 'mean', label: `mean of all ${pairs.length} heads` };
+    }
     if (v === 'mean' || v === 'max') return { pairs: Array.from({ length: H }, (_, h) => [L, h]), mode: v, label: `layer ${L}, ${v} of ${H} heads` };
     return { pairs: [[L, Number(v)]], mode: 'mean', label: `layer ${L}, head ${v}` };
   }
