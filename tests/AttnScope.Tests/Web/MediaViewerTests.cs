@@ -94,6 +94,9 @@ public sealed class MediaViewerTests(ViewerFixture fx)
             const d = c.getContext('2d').getImageData(0, 0, c.width, Math.round(c.height * 0.45)).data, s = new Set();
             for (let i = 0; i < d.length; i += 4 * 5) s.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]); return s.size; }");
         Assert.True(colours > 40, $"the spectrogram is not drawn ({colours} colours)");
+        // The header names the inputs: the audio file and the transcript.
+        Assert.StartsWith("audio", await page.Locator(".as-input[data-text=\"0\"] .as-input-name").TextContentAsync());
+        Assert.StartsWith("transcript", await page.Locator(".as-input[data-text=\"1\"] .as-input-name").TextContentAsync());
         // The tokens are the produced ones, as text.
         var labels = await page.Locator(".as-audio-tokens .as-strip-token").AllTextContentsAsync();
         Assert.Equal(cap.TargetTokens.Count - P, labels.Count);

@@ -77,7 +77,7 @@ export class Viewer {
     header.append(el('div', 'as-sub', `${m.model} · ${m.source} engine · ${m.tokens.length} tokens · ` +
       m.stacks.map(s => `${s.name} ${s.layers}×${s.heads}`).join(', ')));
     // The input text, as text: what the tokens came from.
-    const names = m.texts.length > 1 ? ['text', 'pair'] : ['text'];
+    const names = m.speech ? ['audio', 'transcript'] : m.vision ? ['image', 'text'] : m.texts.length > 1 ? ['text', 'pair'] : ['text'];
     m.texts.forEach((t, i) => {
       const line = el('div', 'as-input');
       line.dataset.text = String(i);
