@@ -159,7 +159,14 @@ export class AudioView {
     return { values: Float32Array.from(acc), label };
   }
 
-  async update() { await this.redraw(); }
+  async update() {
+    // The player's layer frames of the cross stack choose the layer here too.
+    const s = this.viewer.state;
+    const key = `${s.stack}/${s.layer}`;
+    if (!s.stepFrame && s.stack === 'cross' && this.seenKey !== undefined && this.seenKey !== key) this.layerSel.value = String(s.layer);
+    this.seenKey = key;
+    await this.redraw();
+  }
 
   /** Draws again; `busy` resolves when it is on screen (tests wait on it). */
   redraw() { this.busy = this.draw(); return this.busy; }
