@@ -108,6 +108,7 @@ public sealed class CorpusServeTests(ViewerFixture fx)
         int xssLine = Corpus.Value.Lines.Length;
         int xi = await page.EvaluateAsync<int>($"() => {{ const d = attnscopeCorpusServe.embedding; for (let i = 0; i < d.x.length; i++) if (d.line[i] === {xssLine}) return i; return -1; }}");
         Assert.True(xi >= 0);
+        await page.EvaluateAsync("() => attnscopeCorpusServe.scatter.canvas.scrollIntoView()");
         var xp = await page.EvaluateAsync<JsonElement>($"() => attnscopeCorpusServe.scatter.pointScreen({xi})");
         await page.Mouse.MoveAsync(xp.GetProperty("x").GetSingle(), xp.GetProperty("y").GetSingle());
         var tip = await page.Locator(".cv-tip").TextContentAsync();
@@ -184,8 +185,8 @@ public sealed class CorpusServeTests(ViewerFixture fx)
             Assert.True((int)res.StatusCode == status, $"{path}: {res.StatusCode}");
             Assert.Contains("\"error\"", await res.Content.ReadAsStringAsync());
         }
-        using (var res = await http.SendAsync(SyntheticServer.Post("/api/corpus/open", "{\"line\": 4}")))
-            Assert.Equal(HttpStatusCode.NotFound, res.StatusCode); // line 4 is blank: not in the corpus
+        using (var res = await http.SendAsync(SyntheticServer.Post("/api/corpus/open", "{\"line\": 999}")))
+            Assert.Equal(HttpStatusCode.NotFound, res.StatusCode); // no such line in the corpus
     }
 
     [Fact]
