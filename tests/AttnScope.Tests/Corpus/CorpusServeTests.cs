@@ -173,6 +173,11 @@ public sealed class CorpusServeTests(ViewerFixture fx)
         // The sentence text comes back as JSON data (escaped), never as markup.
         var embedding = JsonNode.Parse(await http.GetStringAsync("/api/corpus/embedding?head=2.3&sentences=100"))!;
         Assert.Equal("Hostile text " + Xss + " stays text.", (string)embedding["sentences"]![Corpus.Value.Lines.Length.ToString()]!["text"]!);
+        // t-SNE over the same sample: the same points, mapped otherwise.
+        var tsne = JsonNode.Parse(await http.GetStringAsync("/api/corpus/embedding?head=2.3&projection=tsne&sentences=100"))!;
+        long rows = Longs(Corpus.Value.Db, "SELECT count(*) FROM qk_vectors WHERE layer = 2 AND head = 3")[0];
+        Assert.Equal("tsne", (string)tsne["projection"]!);
+        Assert.Equal(2 * rows, tsne["x"]!.AsArray().Count);
         // Bad input: a clear 400 / 404, the sample size capped.
         foreach (var (path, status) in new[]
         {
