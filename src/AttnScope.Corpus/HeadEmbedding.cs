@@ -148,18 +148,18 @@ public static class HeadEmbedding
         return s / (rows.Count - 1);
     }
 
-    /// <summary>The view's data as JSON: points in columns, sentences by line number.</summary>
-    public static JsonObject ToJson(Result r)
+    /// <summary>The view's data as JSON: points in columns, sentences by line number (with the head's attention
+    /// unless <paramref name="attention"/> is false).</summary>
+    public static JsonObject ToJson(Result r, bool attention = true)
     {
         static JsonArray Numbers<T>(IEnumerable<T> values, Func<T, JsonNode?> f) { var a = new JsonArray(); foreach (var v in values) a.Add(f(v)); return a; }
         var sentences = new JsonObject();
         foreach (var s in r.Sentences)
-            sentences[s.Line.ToString(CultureInfo.InvariantCulture)] = new JsonObject
-            {
-                ["text"] = s.Text,
-                ["tokens"] = Numbers(s.Tokens, t => JsonValue.Create(t)),
-                ["attention"] = Numbers(s.Attention, v => JsonValue.Create(Math.Round(v, 5))),
-            };
+        {
+            var o = new JsonObject { ["text"] = s.Text, ["tokens"] = Numbers(s.Tokens, t => JsonValue.Create(t)) };
+            if (attention) o["attention"] = Numbers(s.Attention, v => JsonValue.Create(Math.Round(v, 5)));
+            sentences[s.Line.ToString(CultureInfo.InvariantCulture)] = o;
+        }
         return new JsonObject
         {
             ["model"] = r.Model,

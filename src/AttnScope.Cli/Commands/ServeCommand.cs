@@ -15,9 +15,10 @@ public static class ServeCommand
         var host = new Option<string>("--host") { Description = "address to listen on; anything but loopback needs --allow-remote", DefaultValueFactory = _ => "127.0.0.1" };
         var allowRemote = new Option<bool>("--allow-remote") { Description = "allow listening on a non-loopback address (no authentication: anyone who reaches it can use it)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens one live capture may have (longer texts are refused before the model runs)", DefaultValueFactory = _ => new ViewerServerOptions().MaxTokens };
+        var corpus = new Option<string?>("--corpus") { Description = "a corpus database (attnscope corpus) shown at /corpus: statistic histograms per head and query/key scatters; opened read-only, it must be built with --model" };
         var cmd = new Command("serve", "Serve the interactive attention viewer: type text and see every layer and head, or open saved captures.")
         {
-            model, captures, port, host, allowRemote, maxTokens,
+            model, captures, port, host, allowRemote, maxTokens, corpus,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -25,8 +26,10 @@ public static class ServeCommand
             if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(modelName))
                 throw new AttnScopeException($"'{modelName}' is a translation run: the viewer captures encoder models live; save a translation with " +
                                              $"'attnscope translate {modelName} --text ... --capture FOLDER/cap.safetensors' and open it with 'serve --captures FOLDER'");
+            using var served = r.GetValue(corpus) is { } corpusPath ? new ServedCorpus(corpusPath) : null;
             var options = new ViewerServerOptions
             {
+                Corpus = served,
                 Model = r.GetValue(model)!,
                 CapturesDir = r.GetValue(captures),
                 Port = r.GetValue(port),
@@ -40,6 +43,7 @@ public static class ServeCommand
             try
             {
                 output.Out.WriteLine($"attnscope: serving {options.Model} at {server.Address} (Ctrl+C to stop)");
+                if (served is not null) output.Out.WriteLine($"attnscope: corpus {served.Path} at {new Uri(server.Address, "corpus")}");
                 server.WaitForShutdownAsync(stop.Token).GetAwaiter().GetResult();
             }
             finally

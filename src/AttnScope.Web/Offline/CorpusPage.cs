@@ -16,7 +16,8 @@ public static class CorpusPage
     {
         var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
         var css = WebAssets.Text("corpus/corpus-view.css");
-        var script = WebAssets.Text("corpus/corpus-view.js");
+        // The scatter is the script shared with the /corpus page of the server; the page's own script follows it.
+        var script = WebAssets.Text("corpus/scatter.js") + "\n" + WebAssets.Text("corpus/corpus-view.js");
         // The default JSON encoder writes <, > and & as \u escapes, so the data cannot end its element.
         var json = data.ToJsonString();
         foreach (var (code, element) in new[] { (css, "style"), (script, "script"), (json, "script") })

@@ -76,6 +76,14 @@ public sealed class JsonBody
         return value;
     }
 
+    /// <summary>The whole-number value of <paramref name="key"/>, null when absent or null; 400 for anything else.</summary>
+    public long? Long(string key) => _body[key] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n) => n,
+        _ => throw new HttpError(400, $"'{key}' must be a whole number"),
+    };
+
     private static bool IsValidUnicode(string s)
     {
         for (int i = 0; i < s.Length; i++)

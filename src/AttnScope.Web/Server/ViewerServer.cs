@@ -57,6 +57,7 @@ public sealed class ViewerServer : IAsyncDisposable
         }
         if (options.Port is < 0 or > 65535) throw new AttnScopeException($"--port {options.Port} is not a port number (0..65535)");
 
+        if (options.Corpus is { } corpus) CheckCorpusModel(options, corpus);
         var saved = new SavedCaptures(options.CapturesDir, options);
         var store = new CaptureStore(options.KeepCaptures, options.MaxStoredBytes);
         var live = new LiveCaptures(options, run);
@@ -114,6 +115,7 @@ public sealed class ViewerServer : IAsyncDisposable
             ["maxChars"] = options.MaxTextChars,
             ["maxTokens"] = options.MaxTokens,
             ["savedCaptures"] = saved.Enabled,
+            ["corpus"] = options.Corpus is not null,
         }));
         app.MapMethods("/api/saved", getOrHead, () =>
         {
@@ -153,6 +155,7 @@ public sealed class ViewerServer : IAsyncDisposable
                 LongCaptureFiles.Int(q, "rows"), LongCaptureFiles.Int(q, "cols"));
             return Results.Bytes(bytes, "application/octet-stream");
         });
+        MapCorpus(app, options, live, store);
         app.MapFallback("{**path}", (HttpContext ctx) => throw new HttpError(404, $"nothing at {ctx.Request.Path}"));
 
         try { await app.StartAsync(); }
@@ -180,6 +183,75 @@ public sealed class ViewerServer : IAsyncDisposable
         if (!IPAddress.TryParse(host, out var address) || host.Contains('%'))
             throw new AttnScopeException($"--host '{options.Host}' is not an IP address (use 127.0.0.1, ::1, or an address of this machine)");
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    }
+
+    /// <summary>A corpus built with another model would open other tokens on a click: refused at start.</summary>
+    private static void CheckCorpusModel(ViewerServerOptions options, ICorpusSource corpus)
+    {
+        var served = AttnScope.Sources.Models.ModelResolver.Resolve(options.Model).Id;
+        static string Norm(string id) => Directory.Exists(id) || File.Exists(id) ? Path.GetFullPath(id).TrimEnd('/', '\\') : id;
+        if (Norm(served) != Norm(corpus.Model))
+            throw new AttnScopeException($"the corpus '{corpus.Path}' was built with the model '{corpus.Model}', but this server runs '{served}': " +
+                                         $"start it with --model {corpus.Model}");
+    }
+
+    /// <summary>
+    /// The /corpus page (<c>serve --corpus DB</c>): head statistic histograms per layer × head, the query/key scatter
+    /// of a head, and a point's sentence captured again with the server's model. Without a corpus every route is a 404.
+    /// </summary>
+    private static void MapCorpus(WebApplication app, ViewerServerOptions options, LiveCaptures live, CaptureStore store)
+    {
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        ICorpusSource Corpus() => options.Corpus ?? throw new HttpError(404, "this server has no corpus: start it with --corpus DB");
+        static int IntParam(HttpRequest req, string name, int fallback, int min, int max)
+        {
+            var text = req.Query[name].ToString();
+            if (text.Length == 0) return fallback;
+            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+                throw new HttpError(400, $"'{name}' must be a whole number from {min} to {max}");
+            return v;
+        }
+        app.MapMethods("/corpus", getOrHead, () =>
+        {
+            Corpus();
+            return Results.Content(WebAssets.Text("corpus/corpus.html"), "text/html; charset=utf-8");
+        });
+        app.MapMethods("/api/corpus/info", getOrHead, () =>
+        {
+            var info = Corpus().Describe();
+            info["maxSentences"] = options.MaxCorpusSentences;
+            info["maxBins"] = options.MaxCorpusBins;
+            return Json(info);
+        });
+        app.MapMethods("/api/corpus/histograms", getOrHead, async (HttpRequest req) =>
+        {
+            var corpus = Corpus();
+            var stat = req.Query["stat"].ToString();
+            int bins = IntParam(req, "bins", 30, 1, options.MaxCorpusBins);
+            return Json(await Task.Run(() => corpus.Histograms(stat, bins)));
+        });
+        app.MapMethods("/api/corpus/embedding", getOrHead, async (HttpRequest req) =>
+        {
+            var corpus = Corpus();
+            var head = req.Query["head"].ToString();
+            var projection = req.Query["projection"].ToString() is { Length: > 0 } p ? p : "pca";
+            int sentences = IntParam(req, "sentences", Math.Min(400, options.MaxCorpusSentences), 1, options.MaxCorpusSentences);
+            return Json(await Task.Run(() => corpus.Embedding(head, projection, sentences), req.HttpContext.RequestAborted));
+        });
+        app.MapPost("/api/corpus/open", async (HttpRequest req) =>
+        {
+            var corpus = Corpus();
+            var body = await JsonBody.ReadAsync(req, options.MaxRequestBytes);
+            var line = body.Long("line") ?? throw new HttpError(400, "give the sentence's line number as {\"line\": N}");
+            var sentence = corpus.Sentence(line) ?? throw new HttpError(404, $"line {line} is not in the corpus");
+            var capture = await live.CaptureAsync(sentence.Text, sentence.Pair, "managed", req.HttpContext.RequestAborted);
+            var data = new ViewerData(CaptureStore.ForViewer(capture), $"corpus line {line}");
+            var meta = data.Meta("fetch");
+            var id = store.Add(data);
+            // The same model and text give the stored tokens; say so when they do not (another tokenizer version).
+            bool same = capture.Tokens.Select(t => t.Text).SequenceEqual(sentence.Tokens);
+            return Json(new JsonObject { ["id"] = id, ["meta"] = meta, ["line"] = line, ["sameTokens"] = same });
+        });
     }
 
     private static IResult Opened(CaptureStore store, ViewerData data)

@@ -42,4 +42,11 @@ public sealed record ViewerServerOptions
     public int MaxHeads { get; init; } = 256;
     /// <summary>Tokens (queries or keys) a stack of a saved capture may declare.</summary>
     public int MaxCaptureTokens { get; init; } = 16_384;
+    /// <summary>A corpus database for the /corpus page (<c>serve --corpus DB</c>); null: no /corpus page. The server does
+    /// not dispose it.</summary>
+    public ICorpusSource? Corpus { get; init; }
+    /// <summary>Most sentences one /corpus scatter samples (their queries and keys are the points; 400 at most).</summary>
+    public int MaxCorpusSentences { get; init; } = 1000;
+    /// <summary>Most bins of one /corpus histogram.</summary>
+    public int MaxCorpusBins { get; init; } = 100;
 }

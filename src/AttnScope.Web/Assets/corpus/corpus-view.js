@@ -5,8 +5,7 @@
   'use strict';
   const data = JSON.parse(document.getElementById('corpus-data').textContent);
   const root = document.getElementById('corpus-root');
-  const W = 640, H = 560, PAD = 44, R = 3.2;
-  const QUERY = '#2b6cb0', KEY = '#dd6b20', CHOSEN = '#111';
+  const QUERY = window.AttnScopeScatter.QUERY, KEY = window.AttnScopeScatter.KEY;
   const n = data.x.length;
 
   function el(tag, cls, text) {
@@ -15,7 +14,6 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function pct(v) { return (100 * v).toFixed(1) + '%'; }
 
   root.appendChild(el('h1', null, 'Queries and keys of head ' + data.head));
   root.appendChild(el('div', 'cv-sub', data.model + ' · ' + Object.keys(data.sentences).length + ' sentences · ' + n +
@@ -30,87 +28,24 @@
   legend.appendChild(el('span', 'cv-sub', 'click a point to open its sentence'));
   root.appendChild(legend);
   const main = el('div', 'cv-main');
-  const plot = el('div', 'cv-plot');
-  const canvas = el('canvas');
+  // The scatter itself is the shared script scatter.js (also used by the /corpus page of `attnscope serve`).
+  const scatter = window.AttnScopeScatter.create({
+    data: data, width: 640, height: 560,
+    tip: i => [(data.key[i] ? 'key ' : 'query ') + JSON.stringify(tokenOf(i)) + ' · line ' + data.line[i]],
+    onPick: i => select(i),
+  });
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = W * dpr; canvas.height = H * dpr;
-  canvas.style.width = W + 'px'; canvas.style.height = H + 'px';
-  canvas.setAttribute('aria-label', 'query and key scatter of head ' + data.head);
-  const tip = el('div', 'cv-tip');
-  plot.appendChild(canvas); plot.appendChild(tip);
   const panel = el('div', 'cv-panel');
   panel.appendChild(el('p', 'cv-empty', 'No point chosen yet.'));
-  main.appendChild(plot); main.appendChild(panel);
+  main.appendChild(scatter.element); main.appendChild(panel);
   root.appendChild(main);
 
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-  for (let i = 0; i < n; i++) {
-    minX = Math.min(minX, data.x[i]); maxX = Math.max(maxX, data.x[i]);
-    minY = Math.min(minY, data.y[i]); maxY = Math.max(maxY, data.y[i]);
-  }
-  const spanX = (maxX - minX) || 1, spanY = (maxY - minY) || 1;
-  const px = i => PAD + (data.x[i] - minX) / spanX * (W - 2 * PAD);
-  const py = i => H - PAD - (data.y[i] - minY) / spanY * (H - 2 * PAD);
-  let chosen = -1;
-
   function tokenOf(i) { const s = data.sentences[data.line[i]]; return s ? s.tokens[data.token[i]] : '?'; }
-
-  function draw() {
-    const g = canvas.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
-    g.strokeStyle = '#999'; g.lineWidth = 1;
-    g.strokeRect(PAD - 8.5, PAD - 8.5, W - 2 * PAD + 17, H - 2 * PAD + 17);
-    g.fillStyle = '#333'; g.font = '12px system-ui, "DejaVu Sans", sans-serif'; g.textAlign = 'center';
-    const tsne = data.projection === 'tsne';
-    g.fillText(tsne ? 't-SNE 1' : 'PC1 (' + pct(data.variance[0]) + ' of variance)', W / 2, H - 12);
-    g.save(); g.translate(14, H / 2); g.rotate(-Math.PI / 2); g.fillText(tsne ? 't-SNE 2' : 'PC2 (' + pct(data.variance[1]) + ' of variance)', 0, 0); g.restore();
-    g.globalAlpha = 0.55;
-    for (const pass of [0, 1]) {
-      g.fillStyle = pass ? KEY : QUERY;
-      for (let i = 0; i < n; i++) {
-        if (data.key[i] !== pass) continue;
-        g.beginPath(); g.arc(px(i), py(i), R, 0, 2 * Math.PI); g.fill();
-      }
-    }
-    g.globalAlpha = 1;
-    if (chosen >= 0) {
-      // The chosen point's sentence: its other points outlined, the chosen one ringed.
-      for (let i = 0; i < n; i++) {
-        if (data.line[i] !== data.line[chosen]) continue;
-        g.strokeStyle = data.key[i] ? KEY : QUERY; g.lineWidth = 1.5;
-        g.beginPath(); g.arc(px(i), py(i), R + 2, 0, 2 * Math.PI); g.stroke();
-      }
-      g.strokeStyle = CHOSEN; g.lineWidth = 2.5;
-      g.beginPath(); g.arc(px(chosen), py(chosen), R + 5, 0, 2 * Math.PI); g.stroke();
-    }
-  }
-
-  function nearest(mx, my) {
-    let best = -1, bestD = 8 * 8;
-    for (let i = 0; i < n; i++) {
-      const dx = px(i) - mx, dy = py(i) - my, d = dx * dx + dy * dy;
-      if (d <= bestD) { bestD = d; best = i; }
-    }
-    return best;
-  }
-  function local(e) { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; }
-
-  canvas.addEventListener('mousemove', e => {
-    const [mx, my] = local(e);
-    const i = nearest(mx, my);
-    if (i < 0) { tip.style.display = 'none'; return; }
-    tip.textContent = (data.key[i] ? 'key ' : 'query ') + JSON.stringify(tokenOf(i)) + ' · line ' + data.line[i];
-    tip.style.left = (px(i) + 10) + 'px'; tip.style.top = (py(i) - 28) + 'px'; tip.style.display = 'block';
-  });
-  canvas.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
-  canvas.addEventListener('click', e => { const [mx, my] = local(e); const i = nearest(mx, my); if (i >= 0) select(i); });
 
   function shade(w) { return 'rgba(43,108,176,' + Math.min(1, Math.max(0, w)).toFixed(3) + ')'; }
 
   function select(i) {
-    chosen = i;
-    draw();
+    scatter.choose(i);
     const s = data.sentences[data.line[i]];
     const t = data.token[i], isKey = data.key[i] === 1, m = s.tokens.length;
     panel.textContent = '';
@@ -173,8 +108,7 @@
     selected: null,
     select: select,
     /** Page coordinates of point i, for tests and scripts. */
-    pointScreen: function (i) { const r = canvas.getBoundingClientRect(); return { x: r.left + px(i), y: r.top + py(i) }; },
+    pointScreen: scatter.pointScreen,
   };
   window.attnscopeCorpus = current;
-  draw();
 })();

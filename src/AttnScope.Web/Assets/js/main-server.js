@@ -51,6 +51,19 @@ async function open(name) {
   }
 }
 
+/** A sentence of the corpus (`serve --corpus`), captured again by the server; the address's #… holds layer, head and token. */
+async function openCorpusLine(line) {
+  say(`capturing line ${line} of the corpus…`);
+  try {
+    const result = await post('api/corpus/open', { line: Number(line) });
+    show(result);
+    say(`line ${line} of the corpus, captured again (${result.meta.tokens.length} tokens)` +
+      (result.sameTokens ? '' : '; its tokens differ from those the corpus stored'), !result.sameTokens);
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
 async function start() {
   $('as-form').addEventListener('submit', capture);
   try {
@@ -83,8 +96,11 @@ async function start() {
       }));
       $('as-long').hidden = longs.length === 0;
     }
+    if (info.corpus) $('as-corpus-link').hidden = false;
     const wanted = new URLSearchParams(location.search).get('open');
     if (wanted) await open(wanted);
+    const line = new URLSearchParams(location.search).get('corpus');
+    if (line && /^[1-9][0-9]{0,14}$/.test(line)) await openCorpusLine(line);
   } catch (err) {
     say(`cannot reach the server: ${err.message}`, true);
   }
