@@ -57,6 +57,8 @@ public static class CaptureCommand
                 throw new AttnScopeException($"'{r.GetValue(model)}' is an image model: give --image FILE");
             if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(r.GetValue(model)!))
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
+            if (IsMarian(r.GetValue(model)!))
+                return MarianCapture(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);
             var files = AttnScope.Sources.Models.ModelResolver.Resolve(r.GetValue(model)!);
             if (r.GetValue(storage) is not null || r.GetValue(layers) is not null || r.GetValue(heads) is not null || r.GetValue(pyramid) || r.GetValue(noRows))
@@ -120,6 +122,32 @@ public static class CaptureCommand
         var dec = cap.Stacks[AttentionStack.Decoder];
         output.Out.WriteLine($"wrote {path}: {cap.Tokens.Count} tokens, decoder.attention {dec.Attention.ShapeText} ({session.Spec.Family}, managed engine)" +
             (hooks.Length > 0 ? $", {cap.Analyses.Count(a => a.Key.StartsWith(HookCapture.Prefix, StringComparison.Ordinal))} hook tensors" : ""));
+        return 0;
+    }
+
+    /// <summary>A Marian (opus-mt) folder, or an hf: name whose config.json (fetched alone first) says model_type marian.</summary>
+    private static bool IsMarian(string name)
+    {
+        if (!name.StartsWith("hf:", StringComparison.Ordinal))
+            return Directory.Exists(name) && AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(name);
+        var (repo, rev) = AttnScope.Sources.Models.HubClient.ParseModelName(name);
+        var dir = new AttnScope.Sources.Models.HubClient().EnsureAsync(repo, rev, [(["config.json"], true)]).GetAwaiter().GetResult();
+        return AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(dir);
+    }
+
+    /// <summary><c>capture --model MARIAN --text ...</c>: translate (beam 4, length penalty 1) and save the encoder, decoder and cross attention.</summary>
+    private static int MarianCapture(CliOutput output, string name, string text, string path)
+    {
+        AttnScope.Capture.Io.AtomicFile.CheckWritable(path);
+        var translator = AttnScope.Sources.Transformer.Families.MarianTranslator.Load(AttnScope.Sources.Transformer.Families.MarianTranslator.ResolveFolder(name));
+        var t = translator.Translate(text, beam: 4);
+        var cap = translator.Capture(t, name);
+        foreach (var w in cap.Metadata.Warnings) output.Warn(w);
+        cap.Save(path);
+        output.Out.WriteLine($"wrote {path}: {cap.Tokens.Count} source and {cap.TargetTokens.Count} target tokens, " +
+                             $"encoder.attention {cap.Stack(AttentionStack.Encoder).Attention.ShapeText}, " +
+                             $"decoder.attention {cap.Stack(AttentionStack.Decoder).Attention.ShapeText}, " +
+                             $"cross.attention {cap.Stack(AttentionStack.Cross).Attention.ShapeText} (translation: {TokenText.Printable(t.Text)})");
         return 0;
     }
 }

@@ -23,18 +23,25 @@ public static class TranslateCommand
         var inputFile = new Option<string?>("--input", "-i") { Description = "translate every line of this UTF-8 file ('-' for standard input), one translation per line" };
         var outputFile = new Option<string?>("--output", "-o") { Description = "with --input: write the translations to this file instead of standard output" };
         var threads = new Option<int>("--threads") { Description = "with --input: sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
+        var lengthPenalty = new Option<double?>("--length-penalty") { Description = "Marian models: beam scores are log p / length^A (default 1; 0 = plain log-probability)" };
         var layer = new Option<int?>("--layer") { Description = "decoder layer for --animate (default: the best-aligned layer of the last evaluation, else the last)" };
         var cmd = new Command("translate", "Translate a sentence with a trained model; optionally capture or animate its attention.")
         {
-            run, text, textFile, beam, capture, animate, layer, inputFile, outputFile, threads,
+            run, text, textFile, beam, capture, animate, layer, inputFile, outputFile, threads, lengthPenalty,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
             int beamSize = r.GetValue(beam);
             if (beamSize < 1 || beamSize > 64) throw new AttnScopeException($"--beam {beamSize} is out of range (1..64)");
-            if (AttnScope.Sources.Tokenization.MarianTokenizer.IsMarianFolder(r.GetValue(run)!))
-                return TranslateMarian(output, r.GetValue(run)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false),
-                    r.GetValue(inputFile) is not null || r.GetValue(capture) is not null || r.GetValue(animate) is not null, beamSize);
+            var name = r.GetValue(run)!;
+            if (name.StartsWith("hf:", StringComparison.Ordinal) || AttnScope.Sources.Tokenization.MarianTokenizer.IsMarianFolder(name)
+                || AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(name))
+                return TranslateMarian(output, name, new MarianOptions(
+                    r.GetValue(text) is not null || r.GetValue(textFile) is not null ? TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false) : null,
+                    r.GetValue(inputFile), r.GetValue(outputFile), r.GetValue(capture), r.GetValue(animate), r.GetValue(layer), beamSize,
+                    r.GetValue(lengthPenalty) ?? 1.0, r.GetValue(threads)));
+            if (r.GetValue(lengthPenalty) is not null)
+                throw new AttnScopeException("--length-penalty is for Marian models; a run folder's beam search uses a fixed length penalty of 0.6");
             if (r.GetValue(inputFile) is { } inputPath)
                 return TranslateFile(output, r.GetValue(run)!, inputPath, r.GetValue(outputFile), beamSize, r.GetValue(threads),
                     r.GetValue(text) is not null || r.GetValue(textFile) is not null, r.GetValue(capture) is not null || r.GetValue(animate) is not null);
@@ -79,16 +86,92 @@ public static class TranslateCommand
     /// <summary>Largest --input file read.</summary>
     public const long MaxInputBytes = 1L << 30;
 
-    /// <summary>A Hugging Face Marian (opus-mt) folder: greedy translation of one sentence (for now).</summary>
-    private static int TranslateMarian(CliOutput output, string folder, string? input, bool unsupported, int beam)
+    private sealed record MarianOptions(string? Text, string? Input, string? Output, string? Capture, string? Animate, int? Layer, int Beam,
+        double LengthPenalty, int Threads);
+
+    /// <summary>
+    /// A Hugging Face Marian (opus-mt) model (a folder or hf:ORG/NAME): beam search with a length penalty, one sentence
+    /// (optionally captured or animated) or every line of --input.
+    /// </summary>
+    private static int TranslateMarian(CliOutput output, string name, MarianOptions o)
     {
-        if (unsupported) throw new AttnScopeException($"{folder} is a Marian model: --input, --capture and --animate are not supported for it yet; give --text");
-        if (input is null) throw new AttnScopeException("give --text or --text-file");
+        if (double.IsNaN(o.LengthPenalty) || o.LengthPenalty < -10 || o.LengthPenalty > 10)
+            throw new AttnScopeException($"--length-penalty {o.LengthPenalty} is out of range (-10..10)");
+        if (o.Input is not null)
+        {
+            if (o.Text is not null) throw new AttnScopeException("give either --input FILE or --text/--text-file, not both");
+            if (o.Capture is not null || o.Animate is not null) throw new AttnScopeException("--capture and --animate show one sentence; use --text with them, not --input");
+            if (o.Threads < 1 || o.Threads > 256) throw new AttnScopeException($"--threads {o.Threads} is out of range (1..256)");
+        }
+        else
+        {
+            if (o.Output is not null) throw new AttnScopeException("--output writes the translations of --input FILE; give --input too");
+            if (o.Text is null) throw new AttnScopeException("give --text, --text-file or --input");
+        }
+        if (o.Animate is not null && !o.Animate.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
+            throw new AttnScopeException($"cannot write animation '{o.Animate}': only .gif is supported");
+        if (o.Layer is not null && o.Animate is null) throw new AttnScopeException("--layer chooses the decoder layer of --animate; give --animate FILE.gif too");
+        foreach (var path in new[] { o.Output, o.Capture, o.Animate }) if (path is not null) AtomicFile.CheckWritable(path);
+        var folder = AttnScope.Sources.Transformer.Families.MarianTranslator.ResolveFolder(name);
         var translator = AttnScope.Sources.Transformer.Families.MarianTranslator.Load(folder);
-        if (beam > 1) output.Warn("beam search is not yet supported for Marian models; translating greedily");
-        var (_, text) = translator.TranslateGreedy(input);
-        output.Out.WriteLine(TokenText.Printable(text)); // model output is data: never let it drive the terminal
+        if (o.Input is not null) return TranslateMarianFile(output, folder, translator, o);
+        int layers = translator.Model.Decoder.Spec.Layers;
+        if (o.Layer is int asked && (uint)asked >= (uint)layers)
+            throw new AttnScopeException($"layer {asked} is out of range: the model has {layers} decoder layers (0..{layers - 1})");
+        var t = translator.Translate(o.Text!, o.Beam, o.LengthPenalty);
+        foreach (var w in t.Warnings) output.Warn(w);
+        output.Out.WriteLine(TokenText.Printable(t.Text)); // model output is data: never let it drive the terminal
+        if (o.Capture is null && o.Animate is null) return 0;
+        var cap = translator.Capture(t, name);
+        if (o.Capture is { } capPath)
+        {
+            cap.Save(capPath);
+            output.Err.WriteLine($"attnscope: wrote {capPath}: {cap.Tokens.Count} source and {cap.TargetTokens.Count} target tokens, cross.attention {cap.Stack(AttentionStack.Cross).Attention.ShapeText}");
+        }
+        if (o.Animate is { } gif)
+        {
+            int l = o.Layer ?? layers - 1;
+            var frames = TranslationAnimation.DecodingFrames(cap, l, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
+            int count = frames.Count;
+            TranslationAnimation.Save(gif, frames, delayMs: 900);
+            output.Err.WriteLine($"attnscope: wrote {gif}: {count} decoding steps, cross attention of layer {l}");
+        }
         return 0;
+    }
+
+    private static int TranslateMarianFile(CliOutput output, string folder, AttnScope.Sources.Transformer.Families.MarianTranslator first, MarianOptions o)
+    {
+        var lines = ReadLines(o.Input!);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool firstUsed = false;
+        Func<string, (string, IReadOnlyList<string>)> Open()
+        {
+            var tr = firstUsed ? AttnScope.Sources.Transformer.Families.MarianTranslator.Load(folder) : first;
+            firstUsed = true;
+            return text => { var t = tr.Translate(text, o.Beam, o.LengthPenalty); return (t.Text, t.Warnings); };
+        }
+        var (translations, warnings) = BatchTranslation.TranslateWith(lines, o.Threads, Open);
+        double seconds = clock.Elapsed.TotalSeconds;
+        foreach (var w in warnings.Take(10)) output.Warn(w);
+        if (warnings.Count > 10) output.Warn($"... and {warnings.Count - 10} more warnings");
+        WriteTranslations(output, translations, o.Output);
+        int workers = Math.Max(1, Math.Min(o.Threads, lines.Count));
+        var summary = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"attnscope: translated {lines.Count:N0} lines in {seconds:F1} s ({lines.Count / Math.Max(seconds, 1e-9):F1} sentences/s; {workers} thread(s), {(o.Beam <= 1 ? "greedy" : $"beam {o.Beam}")}, length penalty {o.LengthPenalty})");
+        output.Err.WriteLine(summary + (o.Output is null ? "" : $"; wrote {TokenText.Escaped(o.Output)}"));
+        return 0;
+    }
+
+    private static void WriteTranslations(CliOutput output, IReadOnlyList<string> translations, string? outputPath)
+    {
+        if (outputPath is not null)
+        {
+            var text = new System.Text.StringBuilder();
+            foreach (var t in translations) text.Append(t.ReplaceLineEndings(" ")).Append('\n');
+            AtomicFile.WriteAllBytes(outputPath, new System.Text.UTF8Encoding(false).GetBytes(text.ToString()));
+        }
+        else
+            foreach (var t in translations) output.Out.WriteLine(t.Length == 0 ? "" : TokenText.Printable(t)); // model output is data: never let it drive the terminal
     }
 
     private static int TranslateFile(CliOutput output, string folder, string inputPath, string? outputPath, int beam, int threads, bool hasText, bool hasViews)

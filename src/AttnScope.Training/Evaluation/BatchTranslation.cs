@@ -21,18 +21,34 @@ public static class BatchTranslation
     public static (string[] Translations, IReadOnlyList<string> Warnings) Translate(IReadOnlyList<string> sources, int beam, int threads,
         Func<Translator> open, Translator? first = null, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
+        bool firstUsed = false;
+        Func<string, (string, IReadOnlyList<string>)> Open()
+        {
+            var translator = !firstUsed && first is not null ? first : open();
+            firstUsed = true;
+            return text => { var t = translator.Translate(text, beam); return (t.Text, t.Warnings); };
+        }
+        return TranslateWith(sources, threads, Open, progress, cancel);
+    }
+
+    /// <summary>
+    /// As <see cref="Translate"/> for any translator: <paramref name="open"/> makes one translating function per
+    /// worker thread (called on the calling thread before the work starts), which gives a sentence's text and warnings.
+    /// </summary>
+    public static (string[] Translations, IReadOnlyList<string> Warnings) TranslateWith(IReadOnlyList<string> sources, int threads,
+        Func<Func<string, (string Text, IReadOnlyList<string> Warnings)>> open, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
         if (sources.Count > MaxSentences) throw new AttnScopeException($"{sources.Count:N0} sentences; at most {MaxSentences:N0} are translated in one call");
         if (threads < 1) throw new AttnScopeException($"--threads must be at least 1 (got {threads})");
         var results = new string[sources.Count];
         var warnings = new List<string>();
         int next = -1, done = 0;
         int workers = Math.Max(1, Math.Min(threads, sources.Count));
-        var translators = new Translator[workers];
-        translators[0] = first ?? open();
-        for (int w = 1; w < workers; w++) translators[w] = open();
+        var translators = new Func<string, (string Text, IReadOnlyList<string> Warnings)>[workers];
+        for (int w = 0; w < workers; w++) translators[w] = open();
         void Work(int worker)
         {
-            var translator = translators[worker];
+            var translate = translators[worker];
             int i;
             while ((i = Interlocked.Increment(ref next)) < sources.Count)
             {
@@ -41,7 +57,7 @@ public static class BatchTranslation
                 if (string.IsNullOrWhiteSpace(text)) results[i] = "";
                 else
                 {
-                    var t = translator.Translate(text, beam);
+                    var t = translate(text);
                     results[i] = t.Text;
                     if (t.Warnings.Count > 0)
                         lock (warnings) warnings.AddRange(t.Warnings.Select(x => $"line {i + 1}: {x}"));

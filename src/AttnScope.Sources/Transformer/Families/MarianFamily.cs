@@ -35,7 +35,77 @@ public sealed class EncoderDecoderModel
         }
         return [.. ids.Skip(1)];
     }
+
+    /// <summary>
+    /// Beam search from the start token with length normalization: a hypothesis of n tokens (counting the EOS
+    /// that ends it) with total log-probability log p scores <c>log p / n^α</c> (α = <paramref name="lengthPenalty"/>;
+    /// 0 ranks by plain log-probability, larger α favours longer outputs). Each step extends every live hypothesis
+    /// by every token and keeps the best <c>beam − finished</c> continuations by log-probability; one ending in EOS
+    /// is set aside as finished. Stops when <paramref name="beam"/> have finished, none is live, or
+    /// <paramref name="maxNew"/> tokens were produced; then the live hypotheses join the finished ones (unfinished)
+    /// and the best score wins (ties: the earlier found). Tokens in <paramref name="banned"/> are never produced
+    /// (Marian bans its pad token, which is also the decoder start). Each step re-reads every prefix in full
+    /// (no cache): the numbers are those of the teacher-forced pass a capture records.
+    /// </summary>
+    public BeamResult Beam(int[] sourceIds, int beam, double lengthPenalty, int maxNew, IReadOnlyCollection<int>? banned = null)
+    {
+        if (beam < 1) throw new AttnScopeException($"beam size {beam} must be at least 1");
+        if (double.IsNaN(lengthPenalty) || double.IsInfinity(lengthPenalty)) throw new AttnScopeException("the length penalty must be a finite number");
+        if (maxNew < 1) throw new AttnScopeException($"at most {maxNew} new tokens: nothing to translate");
+        maxNew = Math.Min(maxNew, Decoder.Spec.MaxPositions - 1);
+        var memory = Encode(sourceIds).Hidden;
+        int vocab = Decoder.Spec.Vocab;
+        var live = new List<(int[] Ids, double LogP)> { ([], 0) };
+        var finished = new List<BeamHypothesis>();
+        double Score(double logp, int length) => length == 0 ? logp : logp / Math.Pow(length, lengthPenalty);
+        for (int step = 0; step < maxNew && live.Count > 0 && finished.Count < beam; step++)
+        {
+            int width = beam - finished.Count;
+            var candidates = new List<(double LogP, int From, int Token)>();
+            for (int b = 0; b < live.Count; b++)
+            {
+                var row = Decode([DecoderStartId, .. live[b].Ids], memory, LogitRows.Last).Logits!.Data;
+                var lp = LogSoftmax(row);
+                if (banned is not null) foreach (int t in banned) if ((uint)t < (uint)vocab) lp[t] = double.NegativeInfinity;
+                for (int t = 0; t < vocab; t++)
+                    if (!double.IsNegativeInfinity(lp[t])) candidates.Add((live[b].LogP + lp[t], b, t));
+            }
+            candidates.Sort((x, y) => y.LogP != x.LogP ? y.LogP.CompareTo(x.LogP) : (x.From, x.Token).CompareTo((y.From, y.Token)));
+            var next = new List<(int[] Ids, double LogP)>();
+            foreach (var (logp, b, token) in candidates.Take(width))
+            {
+                if (EosId is int eos && token == eos) finished.Add(new BeamHypothesis(live[b].Ids, logp, Score(logp, live[b].Ids.Length + 1), true));
+                else next.Add(([.. live[b].Ids, token], logp));
+            }
+            live = next;
+        }
+        var all = finished.Concat(live.Select(h => new BeamHypothesis(h.Ids, h.LogP, Score(h.LogP, h.Ids.Length), false))).ToList();
+        if (all.Count == 0) throw new AttnScopeException("beam search found no hypothesis (every token is banned)");
+        var best = all[0];
+        foreach (var h in all) if (h.Score > best.Score) best = h;
+        return new BeamResult(best, all);
+    }
+
+    /// <summary>Log-softmax of a logit row in double precision.</summary>
+    public static double[] LogSoftmax(ReadOnlySpan<float> logits)
+    {
+        double max = double.NegativeInfinity;
+        foreach (float x in logits) max = Math.Max(max, x);
+        double sum = 0;
+        foreach (float x in logits) sum += Math.Exp(x - max);
+        double log = max + Math.Log(sum);
+        var r = new double[logits.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = logits[i] - log;
+        return r;
+    }
 }
+
+/// <summary>A hypothesis of <see cref="EncoderDecoderModel.Beam"/>: produced ids (without start and EOS), total
+/// log-probability (the EOS included when finished), length-normalized score, and whether EOS ended it.</summary>
+public sealed record BeamHypothesis(int[] Ids, double LogProbability, double Score, bool Finished);
+
+/// <summary>The winner of a beam search and every hypothesis it compared.</summary>
+public sealed record BeamResult(BeamHypothesis Best, IReadOnlyList<BeamHypothesis> Compared);
 
 /// <summary>
 /// Marian (opus-mt) translation models: post-norm encoder and decoder, sinusoidal positions (sin half, cos half),
