@@ -8,7 +8,7 @@ using Microsoft.Playwright;
 namespace AttnScope.Bench;
 
 /// <summary>
-/// <c>-- viewer --painted [--hovers 60] [--minilm-tokens 512] [--diffuse-tokens 1024] [--trace DIR]</c> (or
+/// <c>-- viewer --painted [--hovers 60] [--rounds 1] [--frame-clock vsync|unthrottled|both] [--minilm-tokens 512] [--diffuse-tokens 1024] [--trace DIR]</c> (or
 /// <c>--diffuse-tokens N --write-diffuse FILE</c>: only save the diffuse capture): hover in the
 /// head view (and the matrix view) of real captures and measures each hover from its input event to the end of the
 /// frame that shows it, in headless Chromium (Debian's /usr/bin/chromium):
@@ -28,33 +28,55 @@ public static class ViewerHoverBenchmark
 
     public static int Run(string[] args)
     {
-        int hovers = 60, minilm = 512, diffuse = 1024;
+        int hovers = 60, minilm = 512, diffuse = 1024, rounds = 1;
         string? traceDir = null;
+        var clocks = new List<string> { "vsync" };
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new AttnScopeException($"{args[i]} needs a value");
             switch (args[i])
             {
                 case "--painted": break;
-                case "--hovers": hovers = int.Parse(Next()); break;
+                case "--hovers": hovers = Positive("--hovers", Next()); break;
                 case "--minilm-tokens": minilm = int.Parse(Next()); break;
                 case "--diffuse-tokens": diffuse = int.Parse(Next()); break;
                 case "--trace": traceDir = Next(); break;
+                case "--rounds": rounds = Positive("--rounds", Next()); break;
+                case "--frame-clock":
+                    clocks = Next() switch
+                    {
+                        "vsync" => ["vsync"],
+                        "unthrottled" => ["unthrottled"],
+                        "both" => ["vsync", "unthrottled"],
+                        var v => throw new AttnScopeException($"--frame-clock: '{v}' is not vsync, unthrottled or both"),
+                    };
+                    break;
                 case "--write-diffuse":
                     // only write the diffuse capture (to measure 'attnscope html' on it, docs/benchmarks.md)
                     DiffuseCapture(diffuse, 12, 12).Save(Next());
                     return 0;
-                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --hovers, --minilm-tokens, --diffuse-tokens or --trace)");
+                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --hovers, --rounds, --frame-clock, --minilm-tokens, --diffuse-tokens or --trace)");
             }
         }
-        return RunAsync(hovers, minilm, diffuse, traceDir).GetAwaiter().GetResult();
+        return RunAsync(hovers, minilm, diffuse, traceDir, rounds, clocks).GetAwaiter().GetResult();
     }
 
-    private static async Task<int> RunAsync(int hovers, int minilm, int diffuse, string? traceDir)
+    private static int Positive(string option, string value) =>
+        int.TryParse(value, out var n) && n > 0 ? n : throw new AttnScopeException($"{option}: '{value}' is not a positive whole number");
+
+    /// <summary>Chromium's switches per frame clock: "vsync" is the display's 60 Hz frame clock (an event waits 0–16.7 ms
+    /// for the next frame); "unthrottled" produces a frame as soon as the page needs one, so what is measured is the
+    /// page's and the browser's own latency without the wait for the display.</summary>
+    private static string[] ChromiumArgs(string clock) => clock == "unthrottled"
+        ? ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-gpu-vsync", "--disable-frame-rate-limit"]
+        : ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"];
+
+    private static async Task<int> RunAsync(int hovers, int minilm, int diffuse, string? traceDir, int rounds, List<string> clocks)
     {
         if (!File.Exists(Chromium)) throw new AttnScopeException($"the viewer benchmark needs Chromium at {Chromium} (scripts/setup-debian.sh installs it)");
         var dir = Path.Combine(Path.GetTempPath(), "attnscope-hover-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             var cases = new List<(string File, string Label)>();
@@ -76,34 +98,61 @@ public static class ViewerHoverBenchmark
                 cases.Add(("diffuse.safetensors", $"diffuse synthetic, {diffuse} tok, 12×12"));
             }
             // The floor: the same hovers over a 9-token capture, where drawing costs next to nothing; what remains is the
-            // browser's input and frame pipeline (a frame every 16.7 ms).
+            // browser's input and frame pipeline. Measured first in every round, so each row shows the floor of its round.
             DiffuseCapture(9, 2, 2).Save(Path.Combine(dir, "floor.safetensors"));
             cases.Insert(0, ("floor.safetensors", "floor: 9 tokens, 2×2"));
+            Console.Error.WriteLine($"bench: captures ready after {clock.Elapsed.TotalSeconds:0} s");
             await using var server = await ViewerServer.StartAsync(new ViewerServerOptions { CapturesDir = dir, Port = 0 });
             using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            Console.WriteLine($"viewer hover, event → painted frame (ms), {hovers} hovers per row, {rounds} round(s), headless Chromium, viewport 1400×900; load before: {Load()}");
+            Console.WriteLine($"{"clock",-11} {"round",5} {"capture",-38} {"view",-6} {"p50",6} {"p95",6} {"max",6} {"floor p50",9} {"floor p95",9} {"js p50",6} {"js p95",6} {"frames ok",9} {"trace p50",9} {"trace p95",9}");
+            // clock → (case, view) → the rows of every round, pooled at the end
+            var pooled = new Dictionary<(string Clock, string File, string View), List<Result>>();
+            foreach (var frameClock in clocks)
             {
-                ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            });
-            Console.WriteLine($"viewer hover, event → painted frame (ms), {hovers} hovers per row, headless Chromium, viewport 1400×900; load: {Load()}");
-            Console.WriteLine($"{"capture",-40} {"view",-7} {"p50",6} {"p95",6} {"max",6} {"js p50",7} {"js p95",7} {"frames ok",10} {"trace p50",10} {"trace p95",10}");
-            foreach (var (file, label) in cases)
-            {
-                var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
-                await page.GotoAsync($"{server.Address}?open={file}");
-                await page.WaitForFunctionAsync("() => window.attnscope && window.attnscope.viewer && window.attnscope.viewer.timings.firstPaint !== null",
-                    null, new PageWaitForFunctionOptions { Timeout = 180000 });
-                await Frames(page);
-                var head = await MeasureAsync(browser, page, "tokenPoint", hovers, i => new object[] { i % 4 == 3 ? "k" : "q", (i * 7) % Math.Min(36, Tokens(file)) }, traceDir, file + "-head");
-                Print(label, "head", head);
-                await page.ClickAsync(".as-tab[data-view=\"matrix\"]");
-                await page.EvaluateAsync("() => attnscope.viewer.busy");
-                await Frames(page);
-                var matrix = await MeasureAsync(browser, page, "cellPoint", hovers, i => new object[] { (i * 5) % Math.Min(40, Tokens(file)), (i * 11) % Math.Min(40, Tokens(file)) }, traceDir, file + "-matrix");
-                Print(label, "matrix", matrix);
-                await page.CloseAsync();
+                await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+                {
+                    ExecutablePath = Chromium, Headless = true, Args = ChromiumArgs(frameClock),
+                });
+                for (int round = 1; round <= rounds; round++)
+                {
+                    var floor = new Dictionary<string, Result>();
+                    foreach (var (file, label) in cases)
+                    {
+                        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+                        await page.GotoAsync($"{server.Address}?open={file}");
+                        await page.WaitForFunctionAsync("() => window.attnscope && window.attnscope.viewer && window.attnscope.viewer.timings.firstPaint !== null",
+                            null, new PageWaitForFunctionOptions { Timeout = 180000 });
+                        await Frames(page);
+                        var head = await MeasureAsync(page, "tokenPoint", hovers, i => new object[] { i % 4 == 3 ? "k" : "q", (i * 7) % Math.Min(36, Tokens(file)) }, traceDir, $"{frameClock}-r{round}-{file}-head");
+                        await page.ClickAsync(".as-tab[data-view=\"matrix\"]");
+                        await page.EvaluateAsync("() => attnscope.viewer.busy");
+                        await Frames(page);
+                        var matrix = await MeasureAsync(page, "cellPoint", hovers, i => new object[] { (i * 5) % Math.Min(40, Tokens(file)), (i * 11) % Math.Min(40, Tokens(file)) }, traceDir, $"{frameClock}-r{round}-{file}-matrix");
+                        await page.CloseAsync();
+                        foreach (var (view, r) in new[] { ("head", head), ("matrix", matrix) })
+                        {
+                            if (file.StartsWith("floor", StringComparison.Ordinal)) floor[view] = r;
+                            Print(frameClock, round.ToString(), label, view, r, floor[view]);
+                            var key = (frameClock, file, view);
+                            if (!pooled.TryGetValue(key, out var list)) pooled[key] = list = [];
+                            list.Add(r);
+                        }
+                    }
+                }
             }
+            if (rounds > 1 || clocks.Count > 1)
+            {
+                Console.WriteLine($"pooled over {rounds} round(s) ({rounds * hovers} hovers per row):");
+                foreach (var frameClock in clocks)
+                    foreach (var (file, label) in cases)
+                        foreach (var view in new[] { "head", "matrix" })
+                            Print(frameClock, "all", label, view, Pool(pooled[(frameClock, file, view)]), Pool(pooled[(frameClock, "floor.safetensors", view)]));
+            }
+            Console.WriteLine($"load after: {Load()}; {clock.Elapsed.TotalSeconds:0} s in all");
             Console.WriteLine("goals (issue 14): p95 < 16 ms at 512 tokens, < 33 ms at 1024 tokens × 144 heads");
+            Console.WriteLine("clock: vsync = the display's 60 Hz frame clock; unthrottled = Chromium with --disable-gpu-vsync --disable-frame-rate-limit (a frame as soon as the page needs one)");
+            Console.WriteLine("floor: the same hovers over a 9-token capture in the same round and browser (the input and frame pipeline alone)");
             Console.WriteLine("js: the view's mouse handler to the end of its drawing; frames ok: hovers whose measured span holds a compositor commit in the trace; trace: event → the next DrawFrame after it");
             return 0;
         }
@@ -115,13 +164,16 @@ public static class ViewerHoverBenchmark
 
     private sealed record Result(double[] Painted, double[] Js, int FramesOk, double[] Trace);
 
-    private static void Print(string label, string view, Result r) =>
-        Console.WriteLine($"{label,-40} {view,-7} {P(r.Painted, 0.5),6:0.0} {P(r.Painted, 0.95),6:0.0} {r.Painted.Max(),6:0.0} {P(r.Js, 0.5),7:0.0} {P(r.Js, 0.95),7:0.0} {r.FramesOk,5}/{r.Painted.Length,-4} {P(r.Trace, 0.5),10:0.0} {P(r.Trace, 0.95),10:0.0}");
+    private static Result Pool(List<Result> rs) =>
+        new(rs.SelectMany(r => r.Painted).ToArray(), rs.SelectMany(r => r.Js).ToArray(), rs.Sum(r => r.FramesOk), rs.SelectMany(r => r.Trace).ToArray());
+
+    private static void Print(string clock, string round, string label, string view, Result r, Result floor) =>
+        Console.WriteLine($"{clock,-11} {round,5} {label,-38} {view,-6} {P(r.Painted, 0.5),6:0.0} {P(r.Painted, 0.95),6:0.0} {r.Painted.Max(),6:0.0} {P(floor.Painted, 0.5),9:0.0} {P(floor.Painted, 0.95),9:0.0} {P(r.Js, 0.5),6:0.0} {P(r.Js, 0.95),6:0.0} {$"{r.FramesOk}/{r.Painted.Length}",9} {P(r.Trace, 0.5),9:0.0} {P(r.Trace, 0.95),9:0.0}");
 
     private static Task Frames(IPage page) =>
         page.EvaluateAsync("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
 
-    private static async Task<Result> MeasureAsync(IBrowser browser, IPage page, string point, int count, Func<int, object[]> args, string? traceDir, string name)
+    private static async Task<Result> MeasureAsync(IPage page, string point, int count, Func<int, object[]> args, string? traceDir, string name)
     {
         // The points first (pointing scrolls a token into view, which redraws), then the hovers alone under the trace.
         var points = new List<(float X, float Y)>();

@@ -91,4 +91,66 @@ public sealed class HoverFrameTests(ViewerFixture fx)
         Assert.InRange(boxes, 3 * (int)rows - 9, 3 * ((int)rows + 6));
         Assert.Empty(problems);
     }
+
+    private const string CountHoverWork = """
+        () => {
+          const counts = { text: 0, lines: 0 };
+          const fill = CanvasRenderingContext2D.prototype.fillText;
+          CanvasRenderingContext2D.prototype.fillText = function (...a) { counts.text++; return fill.apply(this, a); };
+          const lineTo = CanvasRenderingContext2D.prototype.lineTo;
+          CanvasRenderingContext2D.prototype.lineTo = function (...a) { counts.lines++; return lineTo.apply(this, a); };
+          window.hoverWork = counts;
+        }
+        """;
+
+    private const string ResetHoverWork = "() => { window.hoverWork.text = 0; window.hoverWork.lines = 0; }";
+
+    /// <summary>The pixels of the head view's canvas, kept in the page to compare a hover redraw with a whole drawing.</summary>
+    private const string CanvasPixels = """
+        () => {
+          const c = document.querySelector('.as-head-view canvas.as-canvas');
+          return c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        }
+        """;
+
+    [Fact]
+    public async Task AHeadViewHoverRedrawsOnlyTheBandAndTheChangedLabelsAndLooksLikeAWholeDrawing()
+    {
+        var cap = SyntheticCaptures.Realistic(60, layers: 1, heads: 3);
+        var s = cap.Stacks[AttentionStack.Encoder];
+        var (context, page, problems) = await fx.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fx.OfflinePage(cap, "hover-band"));
+        await WaitReadyAsync(page);
+        await HoverTokenAsync(page, "q", 3);
+        await page.EvaluateAsync(CountHoverWork);
+        foreach (var (side, index) in new[] { ("q", 5), ("k", 2), ("q", 7) })
+        {
+            await page.EvaluateAsync(ResetHoverWork);
+            await HoverTokenAsync(page, side, index);
+            var work = await page.EvaluateAsync<JsonElement>("() => window.hoverWork");
+            // two labels drawn again (the one that lost the focus, the one that got it), not every row
+            Assert.Equal(2, work.GetProperty("text").GetInt32());
+            // the hovered token's lines: every head's weight ≥ 0.01 (8-bit values: within one step of 1/255)
+            int sure = 0, maybe = 0;
+            for (int h = 0; h < 3; h++)
+                for (int o = 0; o < 60; o++)
+                {
+                    var w = side == "q" ? s.Attention.Slice(0, h)[index * 60 + o] : s.Attention.Slice(0, h)[o * 60 + index];
+                    if (w >= 0.01 + 1.0 / 255) sure++;
+                    if (w >= 0.01 - 1.0 / 255) maybe++;
+                }
+            Assert.True(sure > 0, "the capture gives the hovered token some visible lines");
+            Assert.InRange(work.GetProperty("lines").GetInt32(), sure, maybe);
+        }
+        // What the hovers left on the canvas is what a whole drawing of the same state gives, pixel for pixel.
+        await page.EvaluateAsync($"() => {{ window.hoveredPixels = ({CanvasPixels})(); window.hoverWork.text = 0; attnscope.viewer.current.draw(); }}");
+        Assert.True(await page.EvaluateAsync<int>("() => window.hoverWork.text") > 20, "the whole drawing draws every label in view");
+        var diff = await page.EvaluateAsync<int[]>($"() => {{ const a = window.hoveredPixels, b = ({CanvasPixels})(); let d = 0; for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) d++; return [a.length, b.length, d]; }}");
+        Assert.True(diff[0] > 100000, $"canvas of {diff[0]} bytes");
+        Assert.Equal(diff[0], diff[1]);
+        Assert.Equal(0, diff[2]);
+        Assert.Equal(7, await page.EvaluateAsync<int>("() => attnscope.viewer.current.focus.index"));
+        Assert.Empty(problems);
+    }
 }

@@ -37,6 +37,8 @@ export class HeadView {
     this.pinned = !!held;
     this.layer = null;
     this.scroll.onscroll = () => this.draw();
+    /** What the canvas shows since its last full drawing (top of the window, layer, focus), for hover redraws. */
+    this.shown = null;
     const canvas = this.scroll.canvas;
     keyboardCanvas(canvas, 'Head view: query tokens on the left, key tokens on the right. Up and down arrows move through the tokens, left and right switch sides, Enter keeps the token, Escape releases it.', key => this.onKey(key));
     canvas.addEventListener('mousemove', e => this.onMove(e));
@@ -91,6 +93,22 @@ export class HeadView {
     if (!this.layer) return;
     const w = this.scroll.window();
     this.paint(this.scroll.painter(), w.top, w.bottom);
+    this.shown = { top: w.top, layer: this.layer, combined: this.combined, width: this.width, height: this.height, step: this.viewer.step, focus: this.focus };
+  }
+
+  /** A hover redraw: when nothing but the hovered token changed since the canvas was last drawn whole, only the band
+   *  between the two label columns (the lines and the weight boxes) is cleared and redrawn, and the labels of the
+   *  token that lost the focus and of the one that got it; the other labels stay as drawn. */
+  drawHover() {
+    const w = this.scroll.window(), was = this.shown;
+    if (!was || was.top !== w.top || was.layer !== this.layer || was.combined !== this.combined || was.width !== this.width || was.height !== this.height || was.step !== this.viewer.step) {
+      this.draw();
+      return;
+    }
+    const p = this.scroll.painterInPlace();
+    p.rect(this.colW, 0, this.gap, w.bottom - w.top, '#ffffff');
+    this.paint(p, w.top, w.bottom, false, was.focus);
+    was.focus = this.focus;
   }
 
   /** Export: the part in view, as shown. */
@@ -104,12 +122,17 @@ export class HeadView {
     this.paint(p, w.top, w.bottom, true);
   }
 
-  paint(p, top, bottom, forSvg) {
+  /** Paints the view; with <c>wasFocus</c> given (a hover redraw, the band between the labels already cleared), only
+   *  the band and the labels of the old and the new focus. */
+  paint(p, top, bottom, forSvg, wasFocus) {
     const s = this.viewer.state;
+    const partial = wasFocus !== undefined;
     // The lines run between the two columns of weight boxes.
     const x1 = this.colW + this.boxes, x2 = this.colW + this.gap - this.boxes;
-    p.text(this.colW - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
-    p.text(this.colW + this.gap + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
+    if (!partial) {
+      p.text(this.colW - 8, HEAD_TOP / 2 - top, 'from (query)', { size: 11, color: '#666', align: 'right' });
+      p.text(this.colW + this.gap + 8, HEAD_TOP / 2 - top, 'to (key)', { size: 11, color: '#666' });
+    }
     const step = this.viewer.step;
     const keyLimit = this.viewer.keyLimit;
     if (step !== null) p.text(this.colW + this.gap / 2, HEAD_TOP / 2 - top, this.viewer.stepCaption, { size: 12, color: '#111', align: 'center', weight: 'bold' });
@@ -180,10 +203,29 @@ export class HeadView {
     }
     const first = Math.max(0, Math.floor((top - HEAD_TOP) / HEAD_ROW));
     const last = Math.min(Math.max(this.queries.length, this.keys.length) - 1, Math.ceil((bottom - HEAD_TOP) / HEAD_ROW));
-    for (let row = first; row <= last; row++) {
+    const label = (side, row) => {
       const y = this.rowY(row) - top;
-      if (row < this.queries.length && (step === null || this.queries[row] <= step)) this.token(p, 'q', this.queries[row], this.colW - 8, y, 'right');
-      if (row < this.keys.length && (keyLimit === null || this.keys[row] <= keyLimit)) this.token(p, 'k', this.keys[row], this.colW + this.gap + 8, y, 'left');
+      if (side === 'q' && row < this.queries.length && (step === null || this.queries[row] <= step)) this.token(p, 'q', this.queries[row], this.colW - 8, y, 'right');
+      if (side === 'k' && row < this.keys.length && (keyLimit === null || this.keys[row] <= keyLimit)) this.token(p, 'k', this.keys[row], this.colW + this.gap + 8, y, 'left');
+    };
+    if (partial) {
+      // Only the labels whose focus changed: cleared (their row of their column) and drawn again.
+      const same = (a, b) => (a === b) || (a && b && a.side === b.side && a.index === b.index);
+      if (!same(wasFocus, hv)) {
+        for (const f of [wasFocus, hv]) {
+          if (!f) continue;
+          const row = (f.side === 'q' ? this.qPos : this.kPos)[f.index];
+          if (row < first || row > last) continue;
+          const x = f.side === 'q' ? 0 : this.colW + this.gap;
+          p.rect(x, HEAD_TOP + row * HEAD_ROW - top, f.side === 'q' ? this.colW : this.width - x, HEAD_ROW, '#ffffff');
+          label(f.side, row);
+        }
+      }
+      return;
+    }
+    for (let row = first; row <= last; row++) {
+      label('q', row);
+      label('k', row);
     }
   }
 
@@ -217,7 +259,7 @@ export class HeadView {
     const same = (a, b) => (a === b) || (a && b && a.side === b.side && a.index === b.index);
     if (!force && same(h, this.hover)) return;
     this.hover = h;
-    this.draw();
+    this.drawHover();
     this.viewer.timeHover(e);
   }
 

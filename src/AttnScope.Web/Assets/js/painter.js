@@ -153,3 +153,11 @@ export function sizeCanvas(canvas, w, h, scale = window.devicePixelRatio || 1) {
   ctx.setTransform(scale, 0, 0, scale, 0, 0);
   return new CanvasPainter(ctx);
 }
+
+/** A painter on a canvas sized by sizeCanvas, drawing over what it shows (nothing cleared). */
+export function painterInPlace(canvas, scale = window.devicePixelRatio || 1) {
+  const ctx = canvas.getContext('2d', { alpha: false });
+  ctx.setTransform(scale, 0, 0, scale, 0, 0);
+  ctx.globalAlpha = 1;
+  return new CanvasPainter(ctx);
+}

@@ -1,7 +1,7 @@
 // A canvas that shows a window onto content taller (or wider) than the screen: the canvas stays the size of the
 // visible area and is redrawn on scroll, so a 1024-token view costs what a 40-token one does.
 import { el, } from './format.js';
-import { sizeCanvas } from './painter.js';
+import { sizeCanvas, painterInPlace } from './painter.js';
 
 const FIT_MIN = 160;
 const FIT_MARGIN = 40;
@@ -53,6 +53,11 @@ export class ScrollCanvas {
   /** A fresh painter on the canvas (cleared), for redraws that keep the size. */
   painter() {
     return sizeCanvas(this.canvas, this.width, Math.min(this.height, this.maxHeight));
+  }
+
+  /** A painter on the canvas as it is (not cleared), for redrawing a part of it. */
+  painterInPlace() {
+    return painterInPlace(this.canvas);
   }
 
   /** Content coordinates of a mouse event. */
