@@ -129,8 +129,9 @@ public class SpeechTrainingTests
         var planted = AlignmentHeadSelection.Measure(test, [(1, 2)]);
         var other = AlignmentHeadSelection.Measure(test, [(0, 0)]);
         // DTW's path starts at frame 0, so the first word's start takes in the leading silence (as in Whisper's raw
-        // timing); every other boundary lies within a frame or two.
-        Assert.True(planted.StartMedian <= 40 && planted.EndMean < 25, planted.ToString());
+        // timing).
+        // A pause between words (40–160 ms here) may go to either neighbour, so a boundary is off by up to a pause.
+        Assert.True(planted.StartMedian <= 80 && planted.EndMedian <= 40, planted.ToString());
         Assert.True(other.Mean > 3 * planted.Mean, $"{other} vs {planted}");
         // the uniform baseline spreads the words over the true span exactly
         var u = AlignmentHeadSelection.Uniform([(0.5, 0.7), (0.9, 1.5)]);
