@@ -27,6 +27,7 @@ public static class AttnScopeCli
         root.Subcommands.Add(VisionCommand.Create(output));
         root.Subcommands.Add(SpeechCommand.Create(output));
         root.Subcommands.Add(TrainVitCommand.Create(output));
+        root.Subcommands.Add(TrainWhisperCommand.Create(output));
         root.Subcommands.Add(CorpusCommand.Create(output));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -48,15 +48,34 @@ public static class WordAlignment
         if (K < 1) throw new AttnScopeException("the transcript has no tokens to align");
         int F = layout.AudioFrames(cross.Keys);
         int rows = K + 1, first = P - 1;
-        var a = cross.Attention.Data;
+        var (matrix, path) = AlignRows(cross.Attention.Data, cross.Heads, n, cross.Keys, F, first, rows, heads);
+        var words = Words(targets, P, K, path);
+        return new SpeechAlignment(matrix, path, words, first, [.. heads]);
+    }
+
+    /// <summary>
+    /// The matrix and DTW path of <see cref="Align"/> from a cross-attention array [layers, heads, n, keys]: rows
+    /// <paramref name="first"/> … first + rows − 1 of the mean over <paramref name="heads"/> of each head's rows
+    /// renormalised over the first <paramref name="audioFrames"/> frames, z-scored per frame over all n rows and
+    /// median-filtered; the path runs over −matrix.
+    /// </summary>
+    public static (float[,] Matrix, List<(int Row, int Frame)> Path) AlignRows(float[] a, int headCount, int n, int keys, int audioFrames, int first, int rows,
+        IReadOnlyList<(int Layer, int Head)> heads)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(heads);
+        int F = audioFrames;
+        if (heads.Count == 0) throw new AttnScopeException("no alignment heads");
+        if (F < 1 || F > keys || first < 0 || rows < 1 || first + rows > n) throw new AttnScopeException($"alignment rows {first}+{rows} of {n}, {F} of {keys} frames");
         var sum = new double[rows, F];
-        // Every decoder row takes part in the z-score (prompt, text and the EOS row when it was fed), as in Whisper.
         var buf = new double[n, F];
         foreach (var (l, h) in heads)
         {
+            if (l < 0 || h < 0 || h >= headCount || (((long)l * headCount + h + 1) * n * keys) > a.Length)
+                throw new AttnScopeException($"alignment head {l},{h} is outside the cross attention");
             for (int r = 0; r < n; r++)
             {
-                long at = (((long)l * cross.Heads + h) * n + r) * cross.Keys;
+                long at = (((long)l * headCount + h) * n + r) * keys;
                 // Whisper takes the softmax over the audio frames only: the captured row renormalised over them.
                 double total = 0;
                 for (int f = 0; f < F; f++) total += a[at + f];
@@ -70,9 +89,7 @@ public static class WordAlignment
         var cost = new double[rows, F];
         for (int r = 0; r < rows; r++)
             for (int f = 0; f < F; f++) { matrix[r, f] = (float)(sum[r, f] / heads.Count); cost[r, f] = -sum[r, f] / heads.Count; }
-        var path = Dtw(cost);
-        var words = Words(targets, P, K, path);
-        return new SpeechAlignment(matrix, path, words, first, [.. heads]);
+        return (matrix, Dtw(cost));
     }
 
     private static bool IsEndOfText(string text) => text is "<|endoftext|>" or "</s>";

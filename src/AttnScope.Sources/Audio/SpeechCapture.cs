@@ -19,8 +19,11 @@ public sealed record SpeechLayout(FloatTensor Mel, double AudioSeconds, int Prom
     public int MelBins => Mel.Shape[0];
     public int MelFrames => Mel.Shape[1];
     /// <summary>Encoder frames that hold audio (the rest is Whisper's padding to 30 s): ⌊mel frames of the audio / 2⌋, at least 1.</summary>
-    public int AudioFrames(int encoderFrames) =>
-        Math.Clamp((int)(Math.Ceiling(AudioSeconds / LogMel.FrameSeconds - 1e-9) / 2), 1, encoderFrames);
+    public int AudioFrames(int encoderFrames) => AudioFramesFor(AudioSeconds, encoderFrames);
+
+    /// <summary>Encoder frames that hold <paramref name="seconds"/> of audio: ⌊mel frames / 2⌋, at least 1, at most <paramref name="encoderFrames"/>.</summary>
+    public static int AudioFramesFor(double seconds, int encoderFrames) =>
+        Math.Clamp((int)(Math.Ceiling(seconds / LogMel.FrameSeconds - 1e-9) / 2), 1, encoderFrames);
 
     public static SpeechLayout? Of(AttentionCapture capture)
     {
