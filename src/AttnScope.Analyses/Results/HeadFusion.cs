@@ -5,7 +5,7 @@ namespace AttnScope.Analyses.Results;
 /// <summary>How the heads of a layer are combined into one matrix before rollout.</summary>
 public enum HeadFusion { Mean, Max, Min }
 
-public static class HeadFusionNames
+internal static class HeadFusionNames
 {
     public static string Name(this HeadFusion f) => f switch { HeadFusion.Max => "max", HeadFusion.Min => "min", _ => "mean" };
 
