@@ -10,15 +10,24 @@ namespace AttnScope.Capture;
 /// </summary>
 public sealed class AttentionCapture
 {
+    /// <summary>Who made the capture and from what input: model, architecture, engine, texts, warnings.</summary>
     public CaptureMetadata Metadata { get; }
     /// <summary>Input tokens (encoder side): queries and keys of <c>encoder</c>, keys of <c>cross</c>.</summary>
     public IReadOnlyList<CaptureToken> Tokens { get; }
     /// <summary>Output tokens (decoder side) for encoder-decoder and decoder models; empty otherwise.</summary>
     public IReadOnlyList<CaptureToken> TargetTokens { get; }
+    /// <summary>The attention stacks by name: <c>encoder</c>, <c>decoder</c> and/or <c>cross</c> (see <see cref="AttentionStack"/>).</summary>
     public IReadOnlyDictionary<string, AttentionStack> Stacks { get; }
     /// <summary>Analysis results kept with the capture, by name (e.g. <c>encoder.rollout</c>); see <see cref="CaptureAnalysis"/>.</summary>
     public IReadOnlyDictionary<string, CaptureAnalysis> Analyses { get; }
 
+    /// <summary>Builds a capture and checks it: each stack's shape matches its tokens, attention values are probabilities, optional parts have matching shapes.</summary>
+    /// <param name="metadata">Who made it and from what input.</param>
+    /// <param name="tokens">The input (encoder-side) tokens.</param>
+    /// <param name="stacks">At least one attention stack, each name at most once.</param>
+    /// <param name="targetTokens">The output (decoder-side) tokens of an encoder-decoder model; none otherwise.</param>
+    /// <param name="analyses">Analysis results to keep with the capture, each name at most once.</param>
+    /// <exception cref="AttnScopeException">The parts do not fit together; the message says how.</exception>
     public AttentionCapture(CaptureMetadata metadata, IReadOnlyList<CaptureToken> tokens,
         IEnumerable<AttentionStack> stacks, IReadOnlyList<CaptureToken>? targetTokens = null,
         IEnumerable<CaptureAnalysis>? analyses = null)
@@ -54,6 +63,8 @@ public sealed class AttentionCapture
     /// <summary>The analysis of that name, or null.</summary>
     public CaptureAnalysis? Analysis(string name) => Analyses.GetValueOrDefault(name);
 
+    /// <summary>The stack of that name (<see cref="AttentionStack.Encoder"/>, <see cref="AttentionStack.Decoder"/> or <see cref="AttentionStack.Cross"/>).</summary>
+    /// <exception cref="AttnScopeException">The capture has no such stack.</exception>
     public AttentionStack Stack(string name) =>
         Stacks.TryGetValue(name, out var s) ? s
         : throw new AttnScopeException($"the capture has no '{name}' stack (it has: {string.Join(", ", Stacks.Keys)})");
@@ -98,8 +109,11 @@ public sealed class AttentionCapture
 
     // ---------------------------------------------------------------- file format
 
+    /// <summary>Writes the capture as a safetensors file (docs/capture-format.md), whole or not at all.</summary>
+    /// <param name="path">The file to write.</param>
     public void Save(string path) => SafeTensorsFile.Write(path, TensorList(), MetadataStrings());
 
+    /// <summary>The capture as the bytes of a safetensors file (what <see cref="Save"/> writes).</summary>
     public byte[] ToBytes() => SafeTensorsFile.Serialize(TensorList(), MetadataStrings());
 
     private IEnumerable<(string, FloatTensor)> TensorList()
@@ -154,12 +168,19 @@ public sealed class AttentionCapture
         return arr.ToJsonString();
     }
 
+    /// <summary>Reads a capture saved by <see cref="Save"/> (or by <c>attnscope capture</c>).</summary>
+    /// <param name="path">The safetensors file.</param>
+    /// <exception cref="AttnScopeException">The file is missing or is not a valid AttnScope capture; the message says why.</exception>
     public static AttentionCapture Load(string path)
     {
         using var file = SafeTensorsFile.Open(path);
         return FromFile(file);
     }
 
+    /// <summary>Reads a capture from the bytes of a safetensors file (what <see cref="ToBytes"/> returns).</summary>
+    /// <param name="bytes">The file's bytes.</param>
+    /// <param name="name">What to call the input in error messages.</param>
+    /// <exception cref="AttnScopeException">The bytes are not a valid AttnScope capture.</exception>
     public static AttentionCapture FromBytes(byte[] bytes, string name = "<memory>") => FromFile(SafeTensorsFile.Parse(bytes, name));
 
     private static AttentionCapture FromFile(SafeTensorsFile file)

@@ -11,15 +11,23 @@ namespace AttnScope.Capture;
 /// </summary>
 public sealed partial class CaptureAnalysis
 {
+    /// <summary>The prefix of an analysis's tensor name in the file: <c>analysis.</c> + <see cref="Name"/>.</summary>
     public const string TensorPrefix = "analysis.";
+    /// <summary>The metadata key of the JSON object that holds every analysis's <see cref="Info"/> by name.</summary>
     public const string MetadataKey = "analyses";
 
     /// <summary>Dot-separated lower-case name, e.g. <c>encoder.rollout</c>.</summary>
     public string Name { get; }
+    /// <summary>The result, 1 to 4 dimensions of finite values.</summary>
     public FloatTensor Tensor { get; }
     /// <summary>Parameters and results that are not tensors (options, names, thresholds). Never null.</summary>
     public JsonObject Info { get; }
 
+    /// <summary>An analysis result to keep with a capture.</summary>
+    /// <param name="name">Dot-separated lower-case words, at most 100 characters.</param>
+    /// <param name="tensor">The result, 1 to 4 dimensions of finite values.</param>
+    /// <param name="info">How it was computed; empty when null.</param>
+    /// <exception cref="AttnScopeException">An invalid name, rank or value.</exception>
     public CaptureAnalysis(string name, FloatTensor tensor, JsonObject? info = null)
     {
         ArgumentNullException.ThrowIfNull(tensor);

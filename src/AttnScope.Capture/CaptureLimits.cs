@@ -5,7 +5,7 @@ namespace AttnScope.Capture;
 /// one line before its tensors are used, so a small file declaring a huge shape cannot make a view or a page
 /// allocate without bound. The largest published Transformers stay well inside them (126 layers × 128 heads).
 /// </summary>
-public static class CaptureLimits
+internal static class CaptureLimits
 {
     /// <summary>Most tokens on either axis of a stack (queries or keys), and in a token list.</summary>
     public const int MaxTokens = 16_384;

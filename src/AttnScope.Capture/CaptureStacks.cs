@@ -1,7 +1,7 @@
 namespace AttnScope.Capture;
 
 /// <summary>Which stack a view shows when none is named.</summary>
-public static class CaptureStacks
+internal static class CaptureStacks
 {
     /// <summary>The encoder stack when there is one (encoders, translation), else the decoder (decoder LMs), else the first.</summary>
     public static string Default(AttentionCapture capture) =>

@@ -3,9 +3,15 @@ namespace AttnScope.Capture;
 /// <summary>A dense row-major float32 tensor: a shape and a flat array.</summary>
 public sealed class FloatTensor
 {
+    /// <summary>The size of each dimension.</summary>
     public int[] Shape { get; }
+    /// <summary>The values, row-major (the last dimension varies fastest).</summary>
     public float[] Data { get; }
 
+    /// <summary>A tensor of that shape over <paramref name="data"/> (not copied), or over zeros.</summary>
+    /// <param name="shape">The size of each dimension, none negative.</param>
+    /// <param name="data">The values, row-major, exactly as many as the shape holds; null for zeros.</param>
+    /// <exception cref="ArgumentException">A negative dimension, a shape too large, or data of the wrong length.</exception>
     public FloatTensor(int[] shape, float[]? data = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
@@ -29,9 +35,12 @@ public sealed class FloatTensor
         }
     }
 
+    /// <summary>The number of dimensions.</summary>
     public int Rank => Shape.Length;
+    /// <summary>The number of values.</summary>
     public long Length => Data.LongLength;
 
+    /// <summary>The shape as text, e.g. <c>[6, 12, 9, 9]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 
     /// <summary>Offset of a leading index prefix, e.g. (layer, head) in a [L, H, Q, K] tensor.</summary>
@@ -57,6 +66,11 @@ public sealed class FloatTensor
         return Data.AsSpan(Offset(prefix), size);
     }
 
+    /// <summary>The value at [i0, i1, i2, i3] of a 4-dimensional tensor (indices are not range-checked one by one).</summary>
+    /// <param name="i0">The first index (for attention: the layer).</param>
+    /// <param name="i1">The second index (the head).</param>
+    /// <param name="i2">The third index (the query).</param>
+    /// <param name="i3">The fourth index (the key).</param>
     public float this[int i0, int i1, int i2, int i3]
     {
         get => Data[((i0 * Shape[1] + i1) * Shape[2] + i2) * Shape[3] + i3];

@@ -9,7 +9,7 @@ namespace AttnScope.Capture;
 /// <c>generation.stop</c>. Generation step t (from 0) is the query row P − 1 + t: the row that read token P − 1 + t
 /// and produced token P + t; the last row produced nothing (generation stopped after it).
 /// </summary>
-public sealed record GenerationInfo(int PromptTokens, int Tokens, string? Strategy, string? Stop)
+internal sealed record GenerationInfo(int PromptTokens, int Tokens, string? Strategy, string? Stop)
 {
     public const string PromptTokensKey = "generation.prompt_tokens";
     public const string StrategyKey = "generation.strategy";

@@ -6,7 +6,7 @@ namespace AttnScope.Capture;
 /// Grouped-query (and multi-query) attention: when a capture's metadata has <c>kv_heads</c> fewer than a stack's
 /// heads, query head h reads key/value head h / (heads / kv_heads). Views name such a head "head 5 (kv 2)".
 /// </summary>
-public static class KeyValueHeads
+internal static class KeyValueHeads
 {
     public const string MetadataKey = "kv_heads";
 

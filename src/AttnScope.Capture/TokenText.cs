@@ -8,7 +8,7 @@ namespace AttnScope.Capture;
 /// visible escapes (<c>\n</c>, <c>\u001b</c>), blank tokens become "␣", lone surrogates become U+FFFD. Used by every view
 /// and by the CLI, so token text can never drive a terminal or a renderer.
 /// </summary>
-public static class TokenText
+internal static class TokenText
 {
     /// <summary>The printable form, cut to <paramref name="max"/> characters with "…" when longer.</summary>
     public static string Printable(string text, int max)

@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Cli;
 
 /// <summary>The <c>attnscope</c> command line: one command per file in Commands/.</summary>
-public static class AttnScopeCli
+internal static class AttnScopeCli
 {
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
@@ -55,7 +55,7 @@ public static class AttnScopeCli
 /// notes often quote text from files or from the user, so they are printed escaped (<see cref="TokenText.Escaped"/>):
 /// control characters and escape sequences never reach the terminal raw.
 /// </summary>
-public sealed class CliOutput(TextWriter @out, TextWriter err)
+internal sealed class CliOutput(TextWriter @out, TextWriter err)
 {
     public TextWriter Out { get; } = @out;
     public TextWriter Err { get; } = err;

@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Cli;
 
 /// <summary>Input text given inline (<c>--text</c>) or from a file (<c>--text-file</c>, <c>-</c> for standard input).</summary>
-public static class TextInput
+internal static class TextInput
 {
     /// <summary>Texts longer than this are refused before tokenizing (the model sees at most 512 tokens anyway).</summary>
     public const int MaxCharacters = 10_000_000;

@@ -8,7 +8,7 @@ namespace AttnScope.Corpus;
 /// An embedded DuckDB database of corpus statistics. Opening creates the tables when new, removes rows of sentences
 /// whose batch never committed, and reads which lines are finished, so that a run can resume after Ctrl-C or a crash.
 /// </summary>
-public sealed class CorpusDatabase : IDisposable
+internal sealed class CorpusDatabase : IDisposable
 {
     private readonly DuckDBConnection _connection;
 

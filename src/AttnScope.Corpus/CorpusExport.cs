@@ -4,7 +4,7 @@ using DuckDB.NET.Data;
 namespace AttnScope.Corpus;
 
 /// <summary>Writes every table of a corpus database as a Parquet file (<c>TABLE.parquet</c>) in a folder.</summary>
-public static class CorpusExport
+internal static class CorpusExport
 {
     /// <summary>Exports the tables; returns the files written with their row counts.</summary>
     public static IReadOnlyList<(string Path, long Rows)> ToParquet(CorpusDatabase db, string folder)

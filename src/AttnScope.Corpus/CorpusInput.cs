@@ -9,7 +9,7 @@ namespace AttnScope.Corpus;
 /// skipped, a line longer than <see cref="CorpusInputOptions.MaxLineCharacters"/> or one that does not parse is an
 /// error naming its line number, and line numbers (1-based, of the file) identify sentences across runs.
 /// </summary>
-public static class CorpusInput
+internal static class CorpusInput
 {
     /// <summary>Lines longer than this many characters are refused (the model reads at most 512 tokens).</summary>
     public const int DefaultMaxLineCharacters = 1_000_000;

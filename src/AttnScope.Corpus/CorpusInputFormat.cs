@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Corpus;
 
 /// <summary>How an input file holds its sentences.</summary>
-public enum CorpusInputFormat
+internal enum CorpusInputFormat
 {
     /// <summary>One sentence per line.</summary>
     Text,
@@ -14,7 +14,7 @@ public enum CorpusInputFormat
 }
 
 /// <summary>Parses <c>--format</c> and guesses the format from a file's extension.</summary>
-public static class CorpusInputFormats
+internal static class CorpusInputFormats
 {
     /// <summary>The format a name gives (txt, tsv, jsonl), or the one the file's extension implies when the name is <c>auto</c>.</summary>
     public static CorpusInputFormat Parse(string name, string path) => name.Trim().ToLowerInvariant() switch

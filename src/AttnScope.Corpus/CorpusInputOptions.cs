@@ -1,7 +1,7 @@
 namespace AttnScope.Corpus;
 
 /// <summary>Where the sentences are in each line of an input file.</summary>
-public sealed record CorpusInputOptions
+internal sealed record CorpusInputOptions
 {
     /// <summary>The file's format.</summary>
     public CorpusInputFormat Format { get; init; } = CorpusInputFormat.Text;

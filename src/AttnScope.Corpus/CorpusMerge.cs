@@ -8,7 +8,7 @@ namespace AttnScope.Corpus;
 /// queries and keys); a line already in the target is skipped, so merging is idempotent and may be repeated as
 /// shards finish. Each shard is copied in one transaction.
 /// </summary>
-public static class CorpusMerge
+internal static class CorpusMerge
 {
     /// <summary>Merges <paramref name="shards"/> into <paramref name="target"/> (created when absent); returns the new lines per shard.</summary>
     public static IReadOnlyList<(string Shard, long Lines)> Merge(string target, IReadOnlyList<string> shards)

@@ -5,10 +5,10 @@ using DuckDB.NET.Data;
 namespace AttnScope.Corpus;
 
 /// <summary>The result of a SQL query as text cells: column names, up to a row limit, and whether more rows followed.</summary>
-public sealed record QueryTable(IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows, bool More);
+internal sealed record QueryTable(IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows, bool More);
 
 /// <summary>Runs SQL on a corpus database opened read-only.</summary>
-public static class CorpusQuery
+internal static class CorpusQuery
 {
     /// <summary>Runs <paramref name="sql"/> and returns at most <paramref name="maxRows"/> rows as text.</summary>
     public static QueryTable Run(CorpusDatabase db, string sql, int maxRows)

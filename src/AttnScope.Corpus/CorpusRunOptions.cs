@@ -1,7 +1,7 @@
 namespace AttnScope.Corpus;
 
 /// <summary>What <see cref="CorpusRunner"/> runs.</summary>
-public sealed record CorpusRunOptions
+internal sealed record CorpusRunOptions
 {
     /// <summary>The input file.</summary>
     public required string InputPath { get; init; }
@@ -29,7 +29,7 @@ public sealed record CorpusRunOptions
 }
 
 /// <summary>Where a run stands, reported after every committed batch.</summary>
-public sealed record CorpusProgress(long Done, long Total, long NewThisRun, long Tokens, TimeSpan Elapsed)
+internal sealed record CorpusProgress(long Done, long Total, long NewThisRun, long Tokens, TimeSpan Elapsed)
 {
     /// <summary>New sentences per second in this run.</summary>
     public double Rate => Elapsed.TotalSeconds > 0 ? NewThisRun / Elapsed.TotalSeconds : 0;
@@ -39,4 +39,4 @@ public sealed record CorpusProgress(long Done, long Total, long NewThisRun, long
 }
 
 /// <summary>What a run did.</summary>
-public sealed record CorpusRunResult(long Total, long Skipped, long Written, long Tokens, TimeSpan Elapsed, bool Cancelled);
+internal sealed record CorpusRunResult(long Total, long Skipped, long Written, long Tokens, TimeSpan Elapsed, bool Cancelled);

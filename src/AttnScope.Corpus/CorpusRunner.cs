@@ -11,7 +11,7 @@ namespace AttnScope.Corpus;
 /// are skipped, so a run stopped by Ctrl-C or a crash continues where it stopped. Memory is bounded by the batch:
 /// captures are reduced to statistics and dropped as soon as their batch is written.
 /// </summary>
-public static class CorpusRunner
+internal static class CorpusRunner
 {
     /// <summary>Runs the corpus; <paramref name="progress"/> hears after each committed batch; cancellation stops between batches.</summary>
     public static CorpusRunResult Run(ModelSession session, CorpusRunOptions options, Action<CorpusProgress>? progress = null,

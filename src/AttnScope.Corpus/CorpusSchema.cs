@@ -4,7 +4,7 @@ namespace AttnScope.Corpus;
 /// The tables of a corpus database (docs/corpus.md describes every column). A sentence's rows in every table are
 /// written in one transaction together with its <c>sentences</c> row, so a line is either complete or absent.
 /// </summary>
-public static class CorpusSchema
+internal static class CorpusSchema
 {
     /// <summary>Bumped when the tables change incompatibly.</summary>
     public const string Version = "1";

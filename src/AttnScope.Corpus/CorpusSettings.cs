@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Corpus;
 
 /// <summary>What a corpus database was built with; a resumed run must match it.</summary>
-public sealed record CorpusSettings(string Model, int Layers, int Heads, IReadOnlyList<HeadRef> QkHeads, int QkTokens)
+internal sealed record CorpusSettings(string Model, int Layers, int Heads, IReadOnlyList<HeadRef> QkHeads, int QkTokens)
 {
     /// <summary>The settings as <c>corpus_info</c> rows.</summary>
     public IReadOnlyDictionary<string, string> ToInfo() => new Dictionary<string, string>

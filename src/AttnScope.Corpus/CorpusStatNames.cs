@@ -6,7 +6,7 @@ namespace AttnScope.Corpus;
 /// The per-head statistics a corpus database keeps for every sentence (columns of <c>head_stats</c>): those of
 /// <see cref="HeadStatistics"/> for an encoder's self-attention, plus <see cref="LastTokenShare"/>.
 /// </summary>
-public static class CorpusStatNames
+internal static class CorpusStatNames
 {
     /// <summary>Mean weight on the last token (the final [SEP] of a BERT input).</summary>
     public const string LastTokenShare = "last_token_share";

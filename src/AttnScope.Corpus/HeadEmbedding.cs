@@ -13,7 +13,7 @@ namespace AttnScope.Corpus;
 /// <see cref="Tsne.MaxPoints"/> points). Each point keeps its sentence and token, and each sentence its tokens and the
 /// head's attention.
 /// </summary>
-public static class HeadEmbedding
+internal static class HeadEmbedding
 {
     /// <summary>Most sentences a view samples.</summary>
     public const int MaxSentencesLimit = 5000;

@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Corpus;
 
 /// <summary>A head named as <c>L.H</c> (layer and head, both from 0).</summary>
-public readonly record struct HeadRef(int Layer, int Head)
+internal readonly record struct HeadRef(int Layer, int Head)
 {
     /// <summary>The <c>L.H</c> form.</summary>
     public override string ToString() => $"{Layer}.{Head}";

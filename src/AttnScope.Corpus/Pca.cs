@@ -6,7 +6,7 @@ namespace AttnScope.Corpus;
 /// Principal component analysis of row vectors: the data are centred, the covariance matrix (d × d) is built in
 /// double precision and its leading eigenvectors are found by the cyclic Jacobi method, then the rows are projected.
 /// </summary>
-public static class Pca
+internal static class Pca
 {
     /// <summary>The result: <see cref="Projected"/>[row][component], the unit <see cref="Components"/> and their variances, largest first.</summary>
     public sealed record Result(double[][] Projected, double[][] Components, double[] Variances, double[] Mean);

@@ -1,11 +1,11 @@
 namespace AttnScope.Corpus;
 
 /// <summary>The query and key of one sampled token at one head.</summary>
-public sealed record TokenVectors(HeadRef Head, int Token, float[] Query, float[] Key);
+internal sealed record TokenVectors(HeadRef Head, int Token, float[] Query, float[] Key);
 
 /// <summary>The attention matrix [n, n] of one head for one sentence, kept for the heads whose queries and keys are stored.</summary>
-public sealed record HeadWeights(HeadRef Head, float[] Weights);
+internal sealed record HeadWeights(HeadRef Head, float[] Weights);
 
 /// <summary>Everything stored for one finished sentence.</summary>
-public sealed record SentenceRecord(long Line, string Text, string? Pair, IReadOnlyList<string> Tokens, string? Warnings,
+internal sealed record SentenceRecord(long Line, string Text, string? Pair, IReadOnlyList<string> Tokens, string? Warnings,
     float[] Stats, IReadOnlyList<TokenVectors> Vectors, IReadOnlyList<HeadWeights> HeadWeights);

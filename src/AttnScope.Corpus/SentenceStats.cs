@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Corpus;
 
 /// <summary>The statistics of every head for one captured sentence: [layers, heads, <see cref="CorpusStatNames.All"/>].</summary>
-public static class SentenceStats
+internal static class SentenceStats
 {
     /// <summary>Computes the statistics of a capture's encoder stack.</summary>
     public static float[] Compute(AttentionCapture capture)

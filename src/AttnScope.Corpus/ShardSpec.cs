@@ -8,7 +8,7 @@ namespace AttnScope.Corpus;
 /// (n − 1) mod K = I. Every shard reads the same file and keeps the file's line numbers, so shards run anywhere and
 /// merge into one database without renumbering (<see cref="CorpusMerge"/>).
 /// </summary>
-public readonly record struct ShardSpec(int Index, int Count)
+internal readonly record struct ShardSpec(int Index, int Count)
 {
     /// <summary>The whole file.</summary>
     public static readonly ShardSpec All = new(0, 1);

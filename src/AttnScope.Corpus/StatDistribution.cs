@@ -7,7 +7,7 @@ namespace AttnScope.Corpus;
 /// Histograms of one statistic per head over all sentences of a corpus database: counts[layer][head][bin] over
 /// <see cref="Bins"/> equal bins from the statistic's minimum to its maximum, and the mean of each head.
 /// </summary>
-public sealed record StatDistribution(string Stat, float Min, float Max, int Bins, long[][][] Counts, float[][] Means, long Sentences)
+internal sealed record StatDistribution(string Stat, float Min, float Max, int Bins, long[][][] Counts, float[][] Means, long Sentences)
 {
     /// <summary>Reads the histograms of <paramref name="stat"/> with SQL over <c>head_stats</c>.</summary>
     public static StatDistribution Compute(CorpusDatabase db, string stat, int bins)

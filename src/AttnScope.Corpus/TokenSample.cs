@@ -5,7 +5,7 @@ namespace AttnScope.Corpus;
 /// when there are at most <c>perSentence</c>, else that many chosen by a generator seeded with the line number (the
 /// same positions on every run), in position order.
 /// </summary>
-public static class TokenSample
+internal static class TokenSample
 {
     /// <summary>The positions kept for a sentence of the given tokens' specialness.</summary>
     public static int[] Positions(long line, IReadOnlyList<bool> isSpecial, int perSentence)

@@ -8,7 +8,7 @@ namespace AttnScope.Corpus;
 /// affinities; gradient descent with momentum, per-coordinate gains and early exaggeration. Every O(n²) sum is exact
 /// (no Barnes-Hut tree). Seeded: the same rows and seed give the same map.
 /// </summary>
-public static class Tsne
+internal static class Tsne
 {
     /// <summary>Most rows one map takes (the affinity matrix is n × n doubles: 32 MB at 2000).</summary>
     public const int MaxPoints = 2000;

@@ -5,7 +5,7 @@ using AttnScope.Sources.Tokenization;
 namespace AttnScope.Sources;
 
 /// <summary>Wraps what a source computed for one input into the capture data model.</summary>
-public static class CaptureBuilder
+internal static class CaptureBuilder
 {
     public static AttentionCapture Build(string modelId, string architecture, string source, EncodedInput input,
         SequenceAttention result, string text, string? pair, IReadOnlyDictionary<string, string>? extra = null)

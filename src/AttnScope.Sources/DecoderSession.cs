@@ -14,7 +14,7 @@ namespace AttnScope.Sources;
 /// (segment A) then the continuation (segment B, offsets into the continuation text), with the prompt length and
 /// strategy in the metadata.
 /// </summary>
-public sealed class DecoderSession
+internal sealed class DecoderSession
 {
     public ModelFiles Files { get; }
     public TransformerModel Model { get; }

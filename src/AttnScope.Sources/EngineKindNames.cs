@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources;
 
 /// <summary>The user-facing names of the engines (<c>managed</c>, <c>onnx</c>), shared by the CLI and the web server.</summary>
-public static class EngineKindNames
+internal static class EngineKindNames
 {
     public static IReadOnlyList<string> All { get; } = ["managed", "onnx"];
 

@@ -9,7 +9,7 @@ namespace AttnScope.Sources;
 /// <c>analysis.hooks.blocks.3.hook_resid_post</c> in the file, its TransformerLens shape), so numpy users read them
 /// like any tensor.
 /// </summary>
-public static class HookCapture
+internal static class HookCapture
 {
     public const string Prefix = "hooks.";
 

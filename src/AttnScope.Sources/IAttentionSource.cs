@@ -3,7 +3,7 @@ using AttnScope.Sources.Tokenization;
 namespace AttnScope.Sources;
 
 /// <summary>Something that runs a model and reports its attention: the managed engine or ONNX Runtime.</summary>
-public interface IAttentionSource : IDisposable
+internal interface IAttentionSource : IDisposable
 {
     /// <summary><c>managed</c> or <c>onnx</c>, as written into the capture's metadata.</summary>
     string Name { get; }
@@ -12,4 +12,4 @@ public interface IAttentionSource : IDisposable
     IReadOnlyList<SequenceAttention> Run(IReadOnlyList<EncodedInput> batch, bool captureQkv);
 }
 
-public enum EngineKind { Managed, Onnx }
+internal enum EngineKind { Managed, Onnx }

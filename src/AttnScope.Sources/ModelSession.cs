@@ -9,7 +9,7 @@ namespace AttnScope.Sources;
 /// A model ready to capture: its files, config, tokenizer and one attention source (managed engine or ONNX
 /// Runtime). Opening resolves the name (extracting or downloading as needed) and loads everything once.
 /// </summary>
-public sealed class ModelSession : IDisposable
+internal sealed class ModelSession : IDisposable
 {
     public ModelFiles Files { get; }
     public BertConfig Config { get; }

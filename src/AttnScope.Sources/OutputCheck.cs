@@ -8,7 +8,7 @@ namespace AttnScope.Sources;
 /// NaN or infinite weights, a negative layer_norm_eps or huge embeddings otherwise give a capture whose attention
 /// is silently wrong; here they are one line saying what is wrong and where.
 /// </summary>
-public static class OutputCheck
+internal static class OutputCheck
 {
     /// <summary>How far an attention row's sum may be from 1 (float16 models round each weight to about 5e-4).</summary>
     public const float RowSumTolerance = 5e-3f;

@@ -7,7 +7,7 @@ namespace AttnScope.Sources;
 /// attention [layers, heads, n, n], and when asked Q/K/V [layers, heads, n, head_dim] and scaled pre-softmax
 /// scores [layers, heads, n, n] before masking.
 /// </summary>
-public sealed class SequenceAttention
+internal sealed class SequenceAttention
 {
     public required FloatTensor LastHidden { get; init; }
     public required FloatTensor Attention { get; init; }

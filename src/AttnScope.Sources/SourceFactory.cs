@@ -9,7 +9,7 @@ using AttnScope.Sources.Transformer.Families;
 namespace AttnScope.Sources;
 
 /// <summary>Builds the attention source a user asked for from a model's files.</summary>
-public static class SourceFactory
+internal static class SourceFactory
 {
     /// <summary>The managed engine, with weights from model.safetensors or, failing that, recovered from the ONNX graph.</summary>
     public static IAttentionSource Managed(ModelFiles files, BertConfig config) =>

@@ -8,7 +8,7 @@ namespace AttnScope.Analyses.Attention;
 /// max or min, then the residual connection added as (A + I) with every row normalised to sum 1 (keeping the row
 /// dimension: the identity is added to the n × n matrix, never broadcast over heads or normalised over columns).
 /// </summary>
-public static class LayerMatrices
+internal static class LayerMatrices
 {
     /// <summary>Checks that a stack can be rolled out: self-attention (queries and keys are the same tokens).</summary>
     public static AttentionStack SelfStack(AttentionCapture capture, string stack)

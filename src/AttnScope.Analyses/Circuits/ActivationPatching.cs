@@ -8,7 +8,7 @@ namespace AttnScope.Analyses.Circuits;
 /// Where one activation is patched: a head's z (<c>blocks.{l}.attn.hook_z</c>, that head's slice) or the residual
 /// stream entering a block (<c>blocks.{l}.hook_resid_pre</c>), at one position or (null) every position.
 /// </summary>
-public sealed record PatchSite(string Hook, int Layer, int? Head, int? Position)
+internal sealed record PatchSite(string Hook, int Layer, int? Head, int? Position)
 {
     public static PatchSite HeadZ(int layer, int head, int? position = null) => new(HookPoints.Z(layer), layer, head, position);
     public static PatchSite ResidPre(int layer, int? position = null) => new(HookPoints.ResidPre(layer), layer, null, position);
@@ -20,7 +20,7 @@ public sealed record PatchSite(string Hook, int Layer, int? Head, int? Position)
 /// scored as TransformerLens's tutorial normalises it, (patched − corrupted) / (clean − corrupted): 1 when the patch
 /// restores the clean behaviour, 0 when it changes nothing.
 /// </summary>
-public static class ActivationPatching
+internal static class ActivationPatching
 {
     /// <summary>Records every layer's z and resid_pre on a prompt (the source of patches).</summary>
     public static IReadOnlyDictionary<string, FloatTensor> Record(TransformerModel model, int[] ids)
@@ -137,7 +137,7 @@ public static class ActivationPatching
 /// Activation patching results: <see cref="Values"/>[layer, column] is the normalised recovery
 /// (patched − corrupted)/(clean − corrupted) of the logit difference; columns are heads or positions.
 /// </summary>
-public sealed record PatchingResult
+internal sealed record PatchingResult
 {
     public required string Kind { get; init; }
     /// <summary>What was patched, for titles.</summary>

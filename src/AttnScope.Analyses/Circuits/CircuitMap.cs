@@ -10,7 +10,7 @@ namespace AttnScope.Analyses.Circuits;
 /// <c>analysis.circuits.{Kind}</c> [rows, cols] with the labels, metric and options in its info
 /// (docs/analyses.md, "Circuits"); views draw it with a diverging colour map centred on 0 when <see cref="Signed"/>.
 /// </summary>
-public sealed record CircuitMap
+internal sealed record CircuitMap
 {
     /// <summary>Name prefix of circuit analyses in a capture.</summary>
     public const string Prefix = "circuits.";

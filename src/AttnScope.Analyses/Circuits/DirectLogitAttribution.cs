@@ -13,7 +13,7 @@ namespace AttnScope.Analyses.Circuits;
 /// position, then dotted with γ ⊙ (W_U[target] − W_U[distractor]). The norm's bias and the head's bias give a
 /// constant term. Components plus the constant sum exactly (up to rounding) to the model's logit difference.
 /// </summary>
-public static class DirectLogitAttribution
+internal static class DirectLogitAttribution
 {
     /// <param name="position">Position attributed (default: the last).</param>
     /// <exception cref="AttnScopeException">Not a pre-norm decoder LM, bad ids, a bad position or logit difference.</exception>
@@ -115,7 +115,7 @@ public static class DirectLogitAttribution
 /// <see cref="Constant"/> the final norm's bias and the head's bias. <see cref="Total"/> sums them all and equals
 /// <see cref="ModelLogitDiff"/> up to rounding.
 /// </summary>
-public sealed record DlaResult
+internal sealed record DlaResult
 {
     public required LogitDiff Diff { get; init; }
     public required int Position { get; init; }

@@ -5,7 +5,7 @@ using AttnScope.Sources.Transformer;
 namespace AttnScope.Analyses.Circuits;
 
 /// <summary>How a head's output is removed: set to zero, or to its mean over the prompt's positions.</summary>
-public enum AblationKind { Zero, Mean }
+internal enum AblationKind { Zero, Mean }
 
 /// <summary>
 /// Head ablation through the <c>attn.hook_z</c> edit: for each head in turn, its z (the attention-weighted values
@@ -13,7 +13,7 @@ public enum AblationKind { Zero, Mean }
 /// the logit difference at the last position is measured. Zero-ablating z removes exactly the head's term of
 /// W_O·z (the output bias stays). One forward pass per head.
 /// </summary>
-public static class HeadAblation
+internal static class HeadAblation
 {
     /// <exception cref="AttnScopeException">Not a decoder LM, bad ids or logit difference.</exception>
     public static HeadEffectResult Run(TransformerModel model, int[] ids, LogitDiff diff, AblationKind kind = AblationKind.Zero)
@@ -69,7 +69,7 @@ public static class HeadAblation
 /// The effect of ablating each head on a logit difference: <see cref="Effects"/>[layer, head] = ablated − clean
 /// (negative: the head helped the target over the distractor).
 /// </summary>
-public sealed record HeadEffectResult
+internal sealed record HeadEffectResult
 {
     public required string Kind { get; init; }
     /// <summary>"zero" or "mean (over positions)".</summary>

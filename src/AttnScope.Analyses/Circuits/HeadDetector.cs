@@ -5,10 +5,10 @@ using AttnScope.Sources.Transformer;
 namespace AttnScope.Analyses.Circuits;
 
 /// <summary>The head types TransformerLens's <c>detect_head</c> knows by name.</summary>
-public enum DetectedHead { PreviousToken, DuplicateToken, Induction }
+internal enum DetectedHead { PreviousToken, DuplicateToken, Induction }
 
 /// <summary>How an attention pattern is compared with a detection pattern (TransformerLens's <c>error_measure</c>).</summary>
-public enum DetectionMeasure
+internal enum DetectionMeasure
 {
     /// <summary>Σ A⊙P / Σ A: the share of the head's attention that falls where the detection pattern is 1 (TransformerLens's default).</summary>
     Mul,
@@ -24,7 +24,7 @@ public enum DetectionMeasure
 /// key 0 never set). Options: exclude the BOS column (key 0) and/or the current token (the diagonal) from the
 /// head's attention before comparing. Unlike TransformerLens, the "abs" score is not rounded to three decimals.
 /// </summary>
-public static class HeadDetector
+internal static class HeadDetector
 {
     public static string Name(DetectedHead kind) => kind switch
     {
@@ -144,7 +144,7 @@ public static class HeadDetector
 }
 
 /// <summary>Head detector scores [layers, heads] for one head type, averaged over <see cref="Prompts"/> prompts.</summary>
-public sealed record DetectorResult
+internal sealed record DetectorResult
 {
     public required DetectedHead Kind { get; init; }
     public required DetectionMeasure Measure { get; init; }

@@ -7,7 +7,7 @@ namespace AttnScope.Analyses.Circuits;
 /// The metric most circuit analyses measure: logit(<see cref="Target"/>) − logit(<see cref="Distractor"/>) at one
 /// position (the last unless an analysis says otherwise), e.g. " Mary" − " John" in the indirect-object task.
 /// </summary>
-public readonly record struct LogitDiff(int Target, int Distractor)
+internal readonly record struct LogitDiff(int Target, int Distractor)
 {
     /// <summary>Checks both ids against the model's vocabulary.</summary>
     /// <exception cref="AttnScopeException">An id out of range, or target and distractor the same token.</exception>

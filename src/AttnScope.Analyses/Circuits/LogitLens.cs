@@ -11,7 +11,7 @@ namespace AttnScope.Analyses.Circuits;
 /// <c>apply_ln_to_stack</c>, which by default divides every layer by the final residual's cached scale; at the
 /// last layer both equal the model's own logits. Rows: <c>embed</c>, then layer 0 … L−1 (after that block).
 /// </summary>
-public static class LogitLens
+internal static class LogitLens
 {
     /// <summary>Name of the variant written into results and titles.</summary>
     public const string Variant = "plain logit lens (final norm applied to each residual)";
@@ -107,7 +107,7 @@ public static class LogitLens
 /// residual after that block), each at every position. Flat arrays: top tokens [rows, m, k] most probable first,
 /// and for a chosen token its probability and rank (1 = top) [rows, m].
 /// </summary>
-public sealed record LogitLensResult
+internal sealed record LogitLensResult
 {
     public required int[] Ids { get; init; }
     public required int TopK { get; init; }

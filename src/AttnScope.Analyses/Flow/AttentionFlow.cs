@@ -10,7 +10,7 @@ namespace AttnScope.Analyses.Flow;
 /// Raw[i, j] is the maximum flow from token i at the output of the top layer to input token j, and Flow is Raw with
 /// each row normalised to sum 1. Max-flow values are exact up to float round-off (double precision throughout).
 /// </summary>
-public static class AttentionFlow
+internal static class AttentionFlow
 {
     /// <summary>
     /// Flow of one self-attention stack of a capture through its first <paramref name="outputLayer"/> layers

@@ -5,7 +5,7 @@ namespace AttnScope.Analyses.Heads;
 /// (<see cref="Candidates"/>); a head gets the role whose statistic exceeds its threshold by the largest factor,
 /// and <see cref="Mixed"/> when none does. The thresholds are this tool's choice, stated here and in docs/analyses.md.
 /// </summary>
-public static class HeadRoles
+internal static class HeadRoles
 {
     public const string PreviousToken = "previous-token";
     public const string NextToken = "next-token";

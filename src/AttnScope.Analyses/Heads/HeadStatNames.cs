@@ -1,7 +1,7 @@
 namespace AttnScope.Analyses.Heads;
 
 /// <summary>Names of the per-head statistics (docs/analyses.md defines each). Every value is a mean over query rows.</summary>
-public static class HeadStatNames
+internal static class HeadStatNames
 {
     /// <summary>Shannon entropy of a row in nats.</summary>
     public const string Entropy = "entropy";

@@ -9,7 +9,7 @@ namespace AttnScope.Analyses.Heads;
 /// decoders) and a role per head (<see cref="HeadRoles"/>). Rows are the query tokens; masked keys of causal stacks
 /// are zero in the capture and count as invisible (a row of a causal stack sees keys 0..i).
 /// </summary>
-public static class HeadStatistics
+internal static class HeadStatistics
 {
     public static HeadStatsResult Compute(AttentionCapture capture, string stack = AttentionStack.Encoder)
     {

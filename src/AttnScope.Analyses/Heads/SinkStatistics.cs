@@ -9,7 +9,7 @@ namespace AttnScope.Analyses.Heads;
 /// share on each row's largest key, whichever it is. Means run over the rows that can see more than one key:
 /// in a causal stack row 0 sees only the first token, so rows 1..n−1 (<see cref="FirstRow"/> = 1); all rows otherwise.
 /// </summary>
-public sealed record SinkStatsResult(string Stack, FloatTensor FirstToken, FloatTensor TopKey, int FirstRow, int Rows)
+internal sealed record SinkStatsResult(string Stack, FloatTensor FirstToken, FloatTensor TopKey, int FirstRow, int Rows)
 {
     public int Layers => FirstToken.Shape[0];
     public int Heads => FirstToken.Shape[1];
@@ -18,7 +18,7 @@ public sealed record SinkStatsResult(string Stack, FloatTensor FirstToken, Float
 }
 
 /// <summary>Computes <see cref="SinkStatsResult"/> from a capture's attention (nothing to run beforehand).</summary>
-public static class SinkStatistics
+internal static class SinkStatistics
 {
     public static SinkStatsResult Compute(AttentionCapture capture, string stack)
     {

@@ -10,7 +10,7 @@ namespace AttnScope.Analyses.Norms;
 /// (W_O[:, h·dh:(h+1)·dh] v_j), which is the vector the head adds to the residual stream. Since α is a scalar,
 /// ‖α_ij f_h(x_j)‖ = α_ij ‖f_h(x_j)‖.
 /// </summary>
-public static class NormAttention
+internal static class NormAttention
 {
     /// <param name="outputProjection">Optional W_O per layer, [d_model, d_model] row-major with rows = outputs
     /// (PyTorch Linear layout); d_model must equal heads × head_dim.</param>

@@ -5,7 +5,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Analyses.Norms;
 
 /// <summary>The attention output projection W_O of every layer of a BERT-family model, for norm-based attention.</summary>
-public static class OutputProjections
+internal static class OutputProjections
 {
     /// <summary>
     /// W_O per layer ([hidden, hidden], rows = outputs) of the model <paramref name="model"/> (any name

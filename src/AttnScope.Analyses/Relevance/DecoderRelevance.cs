@@ -13,7 +13,7 @@ namespace AttnScope.Analyses.Relevance;
 /// the one Transformer core's backward pass. Saliency = row t − 1 of R − I over tokens 0 … t − 1 (later tokens are 0:
 /// the model is causal).
 /// </summary>
-public sealed class DecoderRelevance
+internal sealed class DecoderRelevance
 {
     /// <summary>Largest difference allowed between the capture's attention and this model's for the same tokens.</summary>
     public const double AttentionTolerance = 1e-4;

@@ -14,7 +14,7 @@ namespace AttnScope.Analyses.Relevance;
 /// Runs the one Transformer core (its recorded forward and backward passes); reusable for many captures, not from
 /// several threads at once.
 /// </summary>
-public sealed class EmbeddingRelevance
+internal sealed class EmbeddingRelevance
 {
     /// <summary>Largest difference allowed between the capture's attention and this model's for the same tokens.</summary>
     public const double AttentionTolerance = 1e-4;

@@ -10,7 +10,7 @@ namespace AttnScope.Analyses.Relevance;
 /// model once per call. To explain many captures with one model, keep an <see cref="EmbeddingRelevance"/> or a
 /// <see cref="TranslationRelevance"/>.
 /// </summary>
-public static class GradientRelevance
+internal static class GradientRelevance
 {
     /// <summary>Which tokens of the capture's text make its embedding similar to <paramref name="compareText"/>'s (see <see cref="EmbeddingRelevance"/>).</summary>
     public static SaliencyResult ForEmbedding(ModelSession session, AttentionCapture capture, string compareText) =>

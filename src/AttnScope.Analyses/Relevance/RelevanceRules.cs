@@ -6,7 +6,7 @@ namespace AttnScope.Analyses.Relevance;
 /// Ā = mean over heads of (∇A ⊙ A)⁺: the attention weighted by the gradient of the explained output, negative
 /// contributions dropped, then averaged.
 /// </summary>
-public static class RelevanceRules
+internal static class RelevanceRules
 {
     /// <summary>Ā [queries, keys] = mean_h(max(0, ∇A ⊙ A)) from one layer's attention and gradient, both [heads, queries, keys].</summary>
     public static double[] WeightedAttention(ReadOnlySpan<double> attention, ReadOnlySpan<double> gradient, int heads, int queries, int keys)

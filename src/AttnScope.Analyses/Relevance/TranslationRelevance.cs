@@ -16,7 +16,7 @@ namespace AttnScope.Analyses.Relevance;
 /// the end of sentence on the last row). Uses the core's float32 forward and backward passes; not for use while the
 /// model is training.
 /// </summary>
-public sealed class TranslationRelevance
+internal sealed class TranslationRelevance
 {
     /// <summary>Largest difference allowed between the capture's attention and this model's for the same tokens.</summary>
     public const double AttentionTolerance = 1e-4;

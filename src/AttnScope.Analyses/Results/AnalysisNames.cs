@@ -4,7 +4,7 @@ namespace AttnScope.Analyses.Results;
 /// Names under which analyses are kept in a capture (tensor <c>analysis.{name}</c>); docs/analyses.md describes
 /// each tensor's shape and info. Per-stack analyses are named <c>{stack}.{kind}</c>.
 /// </summary>
-public static class AnalysisNames
+internal static class AnalysisNames
 {
     public const string Rollout = "rollout";
     public const string Flow = "flow";

@@ -8,7 +8,7 @@ namespace AttnScope.Analyses.Results;
 /// at the output of layer l (through layers 0..l) to the input tokens, [layers, queries, keys] — so flow can be
 /// animated over layers like rollout. With <see cref="Rows"/> set only those output tokens were computed.
 /// </summary>
-public sealed record FlowLayersResult(string Stack, FloatTensor Flows, IReadOnlyList<int>? Rows = null)
+internal sealed record FlowLayersResult(string Stack, FloatTensor Flows, IReadOnlyList<int>? Rows = null)
 {
     public int Steps => Flows.Shape[0];
 

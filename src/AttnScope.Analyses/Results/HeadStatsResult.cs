@@ -8,7 +8,7 @@ namespace AttnScope.Analyses.Results;
 /// <see cref="StatNames"/>; <see cref="Roles"/>[layer][head] is the role given by the documented thresholds
 /// (docs/analyses.md), e.g. <c>previous-token</c>, <c>sink</c>, <c>broad</c>, or <c>mixed</c> when none fits.
 /// </summary>
-public sealed record HeadStatsResult(string Stack, IReadOnlyList<string> StatNames, FloatTensor Stats, IReadOnlyList<IReadOnlyList<string>> Roles)
+internal sealed record HeadStatsResult(string Stack, IReadOnlyList<string> StatNames, FloatTensor Stats, IReadOnlyList<IReadOnlyList<string>> Roles)
 {
     public int Layers => Stats.Shape[0];
     public int Heads => Stats.Shape[1];

@@ -8,7 +8,7 @@ namespace AttnScope.Analyses.Results;
 /// f(x_j) the value vector of key j in head h (<see cref="Vectors"/> = <c>value</c>) or the value vector carried through
 /// that head's slice of the output projection (<c>value_output</c>). Same shape as the attention, [L, H, Q, K].
 /// </summary>
-public sealed record NormAttentionResult(string Stack, string Vectors, FloatTensor Norms)
+internal sealed record NormAttentionResult(string Stack, string Vectors, FloatTensor Norms)
 {
     public CaptureAnalysis ToAnalysis() => new(AnalysisNames.Of(Stack, AnalysisNames.Norm), Norms,
         new JsonObject { ["stack"] = Stack, ["vectors"] = Vectors });

@@ -10,7 +10,7 @@ namespace AttnScope.Analyses.Results;
 /// <see cref="Info"/> says what the output was: <c>target</c> = <c>cosine</c> (with <c>compare_text</c> and
 /// <c>similarity</c>) or <c>log_prob</c> (with <c>target_index</c>, <c>target_token</c> and <c>log_prob</c>).
 /// </summary>
-public sealed record SaliencyResult(FloatTensor Source, FloatTensor? Target, IReadOnlyDictionary<string, FloatTensor> Relevance, JsonObject Info)
+internal sealed record SaliencyResult(FloatTensor Source, FloatTensor? Target, IReadOnlyDictionary<string, FloatTensor> Relevance, JsonObject Info)
 {
     public IEnumerable<CaptureAnalysis> ToAnalyses()
     {

@@ -11,7 +11,7 @@ namespace AttnScope.Analyses.Rollout;
 /// J_l[i, j] is how much of token i's representation after layer l traces back to input token j. Every J_l keeps
 /// rows that sum to 1; the joint attention after every layer is kept so it can be animated over layers.
 /// </summary>
-public static class AttentionRollout
+internal static class AttentionRollout
 {
     public static RolloutResult Compute(AttentionCapture capture, string stack = AttentionStack.Encoder,
         HeadFusion fusion = HeadFusion.Mean, float discardRatio = 0f, int startLayer = 0)

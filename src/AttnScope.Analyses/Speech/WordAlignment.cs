@@ -4,10 +4,10 @@ using AttnScope.Sources.Audio;
 namespace AttnScope.Analyses.Speech;
 
 /// <summary>One word of a transcript placed in time: its tokens (indices into the capture's target tokens) and its span.</summary>
-public sealed record AlignedWord(string Text, int FirstToken, int TokenCount, double Start, double End);
+internal sealed record AlignedWord(string Text, int FirstToken, int TokenCount, double Start, double End);
 
 /// <summary>The alignment: the matrix DTW ran on [rows, frames], the monotone path (row, frame) and the words.</summary>
-public sealed record SpeechAlignment(float[,] Matrix, IReadOnlyList<(int Row, int Frame)> Path, IReadOnlyList<AlignedWord> Words, int FirstRow,
+internal sealed record SpeechAlignment(float[,] Matrix, IReadOnlyList<(int Row, int Frame)> Path, IReadOnlyList<AlignedWord> Words, int FirstRow,
     IReadOnlyList<(int Layer, int Head)> Heads);
 
 /// <summary>
@@ -19,7 +19,7 @@ public sealed record SpeechAlignment(float[,] Matrix, IReadOnlyList<(int Row, in
 /// start of the row after its last token; each encoder frame is 20 ms. Words are tokens merged until a token that begins
 /// with a space, is punctuation, or is special.
 /// </summary>
-public static class WordAlignment
+internal static class WordAlignment
 {
     public const int MedianWidth = 7;
 

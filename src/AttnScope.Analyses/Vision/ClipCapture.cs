@@ -16,7 +16,7 @@ namespace AttnScope.Analyses.Vision;
 /// CLIP's towers never attend to each other, so "which patches go with this word" is asked of the model as that
 /// one-word text's similarity. Metadata <c>clip.similarity</c> and <c>clip.word_similarity</c>.
 /// </summary>
-public static class ClipCapture
+internal static class ClipCapture
 {
     public const string TextRelevance = "clip.text_relevance", ImageRelevance = "clip.image_relevance", WordRelevance = "clip.word_relevance";
     /// <summary>Words beyond this many get no per-word map (each is one more pass of both towers).</summary>

@@ -5,7 +5,7 @@ using AttnScope.Sources.Vision;
 namespace AttnScope.Analyses.Vision;
 
 /// <summary>Relevance of an image–text similarity: over the text tokens (the EOS row) and over the patches (the [CLS] row).</summary>
-public sealed record ClipRelevanceResult(float[] Text, PatchMap Image, int EosIndex, float Similarity);
+internal sealed record ClipRelevanceResult(float[] Text, PatchMap Image, int EosIndex, float Similarity);
 
 /// <summary>
 /// Chefer, Gur &amp; Wolf 2021's bi-modal rule for CLIP, each tower on its own (CLIP's towers never attend to each
@@ -13,7 +13,7 @@ public sealed record ClipRelevanceResult(float[] Text, PatchMap Image, int EosIn
 /// (<see cref="ClipModel.SimilarityGradients"/>). The text relevance is R's EOS row (the pooled token), the image
 /// relevance R's [CLS] row over the patches (the class token itself left out).
 /// </summary>
-public static class ClipRelevance
+internal static class ClipRelevance
 {
     public static ClipRelevanceResult Compute(ClipModel model, FloatTensor pixels, int[] ids)
     {

@@ -4,13 +4,13 @@ using AttnScope.Sources.Vision;
 namespace AttnScope.Analyses.Vision;
 
 /// <summary>Pointing-game figures of one explanation method over a set of images.</summary>
-public sealed record PointingScore(string Method, int Hits, int Images)
+internal sealed record PointingScore(string Method, int Hits, int Images)
 {
     public double HitRate => Images == 0 ? 0 : (double)Hits / Images;
 }
 
 /// <summary>The pointing game's outcome: per method, with the model's accuracy and the chance level.</summary>
-public sealed record PointingReport(IReadOnlyList<PointingScore> Scores, double Accuracy, double ChanceHitRate, int Images);
+internal sealed record PointingReport(IReadOnlyList<PointingScore> Scores, double Accuracy, double ChanceHitRate, int Images);
 
 /// <summary>
 /// The pointing game (Zhang et al. 2016) on images where the object's box is known: a map scores a hit when its
@@ -19,7 +19,7 @@ public sealed record PointingReport(IReadOnlyList<PointingScore> Scores, double 
 /// chance level is the expected hit rate of a patch picked uniformly at random (the share of patches that overlap
 /// the box, averaged over the images).
 /// </summary>
-public static class PointingGame
+internal static class PointingGame
 {
     public static readonly string[] Methods = ["raw attention (CLS, last layer)", "rollout", "relevance"];
 

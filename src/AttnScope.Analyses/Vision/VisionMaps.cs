@@ -6,13 +6,13 @@ using AttnScope.Sources.Vision;
 namespace AttnScope.Analyses.Vision;
 
 /// <summary>A map over the patch grid [rows, cols] with what it shows.</summary>
-public sealed record PatchMap(float[] Values, int Rows, int Cols, string Title);
+internal sealed record PatchMap(float[] Values, int Rows, int Cols, string Title);
 
 /// <summary>
 /// Maps over an image's patch grid from a vision capture: the attention of one query token (the class token, or
 /// a patch) per head or averaged, attention rollout, and gradient relevance (Chefer et al. 2021).
 /// </summary>
-public static class VisionMaps
+internal static class VisionMaps
 {
     /// <summary>
     /// Attention of <paramref name="query"/> over the patches in one layer: one map per head, or the mean of the heads

@@ -6,7 +6,7 @@ namespace AttnScope.Capture.Io;
 /// replaced this way: a character device or a named pipe (<c>-o /dev/null</c>, <c>-o /dev/stdout</c>) is written
 /// straight, since renaming onto it would replace the device node itself; anything else is refused.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>The suffix of the temporary files this class writes (<c>.NAME.XXXXXXXX.tmp</c> beside the target).</summary>
     public const string TemporarySuffix = ".tmp";

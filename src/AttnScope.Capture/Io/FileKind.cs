@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace AttnScope.Capture.Io;
 
 /// <summary>What a path names, as far as writing it is concerned.</summary>
-public enum FileKind
+internal enum FileKind
 {
     /// <summary>Nothing is there (or a symbolic link that leads nowhere).</summary>
     Absent,
@@ -24,7 +24,7 @@ public enum FileKind
 /// runtime's own native layer (<c>SystemNative_Stat</c> in libSystem.Native, which ships with every .NET runtime and
 /// returns the same platform-neutral record on every Unix), following symbolic links as opening the path would.
 /// </summary>
-public static partial class FileKinds
+internal static partial class FileKinds
 {
     private const int TypeMask = 0xF000, Fifo = 0x1000, Char = 0x2000, Dir = 0x4000, Block = 0x6000, Regular = 0x8000;
 

@@ -1,7 +1,7 @@
 namespace AttnScope.Capture.Long;
 
 /// <summary>How a long capture stores the attention rows of its chosen heads.</summary>
-public enum AttentionStorage
+internal enum AttentionStorage
 {
     /// <summary>float32, exact.</summary>
     F32,
@@ -12,7 +12,7 @@ public enum AttentionStorage
 }
 
 /// <summary>Encoding and decoding of attention probabilities for each <see cref="AttentionStorage"/>.</summary>
-public static class AttentionQuantizer
+internal static class AttentionQuantizer
 {
     /// <summary>The safetensors dtype of a storage.</summary>
     public static string DType(AttentionStorage s) => s switch { AttentionStorage.F16 => "F16", AttentionStorage.U8 => "U8", _ => "F32" };

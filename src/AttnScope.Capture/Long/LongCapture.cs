@@ -10,7 +10,7 @@ namespace AttnScope.Capture.Long;
 /// value by value as they are read). Serves rectangular tiles of block maxima or means at any power-of-two block
 /// size: from the pyramid, or computed from a chosen head's rows.
 /// </summary>
-public sealed class LongCapture : IDisposable
+internal sealed class LongCapture : IDisposable
 {
     /// <summary>Most cells one tile may hold.</summary>
     public const int MaxTileCells = 1 << 20;

@@ -8,7 +8,7 @@ namespace AttnScope.Capture.Long;
 /// what storage, and the block sizes of the pyramid. Writer and reader both derive every tensor name, dtype and
 /// shape from it.
 /// </summary>
-public sealed record LongCaptureLayout
+internal sealed record LongCaptureLayout
 {
     /// <summary>The format id in the metadata.</summary>
     public const string FormatId = "attnscope.long/1";

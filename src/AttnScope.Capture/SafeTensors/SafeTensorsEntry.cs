@@ -1,7 +1,7 @@
 namespace AttnScope.Capture.SafeTensors;
 
 /// <summary>One tensor's header entry: dtype, shape and byte range within the data section.</summary>
-public sealed record SafeTensorsEntry(string Name, string DType, int[] Shape, long Begin, long End)
+internal sealed record SafeTensorsEntry(string Name, string DType, int[] Shape, long Begin, long End)
 {
     public long ElementCount
     {

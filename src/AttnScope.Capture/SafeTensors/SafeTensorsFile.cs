@@ -10,7 +10,7 @@ namespace AttnScope.Capture.SafeTensors;
 /// inside the data section, no overlap. A file opened by path is memory-mapped: only the header is read up
 /// front, and a tensor's bytes are paged in when it is first read.
 /// </summary>
-public sealed unsafe class SafeTensorsFile : IDisposable
+internal sealed unsafe class SafeTensorsFile : IDisposable
 {
     /// <summary>Headers larger than this are refused (the format's own reference implementation uses 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;

@@ -6,7 +6,7 @@ using AttnScope.Training.Checkpoints;
 
 namespace AttnScope.Cli;
 
-public static partial class AnalyzeCommand
+internal static partial class AnalyzeCommand
 {
 
     /// <summary>

@@ -13,7 +13,7 @@ namespace AttnScope.Cli;
 /// <c>attnscope analyze CAPTURE [--rollout] [--flow] [--heads] [--norm] [--relevance ...] [-o OUT]</c>: computes
 /// analyses and keeps them in the capture (in place unless -o names another file), where views and the viewer find them.
 /// </summary>
-public static partial class AnalyzeCommand
+internal static partial class AnalyzeCommand
 {
     public sealed record Options
     {

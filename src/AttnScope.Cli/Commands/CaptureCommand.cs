@@ -5,7 +5,7 @@ using AttnScope.Sources;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope capture --model M --text T [--text-pair T2] [--engine managed|onnx] [--qkv] -o FILE</c></summary>
-public static class CaptureCommand
+internal static class CaptureCommand
 {
     public static Option<string> ModelOption() => new("--model", "-m")
     {

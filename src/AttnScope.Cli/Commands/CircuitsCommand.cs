@@ -12,7 +12,7 @@ namespace AttnScope.Cli;
 /// docs/analyses.md ("Circuits") on a decoder language model. <c>-o</c> ending in .png, .svg or .pdf draws the map;
 /// ending in .safetensors writes a capture of the (clean) text with the maps kept as <c>circuits.*</c> analyses.
 /// </summary>
-public static class CircuitsCommand
+internal static class CircuitsCommand
 {
     private sealed record Common(Option<string> Model, Option<string> Output, Option<float> Scale);
 

@@ -9,7 +9,7 @@ namespace AttnScope.Cli;
 /// <c>attnscope corpus --input FILE --out DB [--model M] [--qk-heads L.H,...]</c>: per-head statistics of every
 /// sentence of a file in a DuckDB database (resumable); subcommands <c>query</c>, <c>export</c>, <c>plot</c>, <c>view</c>.
 /// </summary>
-public static class CorpusCommand
+internal static class CorpusCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -4,7 +4,7 @@ using AttnScope.Corpus;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope corpus export DB --out DIR</c>: every table as a Parquet file.</summary>
-public static class CorpusExportCommand
+internal static class CorpusExportCommand
 {
     public static Command Create(CliOutput output)
     {

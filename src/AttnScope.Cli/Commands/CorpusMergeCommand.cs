@@ -4,7 +4,7 @@ using AttnScope.Corpus;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope corpus merge --out DB SHARD.duckdb...</c>: shard databases into one.</summary>
-public static class CorpusMergeCommand
+internal static class CorpusMergeCommand
 {
     public static Command Create(CliOutput output)
     {

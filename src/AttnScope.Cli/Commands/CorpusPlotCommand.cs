@@ -7,7 +7,7 @@ using AttnScope.Views.Static;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope corpus plot DB --stat entropy -o grid.png</c>: a statistic's distribution per layer × head.</summary>
-public static class CorpusPlotCommand
+internal static class CorpusPlotCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -7,7 +7,7 @@ namespace AttnScope.Cli;
 /// Shows a corpus run's progress: a Spectre.Console bar with rate and time left on an interactive terminal, else one
 /// plain line on standard error at the start, after the first committed batch, then at most every few seconds (and at the end), which logs and tests can read.
 /// </summary>
-public static class CorpusProgressDisplay
+internal static class CorpusProgressDisplay
 {
     /// <summary>Seconds between plain progress lines.</summary>
     public const double PlainInterval = 2;

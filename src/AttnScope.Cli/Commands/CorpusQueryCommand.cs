@@ -6,7 +6,7 @@ using AttnScope.Corpus;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope corpus query DB "SELECT ..."</c>: runs SQL on a corpus database (read-only) and prints a table.</summary>
-public static class CorpusQueryCommand
+internal static class CorpusQueryCommand
 {
     /// <summary>Widest cell printed; longer values end in an ellipsis.</summary>
     public const int MaxCellWidth = 60;

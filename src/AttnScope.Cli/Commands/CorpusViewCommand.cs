@@ -6,7 +6,7 @@ using AttnScope.Web.Offline;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope corpus view DB --head L.H -o page.html</c>: the query/key scatter of a head as an offline page.</summary>
-public static class CorpusViewCommand
+internal static class CorpusViewCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -14,7 +14,7 @@ namespace AttnScope.Cli;
 /// writes the capture, the static views (one head, all heads of a layer, the model view, an animation over layers)
 /// and the offline interactive page into a folder, then says what it wrote.
 /// </summary>
-public static class DemoCommand
+internal static class DemoCommand
 {
     public const string TextA = "The cat sat on the mat because it was tired.";
     public const string TextB = "It fell asleep in the warm afternoon sun.";

@@ -10,7 +10,7 @@ namespace AttnScope.Cli;
 
 /// <summary><c>attnscope evaluate RUN [--corpus builtin|PATH] [--beam N] [--limit N] [--output FILE] [--threads N]</c>: held-out BLEU
 /// and cross-attention AER; --output writes every translation, one a line in the order of the test set.</summary>
-public static class EvaluateCommand
+internal static class EvaluateCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -10,7 +10,7 @@ namespace AttnScope.Cli;
 /// continues the prompt with a decoder language model (key/value cache), printing the continuation as it comes,
 /// and saves the attention of every step as one capture.
 /// </summary>
-public static class GenerateCommand
+internal static class GenerateCommand
 {
     public static Command Create(CliOutput output)
     {

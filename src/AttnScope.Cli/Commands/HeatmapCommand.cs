@@ -5,7 +5,7 @@ using AttnScope.Views.Static;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope heatmap CAPTURE --layer L --head H -o FILE.png|.svg</c>: one readable single-head heatmap.</summary>
-public static class HeatmapCommand
+internal static class HeatmapCommand
 {
     public static Command Create(CliOutput output)
     {

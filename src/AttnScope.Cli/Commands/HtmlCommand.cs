@@ -8,7 +8,7 @@ using AttnScope.Web.Offline;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope html CAPTURE -o view.html</c>: the interactive viewer as one self-contained, offline page.</summary>
-public static class HtmlCommand
+internal static class HtmlCommand
 {
     /// <summary>Whether the file is a long capture; anything unreadable is left to the ordinary loader to explain.</summary>
     private static bool IsLong(string path)

@@ -9,7 +9,7 @@ namespace AttnScope.Cli;
 /// <c>attnscope inspect FILE</c>: a readable summary of a capture: model, texts, a generation, stacks (with shared
 /// key/value heads), analyses, attention sinks per layer × head, tokens.
 /// </summary>
-public static class InspectCommand
+internal static class InspectCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -9,7 +9,7 @@ namespace AttnScope.Cli;
 /// The analysis views of <c>attnscope render</c> (<c>--view rollout|flow|saliency|saliency-bars|roles|norm|norm-heads</c>):
 /// which options apply to which view, and the drawing through <see cref="AnalysisRenderer"/>.
 /// </summary>
-public static class RenderAnalysisView
+internal static class RenderAnalysisView
 {
     /// <summary>The attention view, or the analysis view, a <c>--view</c> names; neither is a user error listing both.</summary>
     public static (ViewKind Kind, AnalysisView? Analysis) Parse(string text)

@@ -9,7 +9,7 @@ namespace AttnScope.Cli;
 /// <c>attnscope render CAPTURE --view head|heads|layers|model ... -o FILE.png|.svg|.pdf|.gif</c>: every static view,
 /// and an animation over layers (or, with <c>--animate steps</c>, over generation steps) when the output is a .gif.
 /// </summary>
-public static class RenderCommand
+internal static class RenderCommand
 {
     public static Command Create(CliOutput output)
     {

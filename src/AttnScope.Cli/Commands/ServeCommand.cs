@@ -5,7 +5,7 @@ using AttnScope.Web.Server;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope serve [--model M] [--captures DIR] [--port N] [--host ADDR --allow-remote] [--max-tokens N]</c>: the interactive viewer.</summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -12,7 +12,7 @@ namespace AttnScope.Cli;
 /// <c>attnscope capture --model DIR --audio FILE.wav [--max-new N] -o CAP</c> (greedy transcription through a Whisper
 /// model with every attention) and <c>attnscope speech CAP --view cross|align [--layer L] [--head H] -o OUT.png</c>.
 /// </summary>
-public static class SpeechCommand
+internal static class SpeechCommand
 {
     public static int Capture(CliOutput output, string modelDir, string audioPath, string path, int maxNew, string language)
     {

@@ -8,7 +8,7 @@ namespace AttnScope.Cli;
 
 /// <summary><c>attnscope train --corpus builtin|PATH [--src en --tgt de] [--valid FILE] --out RUN [--minutes N | --steps N] [--resume]</c>.
 /// Ctrl-C and SIGTERM both stop the run cleanly: a checkpoint, the stop line and how to resume.</summary>
-public static class TrainCommand
+internal static class TrainCommand
 {
     public static Command Create(CliOutput output)
     {

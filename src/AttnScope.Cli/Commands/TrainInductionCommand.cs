@@ -14,7 +14,7 @@ namespace AttnScope.Cli;
 /// trains a 2-layer attention-only decoder on sequences with repeated segments, scores every head on
 /// TransformerLens's repeated-token test at each checkpoint, and animates the induction scores across checkpoints.
 /// </summary>
-public static class TrainInductionCommand
+internal static class TrainInductionCommand
 {
     public static Command Create(CliOutput output)
     {
@@ -87,7 +87,7 @@ public static class TrainInductionCommand
 }
 
 /// <summary>The induction-score animation: one frame per checkpoint, induction and previous-token grids side by side.</summary>
-public static class InductionAnimation
+internal static class InductionAnimation
 {
     /// <summary>The figure of one checkpoint.</summary>
     public static HeadScoreGridLayout Layout(InductionCheckpoint c, InductionRunOptions o, FontSet fonts) =>

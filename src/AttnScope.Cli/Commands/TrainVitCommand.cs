@@ -14,7 +14,7 @@ namespace AttnScope.Cli;
 /// to name the shape in generated images, saves it as a Hugging Face ViT folder with a few example images, and plays
 /// the pointing game on fresh images (raw attention, rollout, relevance).
 /// </summary>
-public static class TrainVitCommand
+internal static class TrainVitCommand
 {
     public static Command Create(CliOutput output)
     {

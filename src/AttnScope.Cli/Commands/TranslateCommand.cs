@@ -10,7 +10,7 @@ namespace AttnScope.Cli;
 /// <summary><c>attnscope translate RUN --text "..." [--beam 4] [--animate out.gif] [--capture cap.safetensors]</c>, or
 /// <c>attnscope translate RUN --input FILE [--output FILE] [--threads N]</c>: every line of a file with the model loaded
 /// once and the sentences shared among threads.</summary>
-public static class TranslateCommand
+internal static class TranslateCommand
 {
     public static Command Create(CliOutput output)
     {

@@ -10,7 +10,7 @@ namespace AttnScope.Cli;
 /// <see cref="AnimationWriter"/>: step by step while a translation is produced (frame t: the new target token and
 /// what it attended to in the source), and across training (the probe sentence at every checkpoint).
 /// </summary>
-public static class TranslationAnimation
+internal static class TranslationAnimation
 {
     /// <summary>Decoding frames from a translation capture: one per produced piece (and the end of sentence).</summary>
     public static List<AnimationFrame> DecodingFrames(AttentionCapture capture, int layer, string modelName)

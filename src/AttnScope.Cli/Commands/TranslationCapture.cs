@@ -4,7 +4,7 @@ using AttnScope.Training.Decoding;
 namespace AttnScope.Cli;
 
 /// <summary><c>attnscope capture --model RUN_FOLDER --text ...</c>: translate (beam 4) and save the encoder, decoder and cross attention.</summary>
-public static class TranslationCapture
+internal static class TranslationCapture
 {
     public static int Run(CliOutput output, string runFolder, string text, string path)
     {

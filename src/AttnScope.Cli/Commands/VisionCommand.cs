@@ -12,7 +12,7 @@ namespace AttnScope.Cli;
 /// <c>attnscope vision CAP --view heads|rollout|relevance|animate [--layer L] [--query cls|R,C] [--model DIR] -o OUT</c>:
 /// maps over the image's patch grid drawn on the image.
 /// </summary>
-public static class VisionCommand
+internal static class VisionCommand
 {
     public static int Capture(CliOutput output, string modelName, string imagePath, string path, string? text = null)
     {

@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Audio;
 /// norm='slaney'), float32), then log10(max(mel, 1e-10)), clamped below at its maximum − 8, and (x + 4) / 4.
 /// The DFT is evaluated directly in double precision (the reference uses float32 FFTs; the result agrees within 1e-4).
 /// </summary>
-public static class LogMel
+internal static class LogMel
 {
     public const int SampleRate = 16000, NFft = 400, Hop = 160, ChunkSamples = 480_000;
     public const int Bins = NFft / 2 + 1;

@@ -11,7 +11,7 @@ namespace AttnScope.Sources.Audio;
 /// 160 phases); otherwise each tap is computed on the fly. Samples outside the input count as 0. Equal rates return
 /// a copy.
 /// </summary>
-public static class Resampler
+internal static class Resampler
 {
     public const int ZeroCrossings = 16;
     public const double Beta = 8.6;

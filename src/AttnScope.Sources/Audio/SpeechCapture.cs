@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Audio;
 /// target tokens are the decoder inputs: the prompt, then every produced token (row t of decoder and cross is the step
 /// that fed token t and predicted token t + 1).
 /// </summary>
-public sealed record SpeechLayout(FloatTensor Mel, double AudioSeconds, int PromptLength, IReadOnlyList<(int Layer, int Head)>? AlignmentHeads, string Transcript)
+internal sealed record SpeechLayout(FloatTensor Mel, double AudioSeconds, int PromptLength, IReadOnlyList<(int Layer, int Head)>? AlignmentHeads, string Transcript)
 {
     public const string MelAnalysis = "speech.mel";
     /// <summary>Seconds per encoder frame (two 10 ms mel frames).</summary>
@@ -57,7 +57,7 @@ public sealed record SpeechLayout(FloatTensor Mel, double AudioSeconds, int Prom
 }
 
 /// <summary>Runs audio through a <see cref="WhisperModel"/> into a capture (see <see cref="SpeechLayout"/>).</summary>
-public static class SpeechCapture
+internal static class SpeechCapture
 {
     /// <summary>Transcribes a clip greedily and records every attention: encoder over frames, decoder, cross (tokens → frames).</summary>
     public static AttentionCapture Capture(WhisperModel model, AudioClip clip, string audioPath, string modelId, int maxNew, string language = "en")

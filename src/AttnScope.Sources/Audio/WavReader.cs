@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Audio;
 
 /// <summary>Mono samples in [−1, 1] (float) at a sample rate.</summary>
-public sealed record AudioClip(float[] Samples, int SampleRate)
+internal sealed record AudioClip(float[] Samples, int SampleRate)
 {
     public double Seconds => (double)Samples.Length / SampleRate;
 }
@@ -14,7 +14,7 @@ public sealed record AudioClip(float[] Samples, int SampleRate)
 /// any channel count (mixed down to mono by the mean of the channels). Every header size is checked against the
 /// file before anything is allocated; a malformed file gives one line naming what is wrong.
 /// </summary>
-public static class WavReader
+internal static class WavReader
 {
     /// <summary>Longest input read: one hour at 48 kHz (a larger file is refused before its samples are read).</summary>
     public const long MaxFrames = 48_000L * 3600;

@@ -9,7 +9,7 @@ using AttnScope.Sources.Transformer.Families;
 namespace AttnScope.Sources.Audio;
 
 /// <summary>A greedy transcription with every step's attention (rows = decoder inputs: the prompt, then each produced token).</summary>
-public sealed class WhisperTranscript
+internal sealed class WhisperTranscript
 {
     /// <summary>Prompt and produced ids.</summary>
     public required int[] Ids { get; init; }
@@ -32,7 +32,7 @@ public sealed class WhisperTranscript
 /// whose rows enter the encoder stack as input rows; the decoder stack cross-attends to the encoder's output. Greedy
 /// decoding runs the decoder with the key/value cache (the encoder's keys and values projected once).
 /// </summary>
-public sealed class WhisperModel
+internal sealed class WhisperModel
 {
     public TransformerModel Encoder { get; }
     public TransformerModel Decoder { get; }

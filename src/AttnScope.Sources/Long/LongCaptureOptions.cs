@@ -4,7 +4,7 @@ using AttnScope.Capture.Long;
 namespace AttnScope.Sources.Long;
 
 /// <summary>What a long capture keeps: storage of the rows, which layers and heads keep rows, and whether to build a pyramid.</summary>
-public sealed record LongCaptureOptions
+internal sealed record LongCaptureOptions
 {
     /// <summary>Storage of the chosen heads' rows.</summary>
     public AttentionStorage Storage { get; init; } = AttentionStorage.F32;

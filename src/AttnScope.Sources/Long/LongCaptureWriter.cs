@@ -14,7 +14,7 @@ namespace AttnScope.Sources.Long;
 /// maxima and sums) for every head. Nothing of size tokens² is held in memory. The header is written first (every
 /// size is known up front); the file appears under its name only when <see cref="Finish"/> succeeds.
 /// </summary>
-public sealed class LongCaptureWriter : IAttentionRowSink, IDisposable
+internal sealed class LongCaptureWriter : IAttentionRowSink, IDisposable
 {
     /// <summary>Memory the pyramid accumulators may take (two floats per finest cell per head).</summary>
     public const long MaxAccumulatorBytes = 6L << 30;

@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Models;
 
 /// <summary>Hyper-parameters of a BERT-family encoder (BERT, MiniLM, RoBERTa-style configs).</summary>
-public sealed record BertConfig
+internal sealed record BertConfig
 {
     public string ModelType { get; init; } = "bert";
     public int HiddenSize { get; init; }

@@ -4,7 +4,7 @@ namespace AttnScope.Sources.Models;
 /// Where AttnScope keeps extracted and downloaded models: <c>$ATTNSCOPE_CACHE</c> if set, else
 /// <c>$XDG_CACHE_HOME/attnscope</c>, else <c>~/.cache/attnscope</c>.
 /// </summary>
-public static class CacheDirectory
+internal static class CacheDirectory
 {
     public const string EnvironmentVariable = "ATTNSCOPE_CACHE";
 

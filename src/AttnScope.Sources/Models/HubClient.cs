@@ -13,7 +13,7 @@ namespace AttnScope.Sources.Models;
 /// else <c>HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>.
 /// <c>HF_HUB_OFFLINE=1</c> uses the cache only; <c>HF_TOKEN</c> is sent for gated or private models.
 /// </summary>
-public sealed partial class HubClient
+internal sealed partial class HubClient
 {
     public const string DefaultEndpoint = "https://huggingface.co";
 

@@ -1,7 +1,7 @@
 namespace AttnScope.Sources.Models;
 
 /// <summary>Where a named model's files are on disk, once resolved (and downloaded or extracted if needed).</summary>
-public sealed record ModelFiles
+internal sealed record ModelFiles
 {
     /// <summary>The name the user gave (<c>minilm</c>, a path, <c>hf:org/name@rev</c>).</summary>
     public required string Id { get; init; }

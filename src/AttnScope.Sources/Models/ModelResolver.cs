@@ -7,7 +7,7 @@ namespace AttnScope.Sources.Models;
 /// <c>.onnx</c> file (vocab.txt and an optional config.json beside it), or <c>hf:ORG/NAME[@revision]</c>
 /// (downloaded once into the Hub cache).
 /// </summary>
-public static class ModelResolver
+internal static class ModelResolver
 {
     public static ModelFiles Resolve(string name, HubClient? hub = null)
     {

@@ -9,7 +9,7 @@ namespace AttnScope.Sources.Models;
 /// Loads a Hugging Face model.safetensors (F32, F16 or BF16) into a <see cref="WeightStore"/> as float32, or a
 /// sharded checkpoint through its model.safetensors.index.json.
 /// </summary>
-public static partial class SafetensorsWeights
+internal static partial class SafetensorsWeights
 {
     public static WeightStore Load(string path)
     {

@@ -7,7 +7,7 @@ namespace AttnScope.Sources.Models;
 /// <c>embeddings.word_embeddings.weight</c>, <c>encoder.layer.0.attention.self.query.weight</c>.
 /// Linear weights use PyTorch's layout [out_features, in_features].
 /// </summary>
-public sealed class WeightStore
+internal sealed class WeightStore
 {
     private readonly Dictionary<string, FloatTensor> _tensors = new(StringComparer.Ordinal);
 

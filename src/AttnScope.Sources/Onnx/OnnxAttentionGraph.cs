@@ -6,7 +6,7 @@ namespace AttnScope.Sources.Onnx;
 /// The values around one attention layer's Softmax: probabilities (the Softmax output), and when they can be
 /// located, the scaled pre-softmax scores (before the mask is added) and the per-head Q, Kᵀ (or K) and V.
 /// </summary>
-public sealed record OnnxAttentionLayer(
+internal sealed record OnnxAttentionLayer(
     int Layer,
     string SoftmaxNode,
     string Probabilities,
@@ -21,7 +21,7 @@ public sealed record OnnxAttentionLayer(
 /// in topological (= layer) order. Fused attention operators are reported as errors, since their probabilities
 /// never appear as a tensor.
 /// </summary>
-public static class OnnxAttentionGraph
+internal static class OnnxAttentionGraph
 {
     /// <summary>Operators that compute attention internally (no Softmax tensor to capture).</summary>
     public static readonly string[] FusedAttentionOps =

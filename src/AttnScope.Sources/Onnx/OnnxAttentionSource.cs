@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Onnx;
 /// layer: the attention Softmax outputs are exposed as extra graph outputs. Optionally captures the scaled
 /// pre-softmax scores and per-head Q/K/V where the graph shows them.
 /// </summary>
-public sealed class OnnxAttentionSource : IDisposable
+internal sealed class OnnxAttentionSource : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly List<(string Name, InputRole Role, OnnxDataType Type)> _inputs = [];

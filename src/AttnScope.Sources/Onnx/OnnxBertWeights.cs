@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Onnx;
 /// named by following the graph: a MatMul whose output feeds an Add with a bias <c>X.bias</c> has weight
 /// <c>X.weight</c>, transposed from ONNX's [in, out] to PyTorch's [out, in].
 /// </summary>
-public static partial class OnnxBertWeights
+internal static partial class OnnxBertWeights
 {
     public const string InferredOrigin = "inferred from the ONNX graph";
 

@@ -1,7 +1,7 @@
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>ONNX TensorProto.DataType values.</summary>
-public enum OnnxDataType
+internal enum OnnxDataType
 {
     Undefined = 0,
     Float = 1,

@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>An ONNX GraphProto: nodes, initializers, inputs and outputs, with look-ups by value name.</summary>
-public sealed class OnnxGraph
+internal sealed class OnnxGraph
 {
     public string Name { get; internal set; } = "";
     public List<OnnxNode> Nodes { get; } = [];

@@ -3,13 +3,13 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>An ONNX operator-set import: (domain, version).</summary>
-public sealed record OnnxOpsetImport(string Domain, long Version);
+internal sealed record OnnxOpsetImport(string Domain, long Version);
 
 /// <summary>
 /// The subset of an ONNX ModelProto AttnScope needs: IR version, opset imports and the main graph. Tensor data is
 /// not copied; it refers to <see cref="Bytes"/>.
 /// </summary>
-public sealed class OnnxModel
+internal sealed class OnnxModel
 {
     public long IrVersion { get; private set; }
     public string ProducerName { get; private set; } = "";

@@ -1,7 +1,7 @@
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>Small edits to serialized ONNX models without re-serializing them.</summary>
-public static class OnnxModelEditor
+internal static class OnnxModelEditor
 {
     /// <summary>
     /// Returns the model bytes with extra graph outputs. Protobuf merges a repeated embedded message field, so

@@ -1,7 +1,7 @@
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>An ONNX NodeProto: one operator application.</summary>
-public sealed class OnnxNode
+internal sealed class OnnxNode
 {
     public string Name { get; internal set; } = "";
     public string OpType { get; internal set; } = "";
@@ -47,7 +47,7 @@ public sealed class OnnxNode
 }
 
 /// <summary>ONNX AttributeProto.AttributeType values.</summary>
-public enum OnnxAttributeType
+internal enum OnnxAttributeType
 {
     Undefined = 0,
     Float = 1,
@@ -67,7 +67,7 @@ public enum OnnxAttributeType
 }
 
 /// <summary>An ONNX AttributeProto; ints, floats, strings and tensors are decoded, subgraphs are not.</summary>
-public sealed class OnnxAttribute
+internal sealed class OnnxAttribute
 {
     public string Name { get; internal set; } = "";
     public OnnxAttributeType Type { get; internal set; }

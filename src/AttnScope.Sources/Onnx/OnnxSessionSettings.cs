@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>How ONNX Runtime sessions are created. The execution provider is always the CPU.</summary>
-public sealed record OnnxSessionSettings
+internal sealed record OnnxSessionSettings
 {
     /// <summary>Threads used inside one operator; 0 lets ONNX Runtime choose (one per physical core).</summary>
     public int IntraOpThreads { get; init; }

@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>An ONNX TensorProto: an initializer or a constant. Raw data is kept as a slice of the model bytes.</summary>
-public sealed class OnnxTensor
+internal sealed class OnnxTensor
 {
     public string Name { get; internal set; } = "";
     public long[] Dims { get; internal set; } = [];

@@ -1,7 +1,7 @@
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>An ONNX ValueInfoProto: a graph input or output with its tensor element type and dims.</summary>
-public sealed class OnnxValueInfo
+internal sealed class OnnxValueInfo
 {
     public string Name { get; internal set; } = "";
     /// <summary>Element type of a tensor value; <see cref="OnnxDataType.Undefined"/> for non-tensor types.</summary>

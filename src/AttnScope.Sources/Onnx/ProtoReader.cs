@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>Protocol-buffer wire types.</summary>
-public enum WireType
+internal enum WireType
 {
     Varint = 0,
     Fixed64 = 1,
@@ -18,7 +18,7 @@ public enum WireType
 /// remaining length; malformed or truncated input raises <see cref="AttnScopeException"/>, never an index error,
 /// and every loop consumes at least one byte per step so hostile input cannot hang it.
 /// </summary>
-public sealed class ProtoReader
+internal sealed class ProtoReader
 {
     private readonly ReadOnlyMemory<byte> _buffer;
     private int _pos;

@@ -3,7 +3,7 @@ using System.Text;
 namespace AttnScope.Sources.Onnx;
 
 /// <summary>A minimal protocol-buffer writer: enough to build small ONNX messages (extra graph outputs, test models).</summary>
-public sealed class ProtoWriter
+internal sealed class ProtoWriter
 {
     private readonly MemoryStream _out = new();
 

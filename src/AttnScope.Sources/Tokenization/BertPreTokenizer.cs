@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Tokenization;
 /// ideographs in words of their own; optionally lower-case and strip accents (NFD, then drop non-spacing marks);
 /// split punctuation (ASCII symbol ranges and Unicode P* categories) into single-character words.
 /// </summary>
-public static class BertPreTokenizer
+internal static class BertPreTokenizer
 {
     /// <summary>A normalised word with, for each of its UTF-16 chars, the [start, end) span it came from in the input.</summary>
     public sealed record Word(string Text, int[] Starts, int[] Ends)

@@ -1,10 +1,10 @@
 namespace AttnScope.Sources.Tokenization;
 
 /// <summary>The two BPE families read: GPT-2 style byte-level, and Llama style SentencePiece ("▁" for spaces, byte fallback).</summary>
-public enum BpeFlavour { ByteLevel, SentencePiece }
+internal enum BpeFlavour { ByteLevel, SentencePiece }
 
 /// <summary>A token matched whole in the raw text before anything else (tokenizer.json "added_tokens").</summary>
-public sealed record AddedToken(int Id, string Content, bool Special);
+internal sealed record AddedToken(int Id, string Content, bool Special);
 
 /// <summary>Everything a BPE tokenizer file says, checked and ready for <see cref="BpeTextEncoder"/>.</summary>
 internal sealed class BpeDefinition

@@ -29,7 +29,7 @@ namespace AttnScope.Sources.Tokenization;
 /// <para>Split patterns run with .NET regexes, whose \p{L} and \p{N} see UTF-16 chars: letters outside the Basic
 /// Multilingual Plane (rare CJK, mathematical letters) split as symbols would, which can differ from Hugging Face.</para>
 /// </remarks>
-public sealed class BpeTextEncoder : ITextEncoder
+internal sealed class BpeTextEncoder : ITextEncoder
 {
     private readonly string _origin;
     private readonly string?[] _idToToken;

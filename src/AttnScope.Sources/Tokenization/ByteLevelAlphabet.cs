@@ -5,7 +5,7 @@ namespace AttnScope.Sources.Tokenization;
 /// can live in a JSON vocabulary. Printable Latin-1 bytes ('!'..'~', '¡'..'¬', '®'..'ÿ') stand for themselves; the
 /// other 68 bytes, in increasing order, take the characters U+0100, U+0101, ... (so a space, 0x20, is 'Ġ').
 /// </summary>
-public static class ByteLevelAlphabet
+internal static class ByteLevelAlphabet
 {
     private static readonly char[] ByteToChar = BuildTable();
     private static readonly Dictionary<char, byte> CharToByte = BuildReverse();

@@ -16,7 +16,7 @@ namespace AttnScope.Sources.Tokenization;
 /// applied (Hugging Face skips it too when ftfy is absent, with the BasicTokenizer instead; plain ASCII and accented
 /// text agree).
 /// </summary>
-public sealed partial class ClipTokenizer
+internal sealed partial class ClipTokenizer
 {
     public const string StartToken = "<|startoftext|>", EndToken = "<|endoftext|>";
     private readonly Dictionary<string, int> _vocab;

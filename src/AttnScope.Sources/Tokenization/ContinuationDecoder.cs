@@ -15,7 +15,7 @@ namespace AttnScope.Sources.Tokenization;
 /// character carries the whole character. Bytes that can never form a character become U+FFFD. A special id gives a
 /// token with IsSpecial, its vocabulary text and Start = End = -1, and adds nothing to <see cref="Text"/>.
 /// </remarks>
-public sealed class ContinuationDecoder
+internal sealed class ContinuationDecoder
 {
     private readonly Func<int, bool, byte[]?> _pieceBytes;
     private readonly Func<int, string> _specialText;

@@ -9,7 +9,7 @@ namespace AttnScope.Sources.Tokenization;
 /// from and its <see cref="AttnScope.Capture.CaptureToken.Text"/> is that substring; special tokens have Start = End = -1.
 /// Each implementation documents its own edge cases (characters split between tokens, characters the tokenizer inserts).
 /// </remarks>
-public interface ITextEncoder
+internal interface ITextEncoder
 {
     /// <summary>A short name of the tokenizer family: "WordPiece", "byte-level BPE" or "SentencePiece BPE".</summary>
     string Kind { get; }

@@ -14,7 +14,7 @@ namespace AttnScope.Sources.Tokenization;
 /// </summary>
 /// <remarks>The unigram segmentation (Viterbi over the model's piece scores, with its normalizer) is
 /// Microsoft.ML.Tokenizers' SentencePiece implementation; this class adds Marian's id mapping.</remarks>
-public sealed partial class MarianTokenizer
+internal sealed partial class MarianTokenizer
 {
     private readonly SentencePieceTokenizer _source;
     private readonly SentencePieceTokenizer _target;

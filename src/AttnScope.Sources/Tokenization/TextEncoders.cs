@@ -5,7 +5,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Sources.Tokenization;
 
 /// <summary>Picks and loads the tokenizer of a model folder.</summary>
-public static class TextEncoders
+internal static class TextEncoders
 {
     /// <summary>
     /// Loads the model's tokenizer, trying in order: vocab.txt (BERT WordPiece, as before); tokenizer.json, by its

@@ -7,7 +7,7 @@ namespace AttnScope.Sources.Tokenization;
 /// What tokenizer_config.json says about special tokens: whether BOS/EOS are added, which tokens they are, and the
 /// added tokens it lists ("added_tokens_decoder"). Every field is optional.
 /// </summary>
-public sealed record TokenizerConfig
+internal sealed record TokenizerConfig
 {
     public bool? AddBosToken { get; init; }
     public bool? AddEosToken { get; init; }

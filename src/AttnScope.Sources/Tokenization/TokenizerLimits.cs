@@ -1,7 +1,7 @@
 namespace AttnScope.Sources.Tokenization;
 
 /// <summary>Sizes checked before anything is allocated from a tokenizer file's declarations.</summary>
-public static class TokenizerLimits
+internal static class TokenizerLimits
 {
     /// <summary>Largest tokenizer file read (tokenizer.json, vocab.json, merges.txt, tokenizer.model): 256 MiB.</summary>
     public const long MaxFileBytes = 256L * 1024 * 1024;

@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Tokenization;
 /// splitting with exact offsets, Microsoft.ML.Tokenizers' <see cref="WordPieceTokenizer"/> for the sub-word pieces,
 /// then [CLS] A [SEP] (B [SEP]) with token type ids, truncated longest-first to the model's maximum with a warning.
 /// </summary>
-public sealed class WordPieceTextEncoder : ITextEncoder
+internal sealed class WordPieceTextEncoder : ITextEncoder
 {
     private readonly WordPieceTokenizer _wordPiece;
     private readonly string[] _vocab;

@@ -34,7 +34,7 @@ internal sealed class LayerTape
 /// The activations a recorded forward pass keeps for <see cref="TransformerModel.Backward"/>: per block, the inputs
 /// of every product and norm; the attention probabilities are the pass's own attention tensor.
 /// </summary>
-public sealed class CoreTape
+internal sealed class CoreTape
 {
     internal int M;
     internal int[] Ids = [];
@@ -68,7 +68,7 @@ public sealed class CoreTape
 /// Gradients of every tensor of a stack, in the same layout as the <see cref="CoreTensors"/> they belong to
 /// (a tied head's gradient goes to the token embeddings). Backward passes add into them.
 /// </summary>
-public sealed class CoreGradients
+internal sealed class CoreGradients
 {
     public required CoreTensors Values { get; init; }
     public required CoreTensors Grads { get; init; }

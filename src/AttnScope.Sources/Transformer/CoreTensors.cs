@@ -5,7 +5,7 @@ namespace AttnScope.Sources.Transformer;
 /// [out, in]. Q, K and V are separate (the core fuses them); a gated MLP has <see cref="Gate"/> as well as
 /// <see cref="Up"/>; an attention-only block has no MLP and no second norm. Biases and norm betas the family does not have are null.
 /// </summary>
-public sealed class CoreLayerTensors
+internal sealed class CoreLayerTensors
 {
     public required float[] Query { get; init; }
     public required float[] Key { get; init; }
@@ -41,7 +41,7 @@ public sealed class CoreLayerTensors
 }
 
 /// <summary>Every tensor of a stack, mapped from the family's names; see <see cref="CoreLayerTensors"/>.</summary>
-public sealed class CoreTensors
+internal sealed class CoreTensors
 {
     /// <summary>[vocab, hidden].</summary>
     public required float[] TokenEmbeddings { get; init; }

@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Transformer;
 
 /// <summary>What one forward pass runs: m new tokens, optionally after the positions already in a cache.</summary>
-public sealed class ForwardInput
+internal sealed class ForwardInput
 {
     public required int[] Ids { get; init; }
     /// <summary>
@@ -58,7 +58,7 @@ public sealed class ForwardInput
 /// Called from worker threads: blocks of different heads may arrive concurrently, blocks of one head arrive in
 /// query order from one thread.
 /// </summary>
-public interface IAttentionRowSink
+internal interface IAttentionRowSink
 {
     /// <summary>
     /// Rows <paramref name="firstQuery"/> … <paramref name="firstQuery"/> + <paramref name="count"/> − 1 (positions,
@@ -69,7 +69,7 @@ public interface IAttentionRowSink
 }
 
 /// <summary>What a backward pass can hand back besides parameter gradients (the caller sets what it wants).</summary>
-public sealed class BackwardOutputs
+internal sealed class BackwardOutputs
 {
     /// <summary>∂f/∂memory [source rows, hidden] of a cross-attending stack: the encoder's backward continues from it.</summary>
     public float[]? MemoryGradient { get; set; }
@@ -79,7 +79,7 @@ public sealed class BackwardOutputs
     public float[][]? CrossProbabilityGradient { get; set; }
 }
 
-public enum LogitRows { None, Last, All }
+internal enum LogitRows { None, Last, All }
 
 /// <summary>
 /// What a forward pass of m new tokens over T keys (T = cached + m) computed. Attention is [layers, heads, m, T]
@@ -88,7 +88,7 @@ public enum LogitRows { None, Last, All }
 /// each key/value head for the query heads that share it), all after rotary; scores [layers, heads, m, T] are the
 /// scaled pre-softmax values (plus ALiBi), 0 where masked.
 /// </summary>
-public sealed class ForwardResult
+internal sealed class ForwardResult
 {
     /// <summary>[m, hidden]: the last block's output, after the final norm where the family has one.</summary>
     public required FloatTensor Hidden { get; init; }

@@ -4,7 +4,7 @@ namespace AttnScope.Sources.Transformer;
 
 /// <summary>How the next token is chosen: greedy (temperature 0) or sampled from the softmax at a temperature,
 /// optionally from the top k only, with a seed so a run can be repeated.</summary>
-public sealed record SamplingOptions
+internal sealed record SamplingOptions
 {
     public float Temperature { get; init; }
     public int TopK { get; init; }
@@ -20,7 +20,7 @@ public sealed record SamplingOptions
 /// [layers, heads, N, N] assembled from the cached steps (row t computed when token t was fed), optionally Q/K/V and
 /// scores, and the logits that chose each new token.
 /// </summary>
-public sealed class GenerationResult
+internal sealed class GenerationResult
 {
     public required int[] Ids { get; init; }
     public required int PromptLength { get; init; }
@@ -42,7 +42,7 @@ public sealed class GenerationResult
 /// Generation with the key/value cache: the prompt runs once, then each new token alone; the last new token is
 /// also fed, so the capture holds every row. Equals recomputing the full sequence at every step (tested).
 /// </summary>
-public static class Generator
+internal static class Generator
 {
     public static GenerationResult Generate(TransformerModel model, int[] prompt, int maxNew, SamplingOptions? sampling = null,
         bool captureQkv = false, Action<int, int>? onToken = null, int? eosOverride = null)

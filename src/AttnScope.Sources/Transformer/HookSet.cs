@@ -3,16 +3,16 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Transformer;
 
 /// <summary>Where a hook fired: its name, the shape of the values, and the position of their first row.</summary>
-public readonly record struct HookContext(string Name, int Layer, int[] Shape, int PositionOffset);
+internal readonly record struct HookContext(string Name, int Layer, int[] Shape, int PositionOffset);
 
 /// <summary>Changes the values at a hook point in place (ablation, patching).</summary>
-public delegate void HookEdit(Span<float> values, HookContext context);
+internal delegate void HookEdit(Span<float> values, HookContext context);
 
 /// <summary>
 /// The hook points of the core, named as TransformerLens names them, so users can map their habits:
 /// shapes are per forward pass of m new tokens over T keys (T = m without a cache).
 /// </summary>
-public static class HookPoints
+internal static class HookPoints
 {
     /// <summary>[m, d] token embeddings (scaled where the family scales them).</summary>
     public const string Embed = "hook_embed";
@@ -86,7 +86,7 @@ public static class HookPoints
 /// Which hook points a forward pass records (exact names, or patterns with <c>*</c> for any run of characters,
 /// e.g. <c>blocks.*.hook_resid_post</c>) and which it edits. Recorded values are copies, by hook name.
 /// </summary>
-public sealed class HookSet
+internal sealed class HookSet
 {
     private readonly List<string> _patterns = [];
     private readonly Dictionary<string, HookEdit> _edits = new(StringComparer.Ordinal);

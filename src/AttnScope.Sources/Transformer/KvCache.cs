@@ -7,7 +7,7 @@ namespace AttnScope.Sources.Transformer;
 /// newest token: each forward pass with a cache appends its rows and attends over all of them. Sized once for a
 /// capacity in positions.
 /// </summary>
-public sealed class KvCache
+internal sealed class KvCache
 {
     internal readonly float[][] Keys, Values;
     /// <summary>

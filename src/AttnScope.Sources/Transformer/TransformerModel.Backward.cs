@@ -10,7 +10,7 @@ namespace AttnScope.Sources.Transformer;
 /// <see cref="CoreGradients"/> and, when asked, returning ∂f/∂P for every attention probability (gradient
 /// relevance). Float32 with the engine's GEMM; norms recomputed from their recorded inputs.
 /// </summary>
-public sealed unsafe partial class TransformerModel
+internal sealed unsafe partial class TransformerModel
 {
     /// <summary>
     /// Backward from ∂f/∂logits [m, vocab] of a recorded pass: adds the head's gradient and continues with

@@ -3,7 +3,7 @@ using AttnScope.Sources.Tokenization;
 
 namespace AttnScope.Sources.Transformer;
 
-public sealed partial class TransformerModel
+internal sealed partial class TransformerModel
 {
     /// <summary>
     /// Runs one tokenized sequence at its own length (no padding, no cache). Returns the last hidden state

@@ -19,7 +19,7 @@ namespace AttnScope.Sources.Transformer;
 /// count); 1/√d folded into the packed keys; softmax subtracts the row maximum; norms take their moments in
 /// double.</para>
 /// </summary>
-public sealed unsafe partial class TransformerModel
+internal sealed unsafe partial class TransformerModel
 {
     public TransformerSpec Spec { get; }
     /// <summary>Where the weights came from (for messages).</summary>

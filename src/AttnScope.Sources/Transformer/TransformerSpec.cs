@@ -3,24 +3,24 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Transformer;
 
 /// <summary>LayerNorm (mean and variance, gain and bias) or RMSNorm (root mean square, gain only).</summary>
-public enum NormKind { LayerNorm, RmsNorm }
+internal enum NormKind { LayerNorm, RmsNorm }
 
 /// <summary>Where each block normalises: before each sub-layer (GPT-2, Llama) or after the residual sum (BERT).</summary>
-public enum NormPlacement { Pre, Post }
+internal enum NormPlacement { Pre, Post }
 
 /// <summary>Fixed sinusoids: sin/cos interleaved by dimension (Vaswani et al.) or sin in the first half, cos in the second (Marian).</summary>
-public enum SinusoidLayout { Interleaved, Halves }
+internal enum SinusoidLayout { Interleaved, Halves }
 
 /// <summary>How positions enter: a learned table added to the embeddings, fixed sinusoids, rotary (RoPE) on
 /// queries and keys, ALiBi biases on the scores, or none.</summary>
-public enum PositionKind { None, Learned, Sinusoidal, Rotary, Alibi }
+internal enum PositionKind { None, Learned, Sinusoidal, Rotary, Alibi }
 
 /// <summary>
 /// Rotary position embedding: θ, how many dimensions of each head rotate, and the frequency scaling of the
 /// family (<c>none</c>, <c>linear</c>, <c>llama3</c>). Pairs are (i, i + rotary/2) ("rotate half"), as in
 /// Llama, Mistral and Qwen2 checkpoints.
 /// </summary>
-public sealed record RopeSpec
+internal sealed record RopeSpec
 {
     public float Theta { get; init; } = 10000f;
     /// <summary>Rotated dimensions per head (the head dimension unless partial rotary).</summary>
@@ -36,7 +36,7 @@ public sealed record RopeSpec
 /// The declarative description of one Transformer stack: everything the core needs to run a family's weights.
 /// A family's config reader produces it; the core never looks at the family's name.
 /// </summary>
-public sealed record TransformerSpec
+internal sealed record TransformerSpec
 {
     /// <summary>Family name as written into captures (<c>bert</c>, <c>gpt2</c>, <c>llama</c>, …).</summary>
     public required string Family { get; init; }

@@ -8,7 +8,7 @@ using AttnScope.Sources.Transformer.Families;
 namespace AttnScope.Sources.Vision;
 
 /// <summary>One image–text pass of CLIP: both towers' results (with tapes when recorded), embeddings and the similarity.</summary>
-public sealed class ClipPass
+internal sealed class ClipPass
 {
     public required ForwardResult Image { get; init; }
     public required ForwardResult Text { get; init; }
@@ -25,7 +25,7 @@ public sealed class ClipPass
 /// input rows; the core adds positions and runs <c>pre_layrnorm</c> as its embedding norm) and a causal text stack.
 /// Image tokens are [CLS] then the patches row by row.
 /// </summary>
-public sealed class ClipModel
+internal sealed class ClipModel
 {
     public TransformerModel Text { get; }
     public TransformerModel Vision { get; }

@@ -9,7 +9,7 @@ namespace AttnScope.Sources.Vision;
 /// multiply by rescale_factor, then (x − mean) / std per channel. Output [3, height, width] float32 (channels first),
 /// as <c>pixel_values</c>.
 /// </summary>
-public sealed class ImagePreprocessor
+internal sealed class ImagePreprocessor
 {
     public bool DoResize { get; init; } = true;
     /// <summary>Target size; <see cref="ShortestEdge"/> instead when set.</summary>

@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Vision;
 
 /// <summary>The resampling filters of PIL, numbered as PIL numbers them (preprocessor_config.json's <c>resample</c>).</summary>
-public enum ResampleFilter { Nearest = 0, Lanczos = 1, Bilinear = 2, Bicubic = 3, Box = 4, Hamming = 5 }
+internal enum ResampleFilter { Nearest = 0, Lanczos = 1, Bilinear = 2, Bicubic = 3, Box = 4, Hamming = 5 }
 
 /// <summary>
 /// Resizing an 8-bit image the way PIL's <c>Image.resize</c> does it (which Hugging Face's image processors call),
@@ -12,7 +12,7 @@ public enum ResampleFilter { Nearest = 0, Lanczos = 1, Bilinear = 2, Bicubic = 3
 /// into fixed-point integers with 22 fractional bits, and each pass rounded and clipped to 0…255. Nearest takes
 /// the source pixel under each output pixel's centre. Checked byte for byte against PIL (tests).
 /// </summary>
-public static class PilResample
+internal static class PilResample
 {
     private const int PrecisionBits = 32 - 8 - 2;
 

@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Sources.Vision;
 
 /// <summary>An 8-bit RGB image, rows top to bottom, pixels left to right, 3 bytes each (no alpha).</summary>
-public sealed class RgbImage
+internal sealed class RgbImage
 {
     /// <summary>Largest side accepted (pixels); larger images are refused before anything is allocated.</summary>
     public const int MaxSide = 16384;

@@ -9,7 +9,7 @@ namespace AttnScope.Sources.Vision;
 /// model's view of the image (after resize and crop) that views draw over. Kept in the capture's metadata
 /// (<c>vision.*</c> keys) and as the analysis <c>vision.image</c> [height, width, 3] (0…255).
 /// </summary>
-public sealed record VisionLayout(int GridRows, int GridCols, int SpecialTokens, int PatchSize, RgbImage Image, string ImagePath)
+internal sealed record VisionLayout(int GridRows, int GridCols, int SpecialTokens, int PatchSize, RgbImage Image, string ImagePath)
 {
     public const string ImageAnalysis = "vision.image";
 
@@ -56,7 +56,7 @@ public sealed record VisionLayout(int GridRows, int GridCols, int SpecialTokens,
 }
 
 /// <summary>Runs an image through a <see cref="VitModel"/> into a capture: one <c>encoder</c> stack over [CLS], [DIST], patches.</summary>
-public static class VisionCapture
+internal static class VisionCapture
 {
     public static AttentionCapture Capture(VitModel model, RgbImage image, string imagePath, string modelId)
     {

@@ -11,7 +11,7 @@ namespace AttnScope.Sources.Vision;
 /// (and distillation) token, and the core, which adds the learned positions and runs the blocks. Tokens are
 /// [CLS], [DIST] (DeiT), then the patches row by row.
 /// </summary>
-public sealed class VitModel
+internal sealed class VitModel
 {
     public TransformerModel Core { get; }
     public VitConfig Config { get; }

@@ -13,7 +13,7 @@ namespace AttnScope.Training.CausalLm;
 /// TransformerLens-like name (see <see cref="CausalLmParameters"/> for the layout) with the step in the metadata,
 /// and one <c>config.json</c> with the model spec and the training options.
 /// </summary>
-public static class CausalLmCheckpoint
+internal static class CausalLmCheckpoint
 {
     public const string FormatId = "attnscope.causal-lm/1";
     public const string ConfigFile = "config.json";

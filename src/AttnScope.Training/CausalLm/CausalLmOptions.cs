@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Training.CausalLm;
 
 /// <summary>How <see cref="CausalLmTrainer"/> optimises: batch, AdamW, warm-up then cosine decay, clipping.</summary>
-public sealed record CausalLmOptions
+internal sealed record CausalLmOptions
 {
     /// <summary>Sequences per optimizer step.</summary>
     public int BatchSize { get; init; } = 32;

@@ -13,7 +13,7 @@ namespace AttnScope.Training.CausalLm;
 /// <para>Layout: PyTorch's linear layout [out, in] (W_Q is [heads·d_head, d_model], W_O [d_model, heads·d_head],
 /// W_U [vocab, d_model]); TransformerLens keeps per-head [heads, d_model, d_head] and W_U as [d_model, vocab].</para>
 /// </summary>
-public sealed class CausalLmParameters
+internal sealed class CausalLmParameters
 {
     public TransformerSpec Spec { get; }
     /// <summary>Every parameter in <see cref="CoreGradients.Pairs"/> order.</summary>

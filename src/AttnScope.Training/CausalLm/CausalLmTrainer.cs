@@ -4,10 +4,10 @@ using AttnScope.Training.Optim;
 namespace AttnScope.Training.CausalLm;
 
 /// <summary>Cross-entropy of one step or batch: over all predicted tokens, the repeated ones, and the rest.</summary>
-public sealed record CausalLmLoss(double Loss, double RepeatedLoss, double OtherLoss, int Tokens, int RepeatedTokens);
+internal sealed record CausalLmLoss(double Loss, double RepeatedLoss, double OtherLoss, int Tokens, int RepeatedTokens);
 
 /// <summary>What one optimizer step did.</summary>
-public sealed record CausalLmStep(long Step, double LearningRate, double GradientNorm, CausalLmLoss Loss);
+internal sealed record CausalLmStep(long Step, double LearningRate, double GradientNorm, CausalLmLoss Loss);
 
 /// <summary>
 /// Trains a decoder (causal) language model on the core <see cref="TransformerModel"/>: next-token cross-entropy
@@ -15,7 +15,7 @@ public sealed record CausalLmStep(long Step, double LearningRate, double Gradien
 /// backward pass accumulated sequence by sequence, global-norm clipping, AdamW (<see cref="AdamW"/>) with linear
 /// warm-up then cosine decay. Weights are re-packed for the GEMM after every update.
 /// </summary>
-public sealed class CausalLmTrainer
+internal sealed class CausalLmTrainer
 {
     public CausalLmParameters Parameters { get; }
     public CausalLmOptions Options { get; }

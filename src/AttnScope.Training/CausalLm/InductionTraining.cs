@@ -6,7 +6,7 @@ using AttnScope.Sources.Transformer;
 namespace AttnScope.Training.CausalLm;
 
 /// <summary>What an induction-head run trains and how often it looks.</summary>
-public sealed record InductionRunOptions
+internal sealed record InductionRunOptions
 {
     public CausalLmOptions Training { get; init; } = new();
     /// <summary>Vocabulary including BOS (id 0).</summary>
@@ -49,10 +49,10 @@ public sealed record InductionRunOptions
 }
 
 /// <summary>One scored checkpoint.</summary>
-public sealed record InductionCheckpoint(long Step, double Loss, double RepeatedLoss, double OtherLoss, HeadScores Scores, string Path);
+internal sealed record InductionCheckpoint(long Step, double Loss, double RepeatedLoss, double OtherLoss, HeadScores Scores, string Path);
 
 /// <summary>What a run produced.</summary>
-public sealed record InductionRunResult(IReadOnlyList<InductionCheckpoint> Checkpoints, bool Cancelled, double Seconds, string CapturePath, AttentionCapture Capture);
+internal sealed record InductionRunResult(IReadOnlyList<InductionCheckpoint> Checkpoints, bool Cancelled, double Seconds, string CapturePath, AttentionCapture Capture);
 
 /// <summary>
 /// Trains a small attention-only decoder on <see cref="RepeatedSegmentCorpus"/> and watches induction heads form:
@@ -60,7 +60,7 @@ public sealed record InductionRunResult(IReadOnlyList<InductionCheckpoint> Check
 /// <c>log.tsv</c> (written and flushed row by row), <c>scores.tsv</c> (every head at every checkpoint),
 /// <c>config.json</c>, and at the end a capture of the final model on a repeated sequence.
 /// </summary>
-public static class InductionTraining
+internal static class InductionTraining
 {
     public const string LogFile = "log.tsv";
     public const string ScoresFile = "scores.tsv";

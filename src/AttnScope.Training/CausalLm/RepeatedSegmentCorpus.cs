@@ -7,7 +7,7 @@ namespace AttnScope.Training.CausalLm;
 /// <param name="Ids">Token ids, BOS first.</param>
 /// <param name="Repeated">Repeated[i]: the target ids[i+1] continues a copied segment whose previous token
 /// (ids[i]) is also part of the copy, so an induction circuit can predict it; length = Ids.Length − 1.</param>
-public sealed record CausalLmSequence(int[] Ids, bool[] Repeated);
+internal sealed record CausalLmSequence(int[] Ids, bool[] Repeated);
 
 /// <summary>
 /// A synthetic corpus where induction helps: BOS, then uniformly random tokens (1 … vocab−1) in which a random
@@ -18,7 +18,7 @@ public sealed record CausalLmSequence(int[] Ids, bool[] Repeated);
 /// varies, so a head that attends a fixed number of positions back cannot do it. Sequences depend only on
 /// (seed, step, index): a run is reproducible and any batch can be regenerated.
 /// </summary>
-public sealed class RepeatedSegmentCorpus
+internal sealed class RepeatedSegmentCorpus
 {
     public const int Bos = 0;
     public int Vocab { get; }

@@ -5,7 +5,7 @@ using AttnScope.Training.Model;
 namespace AttnScope.Training.CausalLm;
 
 /// <summary>Per-head scores of one model, [layer][head].</summary>
-public sealed record HeadScores(float[][] Induction, float[][] PreviousToken)
+internal sealed record HeadScores(float[][] Induction, float[][] PreviousToken)
 {
     public float MaxInduction => Induction.SelectMany(x => x).Max();
     public float MaxPreviousToken => PreviousToken.SelectMany(x => x).Max();
@@ -36,7 +36,7 @@ public sealed record HeadScores(float[][] Induction, float[][] PreviousToken)
 /// This is the tutorial's definition, not the head detector's (<c>detect_head</c>, which sums attention on a
 /// detection mask and divides by the total attention); both are near 1 for a clean induction head.
 /// </summary>
-public static class TutorialHeadScores
+internal static class TutorialHeadScores
 {
     /// <summary>Mean of P[q, q − S + 1] over q = S − 1 … T − 1 for one head's pattern [T, T].</summary>
     public static float Induction(ReadOnlySpan<float> pattern, int tokens, int repeatLength)

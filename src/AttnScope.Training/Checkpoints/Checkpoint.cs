@@ -7,13 +7,13 @@ using AttnScope.Training.Optim;
 namespace AttnScope.Training.Checkpoints;
 
 /// <summary>Where training stands: enough to continue a run exactly where it stopped.</summary>
-public sealed record TrainingState(long Step, int Epoch, int BatchInEpoch, long TokensSeen, double ElapsedSeconds);
+internal sealed record TrainingState(long Step, int Epoch, int BatchInEpoch, long TokensSeen, double ElapsedSeconds);
 
 /// <summary>
 /// A checkpoint is one safetensors file: every parameter under its name, the AdamW moments as
 /// <c>adam.m.NAME</c> / <c>adam.v.NAME</c>, and the training state in the metadata.
 /// </summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     public const string FormatId = "attnscope.checkpoint/1";
 

@@ -7,7 +7,7 @@ using AttnScope.Training.Training;
 namespace AttnScope.Training.Checkpoints;
 
 /// <summary>A run folder's config.json: model shape, training options, languages and the corpus it came from.</summary>
-public sealed record RunConfig
+internal sealed record RunConfig
 {
     public const string FormatId = "attnscope.translation/1";
 

@@ -10,7 +10,7 @@ namespace AttnScope.Training.Checkpoints;
 /// <c>checkpoints/step-NNNNNNN.safetensors</c>, <c>probe/step-NNNNNNN.safetensors</c> (the probe sentence's
 /// attention capture at each checkpoint) and <c>log.tsv</c> (loss per logged step).
 /// </summary>
-public sealed class RunFolder
+internal sealed class RunFolder
 {
     public const string ConfigFile = "config.json";
     public const string CheckpointFolder = "checkpoints";

@@ -7,7 +7,7 @@ namespace AttnScope.Training.Data;
 /// <remarks>The grammar is described in docs/builtin-corpus.md. Sentences are drawn from one random stream seeded
 /// with the seed; repeated English sentences are dropped; the first <c>testCount</c> distinct sentences form the
 /// test set and the next <c>trainCount</c> the training set, so the test set does not depend on the training size.</remarks>
-public static class BuiltinCorpus
+internal static class BuiltinCorpus
 {
     public const int DefaultSeed = 1234;
 

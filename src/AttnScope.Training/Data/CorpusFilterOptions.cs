@@ -7,7 +7,7 @@ namespace AttnScope.Training.Data;
 /// characters, whose word counts differ by at most a factor <see cref="MaxRatio"/>, and (with <see cref="Dedupe"/>)
 /// each exact (source, target) pair once. Every pair left out is counted by reason in the report.
 /// </summary>
-public sealed record CorpusFilterOptions
+internal sealed record CorpusFilterOptions
 {
     /// <summary>Most whitespace-separated words on either side.</summary>
     public int MaxWords { get; init; } = 100;

@@ -2,7 +2,7 @@ namespace AttnScope.Training.Data;
 
 /// <summary>What reading a corpus kept and skipped, with counts per reason (empty, misaligned, over-long, malformed,
 /// duplicate, ...), notes naming the first few skipped lines, and warnings (e.g. columns that look swapped).</summary>
-public sealed record CorpusReadReport(int Kept, IReadOnlyDictionary<string, int> Skipped, IReadOnlyList<string> Notes)
+internal sealed record CorpusReadReport(int Kept, IReadOnlyDictionary<string, int> Skipped, IReadOnlyList<string> Notes)
 {
     /// <summary>Problems the user should see even when nothing was skipped (a language guess that contradicts --src/--tgt).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
@@ -17,10 +17,10 @@ public sealed record CorpusReadReport(int Kept, IReadOnlyDictionary<string, int>
 }
 
 /// <summary>A whole corpus read into memory (after filtering) and its report.</summary>
-public sealed record CorpusReadResult(IReadOnlyList<ParallelPair> Pairs, CorpusReadReport Report);
+internal sealed record CorpusReadResult(IReadOnlyList<ParallelPair> Pairs, CorpusReadReport Report);
 
 /// <summary>The reasons a corpus line is skipped (the keys of <see cref="CorpusReadReport.Skipped"/>).</summary>
-public static class CorpusSkipReason
+internal static class CorpusSkipReason
 {
     /// <summary>One side is empty or only whitespace.</summary>
     public const string Empty = "empty";

@@ -6,7 +6,7 @@ namespace AttnScope.Training.Data;
 
 /// <summary>One message of a compiled gettext catalog: the English original, its translation, and the catalog's
 /// name. Plural messages give their singular form and first translated form; a context prefix is dropped.</summary>
-public sealed record CatalogMessage(string Source, string Target, string Catalog);
+internal sealed record CatalogMessage(string Source, string Target, string Catalog);
 
 /// <summary>
 /// Reads compiled gettext catalogs (<c>.mo</c>, GNU format revision 0 or 1, either byte order) — the
@@ -15,7 +15,7 @@ public sealed record CatalogMessage(string Source, string Target, string Catalog
 /// header and tables is checked against the file before a string is read; a catalog that fails a check is refused
 /// with one line naming the file and the problem.
 /// </summary>
-public static class GettextCatalogReader
+internal static class GettextCatalogReader
 {
     /// <summary>Largest catalog accepted (the largest in Debian 12 is under 2 MB).</summary>
     public const long MaxCatalogBytes = 64L << 20;

@@ -6,7 +6,7 @@ namespace AttnScope.Training.Data;
 
 /// <summary>A parallel corpus made from gettext catalogs, split into training and held-out pairs, with the counts of
 /// what was dropped and a fingerprint of the result (two machines built the same corpus when the fingerprints match).</summary>
-public sealed record GettextCorpusSplit(
+internal sealed record GettextCorpusSplit(
     IReadOnlyList<ParallelPair> Train, IReadOnlyList<ParallelPair> HeldOut, int Catalogs, int Messages,
     IReadOnlyDictionary<string, int> Dropped, string Fingerprint, int Seed, IReadOnlyList<string> RefusedCatalogs)
 {
@@ -24,7 +24,7 @@ public sealed record GettextCorpusSplit(
 /// translation of a held-out string stays out of training (several packages often translate the same message),
 /// and a held-out string keeps its first translation in catalog order as its reference.
 /// </summary>
-public static class GettextCorpus
+internal static class GettextCorpus
 {
     public const string NoLetter = "no letter", OverLong = "over-long", Duplicate = "duplicate";
 

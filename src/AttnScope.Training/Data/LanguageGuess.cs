@@ -5,7 +5,7 @@ namespace AttnScope.Training.Data;
 /// letters ä ö ü ß). Good enough to notice that a column of English was declared German; returns null when the text
 /// does not clearly read as one of the languages it knows (en, de, fr, es, it, nl, pt, cs).
 /// </summary>
-public static class LanguageGuess
+internal static class LanguageGuess
 {
     private static readonly Dictionary<string, HashSet<string>> StopWords = new()
     {

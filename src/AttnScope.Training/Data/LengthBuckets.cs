@@ -5,7 +5,7 @@ namespace AttnScope.Training.Data;
 /// <remarks>The indices are shuffled, then stably sorted by length (so equal lengths mix differently each epoch),
 /// cut into consecutive runs whose padded size (count × longest) stays within the budget, and the runs are shuffled.
 /// An example longer than the budget on its own gets a batch of one. Every index appears exactly once.</remarks>
-public static class LengthBuckets
+internal static class LengthBuckets
 {
     /// <summary>Each batch is a list of indices into the inputs; <paramref name="lengths"/> gives max(source, target) length per example.</summary>
     public static IReadOnlyList<int[]> Batches(IReadOnlyList<int> lengths, int maxTokensPerBatch, Random random)

@@ -8,7 +8,7 @@ namespace AttnScope.Training.Data;
 /// A corpus opened for streaming: enumerating it reads the files once, pair by pair, through the filters; after
 /// (or during) the enumeration <see cref="Report"/> counts what was kept and skipped. Enumerate it once.
 /// </summary>
-public sealed class CorpusStream : IEnumerable<ParallelPair>
+internal sealed class CorpusStream : IEnumerable<ParallelPair>
 {
     private readonly CorpusCollector _collector;
     private readonly IEnumerable<ParallelPair> _pairs;
@@ -46,7 +46,7 @@ public sealed class CorpusStream : IEnumerable<ParallelPair>
 /// <remarks>Files are UTF-8 (a byte-order mark is ignored), one example a line, "\n" or "\r\n". Text is trimmed;
 /// inner whitespace is kept. Corpora are streamed (<see cref="Open"/>): filters and deduplication run as the pairs are
 /// read, so a corpus of millions of pairs is never held whole before filtering.</remarks>
-public static class ParallelCorpusReader
+internal static class ParallelCorpusReader
 {
     /// <summary>Longest line read (docs/limits.md): a longer one is skipped as over-long without being held.</summary>
     public const int MaxLineBytes = 1 << 20;

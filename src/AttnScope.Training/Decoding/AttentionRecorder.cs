@@ -6,9 +6,9 @@ using AttnScope.Training.Text;
 namespace AttnScope.Training.Decoding;
 
 /// <summary>The attention stacks of one example, read off a teacher-forced forward pass in inference mode.</summary>
-public sealed record RecordedAttention(FloatTensor Encoder, FloatTensor Decoder, FloatTensor Cross);
+internal sealed record RecordedAttention(FloatTensor Encoder, FloatTensor Decoder, FloatTensor Cross);
 
-public static class AttentionRecorder
+internal static class AttentionRecorder
 {
     /// <summary>
     /// Encoder [L,H,S,S], decoder [L,H,T,T] and cross [L,H,T,S] attention for source ids (ending in EOS) and

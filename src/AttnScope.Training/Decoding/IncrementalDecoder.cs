@@ -11,7 +11,7 @@ namespace AttnScope.Training.Decoding;
 /// values to that hypothesis's cache. Computes what the teacher-forced <see cref="Transformer.ForwardLogits"/>
 /// computes for the same prefix (inference mode).
 /// </summary>
-public sealed class IncrementalDecoder
+internal sealed class IncrementalDecoder
 {
     private readonly TransformerModel _decoder;
     private readonly FloatTensor _memory;

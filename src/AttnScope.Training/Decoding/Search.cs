@@ -4,10 +4,10 @@ using AttnScope.Training.Model;
 namespace AttnScope.Training.Decoding;
 
 /// <summary>A finished hypothesis: target ids (without BOS/EOS), its total log-probability and whether it ended in EOS.</summary>
-public sealed record Hypothesis(int[] Ids, double LogProbability, bool Finished);
+internal sealed record Hypothesis(int[] Ids, double LogProbability, bool Finished);
 
 /// <summary>Greedy and beam-search decoding over an <see cref="IncrementalDecoder"/>.</summary>
-public static class Search
+internal static class Search
 {
     /// <summary>Length normalization of beam scores: log p / length^α (length counts the EOS).</summary>
     public const double LengthPenalty = 0.6;

@@ -6,10 +6,10 @@ using AttnScope.Training.Text;
 namespace AttnScope.Training.Decoding;
 
 /// <summary>A translation: the text, the target ids (no BOS/EOS), the encoded source, and notes (e.g. truncation).</summary>
-public sealed record Translation(string Source, string Text, int[] TargetIds, EncodedText EncodedSource, int[] SourceIds, IReadOnlyList<string> Warnings);
+internal sealed record Translation(string Source, string Text, int[] TargetIds, EncodedText EncodedSource, int[] SourceIds, IReadOnlyList<string> Warnings);
 
 /// <summary>A trained model with its vocabulary: translates text and captures the attention of a translation.</summary>
-public sealed class Translator
+internal sealed class Translator
 {
     public Transformer Model { get; }
     public SubwordVocabulary Vocabulary { get; }

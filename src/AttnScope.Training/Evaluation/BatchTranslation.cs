@@ -8,7 +8,7 @@ namespace AttnScope.Training.Evaluation;
 /// working buffers, so each thread decodes with its own copy), and the sentences are shared out among the threads.
 /// Results come back in input order; an empty line translates to an empty line.
 /// </summary>
-public static class BatchTranslation
+internal static class BatchTranslation
 {
     /// <summary>Most sentences translated in one call (a line each; the input file is checked before it is read).</summary>
     public const int MaxSentences = 10_000_000;

@@ -8,7 +8,7 @@ namespace AttnScope.Training.Evaluation;
 
 /// <summary>Held-out quality: corpus BLEU of the translations and, where the corpus has gold word alignments, the
 /// alignment error rate of cross attention per decoder layer (heads averaged).</summary>
-public sealed record EvaluationReport(
+internal sealed record EvaluationReport(
     BleuScore Bleu, int Sentences, int Beam, IReadOnlyList<double> AerPerLayer, int AlignedSentences, double Seconds,
     IReadOnlyList<(string Source, string Reference, string Hypothesis)> Samples)
 {
@@ -44,7 +44,7 @@ public sealed record EvaluationReport(
     }
 }
 
-public static class Evaluator
+internal static class Evaluator
 {
     /// <summary>
     /// Translates every source of <paramref name="test"/> and scores it against the references; computes AER of

@@ -8,7 +8,7 @@ namespace AttnScope.Training.Evaluation;
 /// TF-IDF-weighted character-trigram vectors of the lower-cased sources (each padded with one space at both ends);
 /// IDF is ln(N / df) over the training sources. Ties go to the earlier training pair.
 /// </summary>
-public sealed class NearestNeighbourTranslator
+internal sealed class NearestNeighbourTranslator
 {
     private readonly IReadOnlyList<ParallelPair> _train;
     private readonly Dictionary<string, int> _gramIds = new(StringComparer.Ordinal);

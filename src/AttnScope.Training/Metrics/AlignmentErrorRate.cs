@@ -7,7 +7,7 @@ namespace AttnScope.Training.Metrics;
 /// <remarks>Counts are summed over all sentences before dividing (corpus AER). Gold links marked
 /// <see cref="WordAlignment.Sure"/> form S; all gold links (sure and possible) form P. The Sure flag of a predicted
 /// link is ignored and duplicate links count once. With no predicted and no sure links at all the rate is 0.</remarks>
-public static class AlignmentErrorRate
+internal static class AlignmentErrorRate
 {
     public static double Compute(IReadOnlyList<IReadOnlyList<WordAlignment>> predicted, IReadOnlyList<IReadOnlyList<WordAlignment>> gold)
     {

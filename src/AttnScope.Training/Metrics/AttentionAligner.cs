@@ -6,7 +6,7 @@ namespace AttnScope.Training.Metrics;
 /// (sub-word pieces summed per source word and averaged per target word).</summary>
 /// <remarks>One link per target word that has pieces, ordered by target word; ties go to the lower source word.
 /// Target words whose pieces attend to no real source word (all weight on specials) get no link.</remarks>
-public static class AttentionAligner
+internal static class AttentionAligner
 {
     /// <param name="cross">Row-major [targetPieces, sourcePieces] attention of one head or a head average.</param>
     /// <param name="sourceWordOfPiece">Word index per source piece; -1 for specials (BOS/EOS), which are ignored.</param>

@@ -6,10 +6,10 @@ namespace AttnScope.Training.Metrics;
 /// one reference per segment), 0–100. sacreBLEU's default smoothing is 'exp' (mteval's): it changes the score only
 /// when some n-gram order has no match at all in the whole corpus, where an unsmoothed BLEU would be 0; pass
 /// <see cref="BleuSmoothing.None"/> for the unsmoothed value.</summary>
-public sealed record BleuScore(double Score, double[] Precisions, double BrevityPenalty, int HypothesisLength, int ReferenceLength);
+internal sealed record BleuScore(double Score, double[] Precisions, double BrevityPenalty, int HypothesisLength, int ReferenceLength);
 
 /// <summary>How an n-gram order with no matches is treated (sacreBLEU's smooth_method 'exp' or 'none').</summary>
-public enum BleuSmoothing
+internal enum BleuSmoothing
 {
     /// <summary>sacreBLEU's default: the k-th order with no match gets precision 1 / (2^k · total).</summary>
     Exp,
@@ -17,7 +17,7 @@ public enum BleuSmoothing
     None,
 }
 
-public static class Bleu
+internal static class Bleu
 {
     public const int MaxOrder = 4;
 

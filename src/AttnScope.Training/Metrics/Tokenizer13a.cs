@@ -9,7 +9,7 @@ namespace AttnScope.Training.Metrics;
 /// commas except between digits (so "3.5" and "1,000" stay whole), splits a dash after a digit, and collapses
 /// whitespace. The rules run in the same order and with the same left-to-right, non-overlapping matching.
 /// </summary>
-public static partial class Tokenizer13a
+internal static partial class Tokenizer13a
 {
     // Symbols and ASCII punctuation: { | } ~ [ \ ] ^ _ ` space ! " # $ % & ( ) * + : ; < = > ? @ /
     [GeneratedRegex(@"([\{-\~\[-\` -\&\(-\+\:-\@\/])", RegexOptions.CultureInvariant)]

@@ -1,7 +1,7 @@
 namespace AttnScope.Training.Model;
 
 /// <summary>One encoded example: source ids ending in EOS, target ids without BOS/EOS.</summary>
-public sealed record EncodedPair(int[] Source, int[] Target)
+internal sealed record EncodedPair(int[] Source, int[] Target)
 {
     /// <summary>Padded length this example needs in a batch: max(source, target + 1).</summary>
     public int Length => Math.Max(Source.Length, Target.Length + 1);
@@ -11,7 +11,7 @@ public sealed record EncodedPair(int[] Source, int[] Target)
 /// A padded batch: sources [size, sourceLength] and, for teacher forcing, decoder inputs BOS·y and outputs y·EOS
 /// [size, targetLength]; padding is <see cref="PadId"/> (ignored by the loss, masked as keys).
 /// </summary>
-public sealed class Batch
+internal sealed class Batch
 {
     public const int PadId = 0;
     public int Size { get; private set; }

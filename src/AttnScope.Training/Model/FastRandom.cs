@@ -2,7 +2,7 @@ namespace AttnScope.Training.Model;
 
 /// <summary>A small, fast, seedable generator (SplitMix64) for dropout masks: its whole state is one number, so a
 /// training step's randomness is fixed by (seed, step) and a resumed run draws exactly the same masks.</summary>
-public struct FastRandom(ulong seed)
+internal struct FastRandom(ulong seed)
 {
     private ulong _state = seed;
 

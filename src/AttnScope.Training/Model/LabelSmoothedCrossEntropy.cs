@@ -8,7 +8,7 @@ namespace AttnScope.Training.Model;
 /// ignored. Forward returns the summed loss (and the plain negative log-likelihood for reporting); backward gives
 /// dlogits = (softmax − q)·scale. Rows run in parallel chunks on the worker pool.
 /// </summary>
-public sealed class LabelSmoothedCrossEntropy
+internal sealed class LabelSmoothedCrossEntropy
 {
     public float Smoothing { get; }
     public int PadId { get; }

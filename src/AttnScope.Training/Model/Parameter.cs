@@ -2,7 +2,7 @@ namespace AttnScope.Training.Model;
 
 /// <summary>A trainable tensor: its values, the gradient accumulated by backward passes, and a version that the
 /// optimizer bumps on every update (layers re-pack their weights for the GEMM only when it changed).</summary>
-public sealed class Parameter
+internal sealed class Parameter
 {
     public string Name { get; }
     public int[] Shape { get; }

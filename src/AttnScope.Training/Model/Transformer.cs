@@ -4,7 +4,7 @@ using AttnScope.Sources.Transformer.Families;
 namespace AttnScope.Training.Model;
 
 /// <summary>What one training forward/backward pass measured.</summary>
-public readonly record struct StepLoss(double Loss, double Nll, int Tokens)
+internal readonly record struct StepLoss(double Loss, double Nll, int Tokens)
 {
     public double MeanLoss => Tokens == 0 ? 0 : Loss / Tokens;
     public double MeanNll => Tokens == 0 ? 0 : Nll / Tokens;
@@ -19,7 +19,7 @@ public readonly record struct StepLoss(double Loss, double Nll, int Tokens)
 /// through the decoder, hands ∂loss/∂memory to the encoder's, and accumulates every parameter's gradient.
 /// Dropout (embeddings and every sub-layer output) is drawn from the step's random source in training mode.
 /// </summary>
-public sealed class Transformer
+internal sealed class Transformer
 {
     public TransformerConfig Config { get; }
     public TransformerSpec EncoderSpec { get; }

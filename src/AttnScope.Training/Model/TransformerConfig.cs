@@ -5,7 +5,7 @@ using AttnScope.Capture;
 namespace AttnScope.Training.Model;
 
 /// <summary>Shape of an encoder-decoder Transformer. Saved as the "model" object of a run folder's config.json.</summary>
-public sealed record TransformerConfig
+internal sealed record TransformerConfig
 {
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
     [JsonPropertyName("d_model")] public int Dim { get; init; } = 256;

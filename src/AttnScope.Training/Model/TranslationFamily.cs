@@ -13,7 +13,7 @@ namespace AttnScope.Training.Model;
 /// Pre- or post-norm LayerNorm blocks, ReLU MLPs, embeddings scaled by √d, sinusoidal (interleaved) or learned
 /// positions, a head tied to the shared embeddings or its own <c>out_proj</c>.
 /// </summary>
-public static class TranslationFamily
+internal static class TranslationFamily
 {
     public const string FamilyName = "attnscope-translation";
 

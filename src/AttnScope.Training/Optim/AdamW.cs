@@ -8,7 +8,7 @@ namespace AttnScope.Training.Optim;
 /// θ ← θ − lr·(m̂/(√v̂ + ε) + λ·θ), with λ skipped for biases, norms and position tables. Gradients can be clipped
 /// to a global L2 norm first. The moments are part of a checkpoint so a resumed run continues exactly.
 /// </summary>
-public sealed class AdamW
+internal sealed class AdamW
 {
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.98;

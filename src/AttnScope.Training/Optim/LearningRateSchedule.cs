@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Training.Optim;
 
 /// <summary>Linear warm-up to the peak rate, then inverse-square-root or cosine decay.</summary>
-public sealed record LearningRateSchedule(double PeakRate, int WarmupSteps, string Decay = "inverse-sqrt", int TotalSteps = 0, double FloorRate = 0)
+internal sealed record LearningRateSchedule(double PeakRate, int WarmupSteps, string Decay = "inverse-sqrt", int TotalSteps = 0, double FloorRate = 0)
 {
     public double At(long step)
     {

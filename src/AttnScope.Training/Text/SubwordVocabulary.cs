@@ -6,7 +6,7 @@ namespace AttnScope.Training.Text;
 
 /// <summary>Text encoded into sub-word ids (no BOS/EOS), with, for every piece, the index of the whitespace-split
 /// word it came from (for word-level alignment), its UTF-16 span in the text, and its printable piece text.</summary>
-public sealed record EncodedText(int[] Ids, int[] WordIndex, (int Start, int End)[] Offsets, string[] Pieces)
+internal sealed record EncodedText(int[] Ids, int[] WordIndex, (int Start, int End)[] Offsets, string[] Pieces)
 {
     public int Length => Ids.Length;
 
@@ -27,7 +27,7 @@ public sealed record EncodedText(int[] Ids, int[] WordIndex, (int Start, int End
 /// <see cref="WordPieceLearner.MaxWordChars"/>, becomes one unk piece. No case folding or Unicode normalization is
 /// applied, so <see cref="Decode"/> of an encoding gives back the text with its whitespace collapsed to single
 /// spaces, as long as no word became unk.</remarks>
-public sealed class SubwordVocabulary
+internal sealed class SubwordVocabulary
 {
     public const int PadId = 0, UnkId = 1, BosId = 2, EosId = 3;
     public const string VocabFileName = "vocab.txt";

@@ -2,7 +2,7 @@ namespace AttnScope.Training.Text;
 
 /// <summary>The one definition of "word" used by alignments, the tokenizer and the corpus readers: maximal runs of
 /// non-whitespace characters (<see cref="char.IsWhiteSpace(char)"/>), with their UTF-16 spans.</summary>
-public static class Words
+internal static class Words
 {
     public static List<(int Start, int End)> Spans(string text)
     {

@@ -7,7 +7,7 @@ namespace AttnScope.Training.Training;
 
 /// <summary>Train and held-out pairs of a corpus named on the command line, with what reading it reported and one
 /// line saying how many pairs were held out and how they were chosen.</summary>
-public sealed record LoadedCorpus(IReadOnlyList<ParallelPair> Train, IReadOnlyList<ParallelPair> Test, IReadOnlyList<string> Notes)
+internal sealed record LoadedCorpus(IReadOnlyList<ParallelPair> Train, IReadOnlyList<ParallelPair> Test, IReadOnlyList<string> Notes)
 {
     /// <summary>E.g. "held out 1,000 of 48,000 pairs, drawn at random with seed 1 (not the last lines)".</summary>
     public string HeldOut { get; init; } = "";
@@ -15,7 +15,7 @@ public sealed record LoadedCorpus(IReadOnlyList<ParallelPair> Train, IReadOnlyLi
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
-public static class CorpusLoader
+internal static class CorpusLoader
 {
     public const string Builtin = "builtin";
 

@@ -10,7 +10,7 @@ namespace AttnScope.Training.Training;
 /// folder's config.json; runs made before it existed have none and are read as they were (no deduplication, the last
 /// lines held out).
 /// </summary>
-public sealed record DataOptions
+internal sealed record DataOptions
 {
     /// <summary>Held-out pairs drawn at random (with <see cref="HeldOutSeed"/>) from the training corpus.</summary>
     public const string Random = "random";

@@ -8,7 +8,7 @@ namespace AttnScope.Training.Training;
 /// carriage return a few times a second; when output is redirected, a plain line is written every
 /// <see cref="PlainInterval"/>.
 /// </summary>
-public sealed class ProgressReporter(TextWriter output, bool interactive, long stepLimit, double secondsLimit)
+internal sealed class ProgressReporter(TextWriter output, bool interactive, long stepLimit, double secondsLimit)
 {
     public TimeSpan PlainInterval { get; init; } = TimeSpan.FromSeconds(15);
     private readonly Stopwatch _clock = Stopwatch.StartNew();

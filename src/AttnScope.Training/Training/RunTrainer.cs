@@ -10,7 +10,7 @@ using AttnScope.Training.Text;
 namespace AttnScope.Training.Training;
 
 /// <summary>What <c>attnscope train</c> asks for.</summary>
-public sealed record TrainRequest
+internal sealed record TrainRequest
 {
     public string Corpus { get; init; } = CorpusLoader.Builtin;
     public string SourceLanguage { get; init; } = "en";
@@ -32,13 +32,13 @@ public sealed record TrainRequest
     public int? EvaluateLimit { get; init; }
 }
 
-public sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond);
+internal sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond);
 
 /// <summary>
 /// A training run from start to finish: corpus, vocabulary, run folder, the loop with progress, checkpoints and
 /// a probe capture at each checkpoint, a clean stop on cancellation (Ctrl-C), and held-out BLEU and AER at the end.
 /// </summary>
-public static class RunTrainer
+internal static class RunTrainer
 {
     public static TrainOutcome Run(TrainRequest request, TextWriter log, bool interactive, CancellationToken cancel)
     {

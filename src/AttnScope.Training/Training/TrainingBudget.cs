@@ -8,7 +8,7 @@ namespace AttnScope.Training.Training;
 /// with what is left of the run's budget; <c>--resume --minutes N</c> gives it a new budget of N minutes from now
 /// (<c>--steps N</c>: train until step N).
 /// </summary>
-public sealed record TrainingBudget(long TotalSteps, double TotalMinutes)
+internal sealed record TrainingBudget(long TotalSteps, double TotalMinutes)
 {
     /// <summary>Minutes left after <paramref name="elapsedSeconds"/> of training (0 when used up), or +∞ without a time limit.</summary>
     public double RemainingMinutes(double elapsedSeconds) =>

@@ -6,7 +6,7 @@ namespace AttnScope.Training.Training;
 /// The default model and training settings: chosen so that the built-in corpus reaches held-out BLEU ≥ 80 and a
 /// cross-attention layer with AER ≤ 0.25 in at most 15 minutes on 2 cores (see docs/benchmarks.md).
 /// </summary>
-public static class TrainingDefaults
+internal static class TrainingDefaults
 {
     public static TransformerConfig Model => new()
     {

@@ -4,7 +4,7 @@ using AttnScope.Capture;
 namespace AttnScope.Training.Training;
 
 /// <summary>How a model is trained. Saved as the "training" object of a run folder's config.json.</summary>
-public sealed record TrainingOptions
+internal sealed record TrainingOptions
 {
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1.5e-3;
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 150;

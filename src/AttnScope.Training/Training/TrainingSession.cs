@@ -6,14 +6,14 @@ using AttnScope.Training.Text;
 namespace AttnScope.Training.Training;
 
 /// <summary>What one optimizer step did.</summary>
-public readonly record struct StepReport(long Step, StepLoss Loss, double LearningRate, double GradientNorm, int SourceTokens);
+internal readonly record struct StepReport(long Step, StepLoss Loss, double LearningRate, double GradientNorm, int SourceTokens);
 
 /// <summary>
 /// The training loop's core, independent of files: a model, AdamW, the schedule, encoded examples and a batch
 /// plan per epoch. Every step's randomness comes from (seed, step) and every epoch's batch order from
 /// (seed, epoch), so a session restored from <see cref="State"/> continues bit for bit.
 /// </summary>
-public sealed class TrainingSession
+internal sealed class TrainingSession
 {
     public Transformer Model { get; }
     public AdamW Optimizer { get; }

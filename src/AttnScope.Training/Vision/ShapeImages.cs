@@ -3,7 +3,7 @@ using AttnScope.Sources.Vision;
 namespace AttnScope.Training.Vision;
 
 /// <summary>A generated image, its class (the shape) and where the shape is.</summary>
-public sealed record ShapeSample(RgbImage Image, int Label, PixelBox Box);
+internal sealed record ShapeSample(RgbImage Image, int Label, PixelBox Box);
 
 /// <summary>
 /// A generated localisation task: one shape (disc, square, triangle or cross; the class) of a random colour and size
@@ -12,7 +12,7 @@ public sealed record ShapeSample(RgbImage Image, int Label, PixelBox Box);
 /// random colour is drawn beside the shape, not overlapping its box: a map that points at whatever stands out, rather
 /// than at what decides the class, then misses. Seeded: a seed gives the same images.
 /// </summary>
-public static class ShapeImages
+internal static class ShapeImages
 {
     public static readonly string[] Labels = ["disc", "square", "triangle", "cross"];
 

@@ -15,7 +15,7 @@ namespace AttnScope.Training.Vision;
 /// gradient (the rows and the positions are summed, so both get the same gradient). Adam with a cosine schedule,
 /// seeded; the result is saved as a Hugging Face ViT folder that <see cref="VitModel.Load"/> reads.
 /// </summary>
-public sealed class TinyVitTrainer
+internal sealed class TinyVitTrainer
 {
     public TransformerSpec Spec { get; }
     public VitConfig Config { get; }

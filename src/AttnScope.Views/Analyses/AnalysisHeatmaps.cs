@@ -10,7 +10,7 @@ namespace AttnScope.Views.Analyses;
 /// stack's tokens and is laid out by the same <see cref="HeatmapLayout"/> / <see cref="GridLayout"/> as attention
 /// (labels, colour bar, token selection), with a title that says how it was computed.
 /// </summary>
-public static class AnalysisHeatmaps
+internal static class AnalysisHeatmaps
 {
     /// <summary>The rollout step shown for a layer: step i is the joint attention after layer StartLayer + i; null is the last.</summary>
     public static int RolloutStep(RolloutResult r, int? layer)

@@ -11,7 +11,7 @@ namespace AttnScope.Views.Analyses;
 /// PDF through <see cref="ViewRenderer"/>, and the rollout as a GIF over its layers. A view of an analysis the
 /// capture does not hold is a user error that says to run <c>attnscope analyze</c>.
 /// </summary>
-public sealed class AnalysisRenderer
+internal sealed class AnalysisRenderer
 {
     private readonly ViewRenderer _views;
     private readonly FontSet? _fonts;

@@ -3,7 +3,7 @@ using AttnScope.Capture;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>The views of analysis results kept in a capture (see docs/analyses.md).</summary>
-public enum AnalysisView
+internal enum AnalysisView
 {
     /// <summary>Attention rollout after one layer (default: the last) as a heatmap; as a .gif, over the layers.</summary>
     Rollout,
@@ -23,7 +23,7 @@ public enum AnalysisView
     Sinks,
 }
 
-public static class AnalysisViews
+internal static class AnalysisViews
 {
     /// <summary>Names as given to <c>attnscope render --view</c>.</summary>
     public static readonly IReadOnlyList<string> Names = ["rollout", "flow", "saliency", "saliency-bars", "roles", "norm", "norm-heads", "sinks"];
@@ -49,7 +49,7 @@ public static class AnalysisViews
 }
 
 /// <summary>Reads typed analysis results from a capture, or says clearly that they are missing.</summary>
-public static class AnalysisLookup
+internal static class AnalysisLookup
 {
     /// <param name="flags">The <c>attnscope analyze</c> options that compute the missing analysis.</param>
     public static T Require<T>(AttentionCapture capture, T? result, string what, string? stack, string flags) where T : class

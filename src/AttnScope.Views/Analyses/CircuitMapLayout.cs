@@ -8,7 +8,7 @@ namespace AttnScope.Views.Analyses;
 
 /// <summary>How a circuit map is drawn: DPI scale, cell width, colour map (default: rdbu for signed maps, viridis
 /// otherwise), a fixed colour-scale maximum, a title replacing the metric, and the model's name for the title.</summary>
-public sealed record CircuitViewOptions
+internal sealed record CircuitViewOptions
 {
     public float Scale { get; init; } = 1;
     public float? CellSize { get; init; }
@@ -30,14 +30,14 @@ public sealed record CircuitViewOptions
 }
 
 /// <summary>One cell of a circuit map: its rectangle, value and the text printed in it (null when it does not fit).</summary>
-public sealed record CircuitCell(int Row, int Col, float Value, SKRect Rect, string? Text);
+internal sealed record CircuitCell(int Row, int Col, float Value, SKRect Rect, string? Text);
 
 /// <summary>
 /// A circuit map (layers × heads, or layers × positions) as a grid of coloured cells: the value (or the map's cell
 /// text) printed in each cell when it fits, row and column labels with axis titles, a colour bar — symmetric about 0
 /// for signed maps — and a title naming the metric, wrapped over lines.
 /// </summary>
-public sealed class CircuitMapLayout : FigureFrame
+internal sealed class CircuitMapLayout : FigureFrame
 {
     public override long CellBlocks => Cells.Count;
     public required CircuitMap Map { get; init; }
@@ -203,7 +203,7 @@ public sealed class CircuitMapLayout : FigureFrame
 }
 
 /// <summary>Renders circuit maps (from a result or a capture) as PNG, SVG or PDF.</summary>
-public static class CircuitViews
+internal static class CircuitViews
 {
     public static CircuitMapLayout Layout(CircuitMap map, CircuitViewOptions? o = null, FontSet? fonts = null, FigureStyle? style = null) =>
         CircuitMapLayout.Compute(map, o ?? new CircuitViewOptions(), fonts ?? FontSet.Default, style ?? FigureStyle.Default);

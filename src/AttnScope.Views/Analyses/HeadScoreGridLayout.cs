@@ -5,17 +5,17 @@ using SkiaSharp;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>One layers × heads grid of a <see cref="HeadScoreGridLayout"/>: its title and values [layer][head].</summary>
-public sealed record HeadScorePanel(string Title, float[][] Values);
+internal sealed record HeadScorePanel(string Title, float[][] Values);
 
 /// <summary>A placed cell of a score grid: its rectangle, colour and printed value.</summary>
-public sealed record HeadScoreCell(int Panel, int Layer, int Head, SKRect Rect, float Value, string Text);
+internal sealed record HeadScoreCell(int Panel, int Layer, int Head, SKRect Rect, float Value, string Text);
 
 /// <summary>
 /// Layers × heads grids of per-head scores in [0, 1] (e.g. induction and previous-token scores), side by side on
 /// one fixed colour scale from 0 to 1 so that figures of different checkpoints are comparable: each cell coloured
 /// by its score with the score printed in it, layer and head numbers, a colour bar, a title and notes.
 /// </summary>
-public sealed class HeadScoreGridLayout : FigureFrame
+internal sealed class HeadScoreGridLayout : FigureFrame
 {
     public override long CellBlocks => Cells.Count;
     public required IReadOnlyList<HeadScoreCell> Cells { get; init; }

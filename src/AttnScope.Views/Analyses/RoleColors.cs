@@ -9,7 +9,7 @@ namespace AttnScope.Views.Analyses;
 /// from the Okabe–Ito palette (told apart with the common colour-vision deficiencies) and a neutral grey for
 /// "mixed"; a role not in the list gets a further colour.
 /// </summary>
-public static class RoleColors
+internal static class RoleColors
 {
     /// <summary>The roles in legend order.</summary>
     public static IReadOnlyList<string> Known => HeadRoles.All;

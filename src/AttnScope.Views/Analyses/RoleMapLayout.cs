@@ -6,17 +6,17 @@ using SkiaSharp;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>One head's cell of the role map: its role, colour, rectangle and the score printed in it (null when it does not fit).</summary>
-public sealed record RoleCell(int Layer, int Head, string Role, SKColor Color, SKRect Rect, string? Score);
+internal sealed record RoleCell(int Layer, int Head, string Role, SKColor Color, SKRect Rect, string? Score);
 
 /// <summary>A legend entry: a colour swatch and its text.</summary>
-public sealed record RoleLegendEntry(string Role, SKColor Color, SKRect Swatch, string Text, SKPoint TextAnchor);
+internal sealed record RoleLegendEntry(string Role, SKColor Color, SKRect Swatch, string Text, SKPoint TextAnchor);
 
 /// <summary>
 /// The layers × heads map of head roles: one cell per head coloured by its role, the statistic behind the role
 /// printed in the cell when there is room, layer and head numbers, and a legend of the roles with their colours,
 /// how many heads have each, and which statistic the numbers are.
 /// </summary>
-public sealed class RoleMapLayout : FigureFrame
+internal sealed class RoleMapLayout : FigureFrame
 {
     public override long CellBlocks => Cells.Count;
     public required IReadOnlyList<RoleCell> Cells { get; init; }

@@ -6,13 +6,13 @@ using SkiaSharp;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>One token's bar: label (right-aligned before the axis), bar and the value printed after it.</summary>
-public sealed record SaliencyBar(int Section, SaliencyPiece Piece, string Label, SKPoint LabelAnchor, SKRect Bar, string ValueText, SKPoint ValueAnchor);
+internal sealed record SaliencyBar(int Section, SaliencyPiece Piece, string Label, SKPoint LabelAnchor, SKRect Bar, string ValueText, SKPoint ValueAnchor);
 
 /// <summary>
 /// Token saliency as bars: one row per token with its label, a bar as long as its value (coloured like the
 /// coloured-text view, on one scale with it) and the value printed beside it; one block per section.
 /// </summary>
-public sealed class SaliencyBarsLayout : FigureFrame
+internal sealed class SaliencyBarsLayout : FigureFrame
 {
     public override long CellBlocks => Bars.Count;
     public required IReadOnlyList<SaliencyBar> Bars { get; init; }

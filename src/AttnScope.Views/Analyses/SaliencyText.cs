@@ -7,13 +7,13 @@ using AttnScope.Capture;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>A token as saliency views show it: printable text without its subword marker, and whether it continues the previous word.</summary>
-public sealed record SaliencyPiece(int Index, string Text, bool JoinsPrevious, bool Special, float Value);
+internal sealed record SaliencyPiece(int Index, string Text, bool JoinsPrevious, bool Special, float Value);
 
 /// <summary>One group of tokens with their saliency: the source (input) tokens, or the target prefix of a translation.</summary>
-public sealed record SaliencySection(string Name, IReadOnlyList<SaliencyPiece> Pieces);
+internal sealed record SaliencySection(string Name, IReadOnlyList<SaliencyPiece> Pieces);
 
 /// <summary>What saliency views say in words: the sections, the explained output, and how tokens join into words.</summary>
-public static class SaliencyText
+internal static class SaliencyText
 {
     /// <summary>
     /// Tokens as text: a WordPiece continuation ("##s") loses its marker and joins the previous token, and so does a

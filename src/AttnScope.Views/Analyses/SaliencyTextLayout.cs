@@ -6,14 +6,14 @@ using SkiaSharp;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>A token drawn as coloured text: its piece, its background box and the baseline of its text.</summary>
-public sealed record SaliencyBox(int Section, SaliencyPiece Piece, SKRect Box, SKPoint Baseline);
+internal sealed record SaliencyBox(int Section, SaliencyPiece Piece, SKRect Box, SKPoint Baseline);
 
 /// <summary>
 /// Token saliency as coloured text: the tokens wrapped into lines like running text, each on a background of its
 /// saliency's colour (continuations joined to their word, special tokens dimmed and left out of the colour scale),
 /// a colour bar, a title naming the explained output, and one block per section (source, target prefix).
 /// </summary>
-public sealed class SaliencyTextLayout : FigureFrame
+internal sealed class SaliencyTextLayout : FigureFrame
 {
     public override long CellBlocks => Boxes.Count;
     public required IReadOnlyList<SaliencyBox> Boxes { get; init; }

@@ -6,14 +6,14 @@ using SkiaSharp;
 namespace AttnScope.Views.Analyses;
 
 /// <summary>One head's cell of the sink map: which panel (0: first-token share, 1: top-1 key share), its value, rectangle and printed value (null when it does not fit).</summary>
-public sealed record SinkCell(int Panel, int Layer, int Head, float Value, SKRect Rect, string? Text);
+internal sealed record SinkCell(int Panel, int Layer, int Head, float Value, SKRect Rect, string? Text);
 
 /// <summary>
 /// The attention-sink view: two layers × heads grids side by side, the share of attention on the first token and
 /// on each row's top-1 key (<see cref="SinkStatistics"/>), each cell coloured by its value on a 0–1 scale with the
 /// value printed in it, layer and head numbers, and notes on the rows averaged and the first token.
 /// </summary>
-public sealed class SinkMapLayout : FigureFrame
+internal sealed class SinkMapLayout : FigureFrame
 {
     public override long CellBlocks => Cells.Count;
     public required IReadOnlyList<SinkCell> Cells { get; init; }

@@ -9,7 +9,7 @@ namespace AttnScope.Views.Animation;
 /// <param name="Image">The rendered figure (any colour type; frames of different sizes are centred on the largest).</param>
 /// <param name="Caption">Frame label drawn in a strip above the image; null or empty draws no strip text.</param>
 /// <param name="DelayMs">How long the frame shows; null uses <see cref="AnimationOptions.DelayMs"/>.</param>
-public sealed record AnimationFrame(SKBitmap Image, string? Caption = null, int? DelayMs = null)
+internal sealed record AnimationFrame(SKBitmap Image, string? Caption = null, int? DelayMs = null)
 {
     /// <summary>A frame from encoded image bytes (PNG, JPEG, WebP), e.g. the output of a figure renderer.</summary>
     public static AnimationFrame FromEncoded(byte[] image, string? caption = null, int? delayMs = null)
@@ -22,7 +22,7 @@ public sealed record AnimationFrame(SKBitmap Image, string? Caption = null, int?
 }
 
 /// <summary>How an animation plays and how its frame captions look.</summary>
-public sealed record AnimationOptions
+internal sealed record AnimationOptions
 {
     /// <summary>Default time each frame shows, in milliseconds (GIF stores hundredths of a second).</summary>
     public int DelayMs { get; init; } = 900;

@@ -1,7 +1,7 @@
 namespace AttnScope.Views.Animation;
 
 /// <summary>What an animated view steps through.</summary>
-public enum AnimationKind
+internal enum AnimationKind
 {
     /// <summary>One frame per layer.</summary>
     Layers,

@@ -15,7 +15,7 @@ namespace AttnScope.Views.Animation;
 /// Each frame gets a caption strip above it (the frame label); frames of different sizes are centred on a canvas
 /// of the largest size.
 /// </summary>
-public static class AnimationWriter
+internal static class AnimationWriter
 {
     /// <summary>Hard limit on the pixels of all frames together (about 1 GiB of BGRA), so a runaway call fails clearly.</summary>
     public const long MaxTotalPixels = 256L * 1024 * 1024;

@@ -12,7 +12,7 @@ namespace AttnScope.Views.Animation;
 /// The tests decode the output with SkiaSharp's own GIF decoder (frame count, delays, pixel colours).
 /// </para>
 /// </summary>
-public static class GifEncoder
+internal static class GifEncoder
 {
     /// <summary>Encodes frames of equal size (BGRA8888, alpha ignored) with per-frame delays in milliseconds.</summary>
     /// <param name="loops">Times to play; 0 loops forever.</param>

@@ -6,13 +6,13 @@ using SkiaSharp;
 namespace AttnScope.Views.Corpus;
 
 /// <summary>A placed histogram of one head: its rectangle and bar heights as a share of the cell's tallest bar.</summary>
-public sealed record HistogramCell(int Layer, int Head, SKRect Rect, float[] Heights, float MeanX, string MeanText);
+internal sealed record HistogramCell(int Layer, int Head, SKRect Rect, float[] Heights, float MeanX, string MeanText);
 
 /// <summary>
 /// The distribution of a per-head statistic over a corpus as a layers × heads grid of small histograms (one shared
 /// x range, each cell scaled to its tallest bar) with the mean marked by a line and printed, for <c>attnscope corpus plot</c>.
 /// </summary>
-public sealed class HeadDistributionGridLayout : FigureFrame
+internal sealed class HeadDistributionGridLayout : FigureFrame
 {
     public override long CellBlocks => Cells.Count;
     public required IReadOnlyList<HistogramCell> Cells { get; init; }

@@ -5,4 +5,4 @@ namespace AttnScope.Views.Corpus;
 /// whose value falls in bin b of <see cref="Bins"/> equal bins from <see cref="Min"/> to <see cref="Max"/>;
 /// <see cref="Means"/>[layer][head] is the mean value.
 /// </summary>
-public sealed record StatHistogramGrid(string Stat, float Min, float Max, int Bins, long[][][] Counts, float[][] Means, long Sentences);
+internal sealed record StatHistogramGrid(string Stat, float Min, float Max, int Bins, long[][][] Counts, float[][] Means, long Sentences);

@@ -9,7 +9,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Speech;
 
 /// <summary>How speech views are drawn.</summary>
-public sealed record SpeechViewOptions
+internal sealed record SpeechViewOptions
 {
     /// <summary>Pixels per second of audio on the time axis.</summary>
     public float PixelsPerSecond { get; init; } = 200;
@@ -27,7 +27,7 @@ public sealed record SpeechViewOptions
 /// the spectrogram; <c>align</c> draws the words placed by <see cref="WordAlignment"/> over the spectrogram and, under
 /// it, the matrix DTW ran on with its monotone path.
 /// </summary>
-public static class SpeechRenderer
+internal static class SpeechRenderer
 {
     private const int Margin = 10, LabelWidth = 130, MelHeight = 160, RowHeight = 16, AxisHeight = 34, TitleSize = 13, Small = 11;
 

@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Static;
 
 /// <summary>Token labels of one panel axis: the plan (font, every k-th token), the texts and their boxes. Shared by all views.</summary>
-public static class AxisLabels
+internal static class AxisLabels
 {
     public static AxisLabelPlan Plan(int count, float cellSize, FontSet fonts, FigureStyle st, float s) =>
         LabelLayout.Plan(count, cellSize, fonts.LineHeightRatio, st.LabelFont * s, st.MinLabelFont * s, st.LabelSpacing * s);

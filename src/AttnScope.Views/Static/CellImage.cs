@@ -8,7 +8,7 @@ namespace AttnScope.Views.Static;
 /// of cells when a panel is smaller than its token count (overview thumbnails). A pooled pixel shows the value of
 /// largest magnitude in its block (the maximum, for attention), so sparse patterns such as a diagonal stay visible.
 /// </summary>
-public sealed class CellImage
+internal sealed class CellImage
 {
     public int Width { get; }
     public int Height { get; }

@@ -1,7 +1,7 @@
 namespace AttnScope.Views.Static;
 
 /// <summary>Tick values for a colour bar from min to max: round steps, with both ends always labelled.</summary>
-public static class ColorBarTicks
+internal static class ColorBarTicks
 {
     /// <param name="max">Top of the scale (positive).</param>
     /// <param name="barHeight">Bar height in pixels.</param>

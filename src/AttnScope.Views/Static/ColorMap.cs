@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Static;
 
 /// <summary>A colour map: a 256-entry lookup table built by linear interpolation between control points.</summary>
-public sealed class ColorMap
+internal sealed class ColorMap
 {
     public const int Levels = 256;
     public static IReadOnlyList<string> Names { get; } = ["viridis", "magma", "cividis", "greys", "rdbu"];

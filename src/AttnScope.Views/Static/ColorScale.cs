@@ -7,7 +7,7 @@ namespace AttnScope.Views.Static;
 /// Maps values to [0, 1] for a colour map: linear from 0 (or from −max for signed data and diverging maps) to max,
 /// or logarithmic over <see cref="LogDecades"/> decades below max.
 /// </summary>
-public sealed class ColorScale
+internal sealed class ColorScale
 {
     /// <summary>Decades a log scale spans below its top; smaller values get the bottom colour.</summary>
     public const int LogDecades = 3;

@@ -6,7 +6,7 @@ namespace AttnScope.Views.Static;
 /// What every figure layout has around its content: image size and scale, a bold title and note lines under the
 /// figure. Layouts derive from it and paint their content, then <see cref="PaintFrame"/>.
 /// </summary>
-public abstract class FigureFrame : IFigureLayout
+internal abstract class FigureFrame : IFigureLayout
 {
     public required int Width { get; init; }
     public required int Height { get; init; }

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Static;
 
 /// <summary>Sizes (logical pixels, multiplied by the DPI scale) and colours shared by the static figures.</summary>
-public sealed record FigureStyle
+internal sealed record FigureStyle
 {
     public static FigureStyle Default { get; } = new();
 

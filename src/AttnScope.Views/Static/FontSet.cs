@@ -9,7 +9,7 @@ namespace AttnScope.Views.Static;
 /// Linux), plus per-character fallback typefaces (SKFontManager.MatchCharacter) for scripts the primary lacks
 /// (CJK, ...). Text is measured and drawn as runs of one typeface each.
 /// </summary>
-public sealed class FontSet
+internal sealed class FontSet
 {
     /// <summary>Families tried in order for the primary font.</summary>
     public static readonly string[] PreferredFamilies =

@@ -6,7 +6,7 @@ namespace AttnScope.Views.Static;
 /// <summary>One heatmap panel of a grid view: its matrix, colour scale and where it is drawn.</summary>
 /// <param name="Cell">Edge of one cell block in whole pixels.</param>
 /// <param name="Pool">Tokens per cell block along each axis (1 unless the panel is smaller than its token count).</param>
-public sealed record GridPanel(HeatmapMatrix Matrix, ColorScale ColorScale, SKRect Plot, int Cell, int Pool, string? Title,
+internal sealed record GridPanel(HeatmapMatrix Matrix, ColorScale ColorScale, SKRect Plot, int Cell, int Pool, string? Title,
     SKPoint TitleAnchor, IReadOnlyList<DrawnLabel> RowLabels, IReadOnlyList<DrawnLabel> ColumnLabels)
 {
     /// <summary>Pixels per token along an axis (below 1 for pooled panels).</summary>
@@ -19,13 +19,13 @@ public sealed record GridPanel(HeatmapMatrix Matrix, ColorScale ColorScale, SKRe
 }
 
 /// <summary>A text placed on a figure (panel titles, grid headers).</summary>
-public sealed record PlacedText(string Text, SKPoint Anchor, float Font, TextAnchor Align, float Rotate = 0);
+internal sealed record PlacedText(string Text, SKPoint Anchor, float Font, TextAnchor Align, float Rotate = 0);
 
 /// <summary>
 /// The geometry of a grid view (heads of a layer, layers of a head, or the model's layers × heads), in device
 /// pixels: panels, token labels on the outer panels, headers, one colour bar, titles and notes.
 /// </summary>
-public sealed class GridLayout : FigureFrame
+internal sealed class GridLayout : FigureFrame
 {
     public required ViewKind View { get; init; }
     public required int GridRows { get; init; }

@@ -4,10 +4,10 @@ using AttnScope.Capture;
 namespace AttnScope.Views.Static;
 
 /// <summary>How heads are reduced to one matrix: a single head, or the mean / max over all heads of a layer.</summary>
-public enum HeadAggregation { Single, Mean, Max }
+internal enum HeadAggregation { Single, Mean, Max }
 
 /// <summary>Which head(s) a heatmap shows: one head index, or an aggregation over all heads.</summary>
-public readonly record struct HeadSelection(HeadAggregation Aggregation, int Head)
+internal readonly record struct HeadSelection(HeadAggregation Aggregation, int Head)
 {
     public static HeadSelection Single(int head) => new(HeadAggregation.Single, head);
     public static readonly HeadSelection Mean = new(HeadAggregation.Mean, -1);

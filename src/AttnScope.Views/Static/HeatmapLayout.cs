@@ -4,22 +4,22 @@ using SkiaSharp;
 namespace AttnScope.Views.Static;
 
 /// <summary>How a token label is coloured.</summary>
-public enum LabelKind { Normal, SegmentB, Special }
+internal enum LabelKind { Normal, SegmentB, Special }
 
 /// <summary>A label as drawn: token index, printable (possibly shortened) text and its box in image pixels.</summary>
-public sealed record DrawnLabel(int Index, string Text, SKRect Box, LabelKind Kind);
+internal sealed record DrawnLabel(int Index, string Text, SKRect Box, LabelKind Kind);
 
 /// <summary>A piece of a note line, drawn in its own colour.</summary>
-public sealed record NotePiece(string Text, SKColor Color);
+internal sealed record NotePiece(string Text, SKColor Color);
 
 /// <summary>A colour bar tick: value and its y in image pixels.</summary>
-public readonly record struct ColorBarTick(float Value, float Y, string Text);
+internal readonly record struct ColorBarTick(float Value, float Y, string Text);
 
 /// <summary>
 /// The geometry of one heatmap figure, in device pixels: image size, plot rectangle and cell size, token labels,
 /// colour bar, title, axis titles and notes. Computed once; painters (PNG, SVG) and tests read it.
 /// </summary>
-public sealed class HeatmapLayout : FigureFrame
+internal sealed class HeatmapLayout : FigureFrame
 {
     public required HeatmapMatrix Matrix { get; init; }
     /// <summary>The cell area; its corners lie on whole pixels.</summary>

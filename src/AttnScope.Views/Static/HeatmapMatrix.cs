@@ -6,7 +6,7 @@ namespace AttnScope.Views.Static;
 /// The queries × keys matrix one heatmap shows, with its axis tokens: one head of one layer, or the mean / max
 /// over the heads of a layer, possibly restricted to a <see cref="TokenSelection"/>.
 /// </summary>
-public sealed class HeatmapMatrix
+internal sealed class HeatmapMatrix
 {
     public string Stack { get; }
     public int Layer { get; }

@@ -3,10 +3,10 @@ using AttnScope.Capture;
 namespace AttnScope.Views.Static;
 
 /// <summary>How a grid view scales colours: one range for all panels, or each panel up to its own maximum.</summary>
-public enum ColorRange { Shared, PerPanel }
+internal enum ColorRange { Shared, PerPanel }
 
 /// <summary>What a heatmap (or a grid of heatmaps) shows and how big it is drawn.</summary>
-public sealed record HeatmapOptions
+internal sealed record HeatmapOptions
 {
     /// <summary>Attention stack: <c>encoder</c> (default), <c>decoder</c> or <c>cross</c>.</summary>
     public string Stack { get; init; } = AttentionStack.Encoder;
@@ -60,7 +60,7 @@ public sealed record HeatmapOptions
 }
 
 /// <summary>Names of the value tensors a view can draw.</summary>
-public static class ValueKind
+internal static class ValueKind
 {
     public const string Attention = "attention";
     public const string Scores = "scores";

@@ -1,7 +1,7 @@
 namespace AttnScope.Views.Static;
 
 /// <summary>Paints a computed single-panel <see cref="HeatmapLayout"/> (the head view) through <see cref="PanelPainter"/>.</summary>
-public static class HeatmapPainter
+internal static class HeatmapPainter
 {
     public static void Paint(IFigureCanvas canvas, HeatmapLayout layout, ColorMap colorMap, FontSet fonts, FigureStyle? style = null)
     {

@@ -8,7 +8,7 @@ namespace AttnScope.Views.Static;
 /// queries on rows, keys on columns, token labels on both axes, a colour bar, a title and axis titles. The head
 /// view of <see cref="ViewRenderer"/>, with a typed layout.
 /// </summary>
-public sealed class HeatmapRenderer
+internal sealed class HeatmapRenderer
 {
     private readonly ViewRenderer _views;
     private readonly FontSet? _fonts;

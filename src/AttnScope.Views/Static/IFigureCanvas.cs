@@ -2,13 +2,13 @@ using SkiaSharp;
 
 namespace AttnScope.Views.Static;
 
-public enum TextAnchor { Start, Middle, End }
+internal enum TextAnchor { Start, Middle, End }
 
 /// <summary>
 /// What figures draw on: a raster (Skia, for PNG) or SVG. Coordinates are image pixels; text is placed by its
 /// baseline anchor point and rotated about it.
 /// </summary>
-public interface IFigureCanvas
+internal interface IFigureCanvas
 {
     /// <summary>A solid rectangle with exact edges (no antialiasing).</summary>
     void FillRect(SKRect rect, SKColor color);

@@ -1,7 +1,7 @@
 namespace AttnScope.Views.Static;
 
 /// <summary>A computed figure of any view: its size, and how to paint it on a canvas (PNG, SVG, PDF).</summary>
-public interface IFigureLayout
+internal interface IFigureLayout
 {
     int Width { get; }
     int Height { get; }

@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Static;
 
 /// <summary>How one axis labels its tokens: the font size, and every <see cref="Step"/>-th token.</summary>
-public sealed record AxisLabelPlan(int Count, float CellSize, float FontSize, int Step, bool FontReduced)
+internal sealed record AxisLabelPlan(int Count, float CellSize, float FontSize, int Step, bool FontReduced)
 {
     /// <summary>Indices of the tokens that get a label: 0, Step, 2·Step, ...</summary>
     public IEnumerable<int> Indices
@@ -27,7 +27,7 @@ public sealed record AxisLabelPlan(int Count, float CellSize, float FontSize, in
 }
 
 /// <summary>One drawn label's bounding box in image pixels, for the token at <see cref="Index"/>.</summary>
-public readonly record struct LabelBox(int Index, SKRect Box);
+internal readonly record struct LabelBox(int Index, SKRect Box);
 
 /// <summary>
 /// Pure label layout. A label's extent along its axis is one line height (row labels are horizontal, column labels
@@ -35,7 +35,7 @@ public readonly record struct LabelBox(int Index, SKRect Box);
 /// line height plus a gap. The font first shrinks from its preferred size down to a readable minimum; below that,
 /// labels are thinned to every k-th token.
 /// </summary>
-public static class LabelLayout
+internal static class LabelLayout
 {
     /// <param name="count">Tokens on the axis.</param>
     /// <param name="cellSize">Cell edge in pixels.</param>

@@ -7,7 +7,7 @@ namespace AttnScope.Views.Static;
 /// token labels with ticks, a colour bar with ticks, and note lines. The head view and the grid views (heads,
 /// layers, model) all draw through it.
 /// </summary>
-public static class PanelPainter
+internal static class PanelPainter
 {
     /// <summary>Cells stretched over the plot (whole-pixel blocks), with a thin frame just outside.</summary>
     public static void Cells(IFigureCanvas canvas, SKRect plot, CellImage cells, FigureStyle style, float s)

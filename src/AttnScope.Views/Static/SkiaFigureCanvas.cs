@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Static;
 
 /// <summary>Draws figures on a Skia canvas: cells without antialiasing, text with per-character font fallback.</summary>
-public sealed class SkiaFigureCanvas : IFigureCanvas, IDisposable
+internal sealed class SkiaFigureCanvas : IFigureCanvas, IDisposable
 {
     private readonly SKCanvas _canvas;
     private readonly FontSet _fonts;

@@ -8,7 +8,7 @@ namespace AttnScope.Views.Static;
 /// Writes figures as SVG: cells as &lt;rect&gt; (neighbouring cells of one colour in a row merged), text as
 /// XML-escaped &lt;text&gt;.
 /// </summary>
-public sealed class SvgFigureCanvas : IFigureCanvas
+internal sealed class SvgFigureCanvas : IFigureCanvas
 {
     private readonly StringBuilder _sb = new();
     private readonly string _fontFamily;

@@ -4,10 +4,10 @@ using AttnScope.Capture;
 namespace AttnScope.Views.Static;
 
 /// <summary>Which query → key sentence pairs a view shows: A→A, B→B, A→B, B→A or all.</summary>
-public enum PairFilter { All, AA, BB, AB, BA }
+internal enum PairFilter { All, AA, BB, AB, BA }
 
 /// <summary>A window of token positions [Start, End) for long inputs, as in <c>--range 100:200</c>.</summary>
-public readonly record struct TokenWindow(int Start, int End)
+internal readonly record struct TokenWindow(int Start, int End)
 {
     /// <summary>Parses "100:200" (end exclusive), ":200" (from 0) or "100:" (to the end).</summary>
     public static TokenWindow Parse(string text)
@@ -31,7 +31,7 @@ public readonly record struct TokenWindow(int Start, int End)
 /// The token positions a view keeps on each axis after the token window, the sentence-pair filter and hiding of
 /// special tokens. Rows and columns are only dropped, never rescaled: the values shown are the model's own.
 /// </summary>
-public sealed record TokenSelection(int[] Rows, int[] Columns, IReadOnlyList<string> Description)
+internal sealed record TokenSelection(int[] Rows, int[] Columns, IReadOnlyList<string> Description)
 {
     public static PairFilter ParsePairs(string text) => text.Trim().Replace("→", "").Replace("->", "").ToUpperInvariant() switch
     {

@@ -8,7 +8,7 @@ namespace AttnScope.Views.Static;
 /// piece t+1 (the last row produced the end of sentence), labelled <c>input→produced</c>, e.g. <c>&lt;bos&gt;→Der</c>,
 /// <c>Der→Hund</c>, <c>.→&lt;eos&gt;</c>. Static views and animations use the same labels.
 /// </summary>
-public static class TranslationRows
+internal static class TranslationRows
 {
     /// <summary>The arrow between the decoder input and the produced piece.</summary>
     public const string Arrow = "→";

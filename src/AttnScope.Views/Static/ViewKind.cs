@@ -1,7 +1,7 @@
 namespace AttnScope.Views.Static;
 
 /// <summary>The views AttnScope draws.</summary>
-public enum ViewKind
+internal enum ViewKind
 {
     /// <summary>One head (or the mean / max of the heads) of one layer, labelled on both axes.</summary>
     Head,

@@ -9,7 +9,7 @@ namespace AttnScope.Views.Static;
 /// Renders every view (head, heads, layers, model) as PNG, SVG or PDF, and animations over layers as GIF. All
 /// views are laid out as an <see cref="IFigureLayout"/> and painted through the same panel painter.
 /// </summary>
-public sealed class ViewRenderer
+internal sealed class ViewRenderer
 {
     private readonly FontSet? _fonts;
     private readonly FigureStyle _style;

@@ -14,7 +14,7 @@ namespace AttnScope.Views.Vision;
 /// tower's [CLS] row) and, per word, the patches that make the image similar to that word alone. Everything comes from
 /// the capture's analyses (<see cref="ClipCapture"/>); token text is drawn as text, never markup.
 /// </summary>
-public static class ClipRenderer
+internal static class ClipRenderer
 {
     private const int Margin = 12, Font = 14, TextWidth = 300;
 

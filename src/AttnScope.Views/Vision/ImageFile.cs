@@ -9,7 +9,7 @@ namespace AttnScope.Views.Vision;
 /// PIL's <c>convert("RGB")</c> does), so colours are taken unpremultiplied; EXIF orientation is not applied (as
 /// PIL's <c>Image.open</c>). The size is checked from the header before the pixels are decoded.
 /// </summary>
-public static class ImageFile
+internal static class ImageFile
 {
     /// <summary>Largest file read (bytes).</summary>
     public const long MaxBytes = 256L << 20;

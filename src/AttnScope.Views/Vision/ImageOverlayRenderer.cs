@@ -9,7 +9,7 @@ using SkiaSharp;
 namespace AttnScope.Views.Vision;
 
 /// <summary>How overlays are drawn.</summary>
-public sealed record OverlayOptions
+internal sealed record OverlayOptions
 {
     /// <summary>Side of each panel's image in pixels (the model's input image is scaled to it).</summary>
     public int PanelSize { get; init; } = 224;
@@ -31,7 +31,7 @@ public sealed record OverlayOptions
 /// image veiled dark under low values and coloured under high ones, so the attended patches stand out. PNG panels side by side, or one map per frame
 /// as a GIF (layer animation).
 /// </summary>
-public static class ImageOverlayRenderer
+internal static class ImageOverlayRenderer
 {
     private const int Margin = 10, TitleSize = 13;
 

@@ -16,7 +16,7 @@ namespace AttnScope.Web.Data;
 /// <item><c>anx/rollout/STACK/STEP</c>, <c>anx/flow/STACK/0</c>: the exact float32 [queries, keys] (for hover values)</item>
 /// </list>
 /// </summary>
-public static class AnalysisData
+internal static class AnalysisData
 {
     public const string Prefix = "an";
     public const string ExactPrefix = "anx";

@@ -14,7 +14,7 @@ namespace AttnScope.Web.Data;
 /// they read like every other view (<c>att/cross/L</c>, <c>exact/cross/L/H</c>, …). Small: a log-mel spectrogram
 /// as 8-bit values, the word alignment, relevance maps of a few hundred numbers.
 /// </summary>
-public static class MediaMeta
+internal static class MediaMeta
 {
     /// <summary>Largest spectrogram (bins × mel frames) the description carries (a 30 s window of 128 mels is 384 000).</summary>
     public const long MaxMelValues = 4L << 20;

@@ -11,7 +11,7 @@ namespace AttnScope.Web.Data;
 /// The blob is written as a stream, one section at a time (<see cref="Write"/>): a 1024-token page needs the memory
 /// of its largest section, not of the page.
 /// </summary>
-public static class ViewerBundle
+internal static class ViewerBundle
 {
     public static readonly byte[] Magic = "ASVB"u8.ToArray();
 

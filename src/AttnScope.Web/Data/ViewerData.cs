@@ -18,7 +18,7 @@ namespace AttnScope.Web.Data;
 /// 2020) in the formats of <c>att</c> and <c>exact</c>, when the stack has it (<see cref="NormSource"/>)</item>
 /// </list>
 /// </summary>
-public sealed class ViewerData
+internal sealed class ViewerData
 {
     public const int ThumbSize = 64;
 
@@ -365,4 +365,4 @@ public sealed class ViewerData
 }
 
 /// <summary>A section name that names nothing in the capture.</summary>
-public sealed class SectionNotFoundException(string message) : AttnScopeException(message);
+internal sealed class SectionNotFoundException(string message) : AttnScopeException(message);

@@ -9,7 +9,7 @@ namespace AttnScope.Web.Offline;
 /// <c>attnscope corpus view</c>: one self-contained page (its own script and CSS from assets/corpus/, the data inline,
 /// no network request) with the query/key scatter of a head; clicking a point opens its sentence's attention.
 /// </summary>
-public static class CorpusPage
+internal static class CorpusPage
 {
     /// <summary>Builds the page around the data of <c>HeadEmbedding.ToJson</c>.</summary>
     public static string Build(JsonObject data, string title)

@@ -12,7 +12,7 @@ namespace AttnScope.Web.Offline;
 /// (<see cref="Write(ViewerData, Stream)"/>): the bundle goes through a base64 encoder into the output section by section, so writing a
 /// 250 MB page holds one section in memory, not the page.
 /// </summary>
-public static class OfflinePage
+internal static class OfflinePage
 {
     /// <summary>The page as a string (small captures, tests, notebooks); <see cref="Write(ViewerData, Stream)"/> streams it.</summary>
     public static string Build(ViewerData data)

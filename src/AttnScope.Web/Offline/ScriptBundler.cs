@@ -10,7 +10,7 @@ namespace AttnScope.Web.Offline;
 /// are emitted dependencies first; their top-level names share one scope, so a clash is a syntax error the
 /// browser tests would see at once.
 /// </summary>
-public static partial class ScriptBundler
+internal static partial class ScriptBundler
 {
     [GeneratedRegex(@"^import\s*\{[^}]*\}\s*from\s*'\./([\w\-]+\.js)';\s*$")]
     private static partial Regex ImportLine();

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace AttnScope.Web.Offline;
 
 /// <summary>The front end's files (ES modules, CSS, the page), embedded in this assembly under <c>assets/</c>.</summary>
-public static class WebAssets
+internal static class WebAssets
 {
     private static readonly Assembly Self = typeof(WebAssets).Assembly;
     private const string Prefix = "assets/";

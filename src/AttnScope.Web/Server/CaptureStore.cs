@@ -9,7 +9,7 @@ namespace AttnScope.Web.Server;
 /// <c>maxBytes</c> of tensor data: adding one drops the oldest until both hold. A capture is stored with only the
 /// tensors the viewer reads (attention, query, key, analyses); values and scores are dropped.
 /// </summary>
-public sealed class CaptureStore
+internal sealed class CaptureStore
 {
     private readonly int _keep;
     private readonly long _maxBytes;

@@ -10,7 +10,7 @@ namespace AttnScope.Web.Server;
 /// given twice, nesting of at most 16 levels, and string values that are valid Unicode (no lone surrogate from a
 /// <c>\uD800</c> escape). Anything else is a 400 with one line saying what is wrong.
 /// </summary>
-public sealed class JsonBody
+internal sealed class JsonBody
 {
     private static readonly JsonDocumentOptions Strict = new() { MaxDepth = 16, AllowDuplicateProperties = false };
 

@@ -10,7 +10,7 @@ namespace AttnScope.Web.Server;
 /// (413) if it has more than <see cref="ViewerServerOptions.MaxTokens"/> tokens or if the attention it would produce
 /// exceeds <see cref="ViewerServerOptions.MaxCaptureBytes"/>, so a request cannot make the model allocate without bound.
 /// </summary>
-public sealed class LiveCaptures : IDisposable
+internal sealed class LiveCaptures : IDisposable
 {
     private readonly ViewerServerOptions _options;
     private readonly SemaphoreSlim _slots;

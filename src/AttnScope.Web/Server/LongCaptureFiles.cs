@@ -11,7 +11,7 @@ namespace AttnScope.Web.Server;
 /// tiles of block maxima/means are cut per request. Names follow the rules of <see cref="SavedCaptures"/>: a plain
 /// <c>*.safetensors</c> file name whose real path is directly inside the folder.
 /// </summary>
-public sealed class LongCaptureFiles
+internal sealed class LongCaptureFiles
 {
     /// <summary>Open captures kept at most; the oldest is dropped (not unmapped: a request may still read it).</summary>
     public const int MaxOpen = 4;

@@ -15,7 +15,7 @@ namespace AttnScope.Web.Server;
 /// preflight the server never grants.</item>
 /// </list>
 /// </summary>
-public sealed class RequestGuard
+internal sealed class RequestGuard
 {
     private readonly HashSet<string> _names;
     private readonly int _port;

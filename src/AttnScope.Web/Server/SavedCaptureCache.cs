@@ -8,7 +8,7 @@ namespace AttnScope.Web.Server;
 /// cache holds at most <c>maxBytes</c> of files (counted by their length); adding one drops the least recently used
 /// until it fits, and a file larger than the whole budget is not kept at all.
 /// </summary>
-public sealed class SavedCaptureCache
+internal sealed class SavedCaptureCache
 {
     private readonly long _maxBytes;
     private readonly Lock _lock = new();

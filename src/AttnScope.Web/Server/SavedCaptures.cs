@@ -14,7 +14,7 @@ namespace AttnScope.Web.Server;
 /// against <see cref="ViewerServerOptions.MaxSavedCaptureBytes"/>, the layers, heads and tokens its header declares
 /// against the server's other limits.
 /// </summary>
-public sealed class SavedCaptures
+internal sealed class SavedCaptures
 {
     private readonly string? _dir;
     private readonly string? _realDir;

@@ -7,7 +7,7 @@ namespace AttnScope.Web.Server;
 /// that allows only the server's own scripts and no framing, no referrer, resources readable by the same origin only,
 /// and nothing cached.
 /// </summary>
-public static class SecurityHeaders
+internal static class SecurityHeaders
 {
     /// <summary>Header names and values, in the order they are set.</summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> All =

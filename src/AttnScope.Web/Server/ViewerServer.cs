@@ -23,7 +23,7 @@ namespace AttnScope.Web.Server;
 /// input, 403 refused (another site's page or host name, see <see cref="RequestGuard"/>), 404 unknown, 413 too large,
 /// 415 not JSON, 429 busy), after which the server goes on serving. Every response carries <see cref="SecurityHeaders"/>.
 /// </summary>
-public sealed class ViewerServer : IAsyncDisposable
+internal sealed class ViewerServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly LiveCaptures _live;

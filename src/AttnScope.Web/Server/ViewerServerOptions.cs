@@ -3,7 +3,7 @@ namespace AttnScope.Web.Server;
 /// <summary>How <c>attnscope serve</c> runs: the model for live captures, the one folder saved captures come from,
 /// where it listens, and the limits that keep one request from taking the server down. The limits are stated to
 /// users in docs/server.md; keep the two in step.</summary>
-public sealed record ViewerServerOptions
+internal sealed record ViewerServerOptions
 {
     /// <summary>The model live captures run on.</summary>
     public string Model { get; init; } = "minilm";

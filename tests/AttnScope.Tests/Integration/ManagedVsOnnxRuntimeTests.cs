@@ -143,8 +143,8 @@ public class ManagedVsOnnxRuntimeTests(MiniLmSessions sessions)
 /// <summary>One managed and one ONNX Runtime session on the embedded model, shared by the tests that need them.</summary>
 public sealed class MiniLmSessions : IDisposable
 {
-    public ModelSession Managed { get; } = ModelSession.Open("minilm", EngineKind.Managed);
-    public ModelSession Onnx { get; } = ModelSession.Open("minilm", EngineKind.Onnx);
+    internal ModelSession Managed { get; } = ModelSession.Open("minilm", EngineKind.Managed);
+    internal ModelSession Onnx { get; } = ModelSession.Open("minilm", EngineKind.Onnx);
 
     public void Dispose()
     {

@@ -14,7 +14,7 @@ namespace AttnScope.Tests.Long;
 public sealed class LongCaptureFixture : IDisposable
 {
     public TempDir Dir { get; } = new();
-    public DecoderSession Session { get; }
+    internal DecoderSession Session { get; }
     public string Text { get; } = LongModel.Text(900);
     /// <summary>decoder.attention [2, 4, m, m] of the ordinary capture.</summary>
     public FloatTensor Attention { get; }
@@ -26,7 +26,7 @@ public sealed class LongCaptureFixture : IDisposable
         Attention = Session.Capture(Text).Stack(AttentionStack.Decoder).Attention;
     }
 
-    public string Write(string name, LongCaptureOptions options)
+    internal string Write(string name, LongCaptureOptions options)
     {
         var path = Dir.File(name);
         Session.CaptureLong(Text, options, path);

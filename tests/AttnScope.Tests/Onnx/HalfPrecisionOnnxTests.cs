@@ -42,7 +42,7 @@ public class HalfPrecisionOnnxTests
     [InlineData(OnnxDataType.Float, OnnxDataType.BFloat16)]
     [InlineData(OnnxDataType.Float16, OnnxDataType.Float)]
     [InlineData(OnnxDataType.Float16, OnnxDataType.Float16)]
-    public void HalfPrecisionGraphsAreCaptured(OnnxDataType compute, OnnxDataType output)
+    internal void HalfPrecisionGraphsAreCaptured(OnnxDataType compute, OnnxDataType output)
     {
         var (att, hid) = Float32Run();
         using var src = OnnxAttentionSource.FromBytes(Build(compute, output), OneThread, $"{compute}-{output}.onnx");

@@ -10,8 +10,8 @@ namespace AttnScope.Tests.Onnx;
 public sealed class MiniLmOnnxFixture : IDisposable
 {
     public string OnnxPath { get; }
-    public OnnxModel Model { get; }
-    public OnnxAttentionSource Source { get; }
+    internal OnnxModel Model { get; }
+    internal OnnxAttentionSource Source { get; }
     private WeightStore? _weights;
 
     public MiniLmOnnxFixture()
@@ -21,9 +21,9 @@ public sealed class MiniLmOnnxFixture : IDisposable
         Source = new OnnxAttentionSource(Model, new OnnxSessionSettings { IntraOpThreads = 1 });
     }
 
-    public WeightStore Weights => _weights ??= OnnxBertWeights.Recover(Model);
+    internal WeightStore Weights => _weights ??= OnnxBertWeights.Recover(Model);
 
-    public static EncodedInput Input(params int[] ids) => new(ids, new int[ids.Length], [], []);
+    internal static EncodedInput Input(params int[] ids) => new(ids, new int[ids.Length], [], []);
 
     /// <summary>Runs a model's bytes with ONNX Runtime directly, returning the requested outputs for one sequence.</summary>
     public static Dictionary<string, (long[] Shape, float[] Data)> RunPlain(byte[] modelBytes, int[] ids, params string[] outputs)

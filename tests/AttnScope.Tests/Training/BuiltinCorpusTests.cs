@@ -6,8 +6,8 @@ namespace AttnScope.Tests.Training;
 /// <summary>One generated corpus shared by the spot checks (generation takes about a second).</summary>
 public sealed class BuiltinCorpusFixture
 {
-    public IReadOnlyList<ParallelPair> Train { get; }
-    public IReadOnlyList<ParallelPair> Test { get; }
+    internal IReadOnlyList<ParallelPair> Train { get; }
+    internal IReadOnlyList<ParallelPair> Test { get; }
     public BuiltinCorpusFixture() => (Train, Test) = BuiltinCorpus.Generate(BuiltinCorpus.DefaultSeed, 20_000, 1_000);
 }
 

@@ -9,9 +9,9 @@ namespace AttnScope.Tests.Training;
 
 public sealed class LearnedVocabularyFixture
 {
-    public IReadOnlyList<ParallelPair> Train { get; }
-    public IReadOnlyList<ParallelPair> Test { get; }
-    public SubwordVocabulary Vocabulary { get; }
+    internal IReadOnlyList<ParallelPair> Train { get; }
+    internal IReadOnlyList<ParallelPair> Test { get; }
+    internal SubwordVocabulary Vocabulary { get; }
 
     public LearnedVocabularyFixture()
     {

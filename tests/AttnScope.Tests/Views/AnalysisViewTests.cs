@@ -86,7 +86,7 @@ public class AnalysisViewTests
     [Theory]
     [InlineData(200, AnalysisView.Saliency)]
     [InlineData(200, AnalysisView.SaliencyBars)]
-    public void LongInputsWrapWithoutOverlapInsideTheImage(int n, AnalysisView view)
+    internal void LongInputsWrapWithoutOverlapInsideTheImage(int n, AnalysisView view)
     {
         var cap = SyntheticCaptures.Realistic(n, layers: 1, heads: 1);
         cap = AnalysisCaptures.With(cap, AnalysisCaptures.CosineSaliency(cap, 5));
@@ -277,7 +277,7 @@ public class AnalysisViewTests
     [InlineData(AnalysisView.SaliencyBars)]
     [InlineData(AnalysisView.Roles)]
     [InlineData(AnalysisView.Rollout)]
-    public void TokenAndInfoTextIsEscapedTextInSvg(AnalysisView view)
+    internal void TokenAndInfoTextIsEscapedTextInSvg(AnalysisView view)
     {
         const string evil = "<b>&\"x\"</b>";
         var tokens = SyntheticCaptures.Tokens(8);
@@ -301,7 +301,7 @@ public class AnalysisViewTests
     [InlineData(AnalysisView.Roles, "head statistics of the encoder stack", "--heads")]
     [InlineData(AnalysisView.Norm, "norm-based attention of the encoder stack", "--norm")]
     [InlineData(AnalysisView.NormHeads, "norm-based attention of the encoder stack", "--norm")]
-    public void AMissingAnalysisSaysToRunAnalyze(AnalysisView view, string what, string flags)
+    internal void AMissingAnalysisSaysToRunAnalyze(AnalysisView view, string what, string flags)
     {
         var e = Assert.Throws<AttnScopeException>(() => Renderer.Layout(SyntheticCaptures.Realistic(6), view, new HeatmapOptions()));
         Assert.Contains($"the capture has no {what}", e.Message);

@@ -15,7 +15,7 @@ public class GridLabelTests
     [InlineData(9, ViewKind.Layers)]
     [InlineData(128, ViewKind.Layers)]
     [InlineData(512, ViewKind.Layers)]
-    public void LabelsNeverOverlapLabelsOrPanels(int n, ViewKind view)
+    internal void LabelsNeverOverlapLabelsOrPanels(int n, ViewKind view)
     {
         var cap = SyntheticCaptures.Realistic(n, layers: 6, heads: 12, pair: n == 128);
         var g = (GridLayout)Renderer.Layout(cap, view, new HeatmapOptions());

@@ -57,7 +57,7 @@ public class HeatmapMatrixTests
     [InlineData("3", HeadAggregation.Single, 3)]
     [InlineData("mean", HeadAggregation.Mean, -1)]
     [InlineData("MAX", HeadAggregation.Max, -1)]
-    public void ParseHeads(string text, HeadAggregation agg, int head)
+    internal void ParseHeads(string text, HeadAggregation agg, int head)
     {
         var h = HeadSelection.Parse(text);
         Assert.Equal(agg, h.Aggregation);

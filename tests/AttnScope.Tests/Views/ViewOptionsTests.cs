@@ -192,7 +192,7 @@ public class ViewOptionsTests
     [Theory]
     [InlineData(ViewKind.Heads, "layer 9 is out of range")]
     [InlineData(ViewKind.Head, "layer 9 is out of range")]
-    public void OutOfRangeLayerIsAUserError(ViewKind view, string expected)
+    internal void OutOfRangeLayerIsAUserError(ViewKind view, string expected)
     {
         var e = Assert.Throws<AttnScopeException>(() => Renderer.Layout(ViewTestCaptures.OneHot(4, 2, 2), view, new HeatmapOptions { Layer = 9 }));
         Assert.Contains(expected, e.Message);

@@ -15,11 +15,12 @@ public class ViewRenderTests
     private const int N = 7, Layers = 3, Heads = 4;
     private static readonly AttentionCapture Capture = ViewTestCaptures.OneHot(N, Layers, Heads);
 
-    public static TheoryData<ViewKind, string> ViewsAndMaps => new()
-    {
-        { ViewKind.Head, "viridis" }, { ViewKind.Heads, "magma" }, { ViewKind.Layers, "cividis" }, { ViewKind.Model, "greys" },
-        { ViewKind.Model, "viridis" },
-    };
+    // Public for xunit's MemberData; object rows because ViewKind is internal to AttnScope.Views.
+    public static IEnumerable<object[]> ViewsAndMaps =>
+    [
+        [ViewKind.Head, "viridis"], [ViewKind.Heads, "magma"], [ViewKind.Layers, "cividis"], [ViewKind.Model, "greys"],
+        [ViewKind.Model, "viridis"],
+    ];
 
     private static HeatmapOptions Options(ViewKind view, string map) =>
         new() { ColorMap = map, Layer = view == ViewKind.Heads || view == ViewKind.Head ? 2 : 0, Heads = HeadSelection.Single(view == ViewKind.Head ? 3 : 1) };
@@ -74,7 +75,7 @@ public class ViewRenderTests
 
     [Theory]
     [MemberData(nameof(ViewsAndMaps))]
-    public void PngCellsHaveTopAndBottomColours(ViewKind view, string map)
+    internal void PngCellsHaveTopAndBottomColours(ViewKind view, string map)
     {
         var o = Options(view, map);
         var layout = Renderer.Layout(Capture, view, o);
@@ -88,7 +89,7 @@ public class ViewRenderTests
 
     [Theory]
     [MemberData(nameof(ViewsAndMaps))]
-    public void SvgCellRectsHaveTopAndBottomColours(ViewKind view, string map)
+    internal void SvgCellRectsHaveTopAndBottomColours(ViewKind view, string map)
     {
         var o = Options(view, map);
         var layout = Renderer.Layout(Capture, view, o);
@@ -102,7 +103,7 @@ public class ViewRenderTests
     [InlineData(ViewKind.Heads)]
     [InlineData(ViewKind.Layers)]
     [InlineData(ViewKind.Model)]
-    public void PdfIsAOnePageDocument(ViewKind view)
+    internal void PdfIsAOnePageDocument(ViewKind view)
     {
         var pdf = Renderer.RenderPdf(Renderer.Layout(Capture, view, Options(view, "viridis")), "viridis");
         var text = System.Text.Encoding.Latin1.GetString(pdf);
@@ -114,7 +115,7 @@ public class ViewRenderTests
     [Theory]
     [InlineData(ViewKind.Head)]
     [InlineData(ViewKind.Heads)]
-    public void GifHasOneFramePerLayerWithTheCellColours(ViewKind view)
+    internal void GifHasOneFramePerLayerWithTheCellColours(ViewKind view)
     {
         var o = Options(view, "viridis");
         var gif = Renderer.RenderLayerAnimation(Capture, view, o);
@@ -154,7 +155,7 @@ public class ViewRenderTests
     [InlineData(ViewKind.Heads)]
     [InlineData(ViewKind.Layers)]
     [InlineData(ViewKind.Model)]
-    public void TokenTextIsEscapedTextInSvg(ViewKind view)
+    internal void TokenTextIsEscapedTextInSvg(ViewKind view)
     {
         var tokens = AttnScope.Tests.Support.SyntheticCaptures.Tokens(5);
         tokens[2] = tokens[2] with { Text = "<script>&\"" };

@@ -13,12 +13,12 @@ namespace AttnScope.Tests.Web;
 /// </summary>
 public static class SyntheticServer
 {
-    public static Task<ViewerServer> StartAsync(ViewerServerOptions? options = null,
+    internal static Task<ViewerServer> StartAsync(ViewerServerOptions? options = null,
         Func<EngineKind, string, string?, AttentionCapture>? run = null) =>
         ViewerServer.StartAsync((options ?? new ViewerServerOptions()) with { Port = 0 }, warn: null, run ?? Small);
 
     /// <summary>A small capture of the words of <paramref name="text"/>.</summary>
-    public static AttentionCapture Small(EngineKind engine, string text, string? pair)
+    internal static AttentionCapture Small(EngineKind engine, string text, string? pair)
     {
         int n = Math.Clamp(text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length + 2, 3, 24);
         var c = SyntheticCaptures.Encoder(2, 2, n, qkv: true);

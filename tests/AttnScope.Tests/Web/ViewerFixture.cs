@@ -20,7 +20,7 @@ public sealed class ViewerFixture : IAsyncLifetime
     public string CapturesDir => Path.Combine(Dir.Path, "captures");
     public IPlaywright Playwright { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
-    public ViewerServer Server { get; private set; } = null!;
+    internal ViewerServer Server { get; private set; } = null!;
 
     /// <summary>9 tokens, 3 layers × 4 heads, realistic patterns.</summary>
     public AttentionCapture Small { get; } = SyntheticCaptures.Realistic(9, layers: 3, heads: 4);

@@ -7,7 +7,7 @@ namespace AttnScope.Sources.Transformer.Families;
 /// token types, an embedding norm, bidirectional attention. The config is a <see cref="BertConfig"/>; weights use
 /// Hugging Face's BERT names without the model prefix.
 /// </summary>
-public static class BertFamily
+internal static class BertFamily
 {
     public static TransformerSpec Spec(BertConfig c) => new()
     {

@@ -4,7 +4,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Sources.Transformer.Families;
 
 /// <summary>What a CLIP config says beyond its two stacks: image and patch size, projection width, the EOS rule.</summary>
-public sealed record ClipConfig
+internal sealed record ClipConfig
 {
     public required int ImageSize { get; init; }
     public required int PatchSize { get; init; }
@@ -17,7 +17,7 @@ public sealed record ClipConfig
 }
 
 /// <summary>The CLIP tensors beside the core's: patch convolution, class embedding, post_layernorm, projections, logit scale.</summary>
-public sealed class ClipTensors
+internal sealed class ClipTensors
 {
     /// <summary>[hidden, 3·patch·patch]: the patch convolution (no bias) as a linear map over a flattened patch (channel, row, column).</summary>
     public required float[] PatchWeight { get; init; }
@@ -38,7 +38,7 @@ public sealed class ClipTensors
 /// causal, pre-norm, token + learned positions, <c>final_layer_norm</c> as the core's final norm. Both use the MLP
 /// activation of their config (<c>quick_gelu</c> in OpenAI's checkpoints).
 /// </summary>
-public static class ClipFamily
+internal static class ClipFamily
 {
     public static readonly string[] ModelTypes = ["clip"];
 

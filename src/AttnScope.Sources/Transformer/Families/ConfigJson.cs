@@ -7,7 +7,7 @@ namespace AttnScope.Sources.Transformer.Families;
 /// Strict reads of a Hugging Face config.json: a key that is present must have the expected JSON type (null counts
 /// as absent only where Hugging Face treats it so); otherwise one line naming the file, the key and what it holds.
 /// </summary>
-public sealed class ConfigJson
+internal sealed class ConfigJson
 {
     private readonly JsonElement _root;
     public string Origin { get; }

@@ -8,7 +8,7 @@ namespace AttnScope.Sources.Transformer.Families;
 /// MLP, the head tied to the token embeddings. Checkpoints store linear weights as Conv1D [in, out], with or
 /// without the <c>transformer.</c> prefix; the map transposes them into the core's [out, in].
 /// </summary>
-public sealed class Gpt2Family : IModelFamily
+internal sealed class Gpt2Family : IModelFamily
 {
     public string Name => "gpt2";
     public IReadOnlyList<string> ModelTypes { get; } = ["gpt2"];

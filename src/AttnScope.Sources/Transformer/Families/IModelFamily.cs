@@ -6,7 +6,7 @@ namespace AttnScope.Sources.Transformer.Families;
 /// A model family: a config reader and a weight-name map over the one core. Nothing else: the computation is the
 /// core's.
 /// </summary>
-public interface IModelFamily
+internal interface IModelFamily
 {
     /// <summary>The family's name, e.g. <c>gpt2</c>, <c>llama</c>.</summary>
     string Name { get; }

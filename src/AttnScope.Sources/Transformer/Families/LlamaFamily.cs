@@ -8,7 +8,7 @@ namespace AttnScope.Sources.Transformer.Families;
 /// core: pre-norm RMSNorm blocks, rotary positions (with linear or Llama-3 frequency scaling), causal grouped-query
 /// attention, a SwiGLU MLP, a final norm, an untied or tied head.
 /// </summary>
-public sealed class LlamaFamily : IModelFamily
+internal sealed class LlamaFamily : IModelFamily
 {
     public string Name => "llama";
     public IReadOnlyList<string> ModelTypes { get; } = ["llama", "mistral", "qwen2"];

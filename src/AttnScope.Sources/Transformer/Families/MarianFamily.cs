@@ -4,7 +4,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Sources.Transformer.Families;
 
 /// <summary>An encoder-decoder over the core: two stacks, the decoder's blocks cross-attending to the encoder's output.</summary>
-public sealed class EncoderDecoderModel
+internal sealed class EncoderDecoderModel
 {
     public required TransformerModel Encoder { get; init; }
     public required TransformerModel Decoder { get; init; }
@@ -112,7 +112,7 @@ public sealed record BeamResult(BeamHypothesis Best, IReadOnlyList<BeamHypothesi
 /// embeddings scaled by √d and shared with the head, SiLU ("swish") MLPs, a final logits bias. Weights in Hugging
 /// Face's names (<c>model.encoder.layers.{l}.self_attn.q_proj.weight</c>, …).
 /// </summary>
-public static class MarianFamily
+internal static class MarianFamily
 {
     public const string ModelType = "marian";
 

@@ -9,7 +9,7 @@ namespace AttnScope.Sources.Transformer.Families;
 /// source.spm / target.spm / vocab.json through <see cref="MarianTokenizer"/>, checked to agree (vocab.json's ids fit
 /// the model's vocabulary; &lt;/s&gt; and &lt;pad&gt; are the model's eos and decoder start).
 /// </summary>
-public sealed class MarianTranslator
+internal sealed class MarianTranslator
 {
     public required EncoderDecoderModel Model { get; init; }
     public required MarianTokenizer Tokenizer { get; init; }

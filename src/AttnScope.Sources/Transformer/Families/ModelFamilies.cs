@@ -4,7 +4,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Sources.Transformer.Families;
 
 /// <summary>The families the core runs, found by a config's <c>model_type</c>.</summary>
-public static class ModelFamilies
+internal static class ModelFamilies
 {
     public static IReadOnlyList<IModelFamily> Decoders { get; } = [new Gpt2Family(), new LlamaFamily()];
 

@@ -4,7 +4,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Sources.Transformer.Families;
 
 /// <summary>What a ViT / DeiT config says beyond the stack: image and patch size, the distillation token, labels.</summary>
-public sealed record VitConfig
+internal sealed record VitConfig
 {
     public required string ModelType { get; init; }
     public required int ImageSize { get; init; }
@@ -21,7 +21,7 @@ public sealed record VitConfig
 }
 
 /// <summary>The patch embedding and classifier tensors of a ViT / DeiT, beside the core's.</summary>
-public sealed class VitTensors
+internal sealed class VitTensors
 {
     /// <summary>[hidden, channels·patch·patch]: the patch convolution as a linear map over a flattened patch (channel, row, column).</summary>
     public required float[] PatchWeight { get; init; }
@@ -39,7 +39,7 @@ public sealed class VitTensors
 /// rows; the core adds the positions. Weight names are Hugging Face's, with or without the <c>vit.</c> / <c>deit.</c>
 /// prefix; classifier heads (<c>classifier</c>, or DeiT's <c>cls_classifier</c> + <c>distillation_classifier</c>) are optional.
 /// </summary>
-public static class VitFamily
+internal static class VitFamily
 {
     public static readonly string[] ModelTypes = ["vit", "deit"];
 

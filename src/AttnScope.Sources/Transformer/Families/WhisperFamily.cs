@@ -4,7 +4,7 @@ using AttnScope.Sources.Models;
 namespace AttnScope.Sources.Transformer.Families;
 
 /// <summary>What a Whisper config says beyond the two stacks: mel bands, encoder frames, the decoder's start token.</summary>
-public sealed record WhisperConfig
+internal sealed record WhisperConfig
 {
     public required int MelBins { get; init; }
     /// <summary>Encoder positions (1500 for every released Whisper): the encoder reads 2× as many mel frames.</summary>
@@ -18,7 +18,7 @@ public sealed record WhisperConfig
 }
 
 /// <summary>The encoder's two convolutions, beside the core's tensors: weight [out, in, 3] as PyTorch's Conv1d stores them.</summary>
-public sealed class WhisperConvTensors
+internal sealed class WhisperConvTensors
 {
     public required float[] Conv1Weight { get; init; }
     public required float[] Conv1Bias { get; init; }
@@ -33,7 +33,7 @@ public sealed class WhisperConvTensors
 /// the head tied to the token embeddings. k_proj has no bias. The convolutions are the family's (im2col products in
 /// <c>WhisperModel</c>); their rows enter the core as input rows, which adds the positions and runs the blocks.
 /// </summary>
-public static class WhisperFamily
+internal static class WhisperFamily
 {
     public const string ModelType = "whisper";
 
