@@ -8,7 +8,7 @@ namespace AttnScope.Analyses.Speech;
 /// One clip's teacher-forced cross attention [layers, heads, n, keys] over prompt + words + end of text (one token per
 /// word), with the words' known times in seconds.
 /// </summary>
-public sealed record AlignmentSample(float[] Cross, int Layers, int Heads, int Rows, int Keys, int PromptLength, int AudioFrames,
+internal sealed record AlignmentSample(float[] Cross, int Layers, int Heads, int Rows, int Keys, int PromptLength, int AudioFrames,
     IReadOnlyList<(double Start, double End)> Truth)
 {
     public void Validate()
@@ -20,7 +20,7 @@ public sealed record AlignmentSample(float[] Cross, int Layers, int Heads, int R
 }
 
 /// <summary>Absolute errors of word starts and ends, in milliseconds.</summary>
-public sealed record TimingErrors(int Words, double StartMean, double StartMedian, double StartP90, double EndMean, double EndMedian, double EndP90)
+internal sealed record TimingErrors(int Words, double StartMean, double StartMedian, double StartP90, double EndMean, double EndMedian, double EndP90)
 {
     public double Mean => (StartMean + EndMean) / 2;
 
@@ -51,7 +51,7 @@ public sealed record TimingErrors(int Words, double StartMean, double StartMedia
 }
 
 /// <summary>The heads chosen and each head's own score (mean absolute start/end error in ms), best first.</summary>
-public sealed record HeadSelection(IReadOnlyList<(int Layer, int Head)> Heads, IReadOnlyList<((int Layer, int Head) Head, double ErrorMs)> Ranking,
+internal sealed record HeadSelection(IReadOnlyList<(int Layer, int Head)> Heads, IReadOnlyList<((int Layer, int Head) Head, double ErrorMs)> Ranking,
     IReadOnlyList<(int K, double ErrorMs)> TopK);
 
 /// <summary>
@@ -60,7 +60,7 @@ public sealed record HeadSelection(IReadOnlyList<(int Layer, int Head)> Heads, I
 /// ends; the heads are ranked, and the number k of top heads whose mean gives the smallest error on the same clips is
 /// kept. Score on a validation split and measure on a separate test split.
 /// </summary>
-public static class AlignmentHeadSelection
+internal static class AlignmentHeadSelection
 {
     /// <summary>Word (start, end) in seconds from the DTW of <paramref name="heads"/>: word k starts where the path
     /// first reaches the row that predicts it and ends where the next row starts (Whisper's timing).</summary>

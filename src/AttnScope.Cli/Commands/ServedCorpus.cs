@@ -12,7 +12,7 @@ namespace AttnScope.Cli;
 /// time (a lock); histograms and embeddings are kept once computed (the database cannot change while it is open
 /// read-only), at most <see cref="MaxKept"/> of them.
 /// </summary>
-public sealed class ServedCorpus : ICorpusSource, IDisposable
+internal sealed class ServedCorpus : ICorpusSource, IDisposable
 {
     private const int MaxKept = 32;
     private readonly CorpusDatabase _db;

@@ -14,7 +14,7 @@ namespace AttnScope.Cli;
 /// (scripts/speech/make_word_pool.py), chooses alignment heads on a validation split, and measures word alignment
 /// against the known word times on a test split beside a uniform baseline.
 /// </summary>
-public static class TrainWhisperCommand
+internal static class TrainWhisperCommand
 {
     public static Command Create(CliOutput output)
     {

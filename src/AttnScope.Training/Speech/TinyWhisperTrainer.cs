@@ -12,7 +12,7 @@ using AttnScope.Training.Model;
 namespace AttnScope.Training.Speech;
 
 /// <summary>The shape of a tiny Whisper (Hugging Face's config keys in brackets).</summary>
-public sealed record TinyWhisperShape
+internal sealed record TinyWhisperShape
 {
     /// <summary>d_model.</summary>
     public int Hidden { get; init; } = 128;
@@ -42,7 +42,7 @@ public sealed record TinyWhisperShape
 /// with its leading space ("Ġone") out of letters, then &lt;|endoftext|&gt;, &lt;|startoftranscript|&gt;, &lt;|en|&gt;,
 /// &lt;|transcribe|&gt;, &lt;|notimestamps|&gt; (last, as in Whisper, so nothing after it is suppressed).
 /// </summary>
-public sealed class WordVocabulary
+internal sealed class WordVocabulary
 {
     public IReadOnlyList<string> Tokens { get; }
     public IReadOnlyList<(string Left, string Right)> Merges { get; }
@@ -103,7 +103,7 @@ public sealed class WordVocabulary
 }
 
 /// <summary>A clip ready for training: the (frozen) convolution front end's rows [frames, d] and the word ids.</summary>
-public sealed record EncodedClip(float[] Rows, int[] WordIds, SpeechClip Clip);
+internal sealed record EncodedClip(float[] Rows, int[] WordIds, SpeechClip Clip);
 
 /// <summary>
 /// Trains a tiny Whisper on the one Transformer core: encoder and decoder stacks with the core's backward pass
@@ -114,7 +114,7 @@ public sealed record EncodedClip(float[] Rows, int[] WordIds, SpeechClip Clip);
 /// sees the features that <see cref="WhisperModel"/> computes at inference. Adam with decoupled weight decay, warm-up
 /// then cosine decay, gradient clipping to norm 1. Saves a Hugging Face Whisper folder that <see cref="WhisperModel.Load"/> reads.
 /// </summary>
-public sealed class TinyWhisperTrainer
+internal sealed class TinyWhisperTrainer
 {
     public TinyWhisperShape Shape { get; }
     public WordVocabulary Vocabulary { get; }

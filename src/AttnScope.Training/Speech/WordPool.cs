@@ -6,13 +6,13 @@ using AttnScope.Sources.Audio;
 namespace AttnScope.Training.Speech;
 
 /// <summary>One recording of one word at 16 kHz, trimmed to its audible samples, and the split it belongs to.</summary>
-public sealed record WordRecording(string Word, float[] Samples, string Split);
+internal sealed record WordRecording(string Word, float[] Samples, string Split);
 
 /// <summary>A word of a composed clip and where it lies (seconds from the clip's start, exact by construction).</summary>
-public sealed record SpokenWord(string Word, double Start, double End);
+internal sealed record SpokenWord(string Word, double Start, double End);
 
 /// <summary>A composed clip: 16 kHz samples and its words with their known times.</summary>
-public sealed record SpeechClip(float[] Samples, IReadOnlyList<SpokenWord> Words)
+internal sealed record SpeechClip(float[] Samples, IReadOnlyList<SpokenWord> Words)
 {
     public double Seconds => Samples.Length / (double)LogMel.SampleRate;
     public string Text => string.Join(' ', Words.Select(w => w.Word));
@@ -23,7 +23,7 @@ public sealed record SpeechClip(float[] Samples, IReadOnlyList<SpokenWord> Words
 /// per recording), each assigned to train, valid or test. <see cref="Compose"/> joins 2–5 words with random pauses into
 /// a clip whose word times are exact.
 /// </summary>
-public sealed class WordPool
+internal sealed class WordPool
 {
     public const string Format = "attnscope.word-pool/1";
     public static readonly string[] Splits = ["train", "valid", "test"];

@@ -7,7 +7,7 @@ namespace AttnScope.Web.Server;
 /// server knows no database: the CLI passes an implementation over the (read-only) DuckDB file. Every method may be
 /// called from several requests at once; an <see cref="Capture.AttnScopeException"/> is answered as a 400.
 /// </summary>
-public interface ICorpusSource
+internal interface ICorpusSource
 {
     /// <summary>The database file (for messages).</summary>
     string Path { get; }
@@ -31,4 +31,4 @@ public interface ICorpusSource
 }
 
 /// <summary>A sentence of a corpus database: its text, second text (or null) and the tokens stored for it.</summary>
-public sealed record CorpusSentence(long Line, string Text, string? Pair, IReadOnlyList<string> Tokens);
+internal sealed record CorpusSentence(long Line, string Text, string? Pair, IReadOnlyList<string> Tokens);

@@ -102,10 +102,10 @@ internal sealed class EncoderDecoderModel
 
 /// <summary>A hypothesis of <see cref="EncoderDecoderModel.Beam"/>: produced ids (without start and EOS), total
 /// log-probability (the EOS included when finished), length-normalized score, and whether EOS ended it.</summary>
-public sealed record BeamHypothesis(int[] Ids, double LogProbability, double Score, bool Finished);
+internal sealed record BeamHypothesis(int[] Ids, double LogProbability, double Score, bool Finished);
 
 /// <summary>The winner of a beam search and every hypothesis it compared.</summary>
-public sealed record BeamResult(BeamHypothesis Best, IReadOnlyList<BeamHypothesis> Compared);
+internal sealed record BeamResult(BeamHypothesis Best, IReadOnlyList<BeamHypothesis> Compared);
 
 /// <summary>
 /// Marian (opus-mt) translation models: post-norm encoder and decoder, sinusoidal positions (sin half, cos half),

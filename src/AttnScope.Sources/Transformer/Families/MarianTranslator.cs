@@ -143,5 +143,5 @@ internal sealed class MarianTranslator
 
 /// <summary>A Marian translation: the text, the source ids and pieces (ending in &lt;/s&gt;), the produced ids (no start,
 /// no EOS), whether EOS ended it, its length-normalized score and notes.</summary>
-public sealed record MarianTranslation(string Source, string Text, int[] SourceIds, string[] SourcePieces, int[] TargetIds, bool Finished,
+internal sealed record MarianTranslation(string Source, string Text, int[] SourceIds, string[] SourcePieces, int[] TargetIds, bool Finished,
     double Score, IReadOnlyList<string> Warnings);
