@@ -2,6 +2,7 @@ using System.CommandLine;
 using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Training;
 
 namespace AttnScope.Cli;
@@ -44,11 +45,13 @@ internal static class TrainCommand
         var trainPairs = new Option<int>("--builtin-pairs") { Description = "training pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTrainPairs };
         var testPairs = new Option<int>("--builtin-test-pairs") { Description = "held-out pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTestPairs };
         var animate = new Option<string?>("--animate") { Description = "also write the probe sentence's cross attention across checkpoints as an animated .gif" };
+        var fuzzy = new Option<bool>("--fuzzy") { Description = "fuzzy repair: follow each source with the translation of its most similar training source (character-trigram TF-IDF), so the model learns to edit a retrieved translation; the run keeps its translation memory (memory.jsonl) for translate, evaluate and capture" };
+        var fuzzyMin = new Option<double>("--fuzzy-min") { Description = "with --fuzzy: the least cosine similarity (0..1) for a match to be used", DefaultValueFactory = _ => new FuzzyOptions().MinScore };
         var noEval = new Option<bool>("--no-evaluate") { Description = "skip the held-out BLEU and AER at the end" };
         var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
         {
             corpus, src, tgt, valid, maxWords, maxChars, maxRatio, noDedupe, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
-            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval,
+            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -57,6 +60,7 @@ internal static class TrainCommand
             double minuteLimit = r.GetValue(minutes) ?? (stepLimit > 0 || r.GetValue(resume) ? 0 : TrainingDefaults.Minutes);
             if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
             if (!double.IsFinite(minuteLimit)) throw new AttnScopeException($"--minutes {minuteLimit} is not a number of minutes");
+            if (r.GetValue(resume) && r.GetValue(fuzzy)) throw new AttnScopeException("--fuzzy is chosen when a run starts; a resumed run keeps its own setting");
             var request = new TrainRequest
             {
                 Corpus = r.GetValue(corpus)!,
@@ -67,6 +71,7 @@ internal static class TrainCommand
                 Steps = stepLimit,
                 Minutes = minuteLimit,
                 Evaluate = !r.GetValue(noEval),
+                Fuzzy = r.GetValue(fuzzy) ? new FuzzyOptions { MinScore = r.GetValue(fuzzyMin) } : null,
                 Data = new DataOptions
                 {
                     MaxWords = r.GetValue(maxWords), MaxChars = r.GetValue(maxChars), MaxRatio = r.GetValue(maxRatio), Dedupe = !r.GetValue(noDedupe),

@@ -68,13 +68,16 @@ internal sealed class SubwordVocabulary
     }
 
     /// <summary>Learns a vocabulary of at most <paramref name="size"/> entries from the given texts (both languages).</summary>
-    public static SubwordVocabulary Learn(IEnumerable<string> texts, int size)
+    /// <param name="extraPieces">Pieces added after the learned ones, within <paramref name="size"/> (e.g. a
+    /// separator that never comes from text, such as fuzzy repair's "&lt;sep&gt;").</param>
+    public static SubwordVocabulary Learn(IEnumerable<string> texts, int size, IReadOnlyList<string>? extraPieces = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        if (size < Specials.Length + 2)
-            throw new AttnScopeException($"a vocabulary needs room for the {Specials.Length} special tokens and some pieces; {size} is too small");
-        var pieces = WordPieceLearner.Learn(texts, size - Specials.Length);
-        return new SubwordVocabulary([.. Specials, .. pieces], "(learned)");
+        extraPieces ??= [];
+        if (size < Specials.Length + extraPieces.Count + 2)
+            throw new AttnScopeException($"a vocabulary needs room for the {Specials.Length + extraPieces.Count} special tokens and some pieces; {size} is too small");
+        var pieces = WordPieceLearner.Learn(texts, size - Specials.Length - extraPieces.Count).Where(p => !extraPieces.Contains(p));
+        return new SubwordVocabulary([.. Specials, .. pieces, .. extraPieces], "(learned)");
     }
 
     /// <summary>Writes the vocabulary files into <paramref name="folder"/> (creating it).</summary>
