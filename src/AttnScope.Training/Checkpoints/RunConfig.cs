@@ -25,6 +25,9 @@ internal sealed record RunConfig
     [JsonPropertyName("probe_target")] public string ProbeTarget { get; init; } = "";
     /// <summary>Corpus filters, validation file and how the held-out pairs were chosen; null in runs made before it existed.</summary>
     [JsonPropertyName("data")] public DataOptions? Data { get; init; }
+    /// <summary>The BERT vocab.txt the run was trained with (--vocab: "minilm" or the path given); null: a learned vocabulary.
+    /// Either way the run's own vocab.txt holds the pieces it uses.</summary>
+    [JsonPropertyName("vocab")] public string? Vocab { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, TransformerConfig.JsonOptions);
 

@@ -30,6 +30,9 @@ internal sealed record TrainRequest
     public bool Evaluate { get; init; } = true;
     /// <summary>Held-out sentences scored at the end (null: all).</summary>
     public int? EvaluateLimit { get; init; }
+    /// <summary>A BERT WordPiece vocab.txt to train with instead of learning a vocabulary ("minilm": the embedded
+    /// all-MiniLM-L6-v2 vocabulary); null: learn one of <see cref="TrainingOptions.VocabSize"/> pieces.</summary>
+    public string? Vocab { get; init; }
 }
 
 internal sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond);
@@ -77,8 +80,17 @@ internal static class RunTrainer
             foreach (var warning in corpus.Warnings) log.WriteLine("warning: " + TokenText.Escaped(warning));
             log.WriteLine(TokenText.Escaped(corpus.HeldOut));
             var sw = Stopwatch.StartNew();
-            vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize);
-            log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
+            if (request.Vocab is { } given)
+            {
+                vocab = SubwordVocabulary.FromBertVocab(BertVocabPath(given));
+                log.WriteLine($"using the BERT WordPiece vocabulary {(IsMiniLm(given) ? "of all-MiniLM-L6-v2 (embedded)" : $"'{given}'")}: {vocab.Size} pieces, " +
+                              $"[PAD] [UNK] [CLS] [SEP] as pad, unk, bos, eos{(vocab.LowerCase ? "; uncased: text is lower-cased and accents stripped" : "")}");
+            }
+            else
+            {
+                vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize);
+                log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
+            }
             var probe = corpus.Test.Count > 0 ? corpus.Test[0] : corpus.Train[0];
             var config = new RunConfig
             {
@@ -90,6 +102,7 @@ internal static class RunTrainer
                 Corpus = request.Corpus.Equals(CorpusLoader.Builtin, StringComparison.OrdinalIgnoreCase) ? CorpusLoader.Builtin : Path.GetFullPath(request.Corpus),
                 Probe = probe.Source,
                 ProbeTarget = probe.Target,
+                Vocab = request.Vocab is { } v2 ? (IsMiniLm(v2) ? EmbeddedMiniLmName : Path.GetFullPath(v2)) : null,
             };
             run = RunFolder.Create(request.Out, config);
             vocab.Save(run.TokenizerPath);
@@ -193,6 +206,13 @@ internal static class RunTrainer
             foreach (var hint in total.ResumeHints(run.Path, session.State.Step, session.State.ElapsedSeconds)) log.WriteLine(hint);
         return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9);
     }
+
+    private const string EmbeddedMiniLmName = "minilm";
+
+    private static bool IsMiniLm(string name) => name.Equals(EmbeddedMiniLmName, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The file of --vocab: the embedded all-MiniLM-L6-v2 vocab.txt for "minilm", else the path given.</summary>
+    public static string BertVocabPath(string name) => IsMiniLm(name) ? AttnScope.Sources.Models.EmbeddedMiniLm.ExtractVocab() : name;
 
     /// <summary>Floating-point operations of the last step: forward plus backward (about twice the forward).</summary>
     private static double StepFlops(TransformerConfig config, TrainingSession session) =>
