@@ -151,7 +151,7 @@ internal static class MarianFineTune
                 double lr = schedule.At(state.Step);
                 optimizer.Step(lr);
                 int next = state.BatchInEpoch + 1, epoch = state.Epoch;
-                if (next >= batches.Count) { next = 0; epoch++; }
+                if (next >= batches!.Count) { next = 0; epoch++; }
                 state = state with { Step = state.Step + 1, Epoch = epoch, BatchInEpoch = next, TokensSeen = state.TokensSeen + loss.Tokens };
                 if (double.IsNaN(firstLoss)) firstLoss = loss.MeanLoss;
                 lastLoss = loss.MeanLoss;

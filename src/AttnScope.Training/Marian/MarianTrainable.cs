@@ -17,6 +17,8 @@ namespace AttnScope.Training.Marian;
 internal sealed class MarianTrainable
 {
     public const string Shared = "model.shared.weight";
+    /// <summary>Copies of the shared table that Hugging Face's files also hold (written from it, never read).</summary>
+    private static readonly string[] Aliases = ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"];
 
     public string ConfigPath { get; }
     public TransformerSpec EncoderSpec { get; }
@@ -99,7 +101,7 @@ internal sealed class MarianTrainable
         _decoderGrads = new CoreGradients { Values = _decoderTensors, Grads = GradientsOf(_decoderTensors, gradOf) };
         _fixed = new Dictionary<string, FloatTensor>(StringComparer.Ordinal);
         foreach (var name in w.Names)
-            if (!byName.ContainsKey(name)) _fixed[name] = w.Get(name);
+            if (!byName.ContainsKey(name) && !Aliases.Contains(name)) _fixed[name] = w.Get(name);
         _encoder = new TransformerModel(EncoderSpec, _encoderTensors, w.Origin);
         _decoder = new TransformerModel(DecoderSpec, _decoderTensors, w.Origin);
         _packedVersion = Version();
@@ -221,10 +223,10 @@ internal sealed class MarianTrainable
         var tensors = new List<(string, FloatTensor)>();
         foreach (var p in Parameters) tensors.Add((p.Name, new FloatTensor(p.Shape, p.Value)));
         var shared = this[Shared];
-        foreach (var alias in new[] { "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight" })
+        foreach (var alias in Aliases)
             tensors.Add((alias, new FloatTensor(shared.Shape, shared.Value)));
         foreach (var (name, t) in _fixed)
-            if (!tensors.Any(x => x.Item1 == name)) tensors.Add((name, t));
+            tensors.Add((name, t));
         SafeTensorsFile.Write(path, tensors.OrderBy(t => t.Item1, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
     }
 }

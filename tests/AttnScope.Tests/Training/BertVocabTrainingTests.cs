@@ -25,7 +25,7 @@ public class BertVocabTrainingTests
         Assert.True(v.IsBert);
         Assert.True(v.LowerCase); // all-MiniLM-L6-v2 is uncased
         Assert.Equal(30522, v.Size);
-        Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]"], Enumerable.Range(0, 4).Select(v.PieceText));
+        Assert.Equal(new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]" }, Enumerable.Range(0, 4).Select(v.PieceText));
         Assert.Equal((0, 1, 2, 3), (SubwordVocabulary.PadId, SubwordVocabulary.UnkId, SubwordVocabulary.BosId, SubwordVocabulary.EosId));
         // the engine's BERT tokenizer on the same file: the same pieces, in the same order
         var bert = WordPieceTextEncoder.FromVocabFile(MiniLmVocab, lowerCase: true, maxLength: 512);
@@ -40,9 +40,9 @@ public class BertVocabTrainingTests
         Assert.Equal(SubwordVocabulary.UnkId, v.Encode("\U0001F99C").Ids.Single()); // a parrot emoji: not in the vocabulary
         // word indices are whitespace words (for alignments); offsets point into the original text
         var e = v.Encode("Hello, world");
-        Assert.Equal(["hello", ",", "world"], e.Pieces);
-        Assert.Equal([0, 0, 1], e.WordIndex);
-        Assert.Equal([(0, 5), (5, 6), (7, 12)], e.Offsets);
+        Assert.Equal(new[] { "hello", ",", "world" }, e.Pieces);
+        Assert.Equal(new[] { 0, 0, 1 }, e.WordIndex);
+        Assert.Equal(new[] { (0, 5), (5, 6), (7, 12) }, e.Offsets);
     }
 
     [Theory]
@@ -73,7 +73,7 @@ public class BertVocabTrainingTests
         File.WriteAllBytes(dir.File("vocab.txt"), [0x5B, 0xFF, 0xFE, 0x0A]);
         Assert.Contains("UTF-8", Assert.Throws<AttnScopeException>(() => SubwordVocabulary.FromBertVocab(dir.File("vocab.txt"))).Message);
         Assert.Contains("not found", Assert.Throws<AttnScopeException>(() => SubwordVocabulary.FromBertVocab(dir.File("missing.txt"))).Message);
-        var (code, _, err) = CliTests.Run("train", "--out", dir.File("run"), "--steps", "1", "--vocab", dir.File("vocab.txt"));
+        var (code, _, err) = CliTests.Run("train", "--out", dir.File("run"), "--steps", "1", "--builtin-pairs", "50", "--builtin-test-pairs", "5", "--vocab", dir.File("vocab.txt"));
         CliTests.AssertOneLineError(code, err, "UTF-8");
     }
 
@@ -101,7 +101,7 @@ public class BertVocabTrainingTests
         (code, stdout, err) = CliTests.Run("capture", "--model", run, "--text", "The dog sees the cat.", "--output", capture);
         Assert.True(code == 0, err + stdout);
         var tokens = AttentionCapture.Load(capture).Tokens.Select(t => t.Text).ToArray();
-        Assert.Equal([.. vocab.Encode("The dog sees the cat.").Pieces, "[SEP]"], tokens); // BERT's lower-cased pieces, then eos
+        Assert.Equal(vocab.Encode("The dog sees the cat.").Pieces.Append("[SEP]").ToArray(), tokens); // BERT's lower-cased pieces, then eos
         (code, _, err) = CliTests.Run("train", "--out", run, "--resume", "--steps", "4", "--vocab", "minilm");
         CliTests.AssertOneLineError(code, err, "--vocab");
     }
