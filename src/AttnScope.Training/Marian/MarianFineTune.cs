@@ -66,8 +66,10 @@ internal static class MarianFineTune
             if (!MarianTranslator.IsMarianModelFolder(request.Init))
                 throw new AttnScopeException($"--init '{request.InitName}' is not a Marian model folder (config.json with model_type marian)");
             MarianTranslator.Load(request.Init); // tokenizer and model agree: a clear error before any work
-            Directory.CreateDirectory(request.Out);
             if (Path.GetFullPath(request.Out) == Path.GetFullPath(request.Init)) throw new AttnScopeException("--out must be a new folder, not the --init folder");
+            if (Directory.Exists(request.Out) && Directory.EnumerateFileSystemEntries(request.Out).Any())
+                throw new AttnScopeException($"'{request.Out}' is not empty: fine-tuning writes a new Marian folder, give a new or empty --out");
+            Directory.CreateDirectory(request.Out);
             foreach (var f in TokenizerFiles.Prepend("config.json").Append("model.safetensors"))
                 if (File.Exists(Path.Combine(request.Init, f))) File.Copy(Path.Combine(request.Init, f), Path.Combine(request.Out, f), overwrite: true);
             var data = request.Data with
