@@ -69,9 +69,6 @@ internal static class MarianFineTune
             if (Path.GetFullPath(request.Out) == Path.GetFullPath(request.Init)) throw new AttnScopeException("--out must be a new folder, not the --init folder");
             if (Directory.Exists(request.Out) && Directory.EnumerateFileSystemEntries(request.Out).Any())
                 throw new AttnScopeException($"'{request.Out}' is not empty: fine-tuning writes a new Marian folder, give a new or empty --out");
-            Directory.CreateDirectory(request.Out);
-            foreach (var f in TokenizerFiles.Prepend("config.json").Append("model.safetensors"))
-                if (File.Exists(Path.Combine(request.Init, f))) File.Copy(Path.Combine(request.Init, f), Path.Combine(request.Out, f), overwrite: true);
             var data = request.Data with
             {
                 Valid = request.Data.Valid is { } v ? Path.GetFullPath(v) : null,
@@ -94,8 +91,9 @@ internal static class MarianFineTune
         foreach (var note in corpus.Notes) log.WriteLine(TokenText.Escaped(note));
         foreach (var warning in corpus.Warnings) log.WriteLine("warning: " + TokenText.Escaped(warning));
         log.WriteLine(TokenText.Escaped(corpus.HeldOut));
-        var tokenizer = MarianTokenizer.Load(request.Out);
-        var model = MarianTrainable.Load(request.Out, state.Training.LabelSmoothing);
+        string from = request.Resume ? request.Out : request.Init;
+        var tokenizer = MarianTokenizer.Load(from);
+        var model = MarianTrainable.Load(from, state.Training.LabelSmoothing);
         if (state.Dropout < 0) state = state with { Dropout = model.Dropout, Data = state.Data with { HeldOutPairs = corpus.Test.Count } };
         var (examples, skipped) = Encode(tokenizer, corpus.Train, state.Training.MaxPieces, model.EncoderSpec.MaxPositions);
         log.WriteLine($"{examples.Count} training pairs encoded" + (skipped > 0 ? $", {skipped} left out (too long, or empty)" : ""));
@@ -103,6 +101,13 @@ internal static class MarianFineTune
 
         var optimizer = new AdamW(model.Parameters) { WeightDecay = state.Training.WeightDecay };
         if (request.Resume) MarianOptimizerFile.Load(Path.Combine(request.Out, OptimizerFile), optimizer);
+        else
+        {
+            // Nothing is written before the corpus and the model have loaded: a failed start leaves no half folder.
+            Directory.CreateDirectory(request.Out);
+            foreach (var f in TokenizerFiles.Prepend("config.json"))
+                if (File.Exists(Path.Combine(request.Init, f))) File.Copy(Path.Combine(request.Init, f), Path.Combine(request.Out, f), overwrite: true);
+        }
 
         // The budget: a new run's; a resumed run continues to its saved total unless given --steps / --minutes.
         var saved = new TrainingBudget(state.Training.MaxSteps, state.Training.MaxMinutes);
@@ -134,6 +139,7 @@ internal static class MarianFineTune
             state.Save(request.Out);
             lastSaved = state.Step;
         }
+        if (!request.Resume) Save(); // step 0: a complete folder (resumable) from the start
         using (var logFile = new StreamWriter(Path.Combine(request.Out, LogFile), append: true) { AutoFlush = true })
         {
             if (logFile.BaseStream.Length == 0) logFile.WriteLine("step\tloss\tnll\tlearning_rate\tgrad_norm\ttokens\tseconds");
