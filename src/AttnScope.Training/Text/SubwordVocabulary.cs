@@ -39,7 +39,8 @@ internal sealed class SubwordVocabulary
     /// tokenization (punctuation split off, control characters dropped; lower-cased and accents stripped when the
     /// vocabulary has no upper-case piece) before WordPiece, and <see cref="Decode"/> closes up punctuation.</summary>
     public bool IsBert { get; }
-    /// <summary>Whether a BERT vocabulary is uncased (no piece holds an upper-case letter): text is lower-cased.</summary>
+    /// <summary>Whether a BERT vocabulary is uncased (no piece holds a letter that lower-casing changes; MiniLM's "ℝ" has no
+    /// lower case): text is lower-cased.</summary>
     public bool LowerCase { get; }
 
     private readonly string[] _pieces;
@@ -60,7 +61,7 @@ internal sealed class SubwordVocabulary
         for (int i = 0; i < specials.Length; i++)
             if (pieces.Length <= i || pieces[i] != specials[i])
                 throw new AttnScopeException($"vocabulary {origin}: line {i + 1} must be {Specials[i]} (ids 0..3 are {string.Join(", ", Specials)}, or {string.Join(", ", BertSpecials)} for a BERT vocabulary)");
-        LowerCase = IsBert && !pieces.Skip(specials.Length).Any(p => !(p.StartsWith('[') && p.EndsWith(']')) && p.Any(char.IsUpper));
+        LowerCase = IsBert && !pieces.Skip(specials.Length).Any(p => !(p.StartsWith('[') && p.EndsWith(']')) && p.Any(c => char.ToLowerInvariant(c) != c));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < pieces.Length; i++)
         {
