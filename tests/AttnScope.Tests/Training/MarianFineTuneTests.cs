@@ -135,6 +135,12 @@ public class MarianFineTuneTests
             (code, stdout, err) = CliTests.Run("translate", outDir, "--text", "the cat sat on the mat", "--beam", "1");
             Assert.True(code == 0, err + stdout);
             Assert.Equal(MarianTranslator.Load(outDir).Translate("the cat sat on the mat").Text, stdout.TrimEnd('\r', '\n'));
+            var capture = Path.Combine(dir.Path, "c.safetensors");
+            (code, stdout, err) = CliTests.Run("capture", "--model", outDir, "--text", "the cat sat on the mat", "--output", capture);
+            Assert.True(code == 0, err + stdout);
+            var cap = AttentionCapture.Load(capture);
+            Assert.Equal(MarianTokenizer.Load(outDir).EncodeSource("the cat sat on the mat").Pieces, cap.Tokens.Select(t => t.Text).ToArray());
+            Assert.Equal(2, cap.Stack(AttentionStack.Cross).Attention.Shape[0]); // tiny-marian's two decoder layers
             (code, _, err) = CliTests.Run("evaluate", init);
             CliTests.AssertOneLineError(code, err, "--corpus");
         }
