@@ -115,6 +115,47 @@ public class MarianFineTuneTests
     }
 
     [Fact]
+    public void Wrong_starts_are_one_line_errors_and_write_nothing()
+    {
+        using var dir = new TempDir();
+        var init = MarianTranslatorTests.MakeFolder(MarianTranslatorTests.Fit40);
+        try
+        {
+            var corpus = Corpus(dir);
+            var outDir = dir.File("ft");
+            var (code, _, err) = CliTests.Run("train", "--init", init, "--vocab", "minilm", "--corpus", corpus, "--out", outDir, "--steps", "1");
+            CliTests.AssertOneLineError(code, err, "--vocab");
+            (code, _, err) = CliTests.Run("train", "--init", dir.Path, "--corpus", corpus, "--out", outDir, "--steps", "1");
+            CliTests.AssertOneLineError(code, err, "not a Marian model folder");
+            (code, _, err) = CliTests.Run("train", "--init", init, "--corpus", dir.File("missing.tsv"), "--out", outDir, "--steps", "1");
+            Assert.Equal(1, code);
+            Assert.False(Directory.Exists(outDir), "a failed start leaves no folder");
+            (code, _, err) = CliTests.Run("train", "--init", init, "--corpus", corpus, "--out", dir.Path, "--steps", "1");
+            CliTests.AssertOneLineError(code, err, "not empty");
+            (code, _, err) = CliTests.Run("train", "--init", init, "--corpus", corpus, "--out", outDir, "--steps", "1", "--dropout", "1.5");
+            CliTests.AssertOneLineError(code, err, "--dropout");
+        }
+        finally { Directory.Delete(init, true); }
+    }
+
+    [Fact]
+    public void A_dropout_rate_is_recorded_and_training_with_it_still_learns()
+    {
+        using var dir = new TempDir();
+        var init = MarianTranslatorTests.MakeFolder(MarianTranslatorTests.Fit40);
+        try
+        {
+            var corpus = Corpus(dir);
+            var outDir = dir.File("ft");
+            var outcome = MarianFineTune.Run(Request(init, corpus, outDir, 25) with { Dropout = 0.1f, Evaluate = false }, TextWriter.Null, CancellationToken.None);
+            Assert.Equal(0.1f, MarianFineTuneState.Load(outDir).Dropout);
+            Assert.True(CorpusLoss(outDir, corpus) < 0.8 * CorpusLoss(init, corpus));
+            Assert.True(outcome.LastLoss < outcome.FirstLoss);
+        }
+        finally { Directory.Delete(init, true); }
+    }
+
+    [Fact]
     public void Train_init_evaluate_and_translate_through_the_command_line()
     {
         using var dir = new TempDir();
