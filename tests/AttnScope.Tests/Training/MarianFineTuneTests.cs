@@ -115,6 +115,28 @@ public class MarianFineTuneTests
     }
 
     [Fact]
+    public void A_cancelled_run_stops_with_a_complete_folder_that_resumes()
+    {
+        using var dir = new TempDir();
+        var init = MarianTranslatorTests.MakeFolder(MarianTranslatorTests.Fit40);
+        try
+        {
+            var corpus = Corpus(dir);
+            var outDir = dir.File("ft");
+            using var cancel = new CancellationTokenSource();
+            cancel.Cancel(); // Ctrl-C before the first step
+            var stopped = MarianFineTune.Run(Request(init, corpus, outDir, 10), TextWriter.Null, cancel.Token);
+            Assert.True(stopped.Cancelled);
+            Assert.Null(stopped.Evaluation);
+            Assert.Equal(0, MarianFineTuneState.Load(outDir).Step);
+            Assert.NotEmpty(MarianTranslator.Load(outDir).Translate("the cat sleeps").TargetIds);
+            var resumed = MarianFineTune.Run(Request("", corpus, outDir, 0, resume: true), TextWriter.Null, CancellationToken.None);
+            Assert.Equal(10, resumed.Step); // the saved budget: step 10
+        }
+        finally { Directory.Delete(init, true); }
+    }
+
+    [Fact]
     public void Wrong_starts_are_one_line_errors_and_write_nothing()
     {
         using var dir = new TempDir();
