@@ -9,6 +9,7 @@ using AttnScope.Capture;
 // The 3D (WebGL) view: rotation frame times at 512 tokens × 12 layers: -- viewer3d [--tokens 512] [--screenshots DIR]
 // Long captures (32k tokens) and the long view in headless Chromium: -- long [--tokens 32768] [--screenshots DIR]
 // Views against matplotlib: -- views [--runs 7] [--peer-runs 3]
+// ... end to end (process start to PNG written, real MiniLM capture): -- views --end-to-end [--runs 7] [--cli PATH]
 // Gradient relevance against the forward pass: -- relevance [--lengths 16,128,512] [--runs 5]
 // Exact attention flow against Edmonds–Karp and networkx: -- flow [--runs 3] [--peer-pairs 6] [--no-networkx]
 // Decoder capture (prompt and per-token tokens/s) against ONNX Runtime:
@@ -17,6 +18,7 @@ using AttnScope.Capture;
 //   -- realdata [--catalogs DIR] [--held-out 2000] [--seed 1] [--out DIR] [--run RUN]... [--beam 4]
 try
 {
+    if (args.FirstOrDefault() == "views" && args.Contains("--end-to-end")) return RenderEndToEndBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "views")
         return ViewsBenchmark.Run(args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(7),
             args.SkipWhile(a => a != "--peer-runs").Skip(1).Select(int.Parse).FirstOrDefault(3));

@@ -275,7 +275,7 @@ public static class ViewerHoverBenchmark
 
     /// <summary>The prose of README.md (found from the working folder upwards): paragraphs without code, tables,
     /// images or headings, joined; real English text well over 512 word pieces.</summary>
-    private static string Prose()
+    internal static string Prose()
     {
         var dir = new DirectoryInfo(Directory.GetCurrentDirectory());
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "README.md"))) dir = dir.Parent;

@@ -221,6 +221,13 @@ internal sealed unsafe class SafeTensorsFile : IDisposable
         var e = Get(name);
         var raw = RawBytes(name);
         var n = (int)e.ElementCount;
+        if (e.DType == "F32" && BitConverter.IsLittleEndian && _mapped is not null && raw.Length >= 1 << 20)
+        {
+            // A large tensor read whole: straight from the file into an array that is not zeroed first.
+            var direct = GC.AllocateUninitializedArray<float>(n);
+            _mapped.Read(_dataStart + e.Begin, System.Runtime.InteropServices.MemoryMarshal.AsBytes(direct.AsSpan()));
+            return new FloatTensor(e.Shape, direct);
+        }
         var data = new float[n];
         switch (e.DType)
         {

@@ -89,7 +89,10 @@ internal static class RenderCommand
                 MaxImageSize = r.GetValue(maxSize),
                 Title = r.GetValue(title),
             };
+            // the drawing library and fonts get ready on another core while the capture is read
+            var warm = ViewRenderer.WarmUpAsync();
             var cap = AttentionCapture.Load(r.GetValue(file)!);
+            warm.Wait();
             if (r.GetValue(stack) is null) options = options with { Stack = CaptureStacks.Default(cap) };
             if (analysis is { } a)
             {

@@ -3,6 +3,7 @@ using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Marian;
+using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Training;
 
 namespace AttnScope.Cli;
@@ -45,13 +46,15 @@ internal static class TrainCommand
         var trainPairs = new Option<int>("--builtin-pairs") { Description = "training pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTrainPairs };
         var testPairs = new Option<int>("--builtin-test-pairs") { Description = "held-out pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTestPairs };
         var animate = new Option<string?>("--animate") { Description = "also write the probe sentence's cross attention across checkpoints as an animated .gif" };
+        var fuzzy = new Option<bool>("--fuzzy") { Description = "fuzzy repair: follow each source with the translation of its most similar training source (character-trigram TF-IDF), so the model learns to edit a retrieved translation; the run keeps its translation memory (memory.jsonl) for translate, evaluate and capture" };
+        var fuzzyMin = new Option<double>("--fuzzy-min") { Description = "with --fuzzy: the least cosine similarity (0..1) for a match to be used", DefaultValueFactory = _ => new FuzzyOptions().MinScore };
         var noEval = new Option<bool>("--no-evaluate") { Description = "skip the held-out BLEU and AER at the end" };
         var bertVocab = new Option<string?>("--vocab") { Description = "train with a given BERT WordPiece vocab.txt (or minilm: the embedded all-MiniLM-L6-v2 vocabulary) instead of learning a sub-word vocabulary; [PAD] [UNK] [CLS] [SEP] become pad, unk, bos, eos" };
         var init = new Option<string?>("--init") { Description = "fine-tune a pretrained Marian (opus-mt) model: a Hugging Face folder or hf:ORG/NAME; --out becomes a Marian folder that translate, capture and evaluate read" };
         var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
         {
             corpus, src, tgt, valid, maxWords, maxChars, maxRatio, noDedupe, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
-            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval, init, bertVocab,
+            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin, init, bertVocab,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -60,8 +63,10 @@ internal static class TrainCommand
             double minuteLimit = r.GetValue(minutes) ?? (stepLimit > 0 || r.GetValue(resume) ? 0 : TrainingDefaults.Minutes);
             if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
             if (!double.IsFinite(minuteLimit)) throw new AttnScopeException($"--minutes {minuteLimit} is not a number of minutes");
+            if (r.GetValue(resume) && r.GetValue(fuzzy)) throw new AttnScopeException("--fuzzy is chosen when a run starts; a resumed run keeps its own setting");
             if (r.GetValue(bertVocab) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--vocab is for training a new model; a fine-tuned Marian model keeps its own tokenizer");
             if (r.GetValue(bertVocab) is not null && r.GetValue(resume)) throw new AttnScopeException("--vocab is for a new run; a resumed run keeps the vocabulary in its folder");
+            if (r.GetValue(fuzzy) && r.GetValue(init) is not null) throw new AttnScopeException("--fuzzy is for training a new model; fine-tuning a Marian model reads plain sources");
             if (r.GetValue(init) is not null || (r.GetValue(resume) && MarianFineTuneState.Exists(r.GetValue(outPath)!)))
                 return MarianTrainCommand.Run(output, r.GetValue(init), r.GetValue(corpus)!, r.GetValue(src)!, r.GetValue(tgt)!, r.GetValue(outPath)!, r.GetValue(resume),
                     r.GetValue(steps) ?? 0, r.GetValue(minutes) ?? 0, !r.GetValue(noEval), r.GetValue(dropout),
@@ -82,6 +87,7 @@ internal static class TrainCommand
                 Steps = stepLimit,
                 Minutes = minuteLimit,
                 Evaluate = !r.GetValue(noEval),
+                Fuzzy = r.GetValue(fuzzy) ? new FuzzyOptions { MinScore = r.GetValue(fuzzyMin) } : null,
                 Vocab = r.GetValue(bertVocab),
                 Data = new DataOptions
                 {

@@ -25,6 +25,8 @@ internal sealed record RunConfig
     [JsonPropertyName("probe_target")] public string ProbeTarget { get; init; } = "";
     /// <summary>Corpus filters, validation file and how the held-out pairs were chosen; null in runs made before it existed.</summary>
     [JsonPropertyName("data")] public DataOptions? Data { get; init; }
+    /// <summary>Fuzzy repair (source + separator + the best match's translation); null: plain sources.</summary>
+    [JsonPropertyName("fuzzy")] public Fuzzy.FuzzyOptions? Fuzzy { get; init; }
     /// <summary>The BERT vocab.txt the run was trained with (--vocab: "minilm" or the path given); null: a learned vocabulary.
     /// Either way the run's own vocab.txt holds the pieces it uses.</summary>
     [JsonPropertyName("vocab")] public string? Vocab { get; init; }
@@ -48,6 +50,7 @@ internal sealed record RunConfig
         config.Model.Validate();
         config.Training.Validate();
         config.Data?.Validate();
+        config.Fuzzy?.Validate();
         return config;
     }
 }

@@ -1,5 +1,6 @@
 using AttnScope.Capture;
 using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Model;
 using AttnScope.Training.Text;
 
@@ -14,6 +15,9 @@ internal sealed class Translator
     public Transformer Model { get; }
     public SubwordVocabulary Vocabulary { get; }
     public string ModelId { get; }
+    /// <summary>The run's translation memory when it was trained with fuzzy repair: every source is then followed by
+    /// the separator and the translation of its best match (<see cref="FuzzyMemory.Augment"/>).</summary>
+    public FuzzyMemory? Memory { get; init; }
 
     public Translator(Transformer model, SubwordVocabulary vocabulary, string modelId)
     {
@@ -29,10 +33,15 @@ internal sealed class Translator
         var vocab = run.LoadVocabulary();
         var model = new Transformer(run.Config.Model);
         Checkpoint.Load(checkpoint ?? run.LatestCheckpoint(), model, optimizer: null);
-        return new Translator(model, vocab, runFolder);
+        var memory = run.Config.Fuzzy is { } fuzzy ? FuzzyMemory.Load(run.Path, fuzzy) : null;
+        if (memory is not null) FuzzyMemory.SeparatorId(vocab); // a clear error now for a vocabulary without the separator
+        return new Translator(model, vocab, runFolder) { Memory = memory };
     }
 
     /// <summary>Source ids for a text: its pieces plus EOS, truncated to the model's maximum length (with a warning).</summary>
+    /// <remarks>With a translation memory the ids (and the encoded text, whose extra pieces have no word index and no
+    /// offsets in the source text) go on with the separator and the best match's translation; the match is named in
+    /// the warnings' place only when it was cut.</remarks>
     public (EncodedText Encoded, int[] Ids, List<string> Warnings) EncodeSource(string text)
     {
         var warnings = new List<string>();
@@ -43,8 +52,24 @@ internal sealed class Translator
             warnings.Add($"the input has {enc.Ids.Length} pieces; only the first {max} were translated (the model's maximum length is {Model.Config.MaxLength})");
             enc = new EncodedText(enc.Ids[..max], enc.WordIndex[..max], enc.Offsets[..max], enc.Pieces[..max]);
         }
+        if (Memory is not null && Memory.Find(text) is { } match)
+        {
+            var ids = Memory.Augment(Vocabulary, enc.Ids, match, max, out int kept);
+            int extra = ids.Length - enc.Ids.Length;
+            if (extra > 0)
+            {
+                var matchPieces = Vocabulary.Encode(match.Target);
+                enc = new EncodedText(ids,
+                    [.. enc.WordIndex, .. Enumerable.Repeat(-1, extra)],
+                    [.. enc.Offsets, .. Enumerable.Repeat((-1, -1), extra)],
+                    [.. enc.Pieces, FuzzyMemory.Separator, .. matchPieces.Pieces.Take(kept)]);
+            }
+        }
         return (enc, [.. enc.Ids, SubwordVocabulary.EosId], warnings);
     }
+
+    /// <summary>The memory's match for a source (null without a memory or a match good enough).</summary>
+    public FuzzyMatch? MatchOf(string text) => Memory?.Find(text);
 
     public int MaxSteps(int sourceLength) => Math.Min(Model.Config.MaxLength, 2 * sourceLength + 10);
 
@@ -80,12 +105,17 @@ internal sealed class Translator
     {
         var (enc, dec, cross) = AttentionRecorder.Record(Model, t.SourceIds, t.TargetIds);
         var tokens = new List<CaptureToken>();
+        int sep = Memory is not null ? Vocabulary.IdOf(FuzzyMemory.Separator) : -1;
+        bool inMatch = false;
         for (int i = 0; i < t.EncodedSource.Ids.Length; i++)
         {
             var (start, end) = t.EncodedSource.Offsets[i];
-            tokens.Add(new CaptureToken(t.EncodedSource.Pieces[i], t.EncodedSource.Ids[i], start, end, Segment.A, false));
+            // a fuzzy match is the second segment of the source side: the separator (special) and its translation's pieces
+            bool isSep = t.EncodedSource.Ids[i] == sep && t.EncodedSource.WordIndex[i] < 0;
+            inMatch |= isSep;
+            tokens.Add(new CaptureToken(t.EncodedSource.Pieces[i], t.EncodedSource.Ids[i], start, end, inMatch ? Segment.B : Segment.A, isSep));
         }
-        tokens.Add(Special(SubwordVocabulary.EosId, Segment.A));
+        tokens.Add(Special(SubwordVocabulary.EosId, inMatch ? Segment.B : Segment.A));
         var target = new List<CaptureToken> { Special(SubwordVocabulary.BosId, Segment.B) };
         // Offsets into the translation text where re-encoding it gives back the produced pieces.
         var again = Vocabulary.Encode(t.Text);
@@ -95,6 +125,18 @@ internal sealed class Translator
             var (start, end) = same ? again.Offsets[i] : (-1, -1);
             target.Add(new CaptureToken(Vocabulary.PieceText(t.TargetIds[i]), t.TargetIds[i], start, end, Segment.B, false));
         }
+        var extra = new Dictionary<string, string>
+        {
+            ["translation"] = t.Text,
+            ["target_rows"] = "decoder inputs: row t produced target piece t+1 (the last row produced the end of sentence)",
+        };
+        if (inMatch && MatchOf(t.Source) is { } m)
+        {
+            extra["fuzzy_match_source"] = m.Source;
+            extra["fuzzy_match_target"] = m.Target;
+            extra["fuzzy_match_score"] = m.Score.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            extra["source_segments"] = "A: the source; B: the separator and the translation of the most similar training source (fuzzy repair)";
+        }
         var meta = new CaptureMetadata
         {
             ModelId = ModelId,
@@ -102,11 +144,7 @@ internal sealed class Translator
             Source = "managed",
             Texts = [t.Source, t.Text],
             Warnings = t.Warnings,
-            Extra = new Dictionary<string, string>
-            {
-                ["translation"] = t.Text,
-                ["target_rows"] = "decoder inputs: row t produced target piece t+1 (the last row produced the end of sentence)",
-            },
+            Extra = extra,
         };
         return new AttentionCapture(meta, tokens,
             [new AttentionStack(AttentionStack.Encoder, enc), new AttentionStack(AttentionStack.Decoder, dec), new AttentionStack(AttentionStack.Cross, cross)],

@@ -62,6 +62,36 @@ internal sealed class NearestNeighbourTranslator
         return best;
     }
 
+    /// <summary>
+    /// The most similar training pair that <paramref name="skip"/> does not rule out, with the cosine similarity of the
+    /// two TF-IDF vectors (0..1; the query's trigrams unseen in training count in its norm), or (-1, 0) when no
+    /// pair shares a trigram with <paramref name="source"/>. Ties go to the earlier pair.
+    /// </summary>
+    public (int Index, float Cosine) Best(string source, float[]? scratch = null, Func<int, bool>? skip = null)
+    {
+        var scores = scratch ?? new float[_train.Count];
+        Array.Clear(scores);
+        var c = new Dictionary<int, int>();
+        var unseen = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var g in Trigrams(source))
+            if (_gramIds.TryGetValue(g, out int id)) c[id] = c.GetValueOrDefault(id) + 1;
+            else unseen[g] = unseen.GetValueOrDefault(g) + 1;
+        double norm = 0;
+        foreach (var (id, n) in c)
+        {
+            float q = n * _idf[id];
+            norm += (double)q * q;
+            foreach (var (doc, w) in _postings[id]) scores[doc] += q * w;
+        }
+        // A trigram no training source has would get the largest IDF, ln(N); it lowers every pair's cosine alike.
+        foreach (var n in unseen.Values) norm += Math.Pow(n * Math.Log(_train.Count + 1.0), 2);
+        int best = -1;
+        for (int i = 0; i < scores.Length; i++)
+            if (scores[i] > 0 && (best < 0 || scores[i] > scores[best]) && (skip is null || !skip(i))) best = i;
+        if (best < 0 || norm <= 0) return (-1, 0f);
+        return (best, (float)Math.Min(1.0, scores[best] / Math.Sqrt(norm)));
+    }
+
     /// <summary>The translation of the most similar training source.</summary>
     public string Translate(string source) => _train[Nearest(source)].Target;
 

@@ -81,13 +81,16 @@ internal sealed class SubwordVocabulary
     }
 
     /// <summary>Learns a vocabulary of at most <paramref name="size"/> entries from the given texts (both languages).</summary>
-    public static SubwordVocabulary Learn(IEnumerable<string> texts, int size)
+    /// <param name="extraPieces">Pieces added after the learned ones, within <paramref name="size"/> (e.g. a
+    /// separator that never comes from text, such as fuzzy repair's "&lt;sep&gt;").</param>
+    public static SubwordVocabulary Learn(IEnumerable<string> texts, int size, IReadOnlyList<string>? extraPieces = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        if (size < Specials.Length + 2)
-            throw new AttnScopeException($"a vocabulary needs room for the {Specials.Length} special tokens and some pieces; {size} is too small");
-        var pieces = WordPieceLearner.Learn(texts, size - Specials.Length);
-        return new SubwordVocabulary([.. Specials, .. pieces], "(learned)");
+        extraPieces ??= [];
+        if (size < Specials.Length + extraPieces.Count + 2)
+            throw new AttnScopeException($"a vocabulary needs room for the {Specials.Length + extraPieces.Count} special tokens and some pieces; {size} is too small");
+        var pieces = WordPieceLearner.Learn(texts, size - Specials.Length - extraPieces.Count).Where(p => !extraPieces.Contains(p));
+        return new SubwordVocabulary([.. Specials, .. pieces, .. extraPieces], "(learned)");
     }
 
     /// <summary>
@@ -95,7 +98,9 @@ internal sealed class SubwordVocabulary
     /// their order, with [PAD], [UNK], [CLS] and [SEP] moved to ids 0..3, the model's pad, unk, bos and eos. A clear
     /// error for a file that is not one: not UTF-8, an empty or whitespace line, a repeated piece, a missing special.
     /// </summary>
-    public static SubwordVocabulary FromBertVocab(string path)
+    /// <param name="extraPieces">Pieces appended when the file lacks them (fuzzy repair's "&lt;sep&gt;", which never
+    /// comes from text).</param>
+    public static SubwordVocabulary FromBertVocab(string path, IReadOnlyList<string>? extraPieces = null)
     {
         if (!File.Exists(path)) throw new AttnScopeException($"vocabulary file not found: '{path}'");
         string text;
@@ -117,7 +122,8 @@ internal sealed class SubwordVocabulary
         if (lines.Count > Model.TransformerConfig.MaxVocabSize)
             throw new AttnScopeException($"'{path}' has {lines.Count} pieces, more than the {Model.TransformerConfig.MaxVocabSize} AttnScope supports");
         if (lines.Count < BertSpecials.Length + 2) throw new AttnScopeException($"'{path}' has only {lines.Count} pieces");
-        return new SubwordVocabulary([.. BertSpecials, .. lines.Where(l => !BertSpecials.Contains(l))], $"'{path}'");
+        var extra = (extraPieces ?? []).Where(e => !seen.Contains(e)).Distinct(StringComparer.Ordinal);
+        return new SubwordVocabulary([.. BertSpecials, .. lines.Where(l => !BertSpecials.Contains(l)), .. extra], $"'{path}'");
     }
 
     /// <summary>Writes the vocabulary files into <paramref name="folder"/> (creating it).</summary>

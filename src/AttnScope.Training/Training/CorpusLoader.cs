@@ -109,15 +109,22 @@ internal static class CorpusLoader
         $"read {description}: {r}";
 
     /// <summary>Encodes pairs for training: source pieces + EOS, target pieces; pairs longer than the limits are left out.</summary>
-    public static (List<EncodedPair> Pairs, int Skipped) Encode(SubwordVocabulary vocab, IReadOnlyList<ParallelPair> pairs, int maxPieces, int maxLength)
+    /// <remarks>With a translation memory (fuzzy repair) each source is followed by the separator and the translation
+    /// of its best match among the other training sources (<see cref="Fuzzy.FuzzyMemory.Augment"/>), cut to fit the
+    /// model's length; the length filter applies to the source and target themselves.</remarks>
+    public static (List<EncodedPair> Pairs, int Skipped) Encode(SubwordVocabulary vocab, IReadOnlyList<ParallelPair> pairs, int maxPieces, int maxLength,
+        Fuzzy.FuzzyMemory? memory = null)
     {
         var list = new List<EncodedPair>(pairs.Count);
         int skipped = 0, limit = Math.Min(maxPieces, maxLength - 1);
-        foreach (var p in pairs)
+        var matches = memory?.FindAll(pairs.Select(p => p.Source).ToList(), excludeSameSource: true);
+        for (int i = 0; i < pairs.Count; i++)
         {
+            var p = pairs[i];
             var s = vocab.Encode(p.Source).Ids;
             var t = vocab.Encode(p.Target).Ids;
             if (s.Length == 0 || t.Length == 0 || s.Length > limit || t.Length > limit) { skipped++; continue; }
+            if (memory is not null) s = memory.Augment(vocab, s, matches![i], maxLength - 1, out _);
             list.Add(new EncodedPair([.. s, SubwordVocabulary.EosId], t));
         }
         return (list, skipped);

@@ -4,6 +4,7 @@ using AttnScope.Capture;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
 using AttnScope.Training.Evaluation;
+using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Model;
 using AttnScope.Training.Text;
 
@@ -30,6 +31,8 @@ internal sealed record TrainRequest
     public bool Evaluate { get; init; } = true;
     /// <summary>Held-out sentences scored at the end (null: all).</summary>
     public int? EvaluateLimit { get; init; }
+    /// <summary>Fuzzy repair (<c>--fuzzy</c>): each source followed by its best training match's translation.</summary>
+    public FuzzyOptions? Fuzzy { get; init; }
     /// <summary>A BERT WordPiece vocab.txt to train with instead of learning a vocabulary ("minilm": the embedded
     /// all-MiniLM-L6-v2 vocabulary); null: learn one of <see cref="TrainingOptions.VocabSize"/> pieces.</summary>
     public string? Vocab { get; init; }
@@ -80,15 +83,17 @@ internal static class RunTrainer
             foreach (var warning in corpus.Warnings) log.WriteLine("warning: " + TokenText.Escaped(warning));
             log.WriteLine(TokenText.Escaped(corpus.HeldOut));
             var sw = Stopwatch.StartNew();
+            request.Fuzzy?.Validate();
+            IReadOnlyList<string>? extra = request.Fuzzy is null ? null : [FuzzyMemory.Separator];
             if (request.Vocab is { } given)
             {
-                vocab = SubwordVocabulary.FromBertVocab(BertVocabPath(given));
+                vocab = SubwordVocabulary.FromBertVocab(BertVocabPath(given), extra);
                 log.WriteLine($"using the BERT WordPiece vocabulary {(IsMiniLm(given) ? "of all-MiniLM-L6-v2 (embedded)" : $"'{given}'")}: {vocab.Size} pieces, " +
                               $"[PAD] [UNK] [CLS] [SEP] as pad, unk, bos, eos{(vocab.LowerCase ? "; uncased: text is lower-cased and accents stripped" : "")}");
             }
             else
             {
-                vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize);
+                vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize, extra);
                 log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
             }
             var probe = corpus.Test.Count > 0 ? corpus.Test[0] : corpus.Train[0];
@@ -102,10 +107,21 @@ internal static class RunTrainer
                 Corpus = request.Corpus.Equals(CorpusLoader.Builtin, StringComparison.OrdinalIgnoreCase) ? CorpusLoader.Builtin : Path.GetFullPath(request.Corpus),
                 Probe = probe.Source,
                 ProbeTarget = probe.Target,
+                Fuzzy = request.Fuzzy,
                 Vocab = request.Vocab is { } v2 ? (IsMiniLm(v2) ? EmbeddedMiniLmName : Path.GetFullPath(v2)) : null,
             };
             run = RunFolder.Create(request.Out, config);
             vocab.Save(run.TokenizerPath);
+            if (request.Fuzzy is { } fuzzy) new FuzzyMemory(corpus.Train, fuzzy).Save(run.Path);
+        }
+        FuzzyMemory? memory = null;
+        if (run.Config.Fuzzy is { } fz)
+        {
+            var sw = Stopwatch.StartNew();
+            memory = FuzzyMemory.Load(run.Path, fz);
+            FuzzyMemory.SeparatorId(vocab);
+            log.WriteLine($"fuzzy repair: a translation memory of {memory.Pairs.Count} pairs; sources get the translation of their best match " +
+                          $"(cosine ≥ {fz.MinScore:0.##}, at most {fz.MaxMatchPieces} pieces) ({sw.Elapsed.TotalSeconds:F1} s)");
         }
 
         // A resumed run continues to its saved step target unless given a new budget; the minutes are settled below,
@@ -118,8 +134,10 @@ internal static class RunTrainer
             MaxSteps = request.Resume && request.Steps == 0 && request.Minutes == 0 ? saved.TotalSteps : request.Steps,
             MaxMinutes = request.Minutes,
         };
-        var (examples, skipped) = CorpusLoader.Encode(vocab, corpus.Train, options.MaxPieces, run.Config.Model.MaxLength);
-        log.WriteLine($"{examples.Count} training pairs encoded" + (skipped > 0 ? $", {skipped} left out as longer than {Math.Min(options.MaxPieces, run.Config.Model.MaxLength - 1)} pieces" : ""));
+        var encodeClock = Stopwatch.StartNew();
+        var (examples, skipped) = CorpusLoader.Encode(vocab, corpus.Train, options.MaxPieces, run.Config.Model.MaxLength, memory);
+        log.WriteLine($"{examples.Count} training pairs encoded" + (skipped > 0 ? $", {skipped} left out as longer than {Math.Min(options.MaxPieces, run.Config.Model.MaxLength - 1)} pieces" : "") +
+                      (memory is null ? "" : $"; {examples.Count(e => Array.IndexOf(e.Source, FuzzyMemory.SeparatorId(vocab)) >= 0)} with a fuzzy match ({encodeClock.Elapsed.TotalSeconds:F1} s)"));
         var model = new Transformer(run.Config.Model, options.LabelSmoothing);
         model.Initialize(options.Seed);
         var session = new TrainingSession(model, options, examples, TrainingSession.BucketPlan(examples, options.BatchTokens, options.Seed));
@@ -150,7 +168,7 @@ internal static class RunTrainer
                       $"{run.Config.Model.EncoderLayers}+{run.Config.Model.DecoderLayers} layers, d_ff {run.Config.Model.FeedForward}, " +
                       $"{(run.Config.Model.PreNorm ? "pre" : "post")}-LN; {AttnScope.Sources.Engine.Gemm.Threads} threads");
 
-        var translator = new Translator(model, vocab, run.Path);
+        var translator = new Translator(model, vocab, run.Path) { Memory = memory };
         long lastSaved = -1;
         void Save()
         {

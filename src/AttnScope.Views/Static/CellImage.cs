@@ -25,6 +25,7 @@ internal sealed class CellImage
     public SKColor this[int x, int y] => Colors[y * Width + x];
 
     /// <param name="blank">The colour of cells a step has not reached (<see cref="HeatmapMatrix.Visible"/>): the figure's background.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static CellImage Build(HeatmapMatrix m, ColorScale scale, ColorMap map, int pool = 1, SKColor? blank = null)
     {
         if (pool < 1) throw new ArgumentOutOfRangeException(nameof(pool));
@@ -75,6 +76,7 @@ internal sealed class CellImage
     }
 
     /// <summary>acc = the elementwise maximum (signed: the value of larger magnitude) of acc and row.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Combine(Span<float> acc, ReadOnlySpan<float> row, bool signed)
     {
         int w = System.Numerics.Vector<float>.Count, i = 0;

@@ -48,9 +48,14 @@ internal sealed class GridLayout : FigureFrame
     public override void Paint(IFigureCanvas canvas, ColorMap colorMap, FontSet fonts, FigureStyle style)
     {
         float s = Scale;
-        foreach (var p in Panels)
+        // The panels' cell colours (pooling and colour mapping, most of the work for a large grid) on every core;
+        // the drawing itself stays on this thread, in panel order.
+        var images = new CellImage[Panels.Count];
+        Parallel.For(0, Panels.Count, i => images[i] = CellImage.Build(Panels[i].Matrix, Panels[i].ColorScale, colorMap, Panels[i].Pool, style.Background));
+        for (int i = 0; i < Panels.Count; i++)
         {
-            PanelPainter.Cells(canvas, p.Plot, CellImage.Build(p.Matrix, p.ColorScale, colorMap, p.Pool, style.Background), style, s);
+            var p = Panels[i];
+            PanelPainter.Cells(canvas, p.Plot, images[i], style, s);
             PanelPainter.Labels(canvas, p.Plot, p.TokenSize, p.TokenSize, p.RowLabels, RowPlan, p.ColumnLabels, ColumnPlan, fonts, style, s);
             if (p.Title is not null) canvas.Text(p.Title, p.TitleAnchor.X, p.TitleAnchor.Y, PanelTitleFont, style.Text, TextAnchor.Middle);
         }

@@ -54,6 +54,7 @@ internal sealed class HeatmapMatrix
     }
 
     /// <summary>Smallest and largest value, each clamped towards 0 (vectorised: grid views scan every head).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static (float Min, float Max) MinMax(ReadOnlySpan<float> v)
     {
         var vmin = System.Numerics.Vector<float>.Zero;

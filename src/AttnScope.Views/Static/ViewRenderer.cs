@@ -22,6 +22,32 @@ internal sealed class ViewRenderer
 
     private FontSet Fonts => _fonts ?? FontSet.Default;
 
+    /// <summary>
+    /// Readies what the first figure of a process needs and the capture does not: the native drawing library, the
+    /// fonts (fontconfig's search), a canvas and the PNG encoder, by drawing and encoding a tiny figure. A command
+    /// starts this on another thread while it reads its capture, so the two overlap; nothing it makes is kept but
+    /// the process-wide font set.
+    /// </summary>
+    public static Task WarmUpAsync() => Task.Run(() =>
+    {
+        try
+        {
+            var fonts = FontSet.Default;
+            using var bitmap = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Bgra8888, SKAlphaType.Premul));
+            using var canvas = new SKCanvas(bitmap);
+            canvas.Clear(FigureStyle.Default.Background);
+            using (var fc = new SkiaFigureCanvas(canvas, fonts))
+                fc.Text("0", 1, 6, 6, FigureStyle.Default.Text);
+            canvas.Flush();
+            using var pixmap = bitmap.PeekPixels();
+            using var data = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1));
+        }
+        catch (Exception)
+        {
+            // the real figure reports whatever failed here, with its own message
+        }
+    });
+
     public static ViewKind ParseView(string text) => text.Trim().ToLowerInvariant() switch
     {
         "head" => ViewKind.Head,

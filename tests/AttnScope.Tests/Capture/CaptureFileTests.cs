@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AttnScope.Capture;
 using AttnScope.Tests.Support;
 
@@ -146,6 +147,83 @@ public class CaptureFileTests
         BitConverter.GetBytes(float.NaN).CopyTo(bytes, (int)(8 + n));
         var e = Assert.Throws<AttnScopeException>(() => AttentionCapture.FromBytes(bytes));
         Assert.Contains("not a probability", e.Message);
+    }
+
+    /// <summary>
+    /// The check runs eight values at a time with a scalar tail: a bad value is found wherever it sits (first lane,
+    /// last lane of a vector, the tail) and whatever it is (NaN, infinities, negative, over 1.0001), in a file read
+    /// from disk through the bulk-read path (a tensor over 1 MiB) as well as from bytes.
+    /// </summary>
+    [Theory]
+    [InlineData(0, float.NaN)]
+    [InlineData(7, float.PositiveInfinity)]
+    [InlineData(8, -0.25f)]
+    [InlineData(12345, 1.01f)]
+    [InlineData(-1, float.NegativeInfinity)] // the last value, in the scalar tail (the count is not a multiple of 8)
+    [InlineData(-3, float.NaN)]
+    public void ABadValueAnywhereIsRejected(int index, float bad)
+    {
+        var cap = SyntheticCaptures.Encoder(2, 3, 299); // 536,406 values, 2.1 MB
+        var bytes = cap.ToBytes();
+        long n = BitConverter.ToInt64(bytes, 0);
+        long count = 2L * 3 * 299 * 299;
+        long at = index >= 0 ? index : count + index;
+        BitConverter.GetBytes(bad).CopyTo(bytes, (int)(8 + n + at * 4));
+        Assert.Contains("not a probability", Assert.Throws<AttnScopeException>(() => AttentionCapture.FromBytes(bytes)).Message);
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "bad.safetensors");
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("not a probability", Assert.Throws<AttnScopeException>(() => AttentionCapture.Load(path)).Message);
+        // 1.0001 itself and exact zeros are still probabilities
+        BitConverter.GetBytes(1.0001f).CopyTo(bytes, (int)(8 + n + at * 4));
+        Assert.Equal(1.0001f, AttentionCapture.FromBytes(bytes).Stacks[AttentionStack.Encoder].Attention.Data[at]);
+    }
+
+    /// <summary>A large tensor loaded from disk (read through the file handle into an array that is not zeroed
+    /// first) holds exactly the saved values; the file can be deleted once loaded.</summary>
+    [Fact]
+    public void ALargeCaptureLoadsBackBitForBit()
+    {
+        var cap = SyntheticCaptures.Encoder(3, 4, 257, seed: 5, qkv: true);
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "big.safetensors");
+        cap.Save(path);
+        Assert.True(new FileInfo(path).Length > 3_000_000);
+        var back = AttentionCapture.Load(path);
+        File.Delete(path);
+        var a = cap.Stacks[AttentionStack.Encoder];
+        var b = back.Stacks[AttentionStack.Encoder];
+        Assert.Equal(a.Attention.Shape, b.Attention.Shape);
+        Assert.True(a.Attention.Data.AsSpan().SequenceEqual(b.Attention.Data));
+        Assert.True(a.Query!.Data.AsSpan().SequenceEqual(b.Query!.Data));
+        Assert.True(a.Value!.Data.AsSpan().SequenceEqual(b.Value!.Data));
+    }
+
+    [Theory]
+    [InlineData("{\"a\": 1}")]
+    [InlineData("[\"x\", null]")]
+    [InlineData("[\"x\", 3]")]
+    [InlineData("[\"x\"")]
+    public void TextsThatAreNotAListOfStringsAreRejected(string texts)
+    {
+        var cap = SyntheticCaptures.Encoder(1, 1, 3);
+        var bytes = cap.ToBytes();
+        long n = BitConverter.ToInt64(bytes, 0);
+        var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, (int)n))!.AsObject();
+        header["__metadata__"]!["texts"] = texts;
+        var h = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var patched = new byte[8 + h.Length + bytes.Length - 8 - n];
+        BinaryPrimitives.WriteInt64LittleEndian(patched, h.Length);
+        h.CopyTo(patched, 8);
+        bytes.AsSpan((int)(8 + n)).CopyTo(patched.AsSpan(8 + h.Length));
+        Assert.Contains("metadata 'texts' is not a JSON list of strings", Assert.Throws<AttnScopeException>(() => AttentionCapture.FromBytes(patched)).Message);
+        header["__metadata__"]!["texts"] = "[\"first\", \"second\"]";
+        h = Encoding.UTF8.GetBytes(header.ToJsonString());
+        patched = new byte[8 + h.Length + bytes.Length - 8 - n];
+        BinaryPrimitives.WriteInt64LittleEndian(patched, h.Length);
+        h.CopyTo(patched, 8);
+        bytes.AsSpan((int)(8 + n)).CopyTo(patched.AsSpan(8 + h.Length));
+        Assert.Equal(["first", "second"], AttentionCapture.FromBytes(patched).Metadata.Texts);
     }
 
     [Fact]

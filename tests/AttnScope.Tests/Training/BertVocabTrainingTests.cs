@@ -57,6 +57,24 @@ public class BertVocabTrainingTests
     }
 
     [Fact]
+    public void With_fuzzy_repair_the_separator_is_appended_once_and_the_run_translates()
+    {
+        var v = SubwordVocabulary.FromBertVocab(MiniLmVocab, ["<sep>"]);
+        Assert.Equal(30523, v.Size);
+        Assert.Equal(30522, v.IdOf("<sep>"));
+        using var dir = new TempDir();
+        var path = dir.File("vocab.txt");
+        File.WriteAllLines(path, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "<sep>", "hello", "##s"]);
+        Assert.Equal(7, SubwordVocabulary.FromBertVocab(path, ["<sep>"]).Size); // already there: not twice
+        var run = dir.File("run");
+        var (code, stdout, err) = CliTests.Run(["train", "--out", run, "--steps", "2", "--vocab", "minilm", "--fuzzy", .. TinyRunFixture.TinyArgs]);
+        Assert.True(code == 0, err + stdout);
+        Assert.Equal(30522, RunFolder.Open(run).LoadVocabulary().IdOf("<sep>"));
+        (code, stdout, err) = CliTests.Run("translate", run, "--text", "the dog sees the cat.");
+        Assert.True(code == 0, err + stdout);
+    }
+
+    [Fact]
     public void A_malformed_vocab_file_is_a_clear_error()
     {
         using var dir = new TempDir();
