@@ -14,7 +14,9 @@ internal static class EvaluateCommand
 {
     public static Command Create(CliOutput output)
     {
-        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train'" };
+        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Marian (opus-mt) folder or hf:ORG/NAME (a folder made by 'train --init' scores its held-out pairs; others need --corpus)" };
+        var src = new Option<string?>("--src") { Description = "Marian models: source language code of --corpus (default: the fine-tuning's, else en)" };
+        var tgt = new Option<string?>("--tgt") { Description = "Marian models: target language code of --corpus (default: the fine-tuning's, else de)" };
         var corpus = new Option<string?>("--corpus") { Description = "test corpus: builtin, a .tsv/.jsonl file or a PATH prefix (default: the run's held-out set)" };
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 1 };
         var limit = new Option<int?>("--limit") { Description = "score only the first N test sentences" };
@@ -22,7 +24,7 @@ internal static class EvaluateCommand
         var threads = new Option<int>("--threads") { Description = "sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
         var cmd = new Command("evaluate", "Print held-out BLEU and the alignment error rate of cross attention per layer.")
         {
-            run, corpus, beam, limit, outputFile, threads,
+            run, corpus, beam, limit, outputFile, threads, src, tgt,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -32,6 +34,8 @@ internal static class EvaluateCommand
             int threadCount = r.GetValue(threads);
             if (threadCount < 1 || threadCount > 256) throw new AttnScopeException($"--threads {threadCount} is out of range (1..256)");
             if (r.GetValue(outputFile) is { } check) AtomicFile.CheckWritable(check);
+            if (MarianEvaluate.Applies(r.GetValue(run)!))
+                return MarianEvaluate.Run(output, r.GetValue(run)!, r.GetValue(corpus), r.GetValue(src), r.GetValue(tgt), beamSize, r.GetValue(limit), r.GetValue(outputFile));
             var folder = RunFolder.Open(r.GetValue(run)!);
             var translator = Translator.Open(folder.Path);
             var c = folder.Config;

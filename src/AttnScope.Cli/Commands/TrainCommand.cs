@@ -2,6 +2,7 @@ using System.CommandLine;
 using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
+using AttnScope.Training.Marian;
 using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Training;
 
@@ -34,24 +35,26 @@ internal static class TrainCommand
         var postNorm = new Option<bool>("--post-norm") { Description = "layer norm after each residual sum (original Transformer) instead of before each sub-layer" };
         var learned = new Option<bool>("--learned-positions") { Description = "learned position table instead of sinusoids" };
         var separate = new Option<bool>("--separate-embeddings") { Description = "separate source, target and output embeddings instead of one shared table" };
-        var dropout = new Option<float>("--dropout") { DefaultValueFactory = _ => d.Dropout };
-        var batchTokens = new Option<int>("--batch-tokens") { Description = "tokens per batch (padding included)", DefaultValueFactory = _ => o.BatchTokens };
-        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => o.LearningRate };
-        var warmup = new Option<int>("--warmup") { Description = "warm-up steps", DefaultValueFactory = _ => o.WarmupSteps };
-        var decay = new Option<string>("--decay") { Description = "inverse-sqrt, cosine or constant", DefaultValueFactory = _ => o.Decay };
+        var dropout = new Option<float?>("--dropout") { Description = $"dropout rate (default {d.Dropout}; with --init the model config's dropout)" };
+        var batchTokens = new Option<int?>("--batch-tokens") { Description = $"tokens per batch (padding included; default {o.BatchTokens}, with --init {MarianFineTuneRequest.Defaults.BatchTokens})" };
+        var lr = new Option<double?>("--lr") { Description = $"peak learning rate (default {o.LearningRate}, with --init {MarianFineTuneRequest.Defaults.LearningRate})" };
+        var warmup = new Option<int?>("--warmup") { Description = $"warm-up steps (default {o.WarmupSteps}, with --init {MarianFineTuneRequest.Defaults.WarmupSteps})" };
+        var decay = new Option<string?>("--decay") { Description = $"inverse-sqrt, cosine or constant (default {o.Decay}, with --init {MarianFineTuneRequest.Defaults.Decay})" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => o.Seed };
         var vocab = new Option<int>("--vocab-size") { Description = "sub-word vocabulary size", DefaultValueFactory = _ => o.VocabSize };
-        var every = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints (each also captures the probe sentence)", DefaultValueFactory = _ => o.CheckpointEvery };
+        var every = new Option<int?>("--checkpoint-every") { Description = $"steps between checkpoints (each also captures the probe sentence; default {o.CheckpointEvery}, with --init {MarianFineTuneRequest.Defaults.CheckpointEvery})" };
         var trainPairs = new Option<int>("--builtin-pairs") { Description = "training pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTrainPairs };
         var testPairs = new Option<int>("--builtin-test-pairs") { Description = "held-out pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTestPairs };
         var animate = new Option<string?>("--animate") { Description = "also write the probe sentence's cross attention across checkpoints as an animated .gif" };
         var fuzzy = new Option<bool>("--fuzzy") { Description = "fuzzy repair: follow each source with the translation of its most similar training source (character-trigram TF-IDF), so the model learns to edit a retrieved translation; the run keeps its translation memory (memory.jsonl) for translate, evaluate and capture" };
         var fuzzyMin = new Option<double>("--fuzzy-min") { Description = "with --fuzzy: the least cosine similarity (0..1) for a match to be used", DefaultValueFactory = _ => new FuzzyOptions().MinScore };
         var noEval = new Option<bool>("--no-evaluate") { Description = "skip the held-out BLEU and AER at the end" };
+        var bertVocab = new Option<string?>("--vocab") { Description = "train with a given BERT WordPiece vocab.txt (or minilm: the embedded all-MiniLM-L6-v2 vocabulary) instead of learning a sub-word vocabulary; [PAD] [UNK] [CLS] [SEP] become pad, unk, bos, eos" };
+        var init = new Option<string?>("--init") { Description = "fine-tune a pretrained Marian (opus-mt) model: a Hugging Face folder or hf:ORG/NAME; --out becomes a Marian folder that translate, capture and evaluate read" };
         var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
         {
             corpus, src, tgt, valid, maxWords, maxChars, maxRatio, noDedupe, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
-            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin,
+            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin, init, bertVocab,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -61,6 +64,19 @@ internal static class TrainCommand
             if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
             if (!double.IsFinite(minuteLimit)) throw new AttnScopeException($"--minutes {minuteLimit} is not a number of minutes");
             if (r.GetValue(resume) && r.GetValue(fuzzy)) throw new AttnScopeException("--fuzzy is chosen when a run starts; a resumed run keeps its own setting");
+            if (r.GetValue(bertVocab) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--vocab is for training a new model; a fine-tuned Marian model keeps its own tokenizer");
+            if (r.GetValue(bertVocab) is not null && r.GetValue(resume)) throw new AttnScopeException("--vocab is for a new run; a resumed run keeps the vocabulary in its folder");
+            if (r.GetValue(fuzzy) && r.GetValue(init) is not null) throw new AttnScopeException("--fuzzy is for training a new model; fine-tuning a Marian model reads plain sources");
+            if (r.GetValue(init) is not null || (r.GetValue(resume) && MarianFineTuneState.Exists(r.GetValue(outPath)!)))
+                return MarianTrainCommand.Run(output, r.GetValue(init), r.GetValue(corpus)!, r.GetValue(src)!, r.GetValue(tgt)!, r.GetValue(outPath)!, r.GetValue(resume),
+                    r.GetValue(steps) ?? 0, r.GetValue(minutes) ?? 0, !r.GetValue(noEval), r.GetValue(dropout),
+                    new DataOptions { MaxWords = r.GetValue(maxWords), MaxChars = r.GetValue(maxChars), MaxRatio = r.GetValue(maxRatio), Dedupe = !r.GetValue(noDedupe), Valid = r.GetValue(valid) },
+                    MarianFineTuneRequest.Defaults with
+                    {
+                        LearningRate = r.GetValue(lr) ?? MarianFineTuneRequest.Defaults.LearningRate, WarmupSteps = r.GetValue(warmup) ?? MarianFineTuneRequest.Defaults.WarmupSteps,
+                        Decay = r.GetValue(decay) ?? MarianFineTuneRequest.Defaults.Decay, BatchTokens = r.GetValue(batchTokens) ?? MarianFineTuneRequest.Defaults.BatchTokens,
+                        CheckpointEvery = r.GetValue(every) ?? MarianFineTuneRequest.Defaults.CheckpointEvery, Seed = r.GetValue(seed),
+                    });
             var request = new TrainRequest
             {
                 Corpus = r.GetValue(corpus)!,
@@ -72,6 +88,7 @@ internal static class TrainCommand
                 Minutes = minuteLimit,
                 Evaluate = !r.GetValue(noEval),
                 Fuzzy = r.GetValue(fuzzy) ? new FuzzyOptions { MinScore = r.GetValue(fuzzyMin) } : null,
+                Vocab = r.GetValue(bertVocab),
                 Data = new DataOptions
                 {
                     MaxWords = r.GetValue(maxWords), MaxChars = r.GetValue(maxChars), MaxRatio = r.GetValue(maxRatio), Dedupe = !r.GetValue(noDedupe),
@@ -81,12 +98,12 @@ internal static class TrainCommand
                 {
                     EncoderLayers = r.GetValue(layers), DecoderLayers = r.GetValue(layers), Dim = r.GetValue(dim), Heads = r.GetValue(heads),
                     FeedForward = r.GetValue(ff), PreNorm = !r.GetValue(postNorm), LearnedPositions = r.GetValue(learned),
-                    SharedEmbeddings = !r.GetValue(separate), Dropout = r.GetValue(dropout),
+                    SharedEmbeddings = !r.GetValue(separate), Dropout = r.GetValue(dropout) ?? d.Dropout,
                 },
                 Options = o with
                 {
-                    BatchTokens = r.GetValue(batchTokens), LearningRate = r.GetValue(lr), WarmupSteps = r.GetValue(warmup),
-                    Decay = r.GetValue(decay)!, Seed = r.GetValue(seed), VocabSize = r.GetValue(vocab), CheckpointEvery = r.GetValue(every),
+                    BatchTokens = r.GetValue(batchTokens) ?? o.BatchTokens, LearningRate = r.GetValue(lr) ?? o.LearningRate, WarmupSteps = r.GetValue(warmup) ?? o.WarmupSteps,
+                    Decay = r.GetValue(decay) ?? o.Decay, Seed = r.GetValue(seed), VocabSize = r.GetValue(vocab), CheckpointEvery = r.GetValue(every) ?? o.CheckpointEvery,
                     BuiltinTrainPairs = r.GetValue(trainPairs), BuiltinTestPairs = r.GetValue(testPairs),
                 },
             };

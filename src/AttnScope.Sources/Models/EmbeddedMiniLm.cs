@@ -50,6 +50,17 @@ internal static class EmbeddedMiniLm
         }
     }
 
+    /// <summary>Extracts (if needed) and returns the path of the embedded vocab.txt alone (BERT WordPiece, uncased).</summary>
+    public static string ExtractVocab()
+    {
+        lock (Gate)
+        {
+            var vocab = Path.Combine(CacheDirectory.Root, "models", "minilm-24.9.52193", "vocab.txt");
+            ExtractOne(LoadResourceAssembly(), VocabResource, vocab);
+            return vocab;
+        }
+    }
+
     private static Assembly LoadResourceAssembly()
     {
         var path = Path.Combine(AppContext.BaseDirectory, AssemblyFile);

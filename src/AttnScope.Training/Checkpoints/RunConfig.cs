@@ -27,6 +27,9 @@ internal sealed record RunConfig
     [JsonPropertyName("data")] public DataOptions? Data { get; init; }
     /// <summary>Fuzzy repair (source + separator + the best match's translation); null: plain sources.</summary>
     [JsonPropertyName("fuzzy")] public Fuzzy.FuzzyOptions? Fuzzy { get; init; }
+    /// <summary>The BERT vocab.txt the run was trained with (--vocab: "minilm" or the path given); null: a learned vocabulary.
+    /// Either way the run's own vocab.txt holds the pieces it uses.</summary>
+    [JsonPropertyName("vocab")] public string? Vocab { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, TransformerConfig.JsonOptions);
 

@@ -32,6 +32,16 @@ internal sealed class SubwordVocabulary
     public const int PadId = 0, UnkId = 1, BosId = 2, EosId = 3;
     public const string VocabFileName = "vocab.txt";
     internal static readonly string[] Specials = ["<pad>", "<unk>", "<bos>", "<eos>"];
+    /// <summary>A BERT vocabulary's specials, which a run trained with a given vocab.txt keeps as ids 0..3 (pad, unk, bos, eos).</summary>
+    internal static readonly string[] BertSpecials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"];
+
+    /// <summary>A BERT WordPiece vocabulary (specials [PAD] [UNK] [CLS] [SEP]): text goes through BERT's basic
+    /// tokenization (punctuation split off, control characters dropped; lower-cased and accents stripped when the
+    /// vocabulary has no upper-case piece) before WordPiece, and <see cref="Decode"/> closes up punctuation.</summary>
+    public bool IsBert { get; }
+    /// <summary>Whether a BERT vocabulary is uncased (no piece holds a letter that lower-casing changes; MiniLM's "ℝ" has no
+    /// lower case): text is lower-cased.</summary>
+    public bool LowerCase { get; }
 
     private readonly string[] _pieces;
     private readonly WordPieceTokenizer _tokenizer;
@@ -46,9 +56,12 @@ internal sealed class SubwordVocabulary
 
     private SubwordVocabulary(string[] pieces, string origin)
     {
-        for (int i = 0; i < Specials.Length; i++)
-            if (pieces.Length <= i || pieces[i] != Specials[i])
-                throw new AttnScopeException($"vocabulary {origin}: line {i + 1} must be {Specials[i]} (ids 0..3 are {string.Join(", ", Specials)})");
+        IsBert = pieces.Length >= BertSpecials.Length && pieces.AsSpan(0, BertSpecials.Length).SequenceEqual(BertSpecials);
+        var specials = IsBert ? BertSpecials : Specials;
+        for (int i = 0; i < specials.Length; i++)
+            if (pieces.Length <= i || pieces[i] != specials[i])
+                throw new AttnScopeException($"vocabulary {origin}: line {i + 1} must be {Specials[i]} (ids 0..3 are {string.Join(", ", Specials)}, or {string.Join(", ", BertSpecials)} for a BERT vocabulary)");
+        LowerCase = IsBert && !pieces.Skip(specials.Length).Any(p => !(p.StartsWith('[') && p.EndsWith(']')) && p.Any(c => char.ToLowerInvariant(c) != c));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < pieces.Length; i++)
         {
@@ -61,7 +74,7 @@ internal sealed class SubwordVocabulary
         using var ms = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", pieces) + "\n"));
         _tokenizer = WordPieceTokenizer.Create(ms, new WordPieceOptions
         {
-            UnknownToken = Specials[UnkId],
+            UnknownToken = specials[UnkId],
             ContinuingSubwordPrefix = WordPieceLearner.Prefix,
             MaxInputCharsPerWord = WordPieceLearner.MaxWordChars,
         });
@@ -78,6 +91,39 @@ internal sealed class SubwordVocabulary
             throw new AttnScopeException($"a vocabulary needs room for the {Specials.Length + extraPieces.Count} special tokens and some pieces; {size} is too small");
         var pieces = WordPieceLearner.Learn(texts, size - Specials.Length - extraPieces.Count).Where(p => !extraPieces.Contains(p));
         return new SubwordVocabulary([.. Specials, .. pieces, .. extraPieces], "(learned)");
+    }
+
+    /// <summary>
+    /// A given BERT WordPiece vocab.txt (one piece a line, "##" continuations) as a run's vocabulary: its pieces in
+    /// their order, with [PAD], [UNK], [CLS] and [SEP] moved to ids 0..3, the model's pad, unk, bos and eos. A clear
+    /// error for a file that is not one: not UTF-8, an empty or whitespace line, a repeated piece, a missing special.
+    /// </summary>
+    /// <param name="extraPieces">Pieces appended when the file lacks them (fuzzy repair's "&lt;sep&gt;", which never
+    /// comes from text).</param>
+    public static SubwordVocabulary FromBertVocab(string path, IReadOnlyList<string>? extraPieces = null)
+    {
+        if (!File.Exists(path)) throw new AttnScopeException($"vocabulary file not found: '{path}'");
+        string text;
+        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path)); }
+        catch (DecoderFallbackException) { throw new AttnScopeException($"vocabulary file '{path}' is not valid UTF-8"); }
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].Length == 0 || lines[i].Any(char.IsWhiteSpace))
+                throw new AttnScopeException($"'{path}' is not a WordPiece vocab.txt: line {i + 1} is empty or holds whitespace");
+            if (!seen.Add(lines[i]))
+                throw new AttnScopeException($"'{path}' is not a WordPiece vocab.txt: piece '{TokenText.Printable(lines[i])}' appears twice (line {i + 1})");
+        }
+        foreach (var special in BertSpecials)
+            if (!seen.Contains(special))
+                throw new AttnScopeException($"'{path}' is not a BERT vocab.txt: it has no {special} (a BERT vocabulary names [PAD], [UNK], [CLS] and [SEP])");
+        if (lines.Count > Model.TransformerConfig.MaxVocabSize)
+            throw new AttnScopeException($"'{path}' has {lines.Count} pieces, more than the {Model.TransformerConfig.MaxVocabSize} AttnScope supports");
+        if (lines.Count < BertSpecials.Length + 2) throw new AttnScopeException($"'{path}' has only {lines.Count} pieces");
+        var extra = (extraPieces ?? []).Where(e => !seen.Contains(e)).Distinct(StringComparer.Ordinal);
+        return new SubwordVocabulary([.. BertSpecials, .. lines.Where(l => !BertSpecials.Contains(l)), .. extra], $"'{path}'");
     }
 
     /// <summary>Writes the vocabulary files into <paramref name="folder"/> (creating it).</summary>
@@ -131,10 +177,29 @@ internal sealed class SubwordVocabulary
 
     private (int Id, int Start, int End)[] EncodeWord(string word)
     {
+        if (IsBert) return EncodeBertWord(word);
         var tokens = _tokenizer.EncodeToTokens(word, out _, considerPreTokenization: false, considerNormalization: false);
         // WordPiece gives a whole word as unk when any part of it is unknown; keep that, with the word's span.
         if (tokens.Count == 0 || tokens.Any(t => t.Id == UnkId)) return [(UnkId, 0, word.Length)];
         return tokens.Select(t => (t.Id, t.Offset.Start.Value, t.Offset.End.Value)).ToArray();
+    }
+
+    /// <summary>A whitespace word of a BERT vocabulary: BERT's basic tokens (spans mapped back into the word), each split
+    /// by WordPiece; a basic token WordPiece cannot cover is one [UNK] (as BERT does).</summary>
+    private (int Id, int Start, int End)[] EncodeBertWord(string word)
+    {
+        var r = new List<(int, int, int)>();
+        foreach (var basic in AttnScope.Sources.Tokenization.BertPreTokenizer.Split(word, LowerCase))
+        {
+            var tokens = _tokenizer.EncodeToTokens(basic.Text, out _, considerPreTokenization: false, considerNormalization: false);
+            if (tokens.Count == 0 || tokens.Any(t => t.Id == UnkId)) { r.Add((UnkId, basic.OriginalStart, basic.OriginalEnd)); continue; }
+            foreach (var t in tokens)
+            {
+                int s = Math.Clamp(t.Offset.Start.Value, 0, basic.Text.Length - 1), e = Math.Clamp(t.Offset.End.Value, s + 1, basic.Text.Length);
+                r.Add((t.Id, basic.Starts[s], basic.Ends[e - 1]));
+            }
+        }
+        return [.. r];
     }
 
     /// <summary>Detokenized text; pad/bos/eos are dropped.</summary>
@@ -154,6 +219,25 @@ internal sealed class SubwordVocabulary
                 if (sb.Length > 0) sb.Append(' ');
                 sb.Append(piece);
             }
+        }
+        return IsBert ? CloseUpPunctuation(sb.ToString()) : sb.ToString();
+    }
+
+    /// <summary>BERT's pieces come back space-separated: "hello , world ( yes ) don ' t" → "hello, world (yes) don't".</summary>
+    internal static string CloseUpPunctuation(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == ' ' && i + 1 < text.Length)
+            {
+                char next = text[i + 1], prev = sb.Length > 0 ? sb[^1] : ' ';
+                bool closesLeft = ".,!?;:)]}%'".Contains(next) && (i + 2 >= text.Length || text[i + 2] == ' ' || next == '\'');
+                bool opensRight = "([{'".Contains(prev) && (sb.Length < 2 || sb[^2] == ' ' || prev == '\'');
+                if (closesLeft || opensRight) continue;
+            }
+            sb.Append(c);
         }
         return sb.ToString();
     }

@@ -33,6 +33,9 @@ internal sealed record TrainRequest
     public int? EvaluateLimit { get; init; }
     /// <summary>Fuzzy repair (<c>--fuzzy</c>): each source followed by its best training match's translation.</summary>
     public FuzzyOptions? Fuzzy { get; init; }
+    /// <summary>A BERT WordPiece vocab.txt to train with instead of learning a vocabulary ("minilm": the embedded
+    /// all-MiniLM-L6-v2 vocabulary); null: learn one of <see cref="TrainingOptions.VocabSize"/> pieces.</summary>
+    public string? Vocab { get; init; }
 }
 
 internal sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond);
@@ -81,9 +84,18 @@ internal static class RunTrainer
             log.WriteLine(TokenText.Escaped(corpus.HeldOut));
             var sw = Stopwatch.StartNew();
             request.Fuzzy?.Validate();
-            vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize,
-                request.Fuzzy is null ? null : [FuzzyMemory.Separator]);
-            log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
+            IReadOnlyList<string>? extra = request.Fuzzy is null ? null : [FuzzyMemory.Separator];
+            if (request.Vocab is { } given)
+            {
+                vocab = SubwordVocabulary.FromBertVocab(BertVocabPath(given), extra);
+                log.WriteLine($"using the BERT WordPiece vocabulary {(IsMiniLm(given) ? "of all-MiniLM-L6-v2 (embedded)" : $"'{given}'")}: {vocab.Size} pieces, " +
+                              $"[PAD] [UNK] [CLS] [SEP] as pad, unk, bos, eos{(vocab.LowerCase ? "; uncased: text is lower-cased and accents stripped" : "")}");
+            }
+            else
+            {
+                vocab = SubwordVocabulary.Learn(corpus.Train.SelectMany(p => new[] { p.Source, p.Target }), request.Options.VocabSize, extra);
+                log.WriteLine($"learned a sub-word vocabulary of {vocab.Size} pieces ({sw.Elapsed.TotalSeconds:F1} s)");
+            }
             var probe = corpus.Test.Count > 0 ? corpus.Test[0] : corpus.Train[0];
             var config = new RunConfig
             {
@@ -96,6 +108,7 @@ internal static class RunTrainer
                 Probe = probe.Source,
                 ProbeTarget = probe.Target,
                 Fuzzy = request.Fuzzy,
+                Vocab = request.Vocab is { } v2 ? (IsMiniLm(v2) ? EmbeddedMiniLmName : Path.GetFullPath(v2)) : null,
             };
             run = RunFolder.Create(request.Out, config);
             vocab.Save(run.TokenizerPath);
@@ -211,6 +224,13 @@ internal static class RunTrainer
             foreach (var hint in total.ResumeHints(run.Path, session.State.Step, session.State.ElapsedSeconds)) log.WriteLine(hint);
         return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9);
     }
+
+    private const string EmbeddedMiniLmName = "minilm";
+
+    private static bool IsMiniLm(string name) => name.Equals(EmbeddedMiniLmName, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The file of --vocab: the embedded all-MiniLM-L6-v2 vocab.txt for "minilm", else the path given.</summary>
+    public static string BertVocabPath(string name) => IsMiniLm(name) ? AttnScope.Sources.Models.EmbeddedMiniLm.ExtractVocab() : name;
 
     /// <summary>Floating-point operations of the last step: forward plus backward (about twice the forward).</summary>
     private static double StepFlops(TransformerConfig config, TrainingSession session) =>

@@ -116,7 +116,8 @@ internal static class MarianFamily
 {
     public const string ModelType = "marian";
 
-    private static TransformerSpec Stack(ConfigJson c, bool decoder)
+    /// <summary>The encoder's or the decoder's spec of a Marian config.</summary>
+    internal static TransformerSpec Stack(ConfigJson c, bool decoder)
     {
         int d = c.Required("d_model");
         int heads = c.Required(decoder ? "decoder_attention_heads" : "encoder_attention_heads");

@@ -1,0 +1,40 @@
+using AttnScope.Capture;
+using AttnScope.Capture.Io;
+using AttnScope.Sources.Transformer.Families;
+using AttnScope.Training.Marian;
+using AttnScope.Training.Training;
+
+namespace AttnScope.Cli;
+
+/// <summary><c>attnscope evaluate MARIAN_DIR|hf:ID [--corpus PATH]</c>: held-out BLEU of a Marian model. A folder made by
+/// <c>train --init</c> scores its own held-out pairs (finetune.json says which); any other Marian model needs --corpus.</summary>
+internal static class MarianEvaluate
+{
+    public static bool Applies(string name) =>
+        name.StartsWith("hf:", StringComparison.Ordinal) || MarianTranslator.IsMarianModelFolder(name);
+
+    public static int Run(CliOutput output, string name, string? corpus, string? src, string? tgt, int beam, int? limit, string? outputFile)
+    {
+        var folder = MarianTranslator.ResolveFolder(name);
+        var translator = MarianTranslator.Load(folder);
+        var state = MarianFineTuneState.Exists(folder) ? MarianFineTuneState.Load(folder) : null;
+        if (corpus is null && state is null)
+            throw new AttnScopeException($"'{name}' is a Marian model without a fine-tuning record (finetune.json): give the test set with --corpus");
+        string sl = src ?? state?.SourceLanguage ?? "en", tl = tgt ?? state?.TargetLanguage ?? "de";
+        var options = state?.Training ?? MarianFineTuneRequest.Defaults;
+        var test = corpus is null
+            ? CorpusLoader.Load(state!.Corpus, sl, tl, options, state.Data)
+            : CorpusLoader.LoadTest(corpus, sl, tl, options, state?.Data);
+        foreach (var note in test.Notes) output.Note(note);
+        foreach (var warning in test.Warnings) output.Warn(warning);
+        output.Note(test.HeldOut);
+        var report = MarianEvaluation.Evaluate(translator, test.Test, beam, limit);
+        output.Out.WriteLine(report.Line());
+        if (outputFile is not null)
+        {
+            AtomicFile.WriteAllBytes(outputFile, new System.Text.UTF8Encoding(false).GetBytes(string.Concat(report.Hypotheses.Select(h => h.ReplaceLineEndings(" ") + "\n"))));
+            output.Err.WriteLine($"attnscope: wrote {outputFile}: {report.Hypotheses.Count} translations, one a line in test-set order");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,232 @@
+using AttnScope.Capture;
+using AttnScope.Capture.SafeTensors;
+using AttnScope.Sources.Models;
+using AttnScope.Sources.Transformer;
+using AttnScope.Sources.Transformer.Families;
+using AttnScope.Training.Model;
+
+namespace AttnScope.Training.Marian;
+
+/// <summary>
+/// A Marian (opus-mt) model as trainable <see cref="Parameter"/>s under Hugging Face's weight names
+/// (<c>model.shared.weight</c>, <c>model.encoder.layers.{l}.self_attn.q_proj.weight</c>, …), viewed as the core's
+/// tensors of <see cref="MarianFamily"/>'s encoder and decoder specs: no second Transformer, the forward and backward
+/// passes are the core's. The shared embedding (encoder, decoder and tied head) is one parameter whose gradient both
+/// stacks add into. <c>final_logits_bias</c> and the sinusoid tables stay fixed (buffers in Hugging Face's model too).
+/// </summary>
+internal sealed class MarianTrainable
+{
+    public const string Shared = "model.shared.weight";
+    /// <summary>Copies of the shared table that Hugging Face's files also hold (written from it, never read).</summary>
+    private static readonly string[] Aliases = ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"];
+
+    public string ConfigPath { get; }
+    public TransformerSpec EncoderSpec { get; }
+    public TransformerSpec DecoderSpec { get; }
+    public IReadOnlyList<Parameter> Parameters { get; }
+    public int DecoderStartId { get; }
+    public int EosId { get; }
+    public int PadId { get; }
+    /// <summary>The config's <c>dropout</c> (embeddings and every sub-layer output, as the core applies it).</summary>
+    public float Dropout { get; }
+    public LabelSmoothedCrossEntropy Loss { get; private set; }
+
+    private readonly CoreTensors _encoderTensors, _decoderTensors;
+    private readonly CoreGradients _encoderGrads, _decoderGrads;
+    private readonly Dictionary<string, FloatTensor> _fixed; // every tensor of the file that is not a parameter, written back as read
+    private readonly TransformerModel _encoder, _decoder;
+    private long _packedVersion;
+    private CoreTape? _encoderTape, _decoderTape;
+    private int _rows;
+
+    private MarianTrainable(string configPath, WeightStore w, float labelSmoothing)
+    {
+        ConfigPath = configPath;
+        var c = ConfigJson.Parse(ModelFamilies.ReadConfigText(configPath), configPath);
+        if (c.String("model_type") != MarianFamily.ModelType) throw new AttnScopeException($"{configPath}: model_type is not '{MarianFamily.ModelType}'");
+        EncoderSpec = MarianFamily.Stack(c, decoder: false);
+        DecoderSpec = MarianFamily.Stack(c, decoder: true);
+        EncoderSpec.Validate(configPath);
+        DecoderSpec.Validate(configPath);
+        PadId = c.TokenId("pad_token_id") ?? throw new AttnScopeException($"{configPath} has no pad_token_id");
+        DecoderStartId = c.TokenId("decoder_start_token_id") ?? PadId;
+        EosId = c.TokenId("eos_token_id") ?? throw new AttnScopeException($"{configPath} has no eos_token_id");
+        Dropout = c.Float("dropout", 0f);
+        if (Dropout is < 0f or >= 1f) throw new AttnScopeException($"{configPath}: dropout {Dropout} is not in [0, 1)");
+        int d = EncoderSpec.Hidden, v = EncoderSpec.Vocab;
+
+        var parameters = new List<Parameter>();
+        var byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
+        float[] P(string name, params int[] shape)
+        {
+            var p = new Parameter(name, shape, noDecay: shape.Length == 1);
+            var source = name == Shared && !w.Contains(Shared) ? "model.encoder.embed_tokens.weight" : name;
+            w.Get(source, shape).Data.CopyTo(p.Value, 0);
+            parameters.Add(p);
+            byName[name] = p;
+            return p.Value;
+        }
+        P(Shared, v, d);
+        CoreLayerTensors Layer(string p, bool cross, int ff)
+        {
+            float[]? X(string n, params int[] s) => cross ? P(p + n, s) : null;
+            return new CoreLayerTensors
+            {
+                Query = P(p + "self_attn.q_proj.weight", d, d), QueryBias = P(p + "self_attn.q_proj.bias", d),
+                Key = P(p + "self_attn.k_proj.weight", d, d), KeyBias = P(p + "self_attn.k_proj.bias", d),
+                Value = P(p + "self_attn.v_proj.weight", d, d), ValueBias = P(p + "self_attn.v_proj.bias", d),
+                Output = P(p + "self_attn.out_proj.weight", d, d), OutputBias = P(p + "self_attn.out_proj.bias", d),
+                Norm1Gain = P(p + "self_attn_layer_norm.weight", d), Norm1Bias = P(p + "self_attn_layer_norm.bias", d),
+                CrossQuery = X("encoder_attn.q_proj.weight", d, d), CrossQueryBias = X("encoder_attn.q_proj.bias", d),
+                CrossKey = X("encoder_attn.k_proj.weight", d, d), CrossKeyBias = X("encoder_attn.k_proj.bias", d),
+                CrossValue = X("encoder_attn.v_proj.weight", d, d), CrossValueBias = X("encoder_attn.v_proj.bias", d),
+                CrossOutput = X("encoder_attn.out_proj.weight", d, d), CrossOutputBias = X("encoder_attn.out_proj.bias", d),
+                CrossNormGain = X("encoder_attn_layer_norm.weight", d), CrossNormBias = X("encoder_attn_layer_norm.bias", d),
+                Up = P(p + "fc1.weight", ff, d), UpBias = P(p + "fc1.bias", ff),
+                Down = P(p + "fc2.weight", d, ff), DownBias = P(p + "fc2.bias", d),
+                Norm2Gain = P(p + "final_layer_norm.weight", d), Norm2Bias = P(p + "final_layer_norm.bias", d),
+            };
+        }
+        var encLayers = Enumerable.Range(0, EncoderSpec.Layers).Select(l => Layer($"model.encoder.layers.{l}.", false, EncoderSpec.Intermediate)).ToArray();
+        var decLayers = Enumerable.Range(0, DecoderSpec.Layers).Select(l => Layer($"model.decoder.layers.{l}.", true, DecoderSpec.Intermediate)).ToArray();
+        Parameters = parameters;
+        float[]? bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
+        if (bias is not null && bias.Length != v) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {v}");
+        _encoderTensors = new CoreTensors { TokenEmbeddings = byName[Shared].Value, Layers = encLayers };
+        _decoderTensors = new CoreTensors { TokenEmbeddings = byName[Shared].Value, UnembeddingBias = bias, Layers = decLayers };
+        // the core adds gradients into arrays shaped like the tensors: here each parameter's own Grad
+        var gradOf = new Dictionary<float[], float[]>(ReferenceEqualityComparer.Instance);
+        foreach (var p in parameters) gradOf[p.Value] = p.Grad;
+        _encoderGrads = new CoreGradients { Values = _encoderTensors, Grads = GradientsOf(_encoderTensors, gradOf) };
+        _decoderGrads = new CoreGradients { Values = _decoderTensors, Grads = GradientsOf(_decoderTensors, gradOf) };
+        _fixed = new Dictionary<string, FloatTensor>(StringComparer.Ordinal);
+        foreach (var name in w.Names)
+            if (!byName.ContainsKey(name) && !Aliases.Contains(name)) _fixed[name] = w.Get(name);
+        _encoder = new TransformerModel(EncoderSpec, _encoderTensors, w.Origin);
+        _decoder = new TransformerModel(DecoderSpec, _decoderTensors, w.Origin);
+        _packedVersion = Version();
+        Loss = new LabelSmoothedCrossEntropy(labelSmoothing, PadId);
+    }
+
+    private static CoreTensors GradientsOf(CoreTensors values, Dictionary<float[], float[]> gradOf)
+    {
+        float[]? G(float[]? value) => value is null ? null : gradOf[value];
+        return new CoreTensors
+        {
+            TokenEmbeddings = G(values.TokenEmbeddings)!,
+            UnembeddingBias = values.UnembeddingBias is null ? null : new float[values.UnembeddingBias.Length], // fixed: a scratch gradient
+            Layers = values.Layers.Select(l => new CoreLayerTensors
+            {
+                Query = G(l.Query)!, QueryBias = G(l.QueryBias), Key = G(l.Key)!, KeyBias = G(l.KeyBias),
+                Value = G(l.Value)!, ValueBias = G(l.ValueBias), Output = G(l.Output)!, OutputBias = G(l.OutputBias),
+                Norm1Gain = G(l.Norm1Gain)!, Norm1Bias = G(l.Norm1Bias),
+                CrossQuery = G(l.CrossQuery), CrossQueryBias = G(l.CrossQueryBias), CrossKey = G(l.CrossKey), CrossKeyBias = G(l.CrossKeyBias),
+                CrossValue = G(l.CrossValue), CrossValueBias = G(l.CrossValueBias), CrossOutput = G(l.CrossOutput), CrossOutputBias = G(l.CrossOutputBias),
+                CrossNormGain = G(l.CrossNormGain), CrossNormBias = G(l.CrossNormBias),
+                Up = G(l.Up), UpBias = G(l.UpBias), Down = G(l.Down), DownBias = G(l.DownBias),
+                Norm2Gain = G(l.Norm2Gain), Norm2Bias = G(l.Norm2Bias),
+            }).ToArray(),
+        };
+    }
+
+    /// <summary>Reads a Marian folder's config.json and model.safetensors.</summary>
+    public static MarianTrainable Load(string folder, float labelSmoothing = 0.1f)
+    {
+        var config = Path.Combine(folder, "config.json");
+        var weights = Path.Combine(folder, "model.safetensors");
+        if (!File.Exists(config)) throw new AttnScopeException($"{folder}: no config.json (not a Marian model folder)");
+        if (!File.Exists(weights)) throw new AttnScopeException($"{folder}: no model.safetensors (PyTorch .bin weights are not read)");
+        return new MarianTrainable(config, SafetensorsWeights.Load(weights), labelSmoothing);
+    }
+
+    public long ParameterCount => Parameters.Sum(p => (long)p.Length);
+
+    public Parameter this[string name] => Parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException(name);
+
+    public void SetLabelSmoothing(float smoothing) => Loss = new LabelSmoothedCrossEntropy(smoothing, PadId);
+
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters) p.ZeroGrad();
+    }
+
+    private long Version()
+    {
+        long v = 0;
+        foreach (var p in Parameters) v += p.Version;
+        return v;
+    }
+
+    private void Refresh()
+    {
+        long v = Version();
+        if (v == _packedVersion) return;
+        _encoder.Repack();
+        _decoder.Repack();
+        _packedVersion = v;
+    }
+
+    /// <summary>The current weights as the core's inference model.</summary>
+    public EncoderDecoderModel AsEncoderDecoder()
+    {
+        Refresh();
+        return new EncoderDecoderModel { Encoder = _encoder, Decoder = _decoder, DecoderStartId = DecoderStartId, EosId = EosId };
+    }
+
+    /// <summary>
+    /// Teacher-forced loss of a batch (sources ending in &lt;/s&gt;; decoder inputs start·y, targets y·&lt;/s&gt;; the
+    /// batch filled with <see cref="DecoderStartId"/> as its start token) as packed sequences, keeping the tapes.
+    /// </summary>
+    public StepLoss Forward(Batch batch, float dropout, ulong seed)
+    {
+        Refresh();
+        int n = batch.Size;
+        var srcLens = batch.SourceLengths.AsSpan(0, n).ToArray();
+        var tgtLens = batch.TargetLengths.AsSpan(0, n).ToArray();
+        var src = new int[srcLens.Sum()];
+        var tgt = new int[tgtLens.Sum()];
+        for (int b = 0, s = 0, t = 0; b < n; s += srcLens[b], t += tgtLens[b], b++)
+        {
+            batch.Source.AsSpan(b * batch.SourceLength, srcLens[b]).CopyTo(src.AsSpan(s));
+            batch.TargetInput.AsSpan(b * batch.TargetLength, tgtLens[b]).CopyTo(tgt.AsSpan(t));
+        }
+        ulong encoderSeed = seed * 0x9E3779B97F4A7C15UL + 1, decoderSeed = seed * 0x9E3779B97F4A7C15UL + 2;
+        var encoded = _encoder.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = dropout, DropoutSeed = encoderSeed, Reuse = _encoderTape });
+        var decoded = _decoder.Forward(new ForwardInput
+        {
+            Ids = tgt, Segments = tgtLens, Memory = encoded.Hidden, MemorySegments = srcLens, Logits = LogitRows.All, Record = true,
+            Dropout = dropout, DropoutSeed = decoderSeed, Reuse = _decoderTape,
+        });
+        _encoderTape = encoded.Tape;
+        _decoderTape = decoded.Tape;
+        _rows = tgt.Length;
+        var (loss, nll, tokens) = Loss.Forward(decoded.Logits!.Data, _rows, DecoderSpec.Vocab, Transformer.PackedTargets(batch));
+        return new StepLoss(loss, nll, tokens);
+    }
+
+    /// <summary>Adds d(loss·<paramref name="scale"/>)/dθ of the last <see cref="Forward"/> to every parameter's gradient.</summary>
+    public void Backward(float scale)
+    {
+        var decoderTape = _decoderTape ?? throw new InvalidOperationException("Backward needs a Forward first");
+        var outputs = new BackwardOutputs();
+        _decoder.BackwardFromLogits(decoderTape, Loss.Backward(scale), _decoderGrads, outputs: outputs);
+        _encoder.Backward(_encoderTape!, outputs.MemoryGradient!, _encoderGrads);
+    }
+
+    /// <summary>
+    /// Writes model.safetensors in Hugging Face's names: every parameter, the shared table again under
+    /// <c>model.encoder.embed_tokens.weight</c>, <c>model.decoder.embed_tokens.weight</c> and <c>lm_head.weight</c>,
+    /// and every other tensor of the file it came from (<c>final_logits_bias</c>, position tables) as read.
+    /// </summary>
+    public void SaveWeights(string path)
+    {
+        var tensors = new List<(string, FloatTensor)>();
+        foreach (var p in Parameters) tensors.Add((p.Name, new FloatTensor(p.Shape, p.Value)));
+        var shared = this[Shared];
+        foreach (var alias in Aliases)
+            tensors.Add((alias, new FloatTensor(shared.Shape, shared.Value)));
+        foreach (var (name, t) in _fixed)
+            tensors.Add((name, t));
+        SafeTensorsFile.Write(path, tensors.OrderBy(t => t.Item1, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+    }
+}
