@@ -75,6 +75,22 @@ internal static class LogMel
         return new FloatTensor([nMels, frames], result);
     }
 
+    /// <summary>Mean over the bins of each frame of a log-mel [bins, frames] that holds audio: ⌈seconds / 10 ms⌉ frames
+    /// (at least 1, at most all); the speech-activity detector's frame energy.</summary>
+    public static float[] FrameMeans(FloatTensor mel, double audioSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(mel);
+        if (mel.Rank != 2) throw new AttnScopeException($"log-mel of shape {mel.ShapeText}; expected [mel bins, frames]");
+        int bins = mel.Shape[0], frames = mel.Shape[1];
+        int n = Math.Clamp((int)Math.Ceiling(audioSeconds / FrameSeconds - 1e-9), 1, frames);
+        var e = new float[n];
+        var d = mel.Data;
+        for (int b = 0; b < bins; b++)
+            for (int t = 0; t < n; t++) e[t] += d[b * frames + t];
+        for (int t = 0; t < n; t++) e[t] /= bins;
+        return e;
+    }
+
     /// <summary>
     /// The Slaney-style mel filterbank [n_mels, 201] for 16 kHz and n_fft 400 following librosa's formula: Slaney's mel
     /// scale (linear below 1 kHz at 200/3 Hz per mel, logarithmic above with step ln(6.4)/27), n_mels + 2 points evenly
