@@ -6,7 +6,7 @@ namespace AttnScope.Analyses.Speech;
 
 /// <summary>
 /// One clip's teacher-forced cross attention [layers, heads, n, keys] over prompt + words + end of text (one token per
-/// word), with the words' known times in seconds, and the mean log-mel of each 10 ms frame of its audio
+/// word), with the words' known times in seconds, and the power of each 10 ms frame of its audio
 /// (<see cref="SpeechActivity.FrameEnergy"/>) when the timing heuristics are to run.
 /// </summary>
 internal sealed record AlignmentSample(float[] Cross, int Layers, int Heads, int Rows, int Keys, int PromptLength, int AudioFrames,
@@ -90,7 +90,7 @@ internal static class AlignmentHeadSelection
         return Enumerable.Range(0, truth.Count).Select(k => (a + k * w, a + (k + 1) * w)).ToArray();
     }
 
-    public static TimingErrors MeasureWith(IReadOnlyList<(int Layer, int Head)> heads) =>
+    public static TimingErrors Measure(IReadOnlyList<AlignmentSample> samples, IReadOnlyList<(int Layer, int Head)> heads) =>
         TimingErrors.Of(samples.Select(s => (WordTimes(s, heads), s.Truth)));
 
     public static TimingErrors MeasureUniform(IReadOnlyList<AlignmentSample> samples) =>

@@ -13,7 +13,7 @@ internal sealed record SpeechActivityOptions
     /// <summary>Below this peak − floor (log-mel units, 0.25 = 10 dB) the whole clip counts as speech (nothing stands out).</summary>
     public double MinContrast { get; init; } = 0.15;
     /// <summary>Frames kept as speech after each active run ends (hangover).</summary>
-    public int HangoverFrames { get; init; } = 2;
+    public int HangoverFrames { get; init; } = 0;
     /// <summary>Gaps shorter than this are filled (a closure inside a word is not a pause).</summary>
     public int MinPauseFrames { get; init; } = 4;
     /// <summary>Active runs shorter than this are dropped (a click is not speech).</summary>
@@ -37,14 +37,14 @@ internal sealed record SpeechSegments(IReadOnlyList<(double Start, double End)> 
 
 /// <summary>
 /// A speech-activity detector on the log-mel the front end already computed (no other dependency): each 10 ms frame's
-/// energy is the mean of its log-mel bins; a frame is active above an adaptive threshold between the clip's noise floor
+/// energy is its power summed over the mel bins, in log units (<see cref="LogMel.FramePower"/>); a frame is active above an adaptive threshold between the clip's noise floor
 /// and its peak (low and high percentiles); then a hangover after each active run, short gaps filled, short runs
 /// dropped. Only the frames that hold audio are read (Whisper pads the rest with zeros).
 /// </summary>
 internal static class SpeechActivity
 {
-    /// <summary>Mean over the mel bins of each mel frame that holds audio (<see cref="LogMel.FrameMeans"/>).</summary>
-    public static float[] FrameEnergy(FloatTensor mel, double audioSeconds) => LogMel.FrameMeans(mel, audioSeconds);
+    /// <summary>The power of each mel frame that holds audio, in log-mel units (<see cref="LogMel.FramePower"/>).</summary>
+    public static float[] FrameEnergy(FloatTensor mel, double audioSeconds) => LogMel.FramePower(mel, audioSeconds);
 
     public static SpeechSegments Detect(FloatTensor mel, double audioSeconds, SpeechActivityOptions? options = null) =>
         Detect(FrameEnergy(mel, audioSeconds), audioSeconds, options);

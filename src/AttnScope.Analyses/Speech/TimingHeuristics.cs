@@ -109,7 +109,7 @@ internal static class TimingHeuristics
         {
             if (w[i].End - w[i].Start <= max) continue;
             bool startSilent = !speech.IsSpeech(w[i].Start), endSilent = !speech.IsSpeech(Math.Max(w[i].Start, w[i].End - 1e-6));
-            bool cutStart = startSilent && !endSilent || startSilent == endSilent && i == 0;
+            bool cutStart = (startSilent && !endSilent) || (startSilent == endSilent && i == 0);
             bool cutEnd = !cutStart && (endSilent || i == w.Length - 1);
             if (cutStart) w[i].Start = w[i].End - max;
             else if (cutEnd) w[i].End = w[i].Start + max;

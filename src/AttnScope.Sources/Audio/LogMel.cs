@@ -75,19 +75,24 @@ internal static class LogMel
         return new FloatTensor([nMels, frames], result);
     }
 
-    /// <summary>Mean over the bins of each frame of a log-mel [bins, frames] that holds audio: ⌈seconds / 10 ms⌉ frames
-    /// (at least 1, at most all); the speech-activity detector's frame energy.</summary>
-    public static float[] FrameMeans(FloatTensor mel, double audioSeconds)
+    /// <summary>
+    /// The power of each frame of a log-mel [bins, frames] that holds audio (⌈seconds / 10 ms⌉ frames, at least 1, at most
+    /// all), in the log-mel's own units: (log10(mean over bins of the mel power) + 4) / 4, the mel power of a value v being
+    /// 10^(4v − 4), so 0.25 is 10 dB. The speech-activity detector's frame energy; a narrow-band sound in broadband noise
+    /// raises it by its power, where a mean of the log values would barely move.
+    /// </summary>
+    public static float[] FramePower(FloatTensor mel, double audioSeconds)
     {
         ArgumentNullException.ThrowIfNull(mel);
         if (mel.Rank != 2) throw new AttnScopeException($"log-mel of shape {mel.ShapeText}; expected [mel bins, frames]");
         int bins = mel.Shape[0], frames = mel.Shape[1];
         int n = Math.Clamp((int)Math.Ceiling(audioSeconds / FrameSeconds - 1e-9), 1, frames);
-        var e = new float[n];
+        var sum = new double[n];
         var d = mel.Data;
         for (int b = 0; b < bins; b++)
-            for (int t = 0; t < n; t++) e[t] += d[b * frames + t];
-        for (int t = 0; t < n; t++) e[t] /= bins;
+            for (int t = 0; t < n; t++) sum[t] += Math.Pow(10, 4.0 * d[b * frames + t] - 4);
+        var e = new float[n];
+        for (int t = 0; t < n; t++) e[t] = (float)((Math.Log10(Math.Max(sum[t] / bins, 1e-30)) + 4) / 4);
         return e;
     }
 

@@ -103,7 +103,7 @@ internal sealed class WordVocabulary
 }
 
 /// <summary>A clip ready for training: the (frozen) convolution front end's rows [frames, d], the word ids, and the mean
-/// log-mel of each 10 ms frame of its audio (<see cref="LogMel.FrameMeans"/>, for speech activity).</summary>
+/// log-mel of each 10 ms frame of its audio (<see cref="LogMel.FramePower"/>, for speech activity).</summary>
 internal sealed record EncodedClip(float[] Rows, int[] WordIds, SpeechClip Clip, float[]? FrameEnergy = null);
 
 /// <summary>
@@ -203,7 +203,7 @@ internal sealed class TinyWhisperTrainer
     {
         if (clip.Samples.Length > Config.Samples) throw new AttnScopeException($"a {clip.Seconds:0.##} s clip does not fit the model's {Shape.WindowSeconds:0.##} s window");
         var mel = LogMel.Compute(clip.Samples, Config.MelBins, Config.Samples);
-        return new EncodedClip(Model.ConvRows(mel), clip.Words.Select(w => Vocabulary.WordId(w.Word)).ToArray(), clip, LogMel.FrameMeans(mel, clip.Seconds));
+        return new EncodedClip(Model.ConvRows(mel), clip.Words.Select(w => Vocabulary.WordId(w.Word)).ToArray(), clip, LogMel.FramePower(mel, clip.Seconds));
     }
 
     /// <summary>Decoder inputs (prompt, words) and targets (−1 for the prompt's own predictions, then words, end of text).</summary>
