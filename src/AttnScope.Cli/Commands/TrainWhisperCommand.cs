@@ -173,6 +173,7 @@ internal static class TrainWhisperCommand
             ["head_ranking_valid_ms"] = new JsonObject(selection.Ranking.Select(x => KeyValuePair.Create($"{x.Head.Layer},{x.Head.Head}", (JsonNode?)Math.Round(x.ErrorMs, 1)))),
             ["test_all_heads"] = E(all), ["test_upper_half_heads"] = E(upper), ["test_chosen_heads"] = E(chosen),
             ["alignment_heads_with_heuristics"] = new JsonArray(choice.HeuristicHeads.Heads.Select(h => (JsonNode)new JsonArray(h.Layer, h.Head)).ToArray()),
+            ["alignment_heads_saved"] = new JsonArray(choice.HeadsWithHeuristics.Select(h => (JsonNode)new JsonArray(h.Layer, h.Head)).ToArray()),
             ["timing_chosen_on_valid"] = choice.Timing.ToString(), ["timing_valid_ms"] = Math.Round(choice.TimingValidMs, 1),
             ["test_rows"] = new JsonObject(rows.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)E(x.Errors)))),
             ["test_noise"] = noisy, ["init"] = init, ["train_words"] = $"{minW}-{maxW}",
