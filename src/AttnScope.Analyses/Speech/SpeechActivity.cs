@@ -7,7 +7,7 @@ namespace AttnScope.Analyses.Speech;
 internal sealed record SpeechActivityOptions
 {
     /// <summary>Threshold = floor + ratio × (peak − floor), where floor and peak are low and high percentiles of the frame energies.</summary>
-    public double ThresholdRatio { get; init; } = 0.3;
+    public double ThresholdRatio { get; init; } = 0.15;
     public double FloorQuantile { get; init; } = 0.1;
     public double PeakQuantile { get; init; } = 0.95;
     /// <summary>Below this peak − floor (log-mel units, 0.25 = 10 dB) the whole clip counts as speech (nothing stands out).</summary>

@@ -3,17 +3,18 @@ using AttnScope.Capture;
 
 namespace AttnScope.Analyses.Speech;
 
-/// <summary>Which post-DTW heuristics <see cref="TimingHeuristics.Apply"/> runs, and their settings.</summary>
+/// <summary>Which post-DTW heuristics <see cref="TimingHeuristics.Apply"/> runs, and their settings (the defaults are
+/// the grid point <see cref="AlignmentEvaluation.Choose"/> picked on the validation clips of the committed tiny Whisper's run).</summary>
 internal sealed record TimingOptions
 {
     /// <summary>(d) Move each boundary between consecutive words into a detected pause that lies between them.</summary>
     public bool PauseBoundaries { get; init; } = true;
     /// <summary>(a) Cut words longer than <see cref="LongWordFactor"/> × the median word duration at the side that touches a pause or the clip's edge.</summary>
     public bool LongWordCut { get; init; } = true;
-    public double LongWordFactor { get; init; } = 2.0;
+    public double LongWordFactor { get; init; } = 1.5;
     /// <summary>(c) Move starts and ends to the nearest speech onset / offset within <see cref="SnapWindow"/> s (and out of silence).</summary>
     public bool Snap { get; init; } = true;
-    public double SnapWindow { get; init; } = 0.2;
+    public double SnapWindow { get; init; } = 0.3;
     /// <summary>(b) The speech-activity detector the others read.</summary>
     public SpeechActivityOptions Activity { get; init; } = new();
 
