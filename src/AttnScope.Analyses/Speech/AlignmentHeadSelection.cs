@@ -6,11 +6,16 @@ namespace AttnScope.Analyses.Speech;
 
 /// <summary>
 /// One clip's teacher-forced cross attention [layers, heads, n, keys] over prompt + words + end of text (one token per
-/// word), with the words' known times in seconds.
+/// word), with the words' known times in seconds, and the power of each 10 ms frame of its audio
+/// (<see cref="SpeechActivity.FrameEnergy"/>) when the timing heuristics are to run.
 /// </summary>
 internal sealed record AlignmentSample(float[] Cross, int Layers, int Heads, int Rows, int Keys, int PromptLength, int AudioFrames,
-    IReadOnlyList<(double Start, double End)> Truth)
+    IReadOnlyList<(double Start, double End)> Truth, float[]? FrameEnergy = null, double AudioSeconds = 0)
 {
+    /// <summary>The speech the detector finds in the clip (needs <see cref="FrameEnergy"/>).</summary>
+    public SpeechSegments Speech(SpeechActivityOptions options) =>
+        SpeechActivity.Detect(FrameEnergy ?? throw new AttnScopeException("the clip has no frame energies for speech activity"), AudioSeconds, options);
+
     public void Validate()
     {
         if (Layers < 1 || Heads < 1 || Keys < 1 || PromptLength < 1 || Truth.Count < 1 || Rows != PromptLength + Truth.Count + 1
@@ -94,19 +99,24 @@ internal static class AlignmentHeadSelection
     public static List<(int Layer, int Head)> AllHeads(int layers, int heads) =>
         [.. Enumerable.Range(0, layers).SelectMany(l => Enumerable.Range(0, heads).Select(h => (l, h)))];
 
-    /// <summary>Ranks every head by its own alignment error on <paramref name="samples"/> and keeps the best top-k (k ≤ <paramref name="maxHeads"/>).</summary>
-    public static HeadSelection Select(IReadOnlyList<AlignmentSample> samples, int maxHeads = 8)
+    /// <summary>Ranks every head by its own alignment error on <paramref name="samples"/> and keeps the best top-k (k ≤
+    /// <paramref name="maxHeads"/>); word times come from <paramref name="times"/> (default: raw DTW, <see cref="WordTimes"/>).</summary>
+    public static HeadSelection Select(IReadOnlyList<AlignmentSample> samples, int maxHeads = 8,
+        Func<AlignmentSample, IReadOnlyList<(int Layer, int Head)>, (double Start, double End)[]>? times = null)
     {
+        times ??= WordTimes;
+        TimingErrors MeasureWith(IReadOnlyList<(int Layer, int Head)> heads) =>
+            TimingErrors.Of(samples.Select(s => (times(s, heads), s.Truth)));
         ArgumentNullException.ThrowIfNull(samples);
         if (samples.Count == 0) throw new AttnScopeException("no clips to choose alignment heads on");
         if (maxHeads < 1) throw new AttnScopeException($"at most {maxHeads} heads: must be at least 1");
         int L = samples[0].Layers, H = samples[0].Heads;
         if (samples.Any(s => s.Layers != L || s.Heads != H)) throw new AttnScopeException("the clips come from models of different shapes");
-        var ranking = AllHeads(L, H).Select(h => (Head: h, ErrorMs: Measure(samples, [h]).Mean))
+        var ranking = AllHeads(L, H).Select(h => (Head: h, ErrorMs: MeasureWith([h]).Mean))
             .OrderBy(x => x.ErrorMs).ThenBy(x => x.Head.Item1).ThenBy(x => x.Head.Item2).ToList();
         var topK = new List<(int, double)>();
         for (int k = 1; k <= Math.Min(maxHeads, ranking.Count); k++)
-            topK.Add((k, Measure(samples, ranking.Take(k).Select(r => r.Head).ToList()).Mean));
+            topK.Add((k, MeasureWith(ranking.Take(k).Select(r => r.Head).ToList()).Mean));
         int best = topK.MinBy(t => t.Item2).Item1;
         return new HeadSelection(ranking.Take(best).Select(r => r.Head).ToList(), ranking, topK);
     }

@@ -6,9 +6,10 @@ namespace AttnScope.Analyses.Speech;
 /// <summary>One word of a transcript placed in time: its tokens (indices into the capture's target tokens) and its span.</summary>
 internal sealed record AlignedWord(string Text, int FirstToken, int TokenCount, double Start, double End);
 
-/// <summary>The alignment: the matrix DTW ran on [rows, frames], the monotone path (row, frame) and the words.</summary>
+/// <summary>The alignment: the matrix DTW ran on [rows, frames], the monotone path (row, frame) and the words (after the
+/// timing heuristics when <see cref="Speech"/>, the detected speech they used, is set).</summary>
 internal sealed record SpeechAlignment(float[,] Matrix, IReadOnlyList<(int Row, int Frame)> Path, IReadOnlyList<AlignedWord> Words, int FirstRow,
-    IReadOnlyList<(int Layer, int Head)> Heads);
+    IReadOnlyList<(int Layer, int Head)> Heads, SpeechSegments? Speech = null);
 
 /// <summary>
 /// Word-to-time alignment from cross-attention, as Whisper's word timestamps (timing.py) do it: the chosen heads'
@@ -31,7 +32,9 @@ internal static class WordAlignment
         return list;
     }
 
-    public static SpeechAlignment Align(AttentionCapture capture, IReadOnlyList<(int Layer, int Head)>? heads = null)
+    /// <summary>The alignment of a speech capture; with <paramref name="timing"/> (and any heuristic on) the DTW word
+    /// times go through <see cref="TimingHeuristics"/> on the speech detected in the capture's log-mel.</summary>
+    public static SpeechAlignment Align(AttentionCapture capture, IReadOnlyList<(int Layer, int Head)>? heads = null, TimingOptions? timing = null)
     {
         var layout = SpeechLayout.Require(capture);
         var cross = capture.Stack(AttentionStack.Cross);
@@ -50,7 +53,11 @@ internal static class WordAlignment
         int rows = K + 1, first = P - 1;
         var (matrix, path) = AlignRows(cross.Attention.Data, cross.Heads, n, cross.Keys, F, first, rows, heads);
         var words = Words(targets, P, K, path);
-        return new SpeechAlignment(matrix, path, words, first, [.. heads]);
+        if (timing is not { Any: true } || words.Count == 0) return new SpeechAlignment(matrix, path, words, first, [.. heads]);
+        var speech = SpeechActivity.Detect(layout.Mel, Math.Min(layout.AudioSeconds, F * SpeechLayout.FrameSeconds), timing.Activity);
+        var times = TimingHeuristics.Apply(words.Select(w => (w.Start, w.End)).ToList(), speech, timing);
+        var adjusted = words.Select((w, i) => w with { Start = times[i].Start, End = times[i].End }).ToList();
+        return new SpeechAlignment(matrix, path, adjusted, first, [.. heads], speech);
     }
 
     /// <summary>

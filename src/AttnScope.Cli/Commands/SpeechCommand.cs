@@ -41,10 +41,11 @@ internal static class SpeechCommand
         var pps = new Option<float>("--pixels-per-second") { Description = "horizontal scale", DefaultValueFactory = _ => 200f };
         var cmap = new Option<string>("--colormap") { Description = "colour map (magma, viridis, …)", DefaultValueFactory = _ => "magma" };
         var json = new Option<string?>("--words") { Description = "align: also write the words with their times as JSON" };
+        var raw = new Option<bool>("--raw-timing") { Description = "align: the raw DTW word times, without the timing heuristics (pause boundaries, long-word cut, snap to detected speech)" };
         var outPath = new Option<string>("--output", "-o") { Description = "image to write (.png)", Required = true };
         var cmd = new Command("speech", "Draw a speech capture: cross-attention over the spectrogram, or the word alignment from it.")
         {
-            file, view, layer, head, full, pps, cmap, json, outPath,
+            file, view, layer, head, full, pps, cmap, json, raw, outPath,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -66,7 +67,7 @@ internal static class SpeechCommand
                 case "align":
                 {
                     if (o.Layer is not null || o.Head is not null) throw new AttnScopeException("--layer and --head are for --view cross; align uses the alignment heads");
-                    var a = WordAlignment.Align(cap);
+                    var a = WordAlignment.Align(cap, null, r.GetValue(raw) ? null : new TimingOptions());
                     using var bmp = SpeechRenderer.RenderAlign(cap, a, o);
                     SpeechRenderer.SavePng(path, bmp);
                     foreach (var w in a.Words)
@@ -76,7 +77,7 @@ internal static class SpeechCommand
                         var arr = new JsonArray();
                         foreach (var w in a.Words)
                             arr.Add(new JsonObject { ["word"] = w.Text, ["start"] = Math.Round(w.Start, 3), ["end"] = Math.Round(w.End, 3), ["first_token"] = w.FirstToken, ["tokens"] = w.TokenCount });
-                        AttnScope.Capture.Io.AtomicFile.WriteAllBytes(jsonPath, System.Text.Encoding.UTF8.GetBytes(new JsonObject { ["words"] = arr }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })));
+                        AttnScope.Capture.Io.AtomicFile.WriteAllBytes(jsonPath, System.Text.Encoding.UTF8.GetBytes(new JsonObject { ["words"] = arr, ["timing"] = a.Speech is null ? "raw" : "heuristics" }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })));
                     }
                     break;
                 }

@@ -34,9 +34,12 @@ internal static class TrainWhisperCommand
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
         var positions = new Option<int>("--source-positions") { Description = "encoder frames (20 ms each): the window", DefaultValueFactory = _ => 200 };
         var maxHeads = new Option<int>("--max-heads") { Description = "alignment heads to choose at most", DefaultValueFactory = _ => 8 };
+        var init = new Option<string?>("--init") { Description = "continue from an earlier train-whisper folder (same pool; its shape wins over --d-model etc.); with --steps 0 only evaluates" };
+        var trainWords = new Option<string>("--train-words") { Description = "words per training clip, MIN-MAX", DefaultValueFactory = _ => "2-5" };
+        var noise = new Option<string>("--noise") { Description = "also measure the test clips with noise added: KIND:SNR list (white, pink)", DefaultValueFactory = _ => "white:20,white:10,pink:20,pink:10" };
         var cmd = new Command("train-whisper", "Train a tiny Whisper on spoken words, choose its alignment heads and measure word alignment.")
         {
-            pool, outDir, minutes, steps, clips, valid, test, batch, rate, seed, dModel, ffn, layers, heads, positions, maxHeads,
+            pool, outDir, minutes, steps, clips, valid, test, batch, rate, seed, dModel, ffn, layers, heads, positions, maxHeads, init, trainWords, noise,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -46,32 +49,41 @@ internal static class TrainWhisperCommand
                 throw new AttnScopeException($"--clips {nTrain}, --valid {nValid}, --test {nTest}: 1…200,000, 1…100,000, 1…100,000");
             if (B is < 1 or > 1024) throw new AttnScopeException($"--batch {B} must be 1…1024");
             if (!(budget > 0 && budget <= 24 * 60)) throw new AttnScopeException($"--minutes {budget} must be above 0 and at most 1440");
-            if (r.GetValue(steps) < 1) throw new AttnScopeException($"--steps {r.GetValue(steps)} must be at least 1");
+            string? initDir = r.GetValue(init);
+            if (r.GetValue(steps) < (initDir is null ? 1 : 0)) throw new AttnScopeException($"--steps {r.GetValue(steps)} must be at least 1 (0 only with --init)");
+            var tw = r.GetValue(trainWords)!.Split('-');
+            if (tw.Length != 2 || !int.TryParse(tw[0], NumberStyles.None, CultureInfo.InvariantCulture, out int minW) || !int.TryParse(tw[1], NumberStyles.None, CultureInfo.InvariantCulture, out int maxW)
+                || minW < 1 || maxW < minW || maxW > 10)
+                throw new AttnScopeException($"--train-words '{r.GetValue(trainWords)}' must be MIN-MAX with 1 ≤ MIN ≤ MAX ≤ 10");
+            var conditions = NoiseCondition.ParseList(r.GetValue(noise));
             var words = WordPool.Load(r.GetValue(pool)!);
             var shape = new TinyWhisperShape
             {
                 Hidden = r.GetValue(dModel), FeedForward = r.GetValue(ffn), Layers = r.GetValue(layers), Heads = r.GetValue(heads), SourcePositions = r.GetValue(positions),
             };
-            var result = Run(output, words, shape, r.GetValue(outDir)!, nTrain, nValid, nTest, B, r.GetValue(rate), budget, r.GetValue(steps), r.GetValue(seed), r.GetValue(maxHeads));
+            var trainer = initDir is null ? new TinyWhisperTrainer(words.Vocabulary, shape, r.GetValue(seed)) : TinyWhisperTrainer.Load(initDir, words.Vocabulary, r.GetValue(seed));
+            var result = Run(output, words, trainer, r.GetValue(outDir)!, nTrain, nValid, nTest, B, r.GetValue(rate), budget, r.GetValue(steps), r.GetValue(seed), r.GetValue(maxHeads),
+                (minW, maxW), conditions, initDir);
             return 0;
         }));
         return cmd;
     }
 
-    public static JsonObject Run(CliOutput output, WordPool pool, TinyWhisperShape shape, string dir, int nTrain, int nValid, int nTest, int batchSize,
-        double peak, double minutes, int maxSteps, int seed, int maxHeads)
+    public static JsonObject Run(CliOutput output, WordPool pool, TinyWhisperTrainer trainer, string dir, int nTrain, int nValid, int nTest, int batchSize,
+        double peak, double minutes, int maxSteps, int seed, int maxHeads, (int Min, int Max)? trainWords = null, IReadOnlyList<NoiseCondition>? noise = null, string? init = null)
     {
         var clock = Stopwatch.StartNew();
-        var trainer = new TinyWhisperTrainer(pool.Vocabulary, shape, seed);
+        var shape = trainer.Shape;
+        var (minW, maxW) = trainWords ?? (2, 5);
         var log = output.Out;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tiny Whisper: {trainer.ParameterCount:N0} trainable parameters, {pool.Vocabulary.Count} words, {pool.Recordings.Count} recordings, window {shape.WindowSeconds:0.##} s"));
-        List<EncodedClip> Make(string split, int n, int s)
+        List<EncodedClip> Make(string split, int n, int s, int lo = 2, int hi = 5)
         {
             var rng = new Random(s);
-            var list = Enumerable.Range(0, n).Select(_ => pool.Compose(split, rng, shape.WindowSeconds - 0.05)).ToList();
+            var list = Enumerable.Range(0, n).Select(_ => pool.Compose(split, rng, shape.WindowSeconds - 0.05, lo, hi)).ToList();
             return list.Select(trainer.Encode).ToList();
         }
-        var train = Make("train", nTrain, seed + 100);
+        var train = maxSteps > 0 ? Make("train", nTrain, seed + 100, minW, maxW) : new List<EncodedClip>();
         var validSet = Make("valid", nValid, seed + 200);
         var testSet = Make("test", nTest, seed + 300);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"composed and encoded {nTrain} + {nValid} + {nTest} clips ({clock.Elapsed.TotalSeconds:F0} s)"));
@@ -82,7 +94,7 @@ internal static class TrainWhisperCommand
         double lossSum = 0, accSum = 0; int count = 0;
         long step = 0;
         var lastReport = TimeSpan.Zero;
-        while (step < maxSteps && trainClock.Elapsed.TotalMinutes < minutes)
+        while (step < maxSteps && trainClock.Elapsed.TotalMinutes < minutes && train.Count > 0)
         {
             var batch = new List<EncodedClip>(batchSize);
             while (batch.Count < batchSize)
@@ -113,26 +125,40 @@ internal static class TrainWhisperCommand
                 for (int i = 0; i < c.WordIds.Length; i++) if (i < greedy.Length && greedy[i] == c.WordIds[i]) right++;
                 words += c.WordIds.Length;
                 samples.Add(new AlignmentSample(cross.Data, shape.Layers, shape.Heads, cross.Shape[2], cross.Shape[3], trainer.Vocabulary.Prompt.Length,
-                    trainer.AudioFrames(c.Clip), c.Clip.Words.Select(w => (w.Start, w.End)).ToList()));
+                    trainer.AudioFrames(c.Clip), c.Clip.Words.Select(w => (w.Start, w.End)).ToList(), c.FrameEnergy, c.Clip.Seconds));
             }
             return (samples, exact, right, words);
         }
         var v = Inspect(validSet);
-        var selection = AlignmentHeadSelection.Select(v.Samples, maxHeads);
-        log.WriteLine("heads on the validation clips (each alone, mean |error| of starts and ends): "
+        var choice = AlignmentEvaluation.Choose(v.Samples, maxHeads);
+        var selection = choice.RawHeads;
+        log.WriteLine("heads on the validation clips (each alone, raw DTW, mean |error| of starts and ends): "
             + string.Join(", ", selection.Ranking.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Head.Layer}.{x.Head.Head} {x.ErrorMs:F0} ms"))));
         log.WriteLine("top-k on the validation clips: " + string.Join(", ", selection.TopK.Select(x => string.Create(CultureInfo.InvariantCulture, $"k={x.K} {x.ErrorMs:F0} ms"))));
-        log.WriteLine("chosen alignment heads: " + string.Join(" ", selection.Heads.Select(h => $"[{h.Layer}, {h.Head}]")));
+        log.WriteLine("chosen on validation: " + AlignmentEvaluation.Describe(choice));
         var t = Inspect(testSet);
-        var uniform = AlignmentHeadSelection.MeasureUniform(t.Samples);
         var all = AlignmentHeadSelection.Measure(t.Samples, AlignmentHeadSelection.AllHeads(shape.Layers, shape.Heads));
         var upper = AlignmentHeadSelection.Measure(t.Samples, WordAlignment.DefaultHeads(shape.Layers, shape.Heads));
-        var chosen = AlignmentHeadSelection.Measure(t.Samples, selection.Heads);
+        var rows = AlignmentEvaluation.Measure(t.Samples, choice);
+        var chosen = rows[1].Errors;
         log.WriteLine($"test clips: {nTest}; exact transcriptions {t.Exact}/{nTest} ({(double)t.Exact / nTest:P1}), words in place {t.WordsRight}/{t.Words} ({(double)t.WordsRight / t.Words:P1})");
-        log.WriteLine($"  uniform baseline (words spread evenly over the true speech span): {uniform}");
-        log.WriteLine($"  all heads mean:                {all}");
-        log.WriteLine($"  upper-half heads (default):    {upper}");
-        log.WriteLine($"  chosen heads:                  {chosen}");
+        log.WriteLine($"  all heads mean (raw DTW):      {all}");
+        log.WriteLine($"  upper-half heads (raw DTW):    {upper}");
+        foreach (var row in rows) log.WriteLine($"  {row.Name}: {row.Errors}");
+        var noisy = new JsonObject();
+        foreach (var cond in noise ?? [])
+        {
+            var noisySet = testSet.Select((c, i) => trainer.Encode(ClipNoise.Add(c.Clip, cond, seed * 7919 + i))).ToList();
+            var nt = Inspect(noisySet);
+            var nrows = AlignmentEvaluation.Measure(nt.Samples, choice);
+            log.WriteLine($"test clips with {cond} noise: exact transcriptions {nt.Exact}/{nTest} ({(double)nt.Exact / nTest:P1})");
+            foreach (var row in nrows) log.WriteLine($"  {row.Name}: {row.Errors}");
+            noisy[cond.ToString()] = new JsonObject
+            {
+                ["test_exact"] = (double)nt.Exact / nTest,
+                ["rows"] = new JsonObject(nrows.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)E(x.Errors)))),
+            };
+        }
         JsonObject E(TimingErrors e) => new()
         {
             ["words"] = e.Words, ["start_mean_ms"] = Math.Round(e.StartMean, 1), ["start_median_ms"] = Math.Round(e.StartMedian, 1), ["start_p90_ms"] = Math.Round(e.StartP90, 1),
@@ -145,10 +171,20 @@ internal static class TrainWhisperCommand
             ["valid_exact"] = (double)v.Exact / nValid, ["test_exact"] = (double)t.Exact / nTest, ["test_words_in_place"] = (double)t.WordsRight / t.Words,
             ["alignment_heads"] = new JsonArray(selection.Heads.Select(h => (JsonNode)new JsonArray(h.Layer, h.Head)).ToArray()),
             ["head_ranking_valid_ms"] = new JsonObject(selection.Ranking.Select(x => KeyValuePair.Create($"{x.Head.Layer},{x.Head.Head}", (JsonNode?)Math.Round(x.ErrorMs, 1)))),
-            ["test_uniform"] = E(uniform), ["test_all_heads"] = E(all), ["test_upper_half_heads"] = E(upper), ["test_chosen_heads"] = E(chosen),
+            ["test_all_heads"] = E(all), ["test_upper_half_heads"] = E(upper), ["test_chosen_heads"] = E(chosen),
+            ["alignment_heads_with_heuristics"] = new JsonArray(choice.HeuristicHeads.Heads.Select(h => (JsonNode)new JsonArray(h.Layer, h.Head)).ToArray()),
+            ["alignment_heads_saved"] = new JsonArray(choice.HeadsWithHeuristics.Select(h => (JsonNode)new JsonArray(h.Layer, h.Head)).ToArray()),
+            ["timing_chosen_on_valid"] = choice.Timing.ToString(), ["timing_valid_ms"] = Math.Round(choice.TimingValidMs, 1),
+            ["test_rows"] = new JsonObject(rows.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)E(x.Errors)))),
+            ["test_noise"] = noisy, ["init"] = init, ["train_words"] = $"{minW}-{maxW}",
             ["note"] = "alignment measured on the teacher-forced reference words (prompt + words + end of text), as Whisper's timing pass over a transcript",
         };
-        trainer.Save(dir, selection.Heads, new JsonObject { ["command"] = "attnscope train-whisper", ["steps"] = step, ["seed"] = seed });
+        // The folder's alignment heads are the ones for the default (heuristic) timing of speech --view align.
+        trainer.Save(dir, choice.HeadsWithHeuristics, new JsonObject
+        {
+            ["command"] = "attnscope train-whisper", ["steps"] = trainer.Steps, ["seed"] = seed, ["init"] = init,
+            ["words"] = new JsonArray(pool.Vocabulary.Select(w => (JsonNode)w).ToArray()),
+        });
         File.WriteAllText(Path.Combine(dir, "alignment_results.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         // A few test clips with their true word times, for capture --audio and scripts/speech/alignment_error.py.
         for (int i = 0; i < Math.Min(3, testSet.Count); i++)

@@ -76,6 +76,27 @@ internal static class LogMel
     }
 
     /// <summary>
+    /// The power of each frame of a log-mel [bins, frames] that holds audio (⌈seconds / 10 ms⌉ frames, at least 1, at most
+    /// all), in the log-mel's own units: (log10(mean over bins of the mel power) + 4) / 4, the mel power of a value v being
+    /// 10^(4v − 4), so 0.25 is 10 dB. The speech-activity detector's frame energy; a narrow-band sound in broadband noise
+    /// raises it by its power, where a mean of the log values would barely move.
+    /// </summary>
+    public static float[] FramePower(FloatTensor mel, double audioSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(mel);
+        if (mel.Rank != 2) throw new AttnScopeException($"log-mel of shape {mel.ShapeText}; expected [mel bins, frames]");
+        int bins = mel.Shape[0], frames = mel.Shape[1];
+        int n = Math.Clamp((int)Math.Ceiling(audioSeconds / FrameSeconds - 1e-9), 1, frames);
+        var sum = new double[n];
+        var d = mel.Data;
+        for (int b = 0; b < bins; b++)
+            for (int t = 0; t < n; t++) sum[t] += Math.Pow(10, 4.0 * d[b * frames + t] - 4);
+        var e = new float[n];
+        for (int t = 0; t < n; t++) e[t] = (float)((Math.Log10(Math.Max(sum[t] / bins, 1e-30)) + 4) / 4);
+        return e;
+    }
+
+    /// <summary>
     /// The Slaney-style mel filterbank [n_mels, 201] for 16 kHz and n_fft 400 following librosa's formula: Slaney's mel
     /// scale (linear below 1 kHz at 200/3 Hz per mel, logarithmic above with step ln(6.4)/27), n_mels + 2 points evenly
     /// spaced in mel from 0 to 8 kHz, triangles over the FFT bin frequencies, each scaled by 2 / (its width in Hz),

@@ -102,8 +102,9 @@ internal sealed class WordVocabulary
     }
 }
 
-/// <summary>A clip ready for training: the (frozen) convolution front end's rows [frames, d] and the word ids.</summary>
-internal sealed record EncodedClip(float[] Rows, int[] WordIds, SpeechClip Clip);
+/// <summary>A clip ready for training: the (frozen) convolution front end's rows [frames, d], the word ids, and the mean
+/// log-mel of each 10 ms frame of its audio (<see cref="LogMel.FramePower"/>, for speech activity).</summary>
+internal sealed record EncodedClip(float[] Rows, int[] WordIds, SpeechClip Clip, float[]? FrameEnergy = null);
 
 /// <summary>
 /// Trains a tiny Whisper on the one Transformer core: encoder and decoder stacks with the core's backward pass
@@ -202,7 +203,7 @@ internal sealed class TinyWhisperTrainer
     {
         if (clip.Samples.Length > Config.Samples) throw new AttnScopeException($"a {clip.Seconds:0.##} s clip does not fit the model's {Shape.WindowSeconds:0.##} s window");
         var mel = LogMel.Compute(clip.Samples, Config.MelBins, Config.Samples);
-        return new EncodedClip(Model.ConvRows(mel), clip.Words.Select(w => Vocabulary.WordId(w.Word)).ToArray(), clip);
+        return new EncodedClip(Model.ConvRows(mel), clip.Words.Select(w => Vocabulary.WordId(w.Word)).ToArray(), clip, LogMel.FramePower(mel, clip.Seconds));
     }
 
     /// <summary>Decoder inputs (prompt, words) and targets (−1 for the prompt's own predictions, then words, end of text).</summary>
@@ -339,19 +340,27 @@ internal sealed class TinyWhisperTrainer
         if (alignmentHeads is { Count: > 0 }) gen["alignment_heads"] = new JsonArray(alignmentHeads.Select(h => (JsonNode)new JsonArray(h.Layer, h.Head)).ToArray());
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), gen.ToJsonString(opts));
         Vocabulary.Write(dir);
-        var t = new List<(string, FloatTensor)>
+        var t = NamedTensors().Select(x => (x.Name, new FloatTensor(x.Shape, x.Value))).ToList();
+        SafeTensorsFile.Write(Path.Combine(dir, "model.safetensors"), t, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>Every tensor of the Hugging Face folder by name, with its shape and the array it lives in (saved as is, loaded into).</summary>
+    private List<(string Name, int[] Shape, float[] Value)> NamedTensors()
+    {
+        int d = Shape.Hidden, I = Shape.FeedForward, V = DecoderSpec.Vocab, L = Shape.Layers;
+        var t = new List<(string Name, int[] Shape, float[] Value)>
         {
-            ("model.encoder.conv1.weight", new FloatTensor([d, Shape.MelBins, 3], Convs.Conv1Weight)),
-            ("model.encoder.conv1.bias", new FloatTensor([d], Convs.Conv1Bias)),
-            ("model.encoder.conv2.weight", new FloatTensor([d, d, 3], Convs.Conv2Weight)),
-            ("model.encoder.conv2.bias", new FloatTensor([d], Convs.Conv2Bias)),
-            ("model.encoder.embed_positions.weight", new FloatTensor([Shape.SourcePositions, d], Encoder.PositionEmbeddings!)),
-            ("model.encoder.layer_norm.weight", new FloatTensor([d], Encoder.FinalNormGain!)),
-            ("model.encoder.layer_norm.bias", new FloatTensor([d], Encoder.FinalNormBias!)),
-            ("model.decoder.embed_tokens.weight", new FloatTensor([V, d], Decoder.TokenEmbeddings)),
-            ("model.decoder.embed_positions.weight", new FloatTensor([Shape.TargetPositions, d], Decoder.PositionEmbeddings!)),
-            ("model.decoder.layer_norm.weight", new FloatTensor([d], Decoder.FinalNormGain!)),
-            ("model.decoder.layer_norm.bias", new FloatTensor([d], Decoder.FinalNormBias!)),
+            ("model.encoder.conv1.weight", [d, Shape.MelBins, 3], Convs.Conv1Weight),
+            ("model.encoder.conv1.bias", [d], Convs.Conv1Bias),
+            ("model.encoder.conv2.weight", [d, d, 3], Convs.Conv2Weight),
+            ("model.encoder.conv2.bias", [d], Convs.Conv2Bias),
+            ("model.encoder.embed_positions.weight", [Shape.SourcePositions, d], Encoder.PositionEmbeddings!),
+            ("model.encoder.layer_norm.weight", [d], Encoder.FinalNormGain!),
+            ("model.encoder.layer_norm.bias", [d], Encoder.FinalNormBias!),
+            ("model.decoder.embed_tokens.weight", [V, d], Decoder.TokenEmbeddings),
+            ("model.decoder.embed_positions.weight", [Shape.TargetPositions, d], Decoder.PositionEmbeddings!),
+            ("model.decoder.layer_norm.weight", [d], Decoder.FinalNormGain!),
+            ("model.decoder.layer_norm.bias", [d], Decoder.FinalNormBias!),
         };
         void Layers(string stack, CoreTensors core)
         {
@@ -359,7 +368,7 @@ internal sealed class TinyWhisperTrainer
             {
                 var c = core.Layers[l];
                 string p = $"model.{stack}.layers.{l}.";
-                void Add(string name, float[]? v, params int[] shape) { if (v is not null) t.Add((p + name, new FloatTensor(shape, v))); }
+                void Add(string name, float[]? v, params int[] shape) { if (v is not null) t.Add((p + name, shape, v)); }
                 Add("self_attn.q_proj.weight", c.Query, d, d); Add("self_attn.q_proj.bias", c.QueryBias, d);
                 Add("self_attn.k_proj.weight", c.Key, d, d);
                 Add("self_attn.v_proj.weight", c.Value, d, d); Add("self_attn.v_proj.bias", c.ValueBias, d);
@@ -377,6 +386,43 @@ internal sealed class TinyWhisperTrainer
         }
         Layers("encoder", Encoder);
         Layers("decoder", Decoder);
-        SafeTensorsFile.Write(Path.Combine(dir, "model.safetensors"), t, new Dictionary<string, string> { ["format"] = "pt" });
+        return t;
+    }
+
+    /// <summary>
+    /// A trainer that continues from a folder <see cref="Save"/> wrote: the shape from its config.json, the vocabulary
+    /// from <paramref name="words"/> (the pool it was trained on; must give the same token count; default: the words its
+    /// config.json records), every tensor from
+    /// model.safetensors. The optimizer's moments start afresh.
+    /// </summary>
+    public static TinyWhisperTrainer Load(string dir, IReadOnlyList<string>? words = null, int seed = 1)
+    {
+        var cfgPath = Path.Combine(dir, "config.json");
+        if (!File.Exists(cfgPath)) throw new AttnScopeException($"'{dir}' has no config.json (an earlier train-whisper output folder)");
+        JsonNode? cfg;
+        try { cfg = JsonNode.Parse(File.ReadAllText(cfgPath)); }
+        catch (JsonException e) { throw new AttnScopeException($"'{cfgPath}' is not valid JSON: {e.Message}"); }
+        int Int(string key) => cfg?[key] is JsonValue v && v.TryGetValue(out int x) ? x : throw new AttnScopeException($"'{cfgPath}' has no integer '{key}'");
+        var shape = new TinyWhisperShape
+        {
+            Hidden = Int("d_model"), Layers = Int("decoder_layers"), Heads = Int("decoder_attention_heads"), FeedForward = Int("decoder_ffn_dim"),
+            MelBins = Int("num_mel_bins"), SourcePositions = Int("max_source_positions"), TargetPositions = Int("max_target_positions"),
+        };
+        words ??= (cfg?["attnscope_training"]?["words"] as JsonArray)?.Select(w => w?.GetValue<string>() ?? "").ToArray()
+            ?? throw new AttnScopeException($"'{cfgPath}' names no training words (attnscope_training.words); give the word pool");
+        var trainer = new TinyWhisperTrainer(words, shape, seed);
+        if (Int("vocab_size") != trainer.DecoderSpec.Vocab)
+            throw new AttnScopeException($"'{dir}' has {Int("vocab_size")} tokens; the word pool's {words.Count} words give {trainer.DecoderSpec.Vocab}");
+        using var st = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+        foreach (var (name, tshape, value) in trainer.NamedTensors())
+        {
+            if (!st.Contains(name)) throw new AttnScopeException($"'{dir}/model.safetensors' has no '{name}'");
+            var x = st.ReadFloat(name);
+            if (!x.Shape.SequenceEqual(tshape)) throw new AttnScopeException($"'{name}' has shape {x.ShapeText}; expected [{string.Join(", ", tshape)}]");
+            x.Data.CopyTo(value, 0);
+        }
+        trainer.Model.Encoder.Repack();
+        trainer.Model.Decoder.Repack();
+        return trainer;
     }
 }

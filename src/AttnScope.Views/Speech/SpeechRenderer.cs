@@ -88,7 +88,7 @@ internal static class SpeechRenderer
             string label = predicted < cap.TargetTokens.Count ? cap.TargetTokens[predicted].Text : "(end)";
             rows.Add((label, v));
         }
-        string title = $"word alignment: DTW over {HeadsText(layout, alignment.Heads)} (z-scored per frame, median 7); 1 frame = 20 ms";
+        string title = $"word alignment: DTW over {HeadsText(layout, alignment.Heads)} (z-scored per frame, median 7){(alignment.Speech is null ? ", raw timing" : " + timing heuristics")}; 1 frame = 20 ms";
         return Draw(layout, frames, seconds, o, title, rows, alignment.Path, alignment.Words);
     }
 

@@ -22,9 +22,10 @@ internal static class MediaMeta
     /// <summary>
     /// The Audio tab's part for a speech capture, else null: the log-mel [bins, mel frames] as base64 bytes (row 0 the
     /// lowest bin; value ≈ min + byte / 255 · (max − min)), the frame times, the prompt length, the alignment heads, and
-    /// the word alignment of <see cref="WordAlignment.Align"/> (null, with a note, when it cannot be made).
+    /// the word alignment of <see cref="WordAlignment.Align"/> with the timing heuristics unless <paramref name="rawTiming"/>
+    /// (null, with a note, when it cannot be made).
     /// </summary>
-    public static JsonObject? Speech(AttentionCapture capture)
+    public static JsonObject? Speech(AttentionCapture capture, bool rawTiming = false)
     {
         var layout = SpeechLayout.Of(capture);
         if (layout is null || !capture.Stacks.TryGetValue(AttentionStack.Cross, out var cross)) return null;
@@ -47,12 +48,14 @@ internal static class MediaMeta
         string? note = null;
         try
         {
-            var a = WordAlignment.Align(capture);
+            var a = WordAlignment.Align(capture, null, rawTiming ? null : new TimingOptions());
             var path = new JsonArray();
             foreach (var (r, f) in a.Path) { path.Add(r); path.Add(f); }
             alignment = new JsonObject
             {
                 ["firstRow"] = a.FirstRow,
+                ["timing"] = a.Speech is null ? "raw" : "heuristics",
+                ["speech"] = a.Speech is null ? null : new JsonArray(a.Speech.Segments.Select(g => (JsonNode)new JsonArray(g.Start, g.End)).ToArray()),
                 ["path"] = path,
                 ["words"] = new JsonArray(a.Words.Select(w => (JsonNode)new JsonObject
                 {

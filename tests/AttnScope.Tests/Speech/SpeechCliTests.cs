@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AttnScope.Analyses.Speech;
 using AttnScope.Capture;
 using AttnScope.Sources.Audio;
 using AttnScope.Tests.Cli;
@@ -85,6 +86,19 @@ public class SpeechCliTests(ITestOutputHelper output)
             tokens += w.GetProperty("tokens").GetInt32();
         }
         Assert.Equal(c.TargetTokens.Count - 4 - (c.TargetTokens[^1].Text == "<|endoftext|>" ? 1 : 0), tokens);
+        // the default applies the timing heuristics to the DTW times; --raw-timing gives the DTW times themselves
+        Assert.Equal("heuristics", doc.RootElement.GetProperty("timing").GetString());
+        string rawWords = Path.Combine(tmp.Path, "raw.json");
+        (code, _, err) = CliTests.Run("speech", cap, "--view", "align", "--raw-timing", "--words", rawWords, "-o", align);
+        Assert.True(code == 0, err);
+        using var rawDoc = JsonDocument.Parse(File.ReadAllText(rawWords));
+        Assert.Equal("raw", rawDoc.RootElement.GetProperty("timing").GetString());
+        var dtw = WordAlignment.Align(c);
+        var raw = rawDoc.RootElement.GetProperty("words").EnumerateArray().Select(w => (w.GetProperty("start").GetDouble(), w.GetProperty("end").GetDouble())).ToList();
+        Assert.Equal(dtw.Words.Select(w => (Math.Round(w.Start, 3), Math.Round(w.End, 3))), raw);
+        var speech = SpeechActivity.Detect(layout.Mel, layout.AudioSeconds);
+        var expected = TimingHeuristics.Apply(dtw.Words.Select(w => (w.Start, w.End)).ToList(), speech, new TimingOptions());
+        Assert.Equal(expected.Select(w => (Math.Round(w.Start, 3), Math.Round(w.End, 3))), list.Select(w => (w.GetProperty("start").GetDouble(), w.GetProperty("end").GetDouble())));
     }
 
     [Fact]

@@ -164,14 +164,35 @@ public class SpeechTrainingTests
         string[] small = ["--d-model", "32", "--ffn", "64", "--heads", "2", "--source-positions", "64", "--clips", "4", "--valid", "3", "--test", "3", "--batch", "2"];
         var (code, text, err) = Cli.CliTests.Run(["train-whisper", "--pool", pool, "-o", dir, "--steps", "2", .. small]);
         Assert.True(code == 0, err);
-        Assert.Contains("uniform baseline", text);
-        Assert.Contains("chosen heads:", text);
+        Assert.Contains("uniform over the true speech span", text);
+        Assert.Contains("DTW + heuristics (heads chosen with heuristics)", text);
+        Assert.Contains("control: even over detected speech", text);
+        Assert.Contains("test clips with pink 10 dB noise", text);
         var model = WhisperModel.Load(dir);
         var gen = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "generation_config.json")))!["alignment_heads"]!.AsArray();
         Assert.NotNull(model.AlignmentHeads);
         Assert.Equal(gen.Select(p => (p![0]!.GetValue<int>(), p[1]!.GetValue<int>())), model.AlignmentHeads!);
         var results = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "alignment_results.json")))!;
-        Assert.True(results["test_uniform"]!["words"]!.GetValue<int>() >= 3); // 3 test clips of at least one word
+        Assert.True(results["test_rows"]!["uniform over the true speech span"]!["words"]!.GetValue<int>() >= 3); // 3 test clips of at least one word
+        Assert.NotNull(results["test_noise"]!["white 20 dB"]!["rows"]!["DTW + heuristics (heads chosen on raw DTW)"]);
+        // --init continues from the folder: with --steps 0 the saved weights are the same, and it only evaluates
+        var again = Path.Combine(tmp.Path, "again");
+        (code, text, err) = Cli.CliTests.Run(["train-whisper", "--pool", pool, "-o", again, "--init", dir, "--steps", "0", "--noise", "", .. small]);
+        Assert.True(code == 0, err);
+        Assert.Contains("trained 0 steps", text);
+        using (var a = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
+        using (var b = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(again, "model.safetensors")))
+        {
+            Assert.Equal(a.Entries.Keys.Order(), b.Entries.Keys.Order());
+            foreach (var k in a.Entries.Keys) Assert.Equal(a.ReadFloat(k).Data, b.ReadFloat(k).Data);
+        }
+        // and with steps it changes them
+        var more = Path.Combine(tmp.Path, "more");
+        (code, _, err) = Cli.CliTests.Run(["train-whisper", "--pool", pool, "-o", more, "--init", dir, "--steps", "2", "--noise", "", .. small]);
+        Assert.True(code == 0, err);
+        using (var a = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
+        using (var b = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(Path.Combine(more, "model.safetensors")))
+            Assert.NotEqual(a.ReadFloat("model.decoder.layers.1.encoder_attn.q_proj.weight").Data, b.ReadFloat("model.decoder.layers.1.encoder_attn.q_proj.weight").Data);
         // the saved folder transcribes a saved test clip through capture --audio
         var cap = Path.Combine(tmp.Path, "cap.safetensors");
         (code, _, err) = Cli.CliTests.Run("capture", "--model", dir, "--audio", Path.Combine(dir, "test0.wav"), "-o", cap);
@@ -187,5 +208,9 @@ public class SpeechTrainingTests
         Cli.CliTests.AssertOneLineError(code, err, "outside the pool folder");
         (code, _, err) = Cli.CliTests.Run(["train-whisper", "--pool", pool, "-o", dir, "--batch", "0"]);
         Cli.CliTests.AssertOneLineError(code, err, "--batch 0");
+        (code, _, err) = Cli.CliTests.Run(["train-whisper", "--pool", pool, "-o", dir, "--noise", "brown:10"]);
+        Cli.CliTests.AssertOneLineError(code, err, "brown:10");
+        (code, _, err) = Cli.CliTests.Run(["train-whisper", "--pool", pool, "-o", dir, "--steps", "0"]);
+        Cli.CliTests.AssertOneLineError(code, err, "0 only with --init");
     }
 }

@@ -167,8 +167,9 @@ public sealed class MediaViewerTests(ViewerFixture fx)
         foreach (var (t, val) in atFrame) Assert.Equal(val / top, tokenValues[t.ToString(CultureInfo.InvariantCulture)], 5);
         await page.Mouse.MoveAsync(5, 5);
 
-        // The word alignment the page holds is WordAlignment's on the capture.
-        var align = WordAlignment.Align(cap);
+        // The word alignment the page holds is WordAlignment's on the capture, with the default timing heuristics.
+        var align = WordAlignment.Align(cap, null, new TimingOptions());
+        Assert.Equal("heuristics", (await page.EvaluateAsync<string>("() => window.attnscope.viewer.data.meta.speech.alignment.timing")));
         var words = await page.EvaluateAsync<JsonElement>("() => window.attnscope.viewer.data.meta.speech.alignment.words");
         Assert.Equal(align.Words.Count, words.GetArrayLength());
         for (int w = 0; w < align.Words.Count; w++)
