@@ -11,7 +11,8 @@ import json, struct, sys
 import numpy as np
 import matplotlib
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+
+from views_matplotlib import model_view  # the same grid drawing as the in-process views bench
 
 
 def load_attention(path):
@@ -30,23 +31,8 @@ def main():
     width_px, height_px = (int(v) for v in size.split("x"))
     att = load_attention(capture)
     layers, heads = att.shape[:2]
-    dpi = 100
-    fig, axes = plt.subplots(layers, heads, figsize=(width_px / dpi, height_px / dpi), dpi=dpi, squeeze=False)
-    vmax = float(att.max())
-    im = None
-    for l in range(layers):
-        for h in range(heads):
-            ax = axes[l][h]
-            im = ax.imshow(att[l, h], cmap="viridis", vmin=0, vmax=vmax)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if l == 0:
-                ax.set_title(f"head {h}", fontsize=9)
-            if h == 0:
-                ax.set_ylabel(f"layer {l}", fontsize=9)
-    fig.colorbar(im, ax=axes, fraction=0.02)
-    fig.suptitle(f"model view: {layers} layers x {heads} heads, {att.shape[2]} tokens")
-    fig.savefig(out, format="png", dpi=dpi)
+    model_view(att, width_px, height_px, out=out, head_titles=lambda h: f"head {h}", layer_titles=lambda l: f"layer {l}",
+               title=f"model view: {layers} layers x {heads} heads, {att.shape[2]} tokens")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """The matplotlib peer of `AttnScope.Bench -- views`: draws the same figures the way researchers usually do
 (a subplot grid of imshow panels, tick labels from the tokens, a colour bar, savefig to PNG) and prints the
 median seconds per figure as JSON. Reads captures with numpy alone (docs/capture-format.md)."""
-import io, json, statistics, struct, sys, time
+import io, json, os, statistics, struct, sys, time
 
 import matplotlib
 matplotlib.use("Agg")
@@ -23,7 +23,8 @@ def load_capture(path):
     return tensors, [t["text"] for t in json.loads(meta["tokens"])]
 
 
-def model_view(att, width_px, height_px):
+def model_view(att, width_px, height_px, out=None, head_titles=str, layer_titles=str, title=None):
+    """The layers x heads grid; saved as PNG to `out` (a path) or, without one, to memory. Returns the PNG's size."""
     layers, heads = att.shape[:2]
     dpi = 100
     fig, axes = plt.subplots(layers, heads, figsize=(width_px / dpi, height_px / dpi), dpi=dpi, squeeze=False)
@@ -36,11 +37,15 @@ def model_view(att, width_px, height_px):
             ax.set_xticks([])
             ax.set_yticks([])
             if l == 0:
-                ax.set_title(str(h), fontsize=9)
+                ax.set_title(head_titles(h), fontsize=9)
             if h == 0:
-                ax.set_ylabel(str(l), fontsize=9)
+                ax.set_ylabel(layer_titles(l), fontsize=9)
     fig.colorbar(im, ax=axes, fraction=0.02)
-    fig.suptitle(f"{layers} layers × {heads} heads")
+    fig.suptitle(title or f"{layers} layers × {heads} heads")
+    if out is not None:
+        fig.savefig(out, format="png", dpi=dpi)
+        plt.close(fig)
+        return os.path.getsize(out)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)

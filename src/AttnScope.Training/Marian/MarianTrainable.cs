@@ -181,15 +181,7 @@ internal sealed class MarianTrainable
     {
         Refresh();
         int n = batch.Size;
-        var srcLens = batch.SourceLengths.AsSpan(0, n).ToArray();
-        var tgtLens = batch.TargetLengths.AsSpan(0, n).ToArray();
-        var src = new int[srcLens.Sum()];
-        var tgt = new int[tgtLens.Sum()];
-        for (int b = 0, s = 0, t = 0; b < n; s += srcLens[b], t += tgtLens[b], b++)
-        {
-            batch.Source.AsSpan(b * batch.SourceLength, srcLens[b]).CopyTo(src.AsSpan(s));
-            batch.TargetInput.AsSpan(b * batch.TargetLength, tgtLens[b]).CopyTo(tgt.AsSpan(t));
-        }
+        var (src, srcLens, tgt, tgtLens) = batch.Packed();
         ulong encoderSeed = seed * 0x9E3779B97F4A7C15UL + 1, decoderSeed = seed * 0x9E3779B97F4A7C15UL + 2;
         var encoded = _encoder.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = dropout, DropoutSeed = encoderSeed, Reuse = _encoderTape });
         var decoded = _decoder.Forward(new ForwardInput

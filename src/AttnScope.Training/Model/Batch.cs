@@ -25,6 +25,22 @@ internal sealed class Batch
     /// <summary>Non-padding target tokens (what the loss is averaged over).</summary>
     public int Tokens { get; private set; }
 
+    /// <summary>The batch as packed sequences for the core: every source and every decoder input at its own length,
+    /// one after another (no padding), with the lengths.</summary>
+    public (int[] Source, int[] SourceLengths, int[] Target, int[] TargetLengths) Packed()
+    {
+        var srcLens = SourceLengths.AsSpan(0, Size).ToArray();
+        var tgtLens = TargetLengths.AsSpan(0, Size).ToArray();
+        var src = new int[srcLens.Sum()];
+        var tgt = new int[tgtLens.Sum()];
+        for (int b = 0, s = 0, t = 0; b < Size; s += srcLens[b], t += tgtLens[b], b++)
+        {
+            Source.AsSpan(b * SourceLength, srcLens[b]).CopyTo(src.AsSpan(s));
+            TargetInput.AsSpan(b * TargetLength, tgtLens[b]).CopyTo(tgt.AsSpan(t));
+        }
+        return (src, srcLens, tgt, tgtLens);
+    }
+
     /// <summary>Fills the batch from the given examples, reusing its arrays when they are large enough.</summary>
     public void Fill(IReadOnlyList<EncodedPair> examples, ReadOnlySpan<int> indices, int bosId, int eosId)
     {

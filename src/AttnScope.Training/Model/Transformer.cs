@@ -116,15 +116,7 @@ internal sealed class Transformer
     public float[] ForwardLogits(Batch batch, ref FastRandom random, bool training)
     {
         int n = batch.Size;
-        var srcLens = batch.SourceLengths.AsSpan(0, n).ToArray();
-        var tgtLens = batch.TargetLengths.AsSpan(0, n).ToArray();
-        var src = new int[srcLens.Sum()];
-        var tgt = new int[tgtLens.Sum()];
-        for (int b = 0, s = 0, t = 0; b < n; s += srcLens[b], t += tgtLens[b], b++)
-        {
-            batch.Source.AsSpan(b * batch.SourceLength, srcLens[b]).CopyTo(src.AsSpan(s));
-            batch.TargetInput.AsSpan(b * batch.TargetLength, tgtLens[b]).CopyTo(tgt.AsSpan(t));
-        }
+        var (src, srcLens, tgt, tgtLens) = batch.Packed();
         float rate = training ? Config.Dropout : 0f;
         ulong encoderSeed = random.NextUInt64(), decoderSeed = random.NextUInt64();
         var encoded = EncoderModel.Forward(new ForwardInput { Ids = src, Segments = srcLens, Record = true, Dropout = rate, DropoutSeed = encoderSeed, Reuse = _encoderTape });

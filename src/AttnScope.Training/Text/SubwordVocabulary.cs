@@ -54,6 +54,20 @@ internal sealed class SubwordVocabulary
 
     public int Size => _pieces.Length;
 
+    /// <summary>Every piece non-empty, without whitespace, and given once; the pieces as a set.</summary>
+    private static HashSet<string> CheckPieces(IReadOnlyList<string> pieces, string prefix)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < pieces.Count; i++)
+        {
+            if (pieces[i].Length == 0 || pieces[i].Any(char.IsWhiteSpace))
+                throw new AttnScopeException($"{prefix}line {i + 1} is empty or holds whitespace");
+            if (!seen.Add(pieces[i]))
+                throw new AttnScopeException($"{prefix}piece '{TokenText.Printable(pieces[i])}' appears twice (line {i + 1})");
+        }
+        return seen;
+    }
+
     private SubwordVocabulary(string[] pieces, string origin)
     {
         IsBert = pieces.Length >= BertSpecials.Length && pieces.AsSpan(0, BertSpecials.Length).SequenceEqual(BertSpecials);
@@ -62,14 +76,7 @@ internal sealed class SubwordVocabulary
             if (pieces.Length <= i || pieces[i] != specials[i])
                 throw new AttnScopeException($"vocabulary {origin}: line {i + 1} must be {Specials[i]} (ids 0..3 are {string.Join(", ", Specials)}, or {string.Join(", ", BertSpecials)} for a BERT vocabulary)");
         LowerCase = IsBert && !pieces.Skip(specials.Length).Any(p => !(p.StartsWith('[') && p.EndsWith(']')) && p.Any(c => char.ToLowerInvariant(c) != c));
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < pieces.Length; i++)
-        {
-            if (pieces[i].Length == 0 || pieces[i].Any(char.IsWhiteSpace))
-                throw new AttnScopeException($"vocabulary {origin}: line {i + 1} is empty or holds whitespace");
-            if (!seen.Add(pieces[i]))
-                throw new AttnScopeException($"vocabulary {origin}: piece '{TokenText.Printable(pieces[i])}' appears twice (line {i + 1})");
-        }
+        CheckPieces(pieces, $"vocabulary {origin}: ");
         _pieces = pieces;
         using var ms = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", pieces) + "\n"));
         _tokenizer = WordPieceTokenizer.Create(ms, new WordPieceOptions
@@ -108,14 +115,7 @@ internal sealed class SubwordVocabulary
         catch (DecoderFallbackException) { throw new AttnScopeException($"vocabulary file '{path}' is not valid UTF-8"); }
         var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
         if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < lines.Count; i++)
-        {
-            if (lines[i].Length == 0 || lines[i].Any(char.IsWhiteSpace))
-                throw new AttnScopeException($"'{path}' is not a WordPiece vocab.txt: line {i + 1} is empty or holds whitespace");
-            if (!seen.Add(lines[i]))
-                throw new AttnScopeException($"'{path}' is not a WordPiece vocab.txt: piece '{TokenText.Printable(lines[i])}' appears twice (line {i + 1})");
-        }
+        var seen = CheckPieces(lines, $"'{path}' is not a WordPiece vocab.txt: ");
         foreach (var special in BertSpecials)
             if (!seen.Contains(special))
                 throw new AttnScopeException($"'{path}' is not a BERT vocab.txt: it has no {special} (a BERT vocabulary names [PAD], [UNK], [CLS] and [SEP])");

@@ -9,12 +9,15 @@ namespace AttnScope.Tests.Speech;
 /// </summary>
 public class AlignmentEvaluationTests
 {
-    internal static AlignmentSample Planted(Random rng, (int L, int H) planted)
+    /// <summary>Synthetic cross attention: the planted head attends, on the row that predicts word k, to word k's frames;
+    /// every other head to random frames. Leading silence and pauses are drawn from the given frame ranges; with
+    /// <paramref name="energy"/> the clip also has frame energies (speech over silence) for the speech detector.</summary>
+    internal static AlignmentSample Planted(Random rng, (int L, int H) planted, (int Min, int Max) lead, (int Min, int Max) pause, bool energy)
     {
         int L = 2, H = 3, P = 4, F = 100, K = rng.Next(2, 5);
         var truth = new List<(double, double)>();
-        int f = rng.Next(5, 20);
-        for (int k = 0; k < K; k++) { int len = rng.Next(8, 18); truth.Add((f * 0.02, (f + len) * 0.02)); f += len + rng.Next(4, 10); }
+        int f = rng.Next(lead.Min, lead.Max);
+        for (int k = 0; k < K; k++) { int len = rng.Next(8, 18); truth.Add((f * 0.02, (f + len) * 0.02)); f += len + rng.Next(pause.Min, pause.Max); }
         int n = P + K + 1;
         var a = new float[L * H * n * F];
         for (int l = 0; l < L; l++)
@@ -33,14 +36,17 @@ public class AlignmentEvaluationTests
                     float sum = 0; foreach (var v in row) sum += v;
                     for (int j = 0; j < F; j++) row[j] /= sum;
                 }
-        var energy = new float[2 * F];
-        for (int t = 0; t < energy.Length; t++)
+        if (!energy) return new AlignmentSample(a, L, H, n, F, P, F, truth);
+        var frames = new float[2 * F];
+        for (int t = 0; t < frames.Length; t++)
         {
             double time = (t + 0.5) * 0.01;
-            energy[t] = truth.Any(w => time >= w.Item1 && time < w.Item2) ? 0.5f : -1f + 0.02f * (float)rng.NextDouble();
+            frames[t] = truth.Any(w => time >= w.Item1 && time < w.Item2) ? 0.5f : -1f + 0.02f * (float)rng.NextDouble();
         }
-        return new AlignmentSample(a, L, H, n, F, P, F, truth, energy, F * 0.02);
+        return new AlignmentSample(a, L, H, n, F, P, F, truth, frames, F * 0.02);
     }
+
+    internal static AlignmentSample Planted(Random rng, (int L, int H) planted) => Planted(rng, planted, (5, 20), (4, 10), energy: true);
 
     [Fact]
     public void HeuristicsChosenOnValidationBeatRawDtwAndTheUniformBaselineOnTest()

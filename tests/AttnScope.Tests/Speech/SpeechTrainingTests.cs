@@ -87,34 +87,8 @@ public class SpeechTrainingTests
         Assert.True(Math.Abs(g[idx[0]]) > 1e-4, "the gradient checked is not zero");
     }
 
-    /// <summary>Synthetic cross attention: head (1, 2) attends, on the row that predicts word k, to word k's frames;
-    /// every other head to random frames.</summary>
-    private static AlignmentSample Planted(Random rng, (int L, int H) planted)
-    {
-        int L = 2, H = 3, P = 4, F = 100, K = rng.Next(2, 5);
-        var truth = new List<(double, double)>();
-        int f = rng.Next(3, 10);
-        for (int k = 0; k < K; k++) { int len = rng.Next(8, 18); truth.Add((f * 0.02, (f + len) * 0.02)); f += len + rng.Next(2, 8); }
-        int n = P + K + 1;
-        var a = new float[L * H * n * F];
-        for (int l = 0; l < L; l++)
-            for (int h = 0; h < H; h++)
-                for (int r = 0; r < n; r++)
-                {
-                    var row = a.AsSpan(((l * H + h) * n + r) * F, F);
-                    int k = r - (P - 1);
-                    if ((l, h) == planted && k >= 0 && k < K)
-                    {
-                        int s = (int)Math.Round(truth[k].Item1 / 0.02), e = (int)Math.Round(truth[k].Item2 / 0.02);
-                        for (int j = 0; j < F; j++) row[j] = 0.01f * (float)rng.NextDouble();
-                        for (int j = s; j < e; j++) row[j] = 1f;
-                    }
-                    else for (int j = 0; j < F; j++) row[j] = (float)Math.Pow(rng.NextDouble(), 4);
-                    float sum = 0; foreach (var v in row) sum += v;
-                    for (int j = 0; j < F; j++) row[j] /= sum;
-                }
-        return new AlignmentSample(a, L, H, n, F, P, F, truth);
-    }
+    /// <summary>Synthetic cross attention with head (1, 2) planted (AlignmentEvaluationTests.Planted, without frame energies).</summary>
+    private static AlignmentSample Planted(Random rng, (int L, int H) planted) => AlignmentEvaluationTests.Planted(rng, planted, (3, 10), (2, 8), energy: false);
 
     [Fact]
     public void HeadSelectionPicksThePlantedHead()
