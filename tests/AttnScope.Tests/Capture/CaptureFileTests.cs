@@ -199,6 +199,22 @@ public class CaptureFileTests
         Assert.True(a.Value!.Data.AsSpan().SequenceEqual(b.Value!.Data));
     }
 
+    /// <summary>A file cut short after it was opened (another program rewriting it) gives a clear error when a large
+    /// tensor is read, not a crash or a tensor with stale bytes.</summary>
+    [Fact]
+    internal void AFileCutShortWhileOpenGivesAClearError()
+    {
+        var cap = SyntheticCaptures.Encoder(2, 3, 299);
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "cut.safetensors");
+        cap.Save(path);
+        using var file = AttnScope.Capture.SafeTensors.SafeTensorsFile.Open(path);
+        using (var f = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            f.SetLength(f.Length / 2);
+        var e = Assert.Throws<AttnScopeException>(() => file.ReadFloat("encoder.attention"));
+        Assert.Contains("was it changed meanwhile?", e.Message);
+    }
+
     [Theory]
     [InlineData("{\"a\": 1}")]
     [InlineData("[\"x\", null]")]
