@@ -88,7 +88,8 @@ public sealed class AttentionCapture
                     $"{s.Name}.attention has shape {s.Attention.ShapeText} but the capture has {q.Count} query and {k.Count} key tokens");
             if (s.Layers < 1 || s.Heads < 1) throw new AttnScopeException($"{s.Name}.attention has no layers or heads: {s.Attention.ShapeText}");
             CaptureLimits.CheckStack(s.Name, s.Layers, s.Heads, s.Queries, s.Keys);
-            if (FirstNonProbability(s.Attention.Data) is { } bad)
+            // a stack read from a file was checked block by block as it was read (SliceRanges says so)
+            if (s.Attention.SliceRanges is null && FirstNonProbability(s.Attention.Data) is { } bad)
                 throw new AttnScopeException($"{s.Name}.attention holds {s.Attention.Data[bad]}, not a probability");
             CheckPart(s, "query", s.Query, q.Count);
             CheckPart(s, "key", s.Key, k.Count);
@@ -100,25 +101,92 @@ public sealed class AttentionCapture
 
     /// <summary>The index of the first value that is not a probability (NaN, infinite, negative or over 1.0001), or null.
     /// Eight values at a time: a NaN fails both comparisons, so it is caught with the out-of-range values.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static int? FirstNonProbability(float[] data)
+    {
+        // a large stack (tens of MB) is checked in pieces on every core; the first bad value of the first bad piece wins
+        const int piece = 1 << 20;
+        int pieces = data.Length / piece;
+        if (pieces < 2 || Environment.ProcessorCount < 2) return FirstNonProbability(data.AsSpan());
+        var firstBad = new int[pieces];
+        Parallel.For(0, pieces, i =>
+        {
+            int from = (int)((long)data.Length * i / pieces), to = (int)((long)data.Length * (i + 1) / pieces);
+            firstBad[i] = FirstNonProbability(data.AsSpan(from, to - from)) is { } bad ? from + bad : -1;
+        });
+        foreach (var bad in firstBad)
+            if (bad >= 0) return bad;
+        return null;
+    }
+
     private static int? FirstNonProbability(ReadOnlySpan<float> data)
     {
+        var (bad, _, _) = CheckProbabilities(data);
+        return bad < 0 ? null : bad;
+    }
+
+    /// <summary>
+    /// One pass over <paramref name="data"/>: the index of the first value that is not a probability (NaN, infinite,
+    /// negative or over 1.0001; -1 if none), and the smallest and largest value (meaningful only when none is bad).
+    /// Eight values at a time: a NaN fails both comparisons, so it is caught with the out-of-range values.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static (int FirstBad, float Min, float Max) CheckProbabilities(ReadOnlySpan<float> data)
+    {
         int i = 0;
-        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && data.Length >= 8)
         {
             var lo = System.Runtime.Intrinsics.Vector256<float>.Zero;
             var hi = System.Runtime.Intrinsics.Vector256.Create(1.0001f);
+            var vmin = System.Runtime.Intrinsics.Vector256.Create(float.PositiveInfinity);
+            var vmax = System.Runtime.Intrinsics.Vector256.Create(float.NegativeInfinity);
             ref float start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(data);
             for (; i <= data.Length - 8; i += 8)
             {
                 var v = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, (nuint)i);
                 var ok = System.Runtime.Intrinsics.Vector256.GreaterThanOrEqual(v, lo) & System.Runtime.Intrinsics.Vector256.LessThanOrEqual(v, hi);
                 if (System.Runtime.Intrinsics.Vector256.ExtractMostSignificantBits(ok) != 0xFFu) break;
+                vmin = System.Runtime.Intrinsics.Vector256.Min(vmin, v);
+                vmax = System.Runtime.Intrinsics.Vector256.Max(vmax, v);
+            }
+            for (int k = 0; k < 8; k++)
+            {
+                min = MathF.Min(min, vmin[k]);
+                max = MathF.Max(max, vmax[k]);
             }
         }
         for (; i < data.Length; i++)
-            if (!(data[i] >= 0f && data[i] <= 1.0001f)) return i;
-        return null;
+        {
+            float x = data[i];
+            if (!(x >= 0f && x <= 1.0001f)) return (i, min, max);
+            if (x < min) min = x;
+            if (x > max) max = x;
+        }
+        return (-1, min, max);
+    }
+
+    /// <summary>
+    /// Reads a stack's attention tensor, checking every value and finding each head's range block by block as it
+    /// is read (<see cref="FloatTensor.SliceRanges"/>), so that neither the check nor a view scans the values again.
+    /// </summary>
+    private static FloatTensor ReadAttention(SafeTensorsFile file, string tensorName, Func<string, string> bad)
+    {
+        var shape = file.Entries[tensorName].Shape;
+        int block = shape[2] * shape[3], blocks = shape[0] * shape[1];
+        if (block == 0 || blocks == 0) return file.ReadFloat(tensorName);
+        var ranges = new (float Min, float Max)[blocks];
+        var firstBad = new int[blocks];
+        var tensor = file.ReadFloat(tensorName, block, (b, values) =>
+        {
+            var (badAt, min, max) = CheckProbabilities(values);
+            firstBad[b] = badAt;
+            ranges[b] = (min, max);
+        });
+        for (int b = 0; b < blocks; b++)
+            if (firstBad[b] >= 0)
+                throw new AttnScopeException(bad($"{tensorName} holds {tensor.Data[(long)b * block + firstBad[b]]}, not a probability"));
+        tensor.SliceRanges = ranges;
+        return tensor;
     }
 
     private static void CheckPart(AttentionStack s, string part, FloatTensor? t, int tokens)
@@ -207,6 +275,7 @@ public sealed class AttentionCapture
 
     private static AttentionCapture FromFile(SafeTensorsFile file)
     {
+        StartupTrace.Mark("header parsed");
         string src = file.SourceName;
         string Bad(string why) => $"'{src}' is not a valid AttnScope capture: {why}";
         var meta = file.Metadata;
@@ -218,6 +287,7 @@ public sealed class AttentionCapture
         var tokens = ParseTokens(tokJson, "tokens", Bad);
         var target = meta.TryGetValue("target_tokens", out var tj) ? ParseTokens(tj, "target_tokens", Bad) : [];
 
+        StartupTrace.Mark("tokens parsed");
         var stacks = new List<AttentionStack>();
         var analysisInfo = ParseAnalysisInfo(meta, Bad);
         var analyses = new List<CaptureAnalysis>();
@@ -260,11 +330,12 @@ public sealed class AttentionCapture
                 continue;
             }
             FloatTensor? Opt(string part) => file.Contains($"{name}.{part}") ? file.ReadFloat($"{name}.{part}") : null;
-            stacks.Add(new AttentionStack(name, file.ReadFloat($"{name}.attention"))
+            stacks.Add(new AttentionStack(name, ReadAttention(file, $"{name}.attention", Bad))
             {
                 Query = Opt("query"), Key = Opt("key"), Value = Opt("value"), Scores = Opt("scores"),
             });
         }
+        StartupTrace.Mark("tensors read");
         if (stacks.Count == 0) throw new AttnScopeException(Bad("it holds no attention tensor (expected encoder.attention, decoder.attention or cross.attention)"));
 
         var extra = meta.Where(kv => !ReservedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);

@@ -35,6 +35,13 @@ public sealed class FloatTensor
         }
     }
 
+    /// <summary>
+    /// The smallest and largest value of each slice over the first two dimensions ([layer, head] of an attention
+    /// stack), found while the tensor was read from a file (so views need not scan the values again); null when not
+    /// known. Valid as long as <see cref="Data"/> is not changed, which nothing does to a loaded capture.
+    /// </summary>
+    internal (float Min, float Max)[]? SliceRanges { get; set; }
+
     /// <summary>The number of dimensions.</summary>
     public int Rank => Shape.Length;
     /// <summary>The number of values.</summary>

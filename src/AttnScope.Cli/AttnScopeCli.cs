@@ -6,30 +6,45 @@ namespace AttnScope.Cli;
 /// <summary>The <c>attnscope</c> command line: one command per file in Commands/.</summary>
 internal static class AttnScopeCli
 {
+    /// <summary>Every command by name, in the order help lists them (the name must be the one its Create gives).</summary>
+    internal static readonly (string Name, Func<CliOutput, Command> Create)[] Commands =
+    [
+        ("capture", CaptureCommand.Create),
+        ("inspect", InspectCommand.Create),
+        ("heatmap", HeatmapCommand.Create),
+        ("render", RenderCommand.Create),
+        ("demo", DemoCommand.Create),
+        ("train", TrainCommand.Create),
+        ("translate", TranslateCommand.Create),
+        ("evaluate", EvaluateCommand.Create),
+        ("serve", ServeCommand.Create),
+        ("html", HtmlCommand.Create),
+        ("analyze", AnalyzeCommand.Create),
+        ("generate", GenerateCommand.Create),
+        ("circuits", CircuitsCommand.Create),
+        ("train-induction", TrainInductionCommand.Create),
+        ("vision", VisionCommand.Create),
+        ("speech", SpeechCommand.Create),
+        ("train-vit", TrainVitCommand.Create),
+        ("train-whisper", TrainWhisperCommand.Create),
+        ("corpus", CorpusCommand.Create),
+    ];
+
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
+        StartupTrace.Mark("main");
         var output = new CliOutput(stdout ?? Console.Out, stderr ?? Console.Error);
         var root = new RootCommand("AttnScope: capture and visualise the attention inside Transformer models.");
-        root.Subcommands.Add(CaptureCommand.Create(output));
-        root.Subcommands.Add(InspectCommand.Create(output));
-        root.Subcommands.Add(HeatmapCommand.Create(output));
-        root.Subcommands.Add(RenderCommand.Create(output));
-        root.Subcommands.Add(DemoCommand.Create(output));
-        root.Subcommands.Add(TrainCommand.Create(output));
-        root.Subcommands.Add(TranslateCommand.Create(output));
-        root.Subcommands.Add(EvaluateCommand.Create(output));
-        root.Subcommands.Add(ServeCommand.Create(output));
-        root.Subcommands.Add(HtmlCommand.Create(output));
-        root.Subcommands.Add(AnalyzeCommand.Create(output));
-        root.Subcommands.Add(GenerateCommand.Create(output));
-        root.Subcommands.Add(CircuitsCommand.Create(output));
-        root.Subcommands.Add(TrainInductionCommand.Create(output));
-        root.Subcommands.Add(VisionCommand.Create(output));
-        root.Subcommands.Add(SpeechCommand.Create(output));
-        root.Subcommands.Add(TrainVitCommand.Create(output));
-        root.Subcommands.Add(TrainWhisperCommand.Create(output));
-        root.Subcommands.Add(CorpusCommand.Create(output));
+        // Building a command's options costs start-up time (~1 ms each, more before code is compiled); a command line
+        // that names a command builds only that one. Anything else (no command, a typo, the root's --help) gets the
+        // whole tree, so help and "did you mean" see every command.
+        var commands = Commands;
+        var named = args.Length > 0 ? Array.FindIndex(commands, c => c.Name == args[0]) : -1;
+        if (named >= 0) root.Subcommands.Add(commands[named].Create(output));
+        else foreach (var c in commands) root.Subcommands.Add(c.Create(output));
+        StartupTrace.Mark("tree built");
         var parse = root.Parse(args);
+        StartupTrace.Mark("parsed");
         if (parse.Errors.Count > 0)
         {
             // One line per problem and a pointer to the help, instead of the whole help text.
@@ -41,7 +56,9 @@ internal static class AttnScopeCli
         var config = new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false };
         try
         {
-            return parse.Invoke(config);
+            var rc = parse.Invoke(config);
+            StartupTrace.Mark("returning");
+            return rc;
         }
         catch (Exception e)
         {

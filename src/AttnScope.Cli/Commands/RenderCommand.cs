@@ -90,9 +90,12 @@ internal static class RenderCommand
                 Title = r.GetValue(title),
             };
             // the drawing library and fonts get ready on another core while the capture is read
+            StartupTrace.Mark("action");
             var warm = ViewRenderer.WarmUpAsync();
             var cap = AttentionCapture.Load(r.GetValue(file)!);
+            StartupTrace.Mark("loaded");
             warm.Wait();
+            StartupTrace.Mark("warm");
             if (r.GetValue(stack) is null) options = options with { Stack = CaptureStacks.Default(cap) };
             if (analysis is { } a)
             {
@@ -100,6 +103,7 @@ internal static class RenderCommand
                 return 0;
             }
             new ViewRenderer().Save(cap, kind, options, path, new AnimationOptions { DelayMs = d }, animation);
+            StartupTrace.Mark("saved");
             output.Out.WriteLine(!gif ? $"wrote {path}"
                 : steps ? $"wrote {path} ({GenerationInfo.Of(cap)!.Steps} frames, one per generation step, layer {options.Layer})"
                 : $"wrote {path} ({cap.Stack(options.Stack).Layers} frames, one per layer)");

@@ -105,13 +105,17 @@ internal sealed class GridLayout : FigureFrame
                 what = $"{items[0].Matrix.HeadLabel ?? o.Heads.ToString()} · all {stack.Layers} layers";
                 break;
             default:
-                for (int l = 0; l < stack.Layers; l++)
-                    for (int h = 0; h < stack.Heads; h++)
-                        items.Add((HeatmapMatrix.From(capture, o with { Layer = l, Heads = HeadSelection.Single(h) }, selection), null));
+            {
+                // every head's matrix (and its value range, a pass over the whole head) on every core
+                var cells = new HeatmapMatrix[stack.Layers * stack.Heads];
+                ParallelWork.For(0, cells.Length, i =>
+                    cells[i] = HeatmapMatrix.From(capture, o with { Layer = i / stack.Heads, Heads = HeadSelection.Single(i % stack.Heads) }, selection));
+                foreach (var m in cells) items.Add((m, null));
                 (gridCols, gridRows) = (stack.Heads, stack.Layers);
                 what = $"{stack.Layers} layers × {stack.Heads} heads";
                 if (KeyValueHeads.Note(stack.Heads, kv) is { } modelNote) what += $" · {modelNote}";
                 break;
+            }
         }
         var titleParts = new List<string>();
         if (!string.IsNullOrWhiteSpace(capture.Metadata.ModelId)) titleParts.Add(capture.Metadata.ModelId);

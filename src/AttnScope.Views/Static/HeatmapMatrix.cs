@@ -44,13 +44,21 @@ internal sealed class HeatmapMatrix
 
     public HeatmapMatrix(string stack, int layer, HeadSelection heads, ReadOnlyMemory<float> data,
         IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens)
+        : this(stack, layer, heads, data, rowTokens, columnTokens, null)
+    {
+    }
+
+    /// <param name="range">The values' smallest and largest value when already known (a head's range found as the
+    /// capture was read), else null to scan them.</param>
+    private HeatmapMatrix(string stack, int layer, HeadSelection heads, ReadOnlyMemory<float> data,
+        IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens, (float Min, float Max)? range)
     {
         if (data.Length != rowTokens.Count * columnTokens.Count)
             throw new ArgumentException($"{data.Length} values for {rowTokens.Count} × {columnTokens.Count} tokens");
         Stack = stack; Layer = layer; Heads = heads; Data = data;
         RowTokens = rowTokens; ColumnTokens = columnTokens;
         Rows = rowTokens.Count; Cols = columnTokens.Count;
-        (MinValue, MaxValue) = MinMax(data.Span);
+        (MinValue, MaxValue) = range is { } r ? (MathF.Min(0, r.Min), MathF.Max(0, r.Max)) : MinMax(data.Span);
     }
 
     /// <summary>Smallest and largest value, each clamped towards 0 (vectorised: grid views scan every head).</summary>
@@ -108,7 +116,7 @@ internal sealed class HeatmapMatrix
 
     /// <summary>The same values and tokens with a head label and the rows / columns shown.</summary>
     private HeatmapMatrix With(string? headLabel, int visibleRows, int visibleColumns) =>
-        new(Stack, Layer, Heads, Data, RowTokens, ColumnTokens)
+        new(Stack, Layer, Heads, Data, RowTokens, ColumnTokens, (MinValue, MaxValue))
         {
             Kind = Kind, SelectionNotes = SelectionNotes, HeadLabel = headLabel, VisibleRows = visibleRows, VisibleColumns = visibleColumns,
         };
@@ -139,8 +147,9 @@ internal sealed class HeatmapMatrix
         {
             // one whole head: a view of the tensor, no copy
             int size = queries * keys;
-            var view = new ReadOnlyMemory<float>(tensor.Data, (o.Layer * heads + o.Heads.Head) * size, size);
-            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k) { SelectionNotes = selection.Description, Kind = kind };
+            int slice = o.Layer * heads + o.Heads.Head;
+            var view = new ReadOnlyMemory<float>(tensor.Data, slice * size, size);
+            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k, tensor.SliceRanges?[slice]) { SelectionNotes = selection.Description, Kind = kind };
         }
         var values = new float[rows * cols];
 

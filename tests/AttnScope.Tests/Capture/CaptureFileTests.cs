@@ -199,6 +199,47 @@ public class CaptureFileTests
         Assert.True(a.Value!.Data.AsSpan().SequenceEqual(b.Value!.Data));
     }
 
+    /// <summary>
+    /// Reading a large stack checks it and finds each head's smallest and largest value block by block, on several
+    /// threads: the ranges must equal a plain scan of each head of the saved values, and where several heads hold bad
+    /// values the error must name the first in file order, as a sequential check would.
+    /// </summary>
+    [Fact]
+    internal void Head_ranges_found_while_reading_equal_a_plain_scan_and_the_first_bad_value_is_named()
+    {
+        var cap = SyntheticCaptures.Encoder(3, 5, 211, seed: 9); // 15 heads of 44,521 values, 2.7 MB
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "ranges.safetensors");
+        cap.Save(path);
+        var loadedCapture = AttentionCapture.Load(path);
+        var loaded = loadedCapture.Stacks[AttentionStack.Encoder].Attention;
+        Assert.NotNull(loaded.SliceRanges);
+        int size = 211 * 211;
+        for (int head = 0; head < 15; head++)
+        {
+            float min = float.MaxValue, max = float.MinValue;
+            for (int i = head * size; i < (head + 1) * size; i++) { min = Math.Min(min, loaded.Data[i]); max = Math.Max(max, loaded.Data[i]); }
+            Assert.Equal((min, max), loaded.SliceRanges![head]);
+        }
+        // a view's colour range comes from these ranges; it must be what scanning the values gives
+        var inMemory = cap.Stacks[AttentionStack.Encoder].Attention;
+        Assert.Null(inMemory.SliceRanges);
+        for (int layer = 0; layer < 3; layer++)
+        {
+            var fromRanges = AttnScope.Views.Static.HeatmapMatrix.From(loadedCapture, AttentionStack.Encoder, layer, AttnScope.Views.Static.HeadSelection.Single(4));
+            var scanned = AttnScope.Views.Static.HeatmapMatrix.From(cap, AttentionStack.Encoder, layer, AttnScope.Views.Static.HeadSelection.Single(4));
+            Assert.Equal((scanned.MinValue, scanned.MaxValue), (fromRanges.MinValue, fromRanges.MaxValue));
+        }
+
+        var bytes = cap.ToBytes();
+        long n = BitConverter.ToInt64(bytes, 0);
+        BitConverter.GetBytes(7.5f).CopyTo(bytes, (int)(8 + n + (13L * size + 5) * 4));   // head 13 (read last)
+        BitConverter.GetBytes(-2.5f).CopyTo(bytes, (int)(8 + n + (2L * size + 100) * 4)); // head 2: first in the file
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<AttnScopeException>(() => AttentionCapture.Load(path));
+        Assert.Contains("holds -2.5, not a probability", e.Message);
+    }
+
     /// <summary>A file cut short after it was opened (another program rewriting it) gives a clear error when a large
     /// tensor is read, not a crash or a tensor with stale bytes.</summary>
     [Fact]

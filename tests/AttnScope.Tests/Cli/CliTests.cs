@@ -267,6 +267,28 @@ public class CliUsageTests
         Assert.Equal(0, code);
         foreach (var c in new[] { "capture", "inspect", "heatmap", "demo" }) Assert.Contains(c, output);
     }
+
+    [Fact]
+    public void EachCommandIsBuiltUnderTheNameItIsLookedUpBy()
+    {
+        // the command line builds only the command its first word names: the table's names must be the commands' own
+        var output = new CliOutput(TextWriter.Null, TextWriter.Null);
+        foreach (var (name, create) in AttnScopeCli.Commands) Assert.Equal(name, create(output).Name);
+        Assert.Equal(AttnScopeCli.Commands.Length, AttnScopeCli.Commands.Select(c => c.Name).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_named_command_still_parses_and_a_near_miss_still_gets_the_whole_tree()
+    {
+        // "rendr" names no command: the whole tree is built, so the error is about an unknown command, not options
+        var (code, _, err) = CliTests.Run("rendr", "x.safetensors");
+        Assert.Equal(1, code);
+        Assert.Contains("rendr", err);
+        var (code2, output2, _) = CliTests.Run("render", "--help");
+        Assert.Equal(0, code2);
+        Assert.Contains("--view", output2);
+        Assert.DoesNotContain("train-whisper", output2);
+    }
 }
 
 [Collection("minilm")]
