@@ -169,24 +169,53 @@ public sealed class AttentionCapture
     /// Reads a stack's attention tensor, checking every value and finding each head's range block by block as it
     /// is read (<see cref="FloatTensor.SliceRanges"/>), so that neither the check nor a view scans the values again.
     /// </summary>
-    private static FloatTensor ReadAttention(SafeTensorsFile file, string tensorName, Func<string, string> bad)
+    private static FloatTensor ReadAttention(SafeTensorsFile file, string tensorName, Func<string, string> bad, bool halfResolution)
     {
         var shape = file.Entries[tensorName].Shape;
-        int block = shape[2] * shape[3], blocks = shape[0] * shape[1];
+        int rows = shape[2], cols = shape[3];
+        int block = rows * cols, blocks = shape[0] * shape[1];
         if (block == 0 || blocks == 0) return file.ReadFloat(tensorName);
         var ranges = new (float Min, float Max)[blocks];
         var firstBad = new int[blocks];
+        int halfBlock = (rows + 1) / 2 * ((cols + 1) / 2);
+        var half = halfResolution ? GC.AllocateUninitializedArray<float>(checked(halfBlock * blocks)) : null;
         var tensor = file.ReadFloat(tensorName, block, (b, values) =>
         {
             var (badAt, min, max) = CheckProbabilities(values);
             firstBad[b] = badAt;
             ranges[b] = (min, max);
+            if (half is not null) HalfMaxima(values, rows, cols, half.AsSpan(b * halfBlock, halfBlock));
         });
         for (int b = 0; b < blocks; b++)
             if (firstBad[b] >= 0)
                 throw new AttnScopeException(bad($"{tensorName} holds {tensor.Data[(long)b * block + firstBad[b]]}, not a probability"));
         tensor.SliceRanges = ranges;
+        tensor.HalfResolution = half;
         return tensor;
+    }
+
+    /// <summary>The maximum of every 2 × 2 block of a rows × cols matrix (the last row / column alone when odd).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static void HalfMaxima(ReadOnlySpan<float> m, int rows, int cols, Span<float> half)
+    {
+        int hc = (cols + 1) / 2;
+        Span<float> pair = cols <= 4096 ? stackalloc float[cols] : new float[cols];
+        for (int r = 0, hr = 0; r < rows; r += 2, hr++)
+        {
+            var a = m.Slice(r * cols, cols);
+            if (r + 1 < rows)
+            {
+                var b = m.Slice((r + 1) * cols, cols);
+                int i = 0;
+                for (int w = System.Numerics.Vector<float>.Count; i <= cols - w; i += w)
+                    System.Numerics.Vector.Max(new System.Numerics.Vector<float>(a[i..]), new System.Numerics.Vector<float>(b[i..])).CopyTo(pair[i..]);
+                for (; i < cols; i++) pair[i] = MathF.Max(a[i], b[i]);
+            }
+            else a.CopyTo(pair);
+            var dst = half.Slice(hr * hc, hc);
+            for (int c = 0; c + 1 < cols; c += 2) dst[c >> 1] = MathF.Max(pair[c], pair[c + 1]);
+            if ((cols & 1) != 0) dst[hc - 1] = pair[cols - 1];
+        }
     }
 
     private static void CheckPart(AttentionStack s, string part, FloatTensor? t, int tokens)
@@ -261,10 +290,14 @@ public sealed class AttentionCapture
     /// <summary>Reads a capture saved by <see cref="Save"/> (or by <c>attnscope capture</c>).</summary>
     /// <param name="path">The safetensors file.</param>
     /// <exception cref="AttnScopeException">The file is missing or is not a valid AttnScope capture; the message says why.</exception>
-    public static AttentionCapture Load(string path)
+    public static AttentionCapture Load(string path) => Load(path, halfResolution: false);
+
+    /// <summary>Reads a capture; with <paramref name="halfResolution"/>, each attention head is also kept at half
+    /// resolution (<see cref="FloatTensor.HalfResolution"/>, a quarter more memory) for overview figures.</summary>
+    internal static AttentionCapture Load(string path, bool halfResolution)
     {
         using var file = SafeTensorsFile.Open(path);
-        return FromFile(file);
+        return FromFile(file, halfResolution);
     }
 
     /// <summary>Reads a capture from the bytes of a safetensors file (what <see cref="ToBytes"/> returns).</summary>
@@ -273,7 +306,7 @@ public sealed class AttentionCapture
     /// <exception cref="AttnScopeException">The bytes are not a valid AttnScope capture.</exception>
     public static AttentionCapture FromBytes(byte[] bytes, string name = "<memory>") => FromFile(SafeTensorsFile.Parse(bytes, name));
 
-    private static AttentionCapture FromFile(SafeTensorsFile file)
+    private static AttentionCapture FromFile(SafeTensorsFile file, bool halfResolution = false)
     {
         StartupTrace.Mark("header parsed");
         string src = file.SourceName;
@@ -330,7 +363,7 @@ public sealed class AttentionCapture
                 continue;
             }
             FloatTensor? Opt(string part) => file.Contains($"{name}.{part}") ? file.ReadFloat($"{name}.{part}") : null;
-            stacks.Add(new AttentionStack(name, ReadAttention(file, $"{name}.attention", Bad))
+            stacks.Add(new AttentionStack(name, ReadAttention(file, $"{name}.attention", Bad, halfResolution))
             {
                 Query = Opt("query"), Key = Opt("key"), Value = Opt("value"), Scores = Opt("scores"),
             });

@@ -42,6 +42,15 @@ public sealed class FloatTensor
     /// </summary>
     internal (float Min, float Max)[]? SliceRanges { get; set; }
 
+    /// <summary>
+    /// Each [layer, head] slice at half resolution, made while the tensor was read when asked for
+    /// (<see cref="AttentionCapture.Load(string, bool)"/>): the maximum of every 2 × 2 block of the slice's matrix
+    /// (⌈rows / 2⌉ × ⌈cols / 2⌉ values a slice, slice after slice), so that an overview that shows a block of 2k × 2k
+    /// values per pixel reads a quarter of the data. Null when not made. Only for values that are never negative
+    /// (attention), where the maximum is also the value of largest magnitude.
+    /// </summary>
+    internal float[]? HalfResolution { get; set; }
+
     /// <summary>The number of dimensions.</summary>
     public int Rank => Shape.Length;
     /// <summary>The number of values.</summary>

@@ -92,7 +92,8 @@ internal static class RenderCommand
             // the drawing library and fonts get ready on another core while the capture is read
             StartupTrace.Mark("action");
             var warm = ViewRenderer.WarmUpAsync();
-            var cap = AttentionCapture.Load(r.GetValue(file)!);
+            // grid views draw each head as a thumbnail: keep the heads at half resolution too, made while reading
+            var cap = AttentionCapture.Load(r.GetValue(file)!, halfResolution: analysis is null && kind is ViewKind.Model or ViewKind.Heads or ViewKind.Layers);
             StartupTrace.Mark("loaded");
             warm.Wait();
             StartupTrace.Mark("warm");

@@ -39,20 +39,34 @@ internal sealed class CellImage
             Blank(m, colors, w, 1, empty);
             return new CellImage(w, h, 1, colors);
         }
-        // first the rows of a block row into one row (vectorised), then the columns of each block
         var pooled = new float[w * h];
-        var values = m.Data.Span;
         bool signed = m.MinValue < 0;
-        var rowAcc = new float[m.Cols];
+        if (pool % 2 == 0 && !signed && !m.HalfResolution.IsEmpty)
+            // a block of pool × pool values is a block of pool/2 × pool/2 maxima of the half-resolution copy: the same
+            // maximum from a quarter of the data
+            BlockMaxima(m.HalfResolution.Span, (m.Rows + 1) / 2, (m.Cols + 1) / 2, pool / 2, signed: false, pooled, w);
+        else
+            BlockMaxima(m.Data.Span, m.Rows, m.Cols, pool, signed, pooled, w);
+        for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(pooled[i]));
+        Blank(m, colors, w, pool, empty);
+        return new CellImage(w, h, pool, colors);
+    }
+
+    /// <summary>Block maxima (signed: values of largest magnitude) of a rows × cols matrix: first the rows of a block
+    /// row into one row (vectorised), then the columns of each block.</summary>
+    private static void BlockMaxima(ReadOnlySpan<float> values, int rows, int cols, int pool, bool signed, float[] pooled, int w)
+    {
+        int h = pooled.Length / w;
+        var rowAcc = new float[cols];
         for (int by = 0; by < h; by++)
         {
-            int r0 = by * pool, r1 = Math.Min(m.Rows, r0 + pool);
-            values.Slice(r0 * m.Cols, m.Cols).CopyTo(rowAcc);
-            for (int r = r0 + 1; r < r1; r++) Combine(rowAcc, values.Slice(r * m.Cols, m.Cols), signed);
+            int r0 = by * pool, r1 = Math.Min(rows, r0 + pool);
+            values.Slice(r0 * cols, cols).CopyTo(rowAcc);
+            for (int r = r0 + 1; r < r1; r++) Combine(rowAcc, values.Slice(r * cols, cols), signed);
             for (int bx = 0, c0 = 0; bx < w; bx++, c0 += pool)
             {
                 float best = rowAcc[c0];
-                for (int c = c0 + 1; c < Math.Min(m.Cols, c0 + pool); c++)
+                for (int c = c0 + 1; c < Math.Min(cols, c0 + pool); c++)
                 {
                     float v = rowAcc[c];
                     if (signed ? MathF.Abs(v) > MathF.Abs(best) : v > best) best = v;
@@ -60,9 +74,6 @@ internal sealed class CellImage
                 pooled[by * w + bx] = best;
             }
         }
-        for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(pooled[i]));
-        Blank(m, colors, w, pool, empty);
-        return new CellImage(w, h, pool, colors);
     }
 
     /// <summary>Paints the blocks wholly beyond the rows / columns a step shows in the blank colour.</summary>

@@ -35,6 +35,10 @@ internal sealed class HeatmapMatrix
     /// <summary>What was left out (token window, pair filter, hidden special tokens), for titles.</summary>
     public IReadOnlyList<string> SelectionNotes { get; init; } = [];
 
+    /// <summary>The matrix at half resolution (each value the maximum of a 2 × 2 block of <see cref="Data"/>,
+    /// ⌈Rows / 2⌉ × ⌈Cols / 2⌉), when the capture was loaded with it (<see cref="FloatTensor.HalfResolution"/>); else empty.</summary>
+    public ReadOnlyMemory<float> HalfResolution { get; init; }
+
     public HeatmapMatrix(string stack, int layer, HeadSelection heads, float[] values,
         IReadOnlyList<CaptureToken> rowTokens, IReadOnlyList<CaptureToken> columnTokens)
         : this(stack, layer, heads, (ReadOnlyMemory<float>)values, rowTokens, columnTokens)
@@ -119,6 +123,7 @@ internal sealed class HeatmapMatrix
         new(Stack, Layer, Heads, Data, RowTokens, ColumnTokens, (MinValue, MaxValue))
         {
             Kind = Kind, SelectionNotes = SelectionNotes, HeadLabel = headLabel, VisibleRows = visibleRows, VisibleColumns = visibleColumns,
+            HalfResolution = HalfResolution,
         };
 
     /// <summary>Whether cell (row, col) is shown (not left blank by a step).</summary>
@@ -149,7 +154,12 @@ internal sealed class HeatmapMatrix
             int size = queries * keys;
             int slice = o.Layer * heads + o.Heads.Head;
             var view = new ReadOnlyMemory<float>(tensor.Data, slice * size, size);
-            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k, tensor.SliceRanges?[slice]) { SelectionNotes = selection.Description, Kind = kind };
+            int halfSize = (queries + 1) / 2 * ((keys + 1) / 2);
+            return new HeatmapMatrix(o.Stack, o.Layer, o.Heads, view, q, k, tensor.SliceRanges?[slice])
+            {
+                SelectionNotes = selection.Description, Kind = kind,
+                HalfResolution = tensor.HalfResolution is { } half ? new ReadOnlyMemory<float>(half, slice * halfSize, halfSize) : default,
+            };
         }
         var values = new float[rows * cols];
 
