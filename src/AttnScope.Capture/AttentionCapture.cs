@@ -317,27 +317,16 @@ public sealed class AttentionCapture
         if (fmt != CaptureMetadata.FormatId)
             throw new AttnScopeException(Bad($"format '{fmt}' is not supported (this version reads {CaptureMetadata.FormatId})"));
         if (!meta.TryGetValue("tokens", out var tokJson)) throw new AttnScopeException(Bad("no 'tokens' in its metadata"));
-        var tokens = ParseTokens(tokJson, "tokens", Bad);
-        var target = meta.TryGetValue("target_tokens", out var tj) ? ParseTokens(tj, "target_tokens", Bad) : [];
 
-        StartupTrace.Mark("tokens parsed");
-        var stacks = new List<AttentionStack>();
-        var analysisInfo = ParseAnalysisInfo(meta, Bad);
-        var analyses = new List<CaptureAnalysis>();
+        // Every tensor's name, dtype and shape is checked before any is read: a small file must not declare a shape
+        // that views cannot afford.
+        var analysisEntries = new List<SafeTensorsEntry>();
         foreach (var entry in file.Entries.Values)
         {
             if (entry.Name.StartsWith(CaptureAnalysis.TensorPrefix, StringComparison.Ordinal))
             {
-                var aname = entry.Name[CaptureAnalysis.TensorPrefix.Length..];
                 if (entry.DType != "F32") throw new AttnScopeException(Bad($"tensor '{entry.Name}' has dtype {entry.DType}, expected F32"));
-                try
-                {
-                    analyses.Add(new CaptureAnalysis(aname, file.ReadFloat(entry.Name), analysisInfo.GetValueOrDefault(aname)));
-                }
-                catch (AttnScopeException e)
-                {
-                    throw new AttnScopeException(Bad(e.Message));
-                }
+                analysisEntries.Add(entry);
                 continue;
             }
             var dot = entry.Name.IndexOf('.');
@@ -349,25 +338,59 @@ public sealed class AttentionCapture
             if (entry.Shape.Length != 4) throw new AttnScopeException(Bad($"tensor '{entry.Name}' has shape [{string.Join(", ", entry.Shape)}], expected 4 dimensions"));
             if (part == "attention")
             {
-                // Checked before any tensor is read: a small file must not declare a shape that views cannot afford.
                 try { CaptureLimits.CheckStack(stack, entry.Shape[0], entry.Shape[1], entry.Shape[2], entry.Shape[3]); }
                 catch (AttnScopeException e) { throw new AttnScopeException(Bad(e.Message)); }
             }
         }
         foreach (var name in AttentionStack.Names)
-        {
             if (!file.Contains($"{name}.attention"))
-            {
                 foreach (var part in AttentionStack.OptionalParts)
                     if (file.Contains($"{name}.{part}")) throw new AttnScopeException(Bad($"'{name}.{part}' present without '{name}.attention'"));
-                continue;
-            }
-            FloatTensor? Opt(string part) => file.Contains($"{name}.{part}") ? file.ReadFloat($"{name}.{part}") : null;
-            stacks.Add(new AttentionStack(name, ReadAttention(file, $"{name}.attention", Bad, halfResolution))
+
+        // The stacks (nearly all of the file) are read on other threads while this one parses the token lists and the
+        // metadata; whatever fails first here is reported, after the reading has stopped touching the file.
+        var reading = Task.Run(() =>
+        {
+            var read = new List<AttentionStack>();
+            foreach (var name in AttentionStack.Names)
             {
-                Query = Opt("query"), Key = Opt("key"), Value = Opt("value"), Scores = Opt("scores"),
-            });
+                if (!file.Contains($"{name}.attention")) continue;
+                FloatTensor? Opt(string part) => file.Contains($"{name}.{part}") ? file.ReadFloat($"{name}.{part}") : null;
+                read.Add(new AttentionStack(name, ReadAttention(file, $"{name}.attention", Bad, halfResolution))
+                {
+                    Query = Opt("query"), Key = Opt("key"), Value = Opt("value"), Scores = Opt("scores"),
+                });
+            }
+            return read;
+        });
+        List<CaptureToken> tokens, target;
+        List<CaptureAnalysis> analyses;
+        try
+        {
+            tokens = ParseTokens(tokJson, "tokens", Bad);
+            target = meta.TryGetValue("target_tokens", out var tj) ? ParseTokens(tj, "target_tokens", Bad) : [];
+            StartupTrace.Mark("tokens parsed");
+            var analysisInfo = ParseAnalysisInfo(meta, Bad);
+            analyses = new List<CaptureAnalysis>(analysisEntries.Count);
+            foreach (var entry in analysisEntries)
+            {
+                var aname = entry.Name[CaptureAnalysis.TensorPrefix.Length..];
+                try
+                {
+                    analyses.Add(new CaptureAnalysis(aname, file.ReadFloat(entry.Name), analysisInfo.GetValueOrDefault(aname)));
+                }
+                catch (AttnScopeException e)
+                {
+                    throw new AttnScopeException(Bad(e.Message));
+                }
+            }
         }
+        catch
+        {
+            try { reading.Wait(); } catch (AggregateException) { /* this thread's error is the one reported */ }
+            throw;
+        }
+        var stacks = reading.GetAwaiter().GetResult();
         StartupTrace.Mark("tensors read");
         if (stacks.Count == 0) throw new AttnScopeException(Bad("it holds no attention tensor (expected encoder.attention, decoder.attention or cross.attention)"));
 
@@ -451,23 +474,27 @@ public sealed class AttentionCapture
     {
         try
         {
-            var arr = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonArray
-                ?? throw new JsonException("not an array");
-            if (arr.Count > maxTokens)
-                throw new AttnScopeException(bad($"metadata '{key}' lists {arr.Count} tokens, more than the {maxTokens} AttnScope reads"));
-            var list = new List<CaptureToken>(arr.Count);
-            foreach (var node in arr)
+            // JsonDocument rather than JsonNode: the same checks (duplicate names refused, every field's kind), with
+            // less to load at start-up (the capture's header was just read with it)
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowDuplicateProperties = false });
+            var arr = doc.RootElement;
+            if (arr.ValueKind != JsonValueKind.Array) throw new JsonException("not an array");
+            int count = arr.GetArrayLength();
+            if (count > maxTokens)
+                throw new AttnScopeException(bad($"metadata '{key}' lists {count} tokens, more than the {maxTokens} AttnScope reads"));
+            var list = new List<CaptureToken>(count);
+            foreach (var o in arr.EnumerateArray())
             {
-                var o = node as JsonObject ?? throw new JsonException("token is not an object");
-                var seg = (string?)o["segment"] ?? "A";
+                if (o.ValueKind != JsonValueKind.Object) throw new JsonException("token is not an object");
+                var seg = Field(o, "segment") is { } sv ? sv.GetString()! : "A";
                 if (seg != "A" && seg != "B") throw new JsonException($"segment '{seg}'");
                 list.Add(new CaptureToken(
-                    (string?)o["text"] ?? throw new JsonException("token without text"),
-                    (int?)o["id"] ?? -1,
-                    (int?)o["start"] ?? -1,
-                    (int?)o["end"] ?? -1,
+                    Field(o, "text")?.GetString() ?? throw new JsonException("token without text"),
+                    Field(o, "id")?.GetInt32() ?? -1,
+                    Field(o, "start")?.GetInt32() ?? -1,
+                    Field(o, "end")?.GetInt32() ?? -1,
                     seg == "A" ? Segment.A : Segment.B,
-                    (bool?)o["special"] ?? false));
+                    Field(o, "special")?.GetBoolean() ?? false));
             }
             return list;
         }
@@ -476,4 +503,8 @@ public sealed class AttentionCapture
             throw new AttnScopeException(bad($"metadata '{key}' is not a valid token list ({e.Message})"));
         }
     }
+
+    /// <summary>A property's value, or null when it is missing or JSON null.</summary>
+    private static JsonElement? Field(JsonElement o, string name) =>
+        o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 }
