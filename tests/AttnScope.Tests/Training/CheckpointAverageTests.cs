@@ -72,6 +72,10 @@ public class CheckpointAverageTests
         Assert.Equal(run.AveragedPath, translator.WeightsPath);
         foreach (var p in translator.Model.Parameters) Assert.Equal(averaged[p.Name], p.Value);
 
+        var (code, _, err) = AttnScope.Tests.Cli.CliTests.Run("evaluate", runB, "--limit", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("scoring the averaged weights: the mean of 3 checkpoints (steps 4–7)", err);
+
         // the newest step checkpoint keeps the raw weights and the optimizer moments
         var raw = files[2];
         Assert.Contains(raw.Keys, k => k.StartsWith("adam.m."));

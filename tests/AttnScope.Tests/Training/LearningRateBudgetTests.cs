@@ -154,7 +154,7 @@ public class LearningRateBudgetTests
         (code, _, err) = CliTests.Run("train", "--out", dir.File("b"), "--steps", "2", "--decay", "wsd", "--decay-fraction", "0");
         Assert.NotEqual(0, code);
         Assert.Contains("decay_fraction", err);
-        (code, _, err) = CliTests.Run("train", "--out", dir.File("c"), "--steps", "2", "--average", "-3");
+        (code, _, err) = CliTests.Run("train", "--out", dir.File("c"), "--steps", "2", "--average", "101");
         Assert.NotEqual(0, code);
         Assert.Contains("average_checkpoints", err);
         (code, _, err) = CliTests.Run("train", "--out", dir.File("d"), "--resume", "--average", "3");
