@@ -113,7 +113,7 @@ public class LearningRateBudgetTests
     [Fact]
     public void TheNewOptionsRoundTripThroughConfigJsonAndAreValidated()
     {
-        var config = new RunConfig { Training = new TrainingOptions { Decay = "wsd", DecayFraction = 0.35, AverageCheckpoints = 4, MaxMinutes = 15 } };
+        var config = new RunConfig { Model = TrainingDefaults.Model with { VocabSize = 1000 }, Training = new TrainingOptions { Decay = "wsd", DecayFraction = 0.35, AverageCheckpoints = 4, MaxMinutes = 15 } };
         var json = config.ToJson();
         Assert.Contains("\"decay\": \"wsd\"", json);
         Assert.Contains("\"decay_fraction\": 0.35", json);
