@@ -79,19 +79,23 @@ internal sealed record LearningRateSchedule(double PeakRate, int WarmupSteps, st
     /// <summary>One line for the training log: the warm-up, the decay and what it follows.</summary>
     public string Describe()
     {
-        string peak = PeakRate.ToString("G3", CultureInfo.InvariantCulture), floor = FloorRate.ToString("G3", CultureInfo.InvariantCulture);
+        string peak = PeakRate.ToString("0.##e0", CultureInfo.InvariantCulture), floor = FloorRate.ToString("0.##e0", CultureInfo.InvariantCulture);
         string head = $"learning rate: warm-up over {WarmupSteps} steps to {peak}, then ";
         if (Decay == "inverse-sqrt") return head + $"inverse-square-root decay (floor {floor})";
         if (Decay == "constant") return head + "constant";
         var budget = new List<string>();
         if (TotalSteps > WarmupSteps) budget.Add($"step {TotalSteps}");
-        if (TotalSeconds > 0) budget.Add($"{TotalSeconds / 60:0.##} minutes of training");
+        if (TotalSeconds > 0)
+        {
+            string minutes = (TotalSeconds / 60).ToString("0.##", CultureInfo.InvariantCulture);
+            budget.Add($"{minutes} minute{(minutes == "1" ? "" : "s")} of training");
+        }
         if (budget.Count == 0) return head + $"constant ({Decay} needs --steps or --minutes to know when the run ends)";
         string shape = Decay switch
         {
             "cosine" => "cosine decay",
             "linear" => "linear decay",
-            _ => $"stable until {1 - DecayFraction:0.##%} of the budget, then linear decay",
+            _ => $"stable until {(1 - DecayFraction).ToString("0.##%", CultureInfo.InvariantCulture)} of the budget, then linear decay",
         };
         string over = budget.Count == 2 ? $"{budget[0]} or {budget[1]}, whichever comes first" : budget[0];
         return head + $"{shape} to {floor} at the end of the run's budget ({over}; by the fraction of it used)";
