@@ -38,6 +38,8 @@ internal static class EvaluateCommand
                 return MarianEvaluate.Run(output, r.GetValue(run)!, r.GetValue(corpus), r.GetValue(src), r.GetValue(tgt), beamSize, r.GetValue(limit), r.GetValue(outputFile));
             var folder = RunFolder.Open(r.GetValue(run)!);
             var translator = Translator.Open(folder.Path);
+            if (folder.AveragedSteps() is { } averaged && translator.WeightsPath == folder.AveragedPath)
+                output.Note($"scoring the averaged weights: {CheckpointAverage.Describe(averaged)} ({RunFolder.CheckpointFolder}/{RunFolder.AveragedFile})");
             var c = folder.Config;
             var name = r.GetValue(corpus);
             var test = name is null

@@ -39,7 +39,12 @@ internal static class TrainCommand
         var batchTokens = new Option<int?>("--batch-tokens") { Description = $"tokens per batch (padding included; default {o.BatchTokens}, with --init {MarianFineTuneRequest.Defaults.BatchTokens})" };
         var lr = new Option<double?>("--lr") { Description = $"peak learning rate (default {o.LearningRate}, with --init {MarianFineTuneRequest.Defaults.LearningRate})" };
         var warmup = new Option<int?>("--warmup") { Description = $"warm-up steps (default {o.WarmupSteps}, with --init {MarianFineTuneRequest.Defaults.WarmupSteps})" };
-        var decay = new Option<string?>("--decay") { Description = $"inverse-sqrt, cosine or constant (default {o.Decay}, with --init {MarianFineTuneRequest.Defaults.Decay})" };
+        var decay = new Option<string?>("--decay") { Description = "learning rate after the warm-up: inverse-sqrt, constant, or a decay over the run's budget that reaches the floor " +
+            $"(2% of --lr) when the budget ends: cosine, linear, or wsd (stable at the peak, then linear over the last --decay-fraction); the budget is --minutes " +
+            $"(time used), --steps (steps used) or, with both, whichever runs out first (default {o.Decay}, with --init {MarianFineTuneRequest.Defaults.Decay})" };
+        var decayFraction = new Option<double?>("--decay-fraction") { Description = $"with --decay wsd: the share of the budget, at its end, over which the rate falls to the floor (default {o.DecayFraction})" };
+        var average = new Option<int?>("--average") { Description = "at the end, make the model the element-wise mean of the last N checkpoints (--checkpoint-every apart; " +
+            "saved as checkpoints/averaged.safetensors, which translate, evaluate and capture use; --resume continues from the raw weights); 0 or 1: off" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => o.Seed };
         var vocab = new Option<int>("--vocab-size") { Description = "sub-word vocabulary size", DefaultValueFactory = _ => o.VocabSize };
         var every = new Option<int?>("--checkpoint-every") { Description = $"steps between checkpoints (each also captures the probe sentence; default {o.CheckpointEvery}, with --init {MarianFineTuneRequest.Defaults.CheckpointEvery})" };
@@ -54,7 +59,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
         {
             corpus, src, tgt, valid, maxWords, maxChars, maxRatio, noDedupe, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
-            batchTokens, lr, warmup, decay, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin, init, bertVocab,
+            batchTokens, lr, warmup, decay, decayFraction, average, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin, init, bertVocab,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -66,6 +71,9 @@ internal static class TrainCommand
             if (r.GetValue(resume) && r.GetValue(fuzzy)) throw new AttnScopeException("--fuzzy is chosen when a run starts; a resumed run keeps its own setting");
             if (r.GetValue(bertVocab) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--vocab is for training a new model; a fine-tuned Marian model keeps its own tokenizer");
             if (r.GetValue(bertVocab) is not null && r.GetValue(resume)) throw new AttnScopeException("--vocab is for a new run; a resumed run keeps the vocabulary in its folder");
+            if (r.GetValue(average) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--average is for training a new model; a fine-tuned Marian model keeps its last weights");
+            if (r.GetValue(average) is not null && r.GetValue(resume)) throw new AttnScopeException("--average is chosen when a run starts; a resumed run keeps its own setting (average_checkpoints in config.json)");
+            if (r.GetValue(decayFraction) is not null && r.GetValue(resume)) throw new AttnScopeException("--decay-fraction is chosen when a run starts; a resumed run keeps its own schedule");
             if (r.GetValue(fuzzy) && r.GetValue(init) is not null) throw new AttnScopeException("--fuzzy is for training a new model; fine-tuning a Marian model reads plain sources");
             if (r.GetValue(init) is not null || (r.GetValue(resume) && MarianFineTuneState.Exists(r.GetValue(outPath)!)))
                 return MarianTrainCommand.Run(output, r.GetValue(init), r.GetValue(corpus)!, r.GetValue(src)!, r.GetValue(tgt)!, r.GetValue(outPath)!, r.GetValue(resume),
@@ -74,7 +82,7 @@ internal static class TrainCommand
                     MarianFineTuneRequest.Defaults with
                     {
                         LearningRate = r.GetValue(lr) ?? MarianFineTuneRequest.Defaults.LearningRate, WarmupSteps = r.GetValue(warmup) ?? MarianFineTuneRequest.Defaults.WarmupSteps,
-                        Decay = r.GetValue(decay) ?? MarianFineTuneRequest.Defaults.Decay, BatchTokens = r.GetValue(batchTokens) ?? MarianFineTuneRequest.Defaults.BatchTokens,
+                        Decay = r.GetValue(decay) ?? MarianFineTuneRequest.Defaults.Decay, DecayFraction = r.GetValue(decayFraction) ?? MarianFineTuneRequest.Defaults.DecayFraction, BatchTokens = r.GetValue(batchTokens) ?? MarianFineTuneRequest.Defaults.BatchTokens,
                         CheckpointEvery = r.GetValue(every) ?? MarianFineTuneRequest.Defaults.CheckpointEvery, Seed = r.GetValue(seed),
                     });
             var request = new TrainRequest
@@ -103,7 +111,7 @@ internal static class TrainCommand
                 Options = o with
                 {
                     BatchTokens = r.GetValue(batchTokens) ?? o.BatchTokens, LearningRate = r.GetValue(lr) ?? o.LearningRate, WarmupSteps = r.GetValue(warmup) ?? o.WarmupSteps,
-                    Decay = r.GetValue(decay) ?? o.Decay, Seed = r.GetValue(seed), VocabSize = r.GetValue(vocab), CheckpointEvery = r.GetValue(every) ?? o.CheckpointEvery,
+                    Decay = r.GetValue(decay) ?? o.Decay, DecayFraction = r.GetValue(decayFraction) ?? o.DecayFraction, AverageCheckpoints = r.GetValue(average) ?? o.AverageCheckpoints, Seed = r.GetValue(seed), VocabSize = r.GetValue(vocab), CheckpointEvery = r.GetValue(every) ?? o.CheckpointEvery,
                     BuiltinTrainPairs = r.GetValue(trainPairs), BuiltinTestPairs = r.GetValue(testPairs),
                 },
             };

@@ -17,7 +17,8 @@ internal static class Checkpoint
 {
     public const string FormatId = "attnscope.checkpoint/1";
 
-    public static void Save(string path, Transformer model, AdamW? optimizer, TrainingState state)
+    /// <param name="extra">More metadata (e.g. the steps an averaged checkpoint was made of).</param>
+    public static void Save(string path, Transformer model, AdamW? optimizer, TrainingState state, IReadOnlyDictionary<string, string>? extra = null)
     {
         var tensors = new List<(string, FloatTensor)>();
         foreach (var p in model.Parameters) tensors.Add((p.Name, new FloatTensor(p.Shape, p.Value)));
@@ -38,6 +39,7 @@ internal static class Checkpoint
             ["elapsed_seconds"] = state.ElapsedSeconds.ToString("R", CultureInfo.InvariantCulture),
             ["adam_steps"] = (optimizer?.Steps ?? 0).ToString(CultureInfo.InvariantCulture),
         };
+        if (extra is not null) foreach (var (k, v) in extra) meta[k] = v;
         SafeTensorsFile.Write(path, tensors, meta);
     }
 

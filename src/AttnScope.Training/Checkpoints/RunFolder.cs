@@ -1,6 +1,7 @@
 using System.Globalization;
 using AttnScope.Capture;
 using AttnScope.Capture.Io;
+using AttnScope.Capture.SafeTensors;
 using AttnScope.Training.Text;
 
 namespace AttnScope.Training.Checkpoints;
@@ -8,7 +9,8 @@ namespace AttnScope.Training.Checkpoints;
 /// <summary>
 /// A training run on disk: <c>config.json</c>, the tokenizer files (<c>vocab.txt</c>),
 /// <c>checkpoints/step-NNNNNNN.safetensors</c>, <c>probe/step-NNNNNNN.safetensors</c> (the probe sentence's
-/// attention capture at each checkpoint) and <c>log.tsv</c> (loss per logged step).
+/// attention capture at each checkpoint), <c>log.tsv</c> (loss per logged step) and, after a run with
+/// <c>--average N</c>, <c>checkpoints/averaged.safetensors</c> (<see cref="CheckpointAverage"/>).
 /// </summary>
 internal sealed class RunFolder
 {
@@ -42,6 +44,9 @@ internal sealed class RunFolder
     }
 
     public void SaveEvaluation(string json) => AtomicFile.WriteAllBytes(EvaluationPath, System.Text.Encoding.UTF8.GetBytes(json));
+    /// <summary>File name of the averaged weights in the checkpoint folder (<see cref="CheckpointAverage"/>).</summary>
+    public const string AveragedFile = "averaged.safetensors";
+    public string AveragedPath => System.IO.Path.Combine(Path, CheckpointFolder, AveragedFile);
     public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointFolder, $"step-{step:D7}.safetensors");
     public string ProbePath(long step) => System.IO.Path.Combine(Path, ProbeFolder, $"step-{step:D7}.safetensors");
 
@@ -195,6 +200,33 @@ internal sealed class RunFolder
         Checkpoints() is { Count: > 0 } list ? list[^1].Path
         : throw new AttnScopeException($"run folder '{Path}' has no checkpoint yet (in {CheckpointFolder}/): its training stopped before the first one; " +
                                        $"start it again with 'attnscope train --out {Path}' (without --resume), which replaces the unfinished run");
+
+    /// <summary>
+    /// The steps the averaged weights were made of when <c>checkpoints/averaged.safetensors</c> belongs to the run's
+    /// newest checkpoint (its step is the newest checkpoint's); null when there is no such file, or it is stale
+    /// (the run was resumed and has newer checkpoints) or unreadable.
+    /// </summary>
+    public IReadOnlyList<long>? AveragedSteps()
+    {
+        if (!File.Exists(AveragedPath) || Checkpoints() is not { Count: > 0 } list) return null;
+        try
+        {
+            using var file = SafeTensorsFile.Open(AveragedPath);
+            if (!file.Metadata.TryGetValue("step", out var s) || !long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var step) || step != list[^1].Step)
+                return null;
+            if (!file.Metadata.TryGetValue(CheckpointAverage.StepsKey, out var steps)) return null;
+            var parsed = new List<long>();
+            foreach (var part in steps.Split(','))
+                if (long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var v)) parsed.Add(v);
+                else return null;
+            return parsed;
+        }
+        catch (Exception e) when (e is AttnScopeException or IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>The weights a trained model is used with (translate, evaluate, capture): the averaged file when it
+    /// belongs to the newest checkpoint (<see cref="AveragedSteps"/>), else the newest checkpoint.</summary>
+    public string ModelWeights() => AveragedSteps() is not null ? AveragedPath : LatestCheckpoint();
 
     /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints.</summary>
     public void PruneCheckpoints(int keep)

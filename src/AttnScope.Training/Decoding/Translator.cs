@@ -26,16 +26,22 @@ internal sealed class Translator
         ModelId = modelId;
     }
 
-    /// <summary>Loads a run folder's config, tokenizer and its newest checkpoint (or the given one).</summary>
+    /// <summary>The weights file the model was loaded from.</summary>
+    public string? WeightsPath { get; init; }
+
+    /// <summary>Loads a run folder's config, tokenizer and its weights: the given checkpoint, else the run's averaged
+    /// weights when a run with --average made them from its newest checkpoint, else the newest checkpoint
+    /// (<see cref="RunFolder.ModelWeights"/>).</summary>
     public static Translator Open(string runFolder, string? checkpoint = null)
     {
         var run = RunFolder.Open(runFolder);
         var vocab = run.LoadVocabulary();
         var model = new Transformer(run.Config.Model);
-        Checkpoint.Load(checkpoint ?? run.LatestCheckpoint(), model, optimizer: null);
+        var weights = checkpoint ?? run.ModelWeights();
+        Checkpoint.Load(weights, model, optimizer: null);
         var memory = run.Config.Fuzzy is { } fuzzy ? FuzzyMemory.Load(run.Path, fuzzy) : null;
         if (memory is not null) FuzzyMemory.SeparatorId(vocab); // a clear error now for a vocabulary without the separator
-        return new Translator(model, vocab, runFolder) { Memory = memory };
+        return new Translator(model, vocab, runFolder) { Memory = memory, WeightsPath = weights };
     }
 
     /// <summary>Source ids for a text: its pieces plus EOS, truncated to the model's maximum length (with a warning).</summary>

@@ -121,8 +121,9 @@ internal static class MarianFineTune
                       $"batch {state.Training.BatchTokens} tokens, dropout {state.Dropout:G3}, label smoothing {state.Training.LabelSmoothing:G3}, " +
                       (stepLimit > 0 ? $"until step {stepLimit}" : "") + (stepLimit > 0 && minuteLimit > 0 ? " or " : "") + (minuteLimit > 0 ? $"{TrainingBudget.Minutes(minuteLimit)} minutes" : ""));
 
+        // The budget decays (cosine, linear, wsd) follow this session's budget counted from the run's start, like train's.
         var schedule = new LearningRateSchedule(state.Training.LearningRate, state.Training.WarmupSteps, state.Training.Decay,
-            (int)Math.Min(int.MaxValue, Math.Max(stepLimit, 1)), 0);
+            (int)Math.Min(int.MaxValue, Math.Max(stepLimit, 1)), 0, minuteLimit > 0 ? state.ElapsedSeconds + minuteLimit * 60 : 0, state.Training.DecayFraction);
         var plan = TrainingSession.BucketPlan(examples, state.Training.BatchTokens, state.Training.Seed);
         IReadOnlyList<int[]>? batches = null;
         int planEpoch = -1;
@@ -156,7 +157,7 @@ internal static class MarianFineTune
                     throw new AttnScopeException($"the loss became {loss.Loss} at step {state.Step + 1}; lower --lr (the last saved state is kept)");
                 model.Backward(loss.Tokens == 0 ? 0f : 1f / loss.Tokens);
                 double norm = optimizer.ClipGradients(state.Training.ClipNorm);
-                double lr = schedule.At(state.Step);
+                double lr = schedule.At(state.Step, startElapsed + clock.Elapsed.TotalSeconds);
                 optimizer.Step(lr);
                 int next = state.BatchInEpoch + 1, epoch = state.Epoch;
                 if (next >= batches!.Count) { next = 0; epoch++; }

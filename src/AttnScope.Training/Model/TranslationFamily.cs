@@ -105,15 +105,15 @@ internal static class TranslationFamily
     }
 
     /// <summary>
-    /// A run folder of <c>attnscope train</c> as an encoder-decoder of the core: its config, and the weights of its
-    /// newest checkpoint (or the given one), checked by name and shape.
+    /// A run folder of <c>attnscope train</c> as an encoder-decoder of the core: its config, and its averaged
+    /// weights or newest checkpoint (<see cref="RunFolder.ModelWeights"/>; or the given checkpoint), checked by name and shape.
     /// </summary>
     /// <exception cref="AttnScopeException">Not a run folder, no checkpoint, or a checkpoint of another config.</exception>
     public static EncoderDecoderModel Load(string runFolder, string? checkpoint = null)
     {
         var run = RunFolder.Open(runFolder);
         var model = new Transformer(run.Config.Model);
-        Checkpoint.Load(checkpoint ?? run.LatestCheckpoint(), model, optimizer: null);
+        Checkpoint.Load(checkpoint ?? run.ModelWeights(), model, optimizer: null);
         return model.AsEncoderDecoder();
     }
 }

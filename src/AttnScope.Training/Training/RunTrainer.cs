@@ -38,7 +38,13 @@ internal sealed record TrainRequest
     public string? Vocab { get; init; }
 }
 
-internal sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond);
+internal sealed record TrainOutcome(RunFolder Run, long Step, bool Cancelled, EvaluationReport? Evaluation, double TokensPerSecond, double Seconds, double GflopsPerSecond)
+{
+    /// <summary>The learning-rate schedule the session trained with (its budget is the run's, from the run's start).</summary>
+    public Optim.LearningRateSchedule? Schedule { get; init; }
+    /// <summary>The checkpoint steps the final weights are the mean of (--average); empty: the last checkpoint's own.</summary>
+    public IReadOnlyList<long> AveragedSteps { get; init; } = [];
+}
 
 /// <summary>
 /// A training run from start to finish: corpus, vocabulary, run folder, the loop with progress, checkpoints and
@@ -164,6 +170,14 @@ internal static class RunTrainer
                     Training = run.Config.Training with { MaxSteps = stepLimit, MaxMinutes = minuteLimit > 0 ? session.State.ElapsedSeconds / 60 + minuteLimit : 0 },
                 });
         }
+        // The schedule decays over the budget this run actually has, counted from the run's start: a new run's; on
+        // --resume alone the run's saved total (so the rates go on as if never stopped); on --resume --minutes N the
+        // time spent plus N (the budget decays recompute over the longer run from where it stands).
+        session.UseBudget(options.MaxSteps, options.MaxMinutes > 0 ? session.State.ElapsedSeconds + options.MaxMinutes * 60 : 0);
+        log.WriteLine(session.Schedule.Describe());
+        if (options.AverageCheckpoints >= 2)
+            log.WriteLine($"weight averaging: at the end the weights become the mean of the last {options.AverageCheckpoints} checkpoints " +
+                          $"(one every {options.CheckpointEvery} steps and the final one); checkpoints keep the raw weights for resuming");
         log.WriteLine($"model: {model.ParameterCount:N0} parameters; d_model {run.Config.Model.Dim}, {run.Config.Model.Heads} heads, " +
                       $"{run.Config.Model.EncoderLayers}+{run.Config.Model.DecoderLayers} layers, d_ff {run.Config.Model.FeedForward}, " +
                       $"{(run.Config.Model.PreNorm ? "pre" : "post")}-LN; {AttnScope.Sources.Engine.Gemm.Threads} threads");
@@ -175,7 +189,7 @@ internal static class RunTrainer
             long step = session.State.Step;
             if (step == lastSaved) return;
             session.SaveCheckpoint(run.CheckpointPath(step));
-            run.PruneCheckpoints(options.KeepCheckpoints);
+            run.PruneCheckpoints(Math.Max(options.KeepCheckpoints, options.AverageCheckpoints)); // --average N keeps the last N
             if (run.Config.Probe.Length > 0)
                 translator.CaptureReference(run.Config.Probe, run.Config.ProbeTarget).Save(run.ProbePath(step));
             lastSaved = step;
@@ -212,6 +226,16 @@ internal static class RunTrainer
         double tokensPerSecond = progress.Tokens / Math.Max(1e-9, seconds);
         log.WriteLine($"stopped at step {session.State.Step}{(cancelled ? " (interrupted)" : "")} after {ProgressReporter.Clock(seconds)}: " +
                       $"{tokensPerSecond:N0} target tokens/s, {flops / seconds / 1e9:F1} GFLOP/s; checkpoint {Path.GetFileName(run.CheckpointPath(session.State.Step))}");
+        IReadOnlyList<long> averagedSteps = [];
+        if (options.AverageCheckpoints >= 2)
+        {
+            // After the last raw checkpoint is saved: the model in memory (evaluated below) becomes the average.
+            var averaged = averagedSteps = CheckpointAverage.AverageRun(run, model, options.AverageCheckpoints, session.State);
+            log.WriteLine(averaged.Count == 0
+                ? "weight averaging: fewer than two trained checkpoints, so the final weights are the last checkpoint's own"
+                : $"weight averaging: the final weights are {CheckpointAverage.Describe(averaged)}, saved as {RunFolder.CheckpointFolder}/{RunFolder.AveragedFile} " +
+                  "(translate, evaluate and capture use it; --resume continues from the raw checkpoint)");
+        }
         EvaluationReport? report = null;
         if (!cancelled && request.Evaluate)
         {
@@ -222,7 +246,10 @@ internal static class RunTrainer
         var total = new TrainingBudget(run.Config.Training.MaxSteps, run.Config.Training.MaxMinutes);
         if (cancelled || total.IsUsedUp(session.State.Step, session.State.ElapsedSeconds))
             foreach (var hint in total.ResumeHints(run.Path, session.State.Step, session.State.ElapsedSeconds)) log.WriteLine(hint);
-        return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9);
+        return new TrainOutcome(run, session.State.Step, cancelled, report, tokensPerSecond, seconds, flops / seconds / 1e9)
+        {
+            Schedule = session.Schedule, AveragedSteps = averagedSteps,
+        };
     }
 
     private const string EmbeddedMiniLmName = "minilm";

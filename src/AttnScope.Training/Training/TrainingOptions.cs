@@ -8,8 +8,11 @@ internal sealed record TrainingOptions
 {
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1.5e-3;
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 150;
-    /// <summary>inverse-sqrt, cosine or constant.</summary>
+    /// <summary>inverse-sqrt, cosine, linear, wsd or constant (<see cref="Optim.LearningRateSchedule"/>); cosine, linear
+    /// and wsd follow the run's budget (steps and/or minutes) and reach the floor when it ends.</summary>
     [JsonPropertyName("decay")] public string Decay { get; init; } = "inverse-sqrt";
+    /// <summary>wsd: the share of the budget, at its end, over which the rate falls from the peak to the floor.</summary>
+    [JsonPropertyName("decay_fraction")] public double DecayFraction { get; init; } = 0.2;
     [JsonPropertyName("batch_tokens")] public int BatchTokens { get; init; } = 1500;
     [JsonPropertyName("label_smoothing")] public float LabelSmoothing { get; init; } = 0.1f;
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
@@ -20,6 +23,10 @@ internal sealed record TrainingOptions
     [JsonPropertyName("max_pieces")] public int MaxPieces { get; init; } = 100;
     [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 50;
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
+    /// <summary>At the end of training the model's weights are the element-wise mean of the last this many
+    /// checkpoints (written to checkpoints/averaged.safetensors, which translate, evaluate and capture load); 0 or 1:
+    /// the last checkpoint's own weights. Checkpoints keep the raw weights and optimizer moments for resuming.</summary>
+    [JsonPropertyName("average_checkpoints")] public int AverageCheckpoints { get; init; }
     /// <summary>Stop after this many optimizer steps (0: no step limit).</summary>
     [JsonPropertyName("max_steps")] public long MaxSteps { get; init; }
     /// <summary>Stop after this many minutes of training (0: no time limit).</summary>
@@ -30,6 +37,8 @@ internal sealed record TrainingOptions
 
     /// <summary>Largest batch_tokens.</summary>
     public const int MaxBatchTokens = 1_000_000;
+    /// <summary>Most checkpoints averaged (each is kept on disk until the end of the run).</summary>
+    public const int MaxAverageCheckpoints = 100;
     /// <summary>Most pairs generated from the built-in corpus, for training and for testing each.</summary>
     public const int MaxBuiltinPairs = 2_000_000;
 
@@ -38,7 +47,9 @@ internal sealed record TrainingOptions
     {
         static void Check(bool ok, string message) { if (!ok) throw new AttnScopeException($"invalid training options: {message}"); }
         Check(LearningRate > 0, "learning_rate must be positive");
-        Check(Decay is "inverse-sqrt" or "cosine" or "constant", $"decay '{Decay}' is not one of inverse-sqrt, cosine, constant");
+        Check(Decay is not null && Optim.LearningRateSchedule.Decays.Contains(Decay), $"decay '{Decay}' is not one of {string.Join(", ", Optim.LearningRateSchedule.Decays)}");
+        Check(double.IsFinite(DecayFraction) && DecayFraction > 0 && DecayFraction <= 1, $"decay_fraction {DecayFraction} must be in (0, 1]");
+        Check(AverageCheckpoints >= 0 && AverageCheckpoints <= MaxAverageCheckpoints, $"average_checkpoints {AverageCheckpoints} must be in 0..{MaxAverageCheckpoints}");
         Check(WarmupSteps >= 1, "warmup_steps must be at least 1");
         Check(BatchTokens >= 8, "batch_tokens must be at least 8");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing must be in [0, 1)");

@@ -17,7 +17,8 @@ internal sealed class TrainingSession
 {
     public Transformer Model { get; }
     public AdamW Optimizer { get; }
-    public LearningRateSchedule Schedule { get; }
+    /// <summary>The learning-rate schedule; its budget is the run's (<see cref="UseBudget"/>).</summary>
+    public LearningRateSchedule Schedule { get; private set; }
     public TrainingOptions Options { get; }
     public IReadOnlyList<EncodedPair> Examples { get; }
     public TrainingState State { get; private set; }
@@ -40,13 +41,27 @@ internal sealed class TrainingSession
         Examples = examples;
         _plan = plan;
         Optimizer = new AdamW(model.Parameters) { WeightDecay = options.WeightDecay };
-        Schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Decay,
-            (int)Math.Min(int.MaxValue, options.MaxSteps), options.LearningRate * 0.02);
         State = state ?? new TrainingState(0, 0, 0, 0, 0);
+        Schedule = ScheduleFor(options, options.MaxSteps, options.MaxMinutes > 0 ? State.ElapsedSeconds + options.MaxMinutes * 60 : 0);
         model.SetLabelSmoothing(options.LabelSmoothing);
     }
 
     public void Restore(TrainingState state) => State = state;
+
+    /// <summary>The schedule of <paramref name="options"/> for a run that ends at step <paramref name="totalSteps"/>
+    /// and/or after <paramref name="totalSeconds"/> of training counted from the run's start (0: no such limit);
+    /// the floor is <see cref="LearningRateSchedule.FloorShare"/> of the peak.</summary>
+    public static LearningRateSchedule ScheduleFor(TrainingOptions options, long totalSteps, double totalSeconds) =>
+        new(options.LearningRate, options.WarmupSteps, options.Decay, (int)Math.Min(int.MaxValue, totalSteps),
+            options.LearningRate * LearningRateSchedule.FloorShare, totalSeconds, options.DecayFraction);
+
+    /// <summary>
+    /// Sets the budget the schedule decays over: step <paramref name="totalSteps"/> and/or
+    /// <paramref name="totalSeconds"/> of training since the run's start (the elapsed seconds of
+    /// <see cref="TrainingState"/>, which carry over a resume); 0 for none. A resumed run calls it once the
+    /// checkpoint says how much time was spent, with the total of the budget it actually has.
+    /// </summary>
+    public void UseBudget(long totalSteps, double totalSeconds) => Schedule = ScheduleFor(Options, totalSteps, totalSeconds);
 
     /// <summary>The batch plan of the default data path: length-bucketed batches under the token budget.</summary>
     public static Func<int, IReadOnlyList<int[]>> BucketPlan(IReadOnlyList<EncodedPair> examples, int batchTokens, int seed)
@@ -56,6 +71,8 @@ internal sealed class TrainingSession
     }
 
     /// <summary>Runs one optimizer step on the next batch of the plan.</summary>
+    /// <param name="elapsedSeconds">The run's training time as the step starts, counted from the run's start (it carries
+    /// over a resume): the budget decays read it, and the state records it.</param>
     public StepReport Step(double elapsedSeconds)
     {
         var s = State;
@@ -72,7 +89,7 @@ internal sealed class TrainingSession
         var loss = Model.Forward(_batch, ref random, training: true);
         Model.Backward(loss.Tokens == 0 ? 0f : 1f / loss.Tokens);
         double norm = Optimizer.ClipGradients(Options.ClipNorm);
-        double lr = Schedule.At(s.Step);
+        double lr = Schedule.At(s.Step, elapsedSeconds);
         Optimizer.Step(lr);
         int next = s.BatchInEpoch + 1;
         int epoch = s.Epoch;

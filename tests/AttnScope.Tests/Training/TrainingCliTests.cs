@@ -132,8 +132,8 @@ public class TrainingCliTests(TinyRunFixture fixture) : IClassFixture<TinyRunFix
         CliTests.AssertOneLineError(code, err, "--resume");
         (code, _, err) = CliTests.Run("train", "--out", dir.File("none"), "--resume", "--steps", "1");
         CliTests.AssertOneLineError(code, err, "does not exist");
-        (code, _, err) = CliTests.Run("train", "--out", dir.File("new1"), "--steps", "1", "--decay", "linear");
-        CliTests.AssertOneLineError(code, err, "decay 'linear'");
+        (code, _, err) = CliTests.Run("train", "--out", dir.File("new1"), "--steps", "1", "--decay", "exponential");
+        CliTests.AssertOneLineError(code, err, "decay 'exponential'");
         (code, _, err) = CliTests.Run("train", "--out", dir.File("new2"), "--steps", "1", "--heads", "3");
         CliTests.AssertOneLineError(code, err, "divisible");
         (code, _, err) = CliTests.Run("train", "--corpus", dir.File("no-such-corpus.tsv"), "--out", dir.File("new3"), "--steps", "1");
