@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttnScope.Capture.SafeTensors;
@@ -100,7 +101,7 @@ public sealed class AttentionCapture
     }
 
     /// <summary>The index of the first value that is not a probability (NaN, infinite, negative or over 1.0001), or null.
-    /// Eight values at a time: a NaN fails both comparisons, so it is caught with the out-of-range values.</summary>
+    /// Four values at a time: a NaN fails both comparisons, so it is caught with the out-of-range values.</summary>
     private static int? FirstNonProbability(float[] data)
     {
         // a large stack (tens of MB) is checked in pieces on every core; the first bad value of the first bad piece wins
@@ -127,29 +128,30 @@ public sealed class AttentionCapture
     /// <summary>
     /// One pass over <paramref name="data"/>: the index of the first value that is not a probability (NaN, infinite,
     /// negative or over 1.0001; -1 if none), and the smallest and largest value (meaningful only when none is bad).
-    /// Eight values at a time: a NaN fails both comparisons, so it is caught with the out-of-range values.
+    /// Four values at a time: a NaN fails both comparisons, so it is caught with the out-of-range values.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static (int FirstBad, float Min, float Max) CheckProbabilities(ReadOnlySpan<float> data)
     {
         int i = 0;
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && data.Length >= 8)
+        // 128-bit vectors: code the ahead-of-time compiled tool can carry precompiled (the check is bound by memory
+        // speed, not by the vector width)
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated && data.Length >= 4)
         {
-            var lo = System.Runtime.Intrinsics.Vector256<float>.Zero;
-            var hi = System.Runtime.Intrinsics.Vector256.Create(1.0001f);
-            var vmin = System.Runtime.Intrinsics.Vector256.Create(float.PositiveInfinity);
-            var vmax = System.Runtime.Intrinsics.Vector256.Create(float.NegativeInfinity);
+            var lo = System.Runtime.Intrinsics.Vector128<float>.Zero;
+            var hi = System.Runtime.Intrinsics.Vector128.Create(1.0001f);
+            var vmin = System.Runtime.Intrinsics.Vector128.Create(float.PositiveInfinity);
+            var vmax = System.Runtime.Intrinsics.Vector128.Create(float.NegativeInfinity);
             ref float start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(data);
-            for (; i <= data.Length - 8; i += 8)
+            for (; i <= data.Length - 4; i += 4)
             {
-                var v = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref start, (nuint)i);
-                var ok = System.Runtime.Intrinsics.Vector256.GreaterThanOrEqual(v, lo) & System.Runtime.Intrinsics.Vector256.LessThanOrEqual(v, hi);
-                if (System.Runtime.Intrinsics.Vector256.ExtractMostSignificantBits(ok) != 0xFFu) break;
-                vmin = System.Runtime.Intrinsics.Vector256.Min(vmin, v);
-                vmax = System.Runtime.Intrinsics.Vector256.Max(vmax, v);
+                var v = System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref start, (nuint)i);
+                var ok = System.Runtime.Intrinsics.Vector128.GreaterThanOrEqual(v, lo) & System.Runtime.Intrinsics.Vector128.LessThanOrEqual(v, hi);
+                if (System.Runtime.Intrinsics.Vector128.ExtractMostSignificantBits(ok) != 0xFu) break;
+                vmin = System.Runtime.Intrinsics.Vector128.Min(vmin, v);
+                vmax = System.Runtime.Intrinsics.Vector128.Max(vmax, v);
             }
-            for (int k = 0; k < 8; k++)
+            for (int k = 0; k < 4; k++)
             {
                 min = MathF.Min(min, vmin[k]);
                 max = MathF.Max(max, vmax[k]);
@@ -195,7 +197,6 @@ public sealed class AttentionCapture
     }
 
     /// <summary>The maximum of every 2 × 2 block of a rows × cols matrix (the last row / column alone when odd).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void HalfMaxima(ReadOnlySpan<float> m, int rows, int cols, Span<float> half)
     {
         int hc = (cols + 1) / 2;
@@ -207,8 +208,11 @@ public sealed class AttentionCapture
             {
                 var b = m.Slice((r + 1) * cols, cols);
                 int i = 0;
-                for (int w = System.Numerics.Vector<float>.Count; i <= cols - w; i += w)
-                    System.Numerics.Vector.Max(new System.Numerics.Vector<float>(a[i..]), new System.Numerics.Vector<float>(b[i..])).CopyTo(pair[i..]);
+                ref float pa = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(a);
+                ref float pb = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(b);
+                ref float pp = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(pair);
+                for (; i <= cols - 4; i += 4)
+                    Vector128.Max(Vector128.LoadUnsafe(ref pa, (nuint)i), Vector128.LoadUnsafe(ref pb, (nuint)i)).StoreUnsafe(ref pp, (nuint)i);
                 for (; i < cols; i++) pair[i] = MathF.Max(a[i], b[i]);
             }
             else a.CopyTo(pair);
@@ -394,7 +398,9 @@ public sealed class AttentionCapture
         StartupTrace.Mark("tensors read");
         if (stacks.Count == 0) throw new AttnScopeException(Bad("it holds no attention tensor (expected encoder.attention, decoder.attention or cross.attention)"));
 
-        var extra = meta.Where(kv => !ReservedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var extra = new Dictionary<string, string>();
+        foreach (var kv in meta)
+            if (!ReservedKeys.Contains(kv.Key)) extra[kv.Key] = kv.Value;
         var metadata = new CaptureMetadata
         {
             ModelId = meta.GetValueOrDefault("model", ""),

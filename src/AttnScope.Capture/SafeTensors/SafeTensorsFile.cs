@@ -142,7 +142,8 @@ internal sealed unsafe class SafeTensorsFile : IDisposable
         }
 
         // Offsets must tile the data section without overlap.
-        var sorted = entries.Values.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        var sorted = new List<SafeTensorsEntry>(entries.Values);
+        sorted.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         long cursor = 0;
         foreach (var e in sorted)
         {
@@ -237,7 +238,6 @@ internal sealed unsafe class SafeTensorsFile : IDisposable
             // the page cache is bound by one core's copy speed, so it is read in pieces of about 1 MiB (whole blocks)
             // on every core at once, each piece handed to onBlock while it is still in cache.
             var direct = GC.AllocateUninitializedArray<float>(n);
-            HugePages.Advise(direct);
             long begin = _dataStart + e.Begin;
             int block = onBlock is null ? 1 << 18 : blockElements;
             int blocksPerPiece = Math.Max(1, (1 << 18) / block);
@@ -247,7 +247,9 @@ internal sealed unsafe class SafeTensorsFile : IDisposable
             {
                 int b0 = p * blocksPerPiece, b1 = Math.Min(blocks, b0 + blocksPerPiece);
                 int from = b0 * block, to = (int)Math.Min(n, (long)b1 * block);
-                _mapped.Read(begin + 4L * from, System.Runtime.InteropServices.MemoryMarshal.AsBytes(direct.AsSpan(from, to - from)));
+                var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(direct.AsSpan(from, to - from));
+                PageFaults.Populate(bytes);
+                _mapped.Read(begin + 4L * from, bytes);
                 if (onBlock is not null)
                     for (int b = b0; b < b1; b++) onBlock(b, direct.AsSpan(b * block, block));
             });

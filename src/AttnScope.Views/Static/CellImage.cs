@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace AttnScope.Views.Static;
@@ -25,7 +26,6 @@ internal sealed class CellImage
     public SKColor this[int x, int y] => Colors[y * Width + x];
 
     /// <param name="blank">The colour of cells a step has not reached (<see cref="HeatmapMatrix.Visible"/>): the figure's background.</param>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static CellImage Build(HeatmapMatrix m, ColorScale scale, ColorMap map, int pool = 1, SKColor? blank = null)
     {
         if (pool < 1) throw new ArgumentOutOfRangeException(nameof(pool));
@@ -35,7 +35,7 @@ internal sealed class CellImage
         if (pool == 1)
         {
             var all = m.Data.Span;
-            for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(all[i]));
+            map.MapAll(all, scale, colors);
             Blank(m, colors, w, 1, empty);
             return new CellImage(w, h, 1, colors);
         }
@@ -47,7 +47,7 @@ internal sealed class CellImage
             BlockMaxima(m.HalfResolution.Span, (m.Rows + 1) / 2, (m.Cols + 1) / 2, pool / 2, signed: false, pooled, w);
         else
             BlockMaxima(m.Data.Span, m.Rows, m.Cols, pool, signed, pooled, w);
-        for (int i = 0; i < colors.Length; i++) colors[i] = map.Map(scale.Normalize(pooled[i]));
+        map.MapAll(pooled, scale, colors);
         Blank(m, colors, w, pool, empty);
         return new CellImage(w, h, pool, colors);
     }
@@ -63,7 +63,23 @@ internal sealed class CellImage
             int r0 = by * pool, r1 = Math.Min(rows, r0 + pool);
             values.Slice(r0 * cols, cols).CopyTo(rowAcc);
             for (int r = r0 + 1; r < r1; r++) Combine(rowAcc, values.Slice(r * cols, cols), signed);
-            for (int bx = 0, c0 = 0; bx < w; bx++, c0 += pool)
+            int bx = 0;
+            if (pool == 2 && !signed && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                // pairs of columns, four at a time: the even and the odd columns of eight values, then their maximum
+                // (maxps(odd, even) is "odd > even ? odd : even", as the loop below)
+                ref float acc = ref MemoryMarshal.GetReference(rowAcc.AsSpan());
+                ref float dst = ref MemoryMarshal.GetReference(pooled.AsSpan(by * w, w));
+                for (; bx + 4 <= w && 2 * bx + 8 <= cols; bx += 4)
+                {
+                    var a = Vector128.LoadUnsafe(ref acc, (nuint)(2 * bx));
+                    var b = Vector128.LoadUnsafe(ref acc, (nuint)(2 * bx + 4));
+                    var even = System.Runtime.Intrinsics.X86.Sse.Shuffle(a, b, 0b10_00_10_00);
+                    var odd = System.Runtime.Intrinsics.X86.Sse.Shuffle(a, b, 0b11_01_11_01);
+                    System.Runtime.Intrinsics.X86.Sse.Max(odd, even).StoreUnsafe(ref dst, (nuint)bx);
+                }
+            }
+            for (int c0 = bx * pool; bx < w; bx++, c0 += pool)
             {
                 float best = rowAcc[c0];
                 for (int c = c0 + 1; c < Math.Min(cols, c0 + pool); c++)
@@ -87,18 +103,19 @@ internal sealed class CellImage
     }
 
     /// <summary>acc = the elementwise maximum (signed: the value of larger magnitude) of acc and row.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Combine(Span<float> acc, ReadOnlySpan<float> row, bool signed)
     {
-        int w = System.Numerics.Vector<float>.Count, i = 0;
-        for (; i <= acc.Length - w; i += w)
+        // LoadUnsafe / StoreUnsafe rather than span overloads: the tool's ahead-of-time code covers these, so the
+        // loop never runs as unoptimised first-call code
+        int i = 0;
+        ref float pa = ref MemoryMarshal.GetReference(acc);
+        ref float px = ref MemoryMarshal.GetReference(row);
+        for (; i <= acc.Length - 4; i += 4)
         {
-            var a = new System.Numerics.Vector<float>(acc.Slice(i, w));
-            var x = new System.Numerics.Vector<float>(row.Slice(i, w));
-            var r = signed
-                ? System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(System.Numerics.Vector.Abs(x), System.Numerics.Vector.Abs(a)), x, a)
-                : System.Numerics.Vector.Max(a, x);
-            r.CopyTo(acc.Slice(i, w));
+            var a = Vector128.LoadUnsafe(ref pa, (nuint)i);
+            var x = Vector128.LoadUnsafe(ref px, (nuint)i);
+            var r = signed ? Vector128.ConditionalSelect(Vector128.GreaterThan(Vector128.Abs(x), Vector128.Abs(a)), x, a) : Vector128.Max(a, x);
+            r.StoreUnsafe(ref pa, (nuint)i);
         }
         for (; i < acc.Length; i++)
             if (signed ? MathF.Abs(row[i]) > MathF.Abs(acc[i]) : row[i] > acc[i]) acc[i] = row[i];

@@ -16,7 +16,9 @@ internal static class ColorBarTicks
         int maxTicks = Math.Clamp((int)(barHeight / (labelHeight * 2.5f)), 2, 7);
         double raw = span / (double)(maxTicks - 1);
         double mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = new[] { 1, 2, 2.5, 5, 10 }.Select(f => f * mag).First(s => s >= raw * 0.999);
+        double step = 10 * mag;
+        foreach (var f in (ReadOnlySpan<double>)[1, 2, 2.5, 5])
+            if (f * mag >= raw * 0.999) { step = f * mag; break; }
         var ticks = new List<float> { min };
         double first = Math.Ceiling(min / step - 1e-4) * step;
         for (double v = first; v <= max + span * 1e-4; v += step)

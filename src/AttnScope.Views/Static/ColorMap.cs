@@ -1,4 +1,5 @@
 using AttnScope.Capture;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace AttnScope.Views.Static;
@@ -59,6 +60,41 @@ internal sealed class ColorMap
         if (!(t > 0)) return _lut[0];
         if (t >= 1) return _lut[Levels - 1];
         return _lut[(int)(t * (Levels - 1) + 0.5f)];
+    }
+
+    /// <summary>
+    /// <c>Map(scale.Normalize(v))</c> of every value, four at a time on a linear scale (the same float arithmetic in
+    /// the same order, so the same colours): a figure colours every pixel of every panel.
+    /// </summary>
+    public void MapAll(ReadOnlySpan<float> values, ColorScale scale, Span<SKColor> colors)
+    {
+        if (colors.Length < values.Length) throw new ArgumentException("fewer colours than values", nameof(colors));
+        int i = 0;
+        if (!scale.Log && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            var min = System.Runtime.Intrinsics.Vector128.Create(scale.Min);
+            var range = System.Runtime.Intrinsics.Vector128.Create(scale.Max - scale.Min);
+            var zero = System.Runtime.Intrinsics.Vector128<float>.Zero;
+            var one = System.Runtime.Intrinsics.Vector128.Create(1f);
+            var top = System.Runtime.Intrinsics.Vector128.Create((float)(Levels - 1));
+            var half = System.Runtime.Intrinsics.Vector128.Create(0.5f);
+            ref float pv = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
+            Span<int> levels = stackalloc int[4];
+            ref int level0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(levels);
+            for (; i <= values.Length - 4; i += 4)
+            {
+                var t = (System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref pv, (nuint)i) - min) / range;
+                // NaN and values at or below the bottom take level 0, at or above the top level Levels - 1
+                t = System.Runtime.Intrinsics.Vector128.ConditionalSelect(System.Runtime.Intrinsics.Vector128.GreaterThan(t, zero), t, zero);
+                t = System.Runtime.Intrinsics.Vector128.ConditionalSelect(System.Runtime.Intrinsics.Vector128.LessThan(t, one), t, one);
+                System.Runtime.Intrinsics.Vector128.ConvertToInt32(t * top + half).StoreUnsafe(ref level0);
+                colors[i] = _lut[levels[0]];
+                colors[i + 1] = _lut[levels[1]];
+                colors[i + 2] = _lut[levels[2]];
+                colors[i + 3] = _lut[levels[3]];
+            }
+        }
+        for (; i < values.Length; i++) colors[i] = Map(scale.Normalize(values[i]));
     }
 
     /// <summary>Colour of zero attention.</summary>

@@ -192,7 +192,9 @@ internal sealed class GridLayout : FigureFrame
         }
 
         // model view: layer numbers left of each row, head numbers above each column
-        float headerW = model ? Enumerable.Range(0, gridRows).Max(r => fonts.Measure(r.ToString(), panelFont)) : 0;
+        float headerW = 0;
+        if (model)
+            for (int r = 0; r < gridRows; r++) headerW = MathF.Max(headerW, fonts.Measure(r.ToString(), panelFont));
         float titleBottom = pad + LH(titleFont) + st.TitleGap * s;
         float gridLeft = MathF.Ceiling(model
             ? pad + LH(axisFont) + 2 * gap + headerW + gap
@@ -205,7 +207,9 @@ internal sealed class GridLayout : FigureFrame
         // colour scales
         var map = Static.ColorMap.Get(o.ColorMap);
         bool perPanel = o.Range == ColorRange.PerPanel;
-        var shared = ColorScale.For(items.Min(i => i.Matrix.MinValue), items.Max(i => i.Matrix.MaxValue), o.LogScale, map.IsDiverging, o.ColorMax);
+        float smallest = float.PositiveInfinity, largest = float.NegativeInfinity;
+        foreach (var item in items) { smallest = MathF.Min(smallest, item.Matrix.MinValue); largest = MathF.Max(largest, item.Matrix.MaxValue); }
+        var shared = ColorScale.For(smallest, largest, o.LogScale, map.IsDiverging, o.ColorMax);
         var panels = new List<GridPanel>(items.Count);
         var texts = new List<PlacedText>();
         for (int i = 0; i < items.Count; i++)
@@ -253,7 +257,8 @@ internal sealed class GridLayout : FigureFrame
         var bar = SKRect.Create(barLeft, barTop, MathF.Round(st.ColorBarWidth * s),
             MathF.Round(MathF.Max(MathF.Min(gridBottom - barTop, 600 * s), st.ColorBarMinHeight * s)));
         var ticks = PanelPainter.Ticks(barScale, bar, LH(tickFont), perPanel ? RelativeTick : null);
-        float tickW = ticks.Select(t => fonts.Measure(t.Text, tickFont)).DefaultIfEmpty(0).Max();
+        float tickW = 0;
+        foreach (var t in ticks) tickW = MathF.Max(tickW, fonts.Measure(t.Text, tickFont));
         float contentRight = bar.Right + st.TickLength * s + 3 * s + tickW;
         contentBottom = MathF.Max(contentBottom, bar.Bottom + LH(tickFont) / 2);
 
@@ -274,7 +279,13 @@ internal sealed class GridLayout : FigureFrame
         if (!model && AxisLabels.ColourLegend(first.RowTokens.Concat(first.ColumnTokens), st) is { } legend) notes.Add(legend);
         float noteLine = LH(noteFont) + 2 * s;
         float noteTop = contentBottom + (notes.Count > 0 ? 10 * s : 0);
-        float noteW = notes.Select(l => l.Sum(p => fonts.Measure(p.Text, noteFont))).DefaultIfEmpty(0).Max();
+        float noteW = 0;
+        foreach (var line in notes)
+        {
+            float lineW = 0;
+            foreach (var piece in line) lineW += fonts.Measure(piece.Text, noteFont);
+            noteW = MathF.Max(noteW, lineW);
+        }
 
         title = fonts.Fit(title, titleFont, MathF.Max(o.MaxImageSize, contentRight + pad) - 2 * pad, bold: true);
         float titleW = fonts.Measure(title, titleFont, bold: true);

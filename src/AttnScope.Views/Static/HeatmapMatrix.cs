@@ -66,20 +66,20 @@ internal sealed class HeatmapMatrix
     }
 
     /// <summary>Smallest and largest value, each clamped towards 0 (vectorised: grid views scan every head).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static (float Min, float Max) MinMax(ReadOnlySpan<float> v)
     {
-        var vmin = System.Numerics.Vector<float>.Zero;
-        var vmax = System.Numerics.Vector<float>.Zero;
-        int w = System.Numerics.Vector<float>.Count, i = 0;
-        for (; i <= v.Length - w; i += w)
+        var vmin = System.Runtime.Intrinsics.Vector128<float>.Zero;
+        var vmax = System.Runtime.Intrinsics.Vector128<float>.Zero;
+        int i = 0;
+        ref float p = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(v);
+        for (; i <= v.Length - 4; i += 4)
         {
-            var x = new System.Numerics.Vector<float>(v.Slice(i, w));
-            vmin = System.Numerics.Vector.Min(vmin, x);
-            vmax = System.Numerics.Vector.Max(vmax, x);
+            var x = System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref p, (nuint)i);
+            vmin = System.Runtime.Intrinsics.Vector128.Min(vmin, x);
+            vmax = System.Runtime.Intrinsics.Vector128.Max(vmax, x);
         }
         float min = 0, max = 0;
-        for (int k = 0; k < w; k++)
+        for (int k = 0; k < 4; k++)
         {
             min = MathF.Min(min, vmin[k]);
             max = MathF.Max(max, vmax[k]);

@@ -65,10 +65,13 @@ internal static class PanelPainter
     }
 
     /// <summary>Tick positions for a bar: the scale's ticks, placed where their colour is.</summary>
-    public static List<ColorBarTick> Ticks(ColorScale scale, SKRect bar, float labelHeight, Func<float, string>? format = null) =>
-        scale.Ticks(bar.Height, labelHeight)
-            .Select(v => new ColorBarTick(v, bar.Bottom - scale.Normalize(v) * bar.Height, (format ?? ColorBarTicks.Format)(v)))
-            .ToList();
+    public static List<ColorBarTick> Ticks(ColorScale scale, SKRect bar, float labelHeight, Func<float, string>? format = null)
+    {
+        var values = scale.Ticks(bar.Height, labelHeight);
+        var ticks = new List<ColorBarTick>(values.Count);
+        foreach (var v in values) ticks.Add(new ColorBarTick(v, bar.Bottom - scale.Normalize(v) * bar.Height, (format ?? ColorBarTicks.Format)(v)));
+        return ticks;
+    }
 
     /// <summary>Note lines, each made of coloured pieces, from a first baseline.</summary>
     public static void Notes(IFigureCanvas canvas, IReadOnlyList<IReadOnlyList<NotePiece>> notes, SKPoint firstBaseline,

@@ -194,9 +194,11 @@ internal static class PngWriter
     private static void Subtract(ReadOnlySpan<byte> current, ReadOnlySpan<byte> above, Span<byte> dst)
     {
         int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-            for (int n = System.Numerics.Vector<byte>.Count; i <= current.Length - n; i += n)
-                (new System.Numerics.Vector<byte>(current[i..]) - new System.Numerics.Vector<byte>(above[i..])).CopyTo(dst[i..]);
+        ref byte pc = ref MemoryMarshal.GetReference(current);
+        ref byte pa = ref MemoryMarshal.GetReference(above);
+        ref byte pd = ref MemoryMarshal.GetReference(dst);
+        for (; i <= current.Length - 16; i += 16)
+            (Vector128.LoadUnsafe(ref pc, (nuint)i) - Vector128.LoadUnsafe(ref pa, (nuint)i)).StoreUnsafe(ref pd, (nuint)i);
         for (; i < current.Length; i++) dst[i] = (byte)(current[i] - above[i]);
     }
 

@@ -53,9 +53,18 @@ internal sealed record TokenSelection(int[] Rows, int[] Columns, IReadOnlyList<s
     };
 
     /// <summary>Applies the options to the query and key tokens of a stack; an empty result is a user error.</summary>
+    private static int[] Indices(int count)
+    {
+        var all = new int[count];
+        for (int i = 0; i < count; i++) all[i] = i;
+        return all;
+    }
+
     public static TokenSelection For(IReadOnlyList<CaptureToken> queries, IReadOnlyList<CaptureToken> keys, HeatmapOptions o)
     {
         var notes = new List<string>();
+        if (o.Window is null && o.Pairs == PairFilter.All && !o.HideSpecial && queries.Count > 0 && keys.Count > 0)
+            return new TokenSelection(Indices(queries.Count), Indices(keys.Count), notes); // every token, the usual case
         IEnumerable<int> rows = Enumerable.Range(0, queries.Count), cols = Enumerable.Range(0, keys.Count);
         if (o.Window is { } w)
         {
