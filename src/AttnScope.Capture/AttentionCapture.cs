@@ -183,10 +183,11 @@ public sealed class AttentionCapture
         var half = halfResolution ? GC.AllocateUninitializedArray<float>(checked(halfBlock * blocks)) : null;
         var tensor = file.ReadFloat(tensorName, block, (b, values) =>
         {
-            var (badAt, min, max) = CheckProbabilities(values);
+            var (badAt, min, max) = half is not null
+                ? CheckAndHalve(values, rows, cols, half.AsSpan(b * halfBlock, halfBlock))
+                : CheckProbabilities(values);
             firstBad[b] = badAt;
             ranges[b] = (min, max);
-            if (half is not null) HalfMaxima(values, rows, cols, half.AsSpan(b * halfBlock, halfBlock));
         });
         for (int b = 0; b < blocks; b++)
             if (firstBad[b] >= 0)
@@ -194,6 +195,89 @@ public sealed class AttentionCapture
         tensor.SliceRanges = ranges;
         tensor.HalfResolution = half;
         return tensor;
+    }
+
+    /// <summary>
+    /// <see cref="CheckProbabilities"/> and <see cref="HalfMaxima"/> of one rows × cols matrix in a single pass over
+    /// its values, two rows at a time (the values are read once, while they are in cache): the same first bad index,
+    /// range and half-resolution maxima. Where a pair of rows holds a bad value, that pair is checked again value by
+    /// value, so the index is the first in row-major order.
+    /// </summary>
+    internal static (int FirstBad, float Min, float Max) CheckAndHalve(ReadOnlySpan<float> m, int rows, int cols, Span<float> half)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            var checkedOnly = CheckProbabilities(m);
+            if (checkedOnly.FirstBad < 0) HalfMaxima(m, rows, cols, half);
+            return checkedOnly;
+        }
+        int hc = (cols + 1) / 2;
+        var lo = Vector128<float>.Zero;
+        var hi = Vector128.Create(1.0001f);
+        var vmin = Vector128.Create(float.PositiveInfinity);
+        var vmax = Vector128.Create(float.NegativeInfinity);
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        ref float start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(m);
+        ref float halfStart = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(half);
+        for (int r = 0, hr = 0; r < rows; r += 2, hr++)
+        {
+            int ra = r * cols, rb = r + 1 < rows ? ra + cols : ra;
+            int hrow = hr * hc;
+            int c = 0;
+            bool bad = false;
+            for (; c <= cols - 8; c += 8)
+            {
+                var a0 = Vector128.LoadUnsafe(ref start, (nuint)(ra + c));
+                var a1 = Vector128.LoadUnsafe(ref start, (nuint)(ra + c + 4));
+                var b0 = Vector128.LoadUnsafe(ref start, (nuint)(rb + c));
+                var b1 = Vector128.LoadUnsafe(ref start, (nuint)(rb + c + 4));
+                var ok = Vector128.GreaterThanOrEqual(a0, lo) & Vector128.LessThanOrEqual(a0, hi)
+                       & Vector128.GreaterThanOrEqual(a1, lo) & Vector128.LessThanOrEqual(a1, hi)
+                       & Vector128.GreaterThanOrEqual(b0, lo) & Vector128.LessThanOrEqual(b0, hi)
+                       & Vector128.GreaterThanOrEqual(b1, lo) & Vector128.LessThanOrEqual(b1, hi);
+                if (Vector128.ExtractMostSignificantBits(ok) != 0xFu) { bad = true; break; }
+                var m0 = Vector128.Max(a0, b0);
+                var m1 = Vector128.Max(a1, b1);
+                vmin = Vector128.Min(vmin, Vector128.Min(Vector128.Min(a0, a1), Vector128.Min(b0, b1)));
+                vmax = Vector128.Max(vmax, Vector128.Max(m0, m1));
+                // the maximum of each pair of columns: even and odd columns of the eight, then "odd > even ? odd : even"
+                var even = System.Runtime.Intrinsics.X86.Sse.Shuffle(m0, m1, 0b10_00_10_00);
+                var odd = System.Runtime.Intrinsics.X86.Sse.Shuffle(m0, m1, 0b11_01_11_01);
+                System.Runtime.Intrinsics.X86.Sse.Max(odd, even).StoreUnsafe(ref halfStart, (nuint)(hrow + c / 2));
+            }
+            if (!bad)
+                for (; c < cols; c += 2)
+                {
+                    float a = m[ra + c], b = m[rb + c];
+                    if (!(a >= 0f && a <= 1.0001f) || !(b >= 0f && b <= 1.0001f)) { bad = true; break; }
+                    float p = MathF.Max(a, b);
+                    min = MathF.Min(min, MathF.Min(a, b));
+                    max = MathF.Max(max, p);
+                    if (c + 1 < cols)
+                    {
+                        float a2 = m[ra + c + 1], b2 = m[rb + c + 1];
+                        if (!(a2 >= 0f && a2 <= 1.0001f) || !(b2 >= 0f && b2 <= 1.0001f)) { bad = true; break; }
+                        float p2 = MathF.Max(a2, b2);
+                        min = MathF.Min(min, MathF.Min(a2, b2));
+                        max = MathF.Max(max, p2);
+                        p = p2 > p ? p2 : p;
+                    }
+                    half[hrow + c / 2] = p;
+                }
+            if (bad)
+            {
+                for (int i = ra; i < ra + cols; i++)
+                    if (!(m[i] >= 0f && m[i] <= 1.0001f)) return (i, min, max);
+                for (int i = rb; i < rb + cols; i++)
+                    if (!(m[i] >= 0f && m[i] <= 1.0001f)) return (i, min, max);
+            }
+        }
+        for (int k = 0; k < 4; k++)
+        {
+            min = MathF.Min(min, vmin[k]);
+            max = MathF.Max(max, vmax[k]);
+        }
+        return (-1, min, max);
     }
 
     /// <summary>The maximum of every 2 × 2 block of a rows × cols matrix (the last row / column alone when odd).</summary>
@@ -217,7 +301,7 @@ public sealed class AttentionCapture
             }
             else a.CopyTo(pair);
             var dst = half.Slice(hr * hc, hc);
-            for (int c = 0; c + 1 < cols; c += 2) dst[c >> 1] = MathF.Max(pair[c], pair[c + 1]);
+            for (int c = 0; c + 1 < cols; c += 2) dst[c >> 1] = pair[c + 1] > pair[c] ? pair[c + 1] : pair[c];
             if ((cols & 1) != 0) dst[hc - 1] = pair[cols - 1];
         }
     }

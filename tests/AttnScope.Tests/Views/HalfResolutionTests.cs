@@ -41,6 +41,39 @@ public class HalfResolutionTests
         Assert.True(fromAll.GetPixelSpan().SequenceEqual(fromHalf.GetPixelSpan()), "the thumbnails differ");
     }
 
+    /// <summary>The single-pass check and halving while a capture is read equals the two definitions it fuses, run
+    /// one after the other: same first bad value (row-major), same range, same half-resolution values.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 5)]
+    [InlineData(8, 8)]
+    [InlineData(17, 23)]
+    [InlineData(64, 71)]
+    [InlineData(129, 128)]
+    internal void The_fused_check_and_halving_equals_the_two_passes(int rows, int cols)
+    {
+        var rng = new Random(rows * 1000 + cols);
+        var m = new float[rows * cols];
+        for (int i = 0; i < m.Length; i++) m[i] = rng.Next(10) == 0 ? 0f : (float)rng.NextDouble();
+        int hs = (rows + 1) / 2 * ((cols + 1) / 2);
+        var fused = new float[hs];
+        var twoPass = new float[hs];
+        var got = AttentionCapture.CheckAndHalve(m, rows, cols, fused);
+        var want = AttentionCapture.CheckProbabilities(m);
+        AttentionCapture.HalfMaxima(m, rows, cols, twoPass);
+        Assert.Equal(want, got);
+        Assert.Equal(twoPass, fused);
+        foreach (var at in new[] { 0, m.Length - 1, m.Length / 2, Math.Min(m.Length - 1, cols + 3) })
+            foreach (var badValue in new[] { float.NaN, -1e-3f, 1.5f, float.PositiveInfinity })
+            {
+                var copy = (float[])m.Clone();
+                copy[at] = badValue;
+                if (at + 7 < copy.Length) copy[at + 7] = -2f; // a later bad value must not be the one named
+                Assert.Equal(at, AttentionCapture.CheckAndHalve(copy, rows, cols, new float[hs]).FirstBad);
+                Assert.Equal(at, AttentionCapture.CheckProbabilities(copy).FirstBad);
+            }
+    }
+
     [Fact]
     internal void Half_maxima_of_odd_and_even_matrices()
     {
