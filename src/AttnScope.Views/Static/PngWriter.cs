@@ -139,12 +139,18 @@ internal static class PngWriter
 
     private static bool IsOpaque(ReadOnlySpan<byte> pixels, int width, int height, int stride)
     {
+        // alpha is the fourth byte in both orders: with all four bytes of a pixel 0xFF only where alpha is, a pixel
+        // is opaque exactly when (pixel | 0x00FFFFFF) is all ones; sixteen bytes (four pixels) at a time
+        var fill = Vector128.Create(0x00FFFFFFu).AsByte();
         for (int y = 0; y < height; y++)
         {
-            var row = MemoryMarshal.Cast<byte, uint>(pixels.Slice(y * stride, width * 4));
-            // alpha is the fourth byte in both orders: the top byte of each little-endian 32-bit pixel
-            foreach (var px in row)
-                if (px < 0xFF000000u) return false;
+            var row = pixels.Slice(y * stride, width * 4);
+            ref byte p = ref MemoryMarshal.GetReference(row);
+            int i = 0;
+            for (; i <= row.Length - 16; i += 16)
+                if ((Vector128.LoadUnsafe(ref p, (nuint)i) | fill) != Vector128<byte>.AllBitsSet) return false;
+            for (; i < row.Length; i += 4)
+                if (row[i + 3] != 0xFF) return false;
         }
         return true;
     }

@@ -124,6 +124,20 @@ public class PngWriterTests
         }
     }
 
+    [Theory]
+    [InlineData(7, 5, 6, 4)]     // the last pixel of the last row, in the scalar tail of a row
+    [InlineData(33, 40, 13, 20)] // inside a vector of four pixels
+    [InlineData(33, 40, 0, 0)]
+    public void One_pixel_with_transparency_makes_the_image_rgba(int w, int h, int x, int y)
+    {
+        using var bmp = RandomBitmap(w, h, 3, opaque: true);
+        bmp.SetPixel(x, y, new SKColor(10, 20, 30, 254));
+        var png = PngWriter.Encode(bmp);
+        Assert.Equal(6, Chunks(png)[0].Data[9]);
+        using var back = SKBitmap.Decode(png);
+        Assert.Equal(254, back.GetPixel(x, y).Alpha);
+    }
+
     [Fact]
     public void Adler32_and_its_combination_match_the_definition()
     {
