@@ -3,6 +3,7 @@ using AttnScope.Capture;
 using AttnScope.Training.Data;
 using AttnScope.Training.Decoding;
 using AttnScope.Training.Evaluation;
+using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Metrics;
 
 namespace AttnScope.Bench;
@@ -22,7 +23,7 @@ internal static class RealDataBenchmark
         string catalogs = DefaultCatalogs;
         string? outDir = null;
         var runs = new List<string>();
-        int heldOut = 2000, seed = 1, beam = 4;
+        int heldOut = 2000, seed = 1, beam = 4, memory = 0;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new AttnScopeException($"{args[i]} needs a value");
@@ -34,7 +35,8 @@ internal static class RealDataBenchmark
                 case "--held-out": heldOut = int.Parse(Next()); break;
                 case "--seed": seed = int.Parse(Next()); break;
                 case "--beam": beam = int.Parse(Next()); break;
-                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --catalogs, --out, --run, --held-out, --seed, --beam)");
+                case "--memory": memory = int.Parse(Next()); break;
+                default: throw new AttnScopeException($"unknown option '{args[i]}' (expected --catalogs, --out, --run, --held-out, --seed, --beam, --memory K)");
             }
         }
         var sw = Stopwatch.StartNew();
@@ -59,16 +61,33 @@ internal static class RealDataBenchmark
         var retrieved = retrieval.TranslateAll(sources);
         var nn = Bleu.Corpus(retrieved, refs);
         Console.WriteLine($"  nearest-neighbour retrieval:       BLEU {nn.Score,6:F2}  ({sw.Elapsed.TotalSeconds:F1} s)");
+        // Memory reranking draws on the training pairs only: the held-out pairs are never in the memory.
+        var candidates = memory > 0 ? new MemoryCandidates(split.Train, memory) : null;
         foreach (var run in runs)
         {
-            sw.Restart();
-            var translator = Translator.Open(run);
-            var hyps = new string[sources.Count];
-            for (int i = 0; i < sources.Count; i++) hyps[i] = translator.Translate(sources[i], beam).Text;
-            var score = Bleu.Corpus(hyps, refs);
-            Console.WriteLine($"  model {run} (beam {beam}): BLEU {score.Score,6:F2}  = {score.Score / nn.Score:F2}× retrieval, " +
-                              $"{score.Score / Math.Max(copy.Score, 1e-9):F2}× copy  ({sources.Count / sw.Elapsed.TotalSeconds:F0} sentences/s)");
+            Score(run, null, $"model {run} (beam {beam})");
+            if (candidates is not null) Score(run, candidates, $"model {run} (beam {beam}) + memory reranking of the {memory} most similar training pairs");
         }
         return 0;
+
+        void Score(string run, MemoryCandidates? memoryCandidates, string label)
+        {
+            sw.Restart();
+            var chosen = 0;
+            var (hyps, _) = BatchTranslation.TranslateWith(sources, BatchTranslation.DefaultThreads, () =>
+            {
+                var translator = Translator.Open(run, candidates: memoryCandidates);
+                return text =>
+                {
+                    var t = translator.Translate(text, beam);
+                    if (t.FromMemory is not null) Interlocked.Increment(ref chosen);
+                    return (t.Text, t.Warnings);
+                };
+            });
+            var score = Bleu.Corpus(hyps, refs);
+            Console.WriteLine($"  {label}: BLEU {score.Score,6:F2}  = {score.Score / nn.Score:F2}× retrieval, " +
+                              $"{score.Score / Math.Max(copy.Score, 1e-9):F2}× copy  ({sources.Count / sw.Elapsed.TotalSeconds:F0} sentences/s on {BatchTranslation.DefaultThreads} threads" +
+                              (memoryCandidates is null ? ")" : $"; {chosen:N0} of {sources.Count:N0} translations taken from the memory)"));
+        }
     }
 }

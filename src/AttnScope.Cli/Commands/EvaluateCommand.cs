@@ -22,10 +22,12 @@ internal static class EvaluateCommand
         var limit = new Option<int?>("--limit") { Description = "score only the first N test sentences" };
         var outputFile = new Option<string?>("--output", "-o") { Description = "write the translations (hypotheses) to this file, one a line in test-set order" };
         var threads = new Option<int>("--threads") { Description = "sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
+        var memory = new MemoryOptions();
         var cmd = new Command("evaluate", "Print held-out BLEU and the alignment error rate of cross attention per layer.")
         {
             run, corpus, beam, limit, outputFile, threads, src, tgt,
         };
+        foreach (var option in memory.All) cmd.Options.Add(option);
         cmd.SetAction(r => output.Guard(() =>
         {
             int beamSize = r.GetValue(beam);
@@ -35,9 +37,13 @@ internal static class EvaluateCommand
             if (threadCount < 1 || threadCount > 256) throw new AttnScopeException($"--threads {threadCount} is out of range (1..256)");
             if (r.GetValue(outputFile) is { } check) AtomicFile.CheckWritable(check);
             if (MarianEvaluate.Applies(r.GetValue(run)!))
+            {
+                memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian models");
                 return MarianEvaluate.Run(output, r.GetValue(run)!, r.GetValue(corpus), r.GetValue(src), r.GetValue(tgt), beamSize, r.GetValue(limit), r.GetValue(outputFile));
+            }
             var folder = RunFolder.Open(r.GetValue(run)!);
-            var translator = Translator.Open(folder.Path);
+            var candidates = memory.Load(r, folder, output);
+            var translator = Translator.Open(folder.Path, candidates: candidates);
             if (folder.AveragedSteps() is { } averaged && translator.WeightsPath == folder.AveragedPath)
                 output.Note($"scoring the averaged weights: {CheckpointAverage.Describe(averaged)} ({RunFolder.CheckpointFolder}/{RunFolder.AveragedFile})");
             var c = folder.Config;
@@ -48,7 +54,7 @@ internal static class EvaluateCommand
             foreach (var note in test.Notes) output.Note(note);
             foreach (var warning in test.Warnings) output.Warn(warning);
             output.Note(test.HeldOut);
-            var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit), threads: threadCount, open: () => Translator.Open(folder.Path));
+            var report = Evaluator.Evaluate(translator, test.Test, beamSize, r.GetValue(limit), threads: threadCount, open: () => Translator.Open(folder.Path, candidates: candidates));
             foreach (var line in report.Lines()) output.Out.WriteLine(line);
             if (r.GetValue(outputFile) is { } path)
             {

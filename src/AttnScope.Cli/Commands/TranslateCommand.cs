@@ -3,6 +3,7 @@ using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
 using AttnScope.Training.Decoding;
+using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Evaluation;
 
 namespace AttnScope.Cli;
@@ -25,10 +26,12 @@ internal static class TranslateCommand
         var threads = new Option<int>("--threads") { Description = "with --input: sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
         var lengthPenalty = new Option<double?>("--length-penalty") { Description = "Marian models: beam scores are log p / length^A (default 1; 0 = plain log-probability)" };
         var layer = new Option<int?>("--layer") { Description = "decoder layer for --animate (default: the best-aligned layer of the last evaluation, else the last)" };
+        var memory = new MemoryOptions();
         var cmd = new Command("translate", "Translate a sentence with a trained model; optionally capture or animate its attention.")
         {
             run, text, textFile, beam, capture, animate, layer, inputFile, outputFile, threads, lengthPenalty,
         };
+        foreach (var option in memory.All) cmd.Options.Add(option);
         cmd.SetAction(r => output.Guard(() =>
         {
             int beamSize = r.GetValue(beam);
@@ -36,15 +39,22 @@ internal static class TranslateCommand
             var name = r.GetValue(run)!;
             if (name.StartsWith("hf:", StringComparison.Ordinal) || AttnScope.Sources.Tokenization.MarianTokenizer.IsMarianFolder(name)
                 || AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(name))
+            {
+                memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian models");
                 return TranslateMarian(output, name, new MarianOptions(
                     r.GetValue(text) is not null || r.GetValue(textFile) is not null ? TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false) : null,
                     r.GetValue(inputFile), r.GetValue(outputFile), r.GetValue(capture), r.GetValue(animate), r.GetValue(layer), beamSize,
                     r.GetValue(lengthPenalty) ?? 1.0, r.GetValue(threads)));
+            }
             if (r.GetValue(lengthPenalty) is not null)
                 throw new AttnScopeException("--length-penalty is for Marian models; a run folder's beam search uses a fixed length penalty of 0.6");
             if (r.GetValue(inputFile) is { } inputPath)
+            {
+                if (r.GetValue(text) is not null || r.GetValue(textFile) is not null) throw new AttnScopeException("give either --input FILE or --text/--text-file, not both");
+                if (r.GetValue(capture) is not null || r.GetValue(animate) is not null) throw new AttnScopeException("--capture and --animate show one sentence; use --text with them, not --input");
                 return TranslateFile(output, r.GetValue(run)!, inputPath, r.GetValue(outputFile), beamSize, r.GetValue(threads),
-                    r.GetValue(text) is not null || r.GetValue(textFile) is not null, r.GetValue(capture) is not null || r.GetValue(animate) is not null);
+                    () => memory.Load(r, RunFolder.Open(r.GetValue(run)!), output));
+            }
             if (r.GetValue(outputFile) is not null) throw new AttnScopeException("--output writes the translations of --input FILE; give --input too");
             var animation = r.GetValue(animate);
             if (animation is not null && !animation.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
@@ -55,13 +65,16 @@ internal static class TranslateCommand
             if (r.GetValue(capture) is { } capturePath) AtomicFile.CheckWritable(capturePath);
             if (animation is not null) AtomicFile.CheckWritable(animation);
             var folder = r.GetValue(run)!;
-            var translator = Translator.Open(folder);
+            var translator = Translator.Open(folder, candidates: memory.Load(r, RunFolder.Open(folder), output));
             int decoderLayers = translator.Model.Config.DecoderLayers;
             if (animation is not null && r.GetValue(layer) is { } asked && (uint)asked >= (uint)decoderLayers)
                 throw new AttnScopeException($"layer {asked} is out of range: the model has {decoderLayers} decoder layers (0..{decoderLayers - 1})");
             var input = TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!;
             var t = translator.Translate(input, beamSize);
             foreach (var w in t.Warnings) output.Warn(w);
+            if (t.FromMemory is { } m)
+                output.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"from the translation memory: the translation of \"{m.Source}\" (similarity {m.Cosine:F2}; model score {m.Score:F3} per piece against {m.ModelScore:F3} for its own)"));
             output.Out.WriteLine(TokenText.Printable(t.Text)); // model output is data: never let it drive the terminal
             if (r.GetValue(capture) is null && animation is null) return 0;
             var cap = translator.Capture(t);
@@ -174,16 +187,15 @@ internal static class TranslateCommand
             foreach (var t in translations) output.Out.WriteLine(t.Length == 0 ? "" : TokenText.Printable(t)); // model output is data: never let it drive the terminal
     }
 
-    private static int TranslateFile(CliOutput output, string folder, string inputPath, string? outputPath, int beam, int threads, bool hasText, bool hasViews)
+    private static int TranslateFile(CliOutput output, string folder, string inputPath, string? outputPath, int beam, int threads, Func<MemoryCandidates?> memory)
     {
-        if (hasText) throw new AttnScopeException("give either --input FILE or --text/--text-file, not both");
-        if (hasViews) throw new AttnScopeException("--capture and --animate show one sentence; use --text with them, not --input");
         if (threads < 1 || threads > 256) throw new AttnScopeException($"--threads {threads} is out of range (1..256)");
         if (outputPath is not null) AtomicFile.CheckWritable(outputPath);
         var lines = ReadLines(inputPath);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var first = Translator.Open(folder);
-        var (translations, warnings) = BatchTranslation.Translate(lines, beam, threads, () => Translator.Open(folder), first);
+        var candidates = memory();
+        var first = Translator.Open(folder, candidates: candidates);
+        var (translations, warnings) = BatchTranslation.Translate(lines, beam, threads, () => Translator.Open(folder, candidates: candidates), first);
         double seconds = clock.Elapsed.TotalSeconds;
         foreach (var w in warnings.Take(10)) output.Warn(w);
         if (warnings.Count > 10) output.Warn($"... and {warnings.Count - 10} more warnings");

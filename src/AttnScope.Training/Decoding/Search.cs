@@ -79,8 +79,46 @@ internal static class Search
         }
         if (finished.Count == 0)
             foreach (var (ids, score) in live) finished.Add(new Hypothesis([.. ids], score, false));
-        return finished.MaxBy(h => h.LogProbability / Math.Pow(h.Ids.Length + 1, LengthPenalty))!;
+        return finished.MaxBy(h => Normalized(h.LogProbability, h.Ids.Length))!;
     }
+
+    /// <summary>
+    /// The model's log-probability of each given target (ids without BOS/EOS) as a translation of
+    /// <paramref name="source"/>: the sum over its pieces and the closing EOS of the log-softmax of the next-token
+    /// logits, read with teacher forcing on the same key/value-cached decoder beam search uses, so a target's score is
+    /// the <see cref="Hypothesis.LogProbability"/> beam search would give it. The targets are decoded side by side; each
+    /// must leave room for its EOS within <paramref name="maxSteps"/>.
+    /// </summary>
+    public static double[] Score(Transformer model, int[] source, IReadOnlyList<int[]> targets, int bosId, int eosId, int maxSteps)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        int n = targets.Count;
+        var scores = new double[n];
+        if (n == 0) return scores;
+        int longest = targets.Max(t => t.Length) + 1;
+        if (longest > Math.Min(maxSteps, model.Config.MaxLength))
+            throw new ArgumentException($"a target of {longest - 1} pieces does not fit {Math.Min(maxSteps, model.Config.MaxLength)} decoding steps", nameof(targets));
+        int vocab = model.Config.VocabSize;
+        var decoder = new IncrementalDecoder(model, source, n, longest);
+        var tokens = new int[n];
+        Array.Fill(tokens, bosId);
+        for (int t = 0; t < longest; t++)
+        {
+            var logits = decoder.Step(tokens);
+            for (int b = 0; b < n; b++)
+            {
+                var target = targets[b];
+                if (t > target.Length) continue; // done: its row is decoded only to keep the batch whole
+                int next = t < target.Length ? target[t] : eosId;
+                scores[b] += LogSoftmaxAt(logits.Slice(b * vocab, vocab), next);
+                tokens[b] = next;
+            }
+        }
+        return scores;
+    }
+
+    /// <summary>The length-normalized score beam search ranks finished hypotheses by: log p / (pieces + 1)^α.</summary>
+    public static double Normalized(double logProbability, int pieces) => logProbability / Math.Pow(pieces + 1, LengthPenalty);
 
     private static double LogSoftmaxAt(ReadOnlySpan<float> logits, int index)
     {

@@ -7,7 +7,11 @@ using AttnScope.Training.Text;
 namespace AttnScope.Training.Decoding;
 
 /// <summary>A translation: the text, the target ids (no BOS/EOS), the encoded source, and notes (e.g. truncation).</summary>
-internal sealed record Translation(string Source, string Text, int[] TargetIds, EncodedText EncodedSource, int[] SourceIds, IReadOnlyList<string> Warnings);
+internal sealed record Translation(string Source, string Text, int[] TargetIds, EncodedText EncodedSource, int[] SourceIds, IReadOnlyList<string> Warnings)
+{
+    /// <summary>With memory reranking: the memory entry whose translation this is, when one beat the model's own.</summary>
+    public MemoryChoice? FromMemory { get; init; }
+}
 
 /// <summary>A trained model with its vocabulary: translates text and captures the attention of a translation.</summary>
 internal sealed class Translator
@@ -26,13 +30,17 @@ internal sealed class Translator
         ModelId = modelId;
     }
 
+    /// <summary>Memory reranking: translations of the most similar memory pairs compete with the model's own
+    /// (<see cref="MemoryCandidates"/>); null: the model's beam-search translation as it is.</summary>
+    public MemoryCandidates? Candidates { get; init; }
+
     /// <summary>The weights file the model was loaded from.</summary>
     public string? WeightsPath { get; init; }
 
     /// <summary>Loads a run folder's config, tokenizer and its weights: the given checkpoint, else the run's averaged
     /// weights when a run with --average made them from its newest checkpoint, else the newest checkpoint
     /// (<see cref="RunFolder.ModelWeights"/>).</summary>
-    public static Translator Open(string runFolder, string? checkpoint = null)
+    public static Translator Open(string runFolder, string? checkpoint = null, MemoryCandidates? candidates = null)
     {
         var run = RunFolder.Open(runFolder);
         var vocab = run.LoadVocabulary();
@@ -41,7 +49,7 @@ internal sealed class Translator
         Checkpoint.Load(weights, model, optimizer: null);
         var memory = run.Config.Fuzzy is { } fuzzy ? FuzzyMemory.Load(run.Path, fuzzy) : null;
         if (memory is not null) FuzzyMemory.SeparatorId(vocab); // a clear error now for a vocabulary without the separator
-        return new Translator(model, vocab, runFolder) { Memory = memory, WeightsPath = weights };
+        return new Translator(model, vocab, runFolder) { Memory = memory, WeightsPath = weights, Candidates = candidates };
     }
 
     /// <summary>Source ids for a text: its pieces plus EOS, truncated to the model's maximum length (with a warning).</summary>
@@ -86,8 +94,44 @@ internal sealed class Translator
         var hyp = beam <= 1
             ? Search.Greedy(Model, ids, SubwordVocabulary.BosId, SubwordVocabulary.EosId, MaxSteps(ids.Length))
             : Search.Beam(Model, ids, SubwordVocabulary.BosId, SubwordVocabulary.EosId, MaxSteps(ids.Length), beam);
+        if (Candidates is not null && ChooseFromMemory(text, ids, hyp) is { } chosen)
+            return new Translation(text, Candidates.Pairs[chosen.Choice.Index].Target, chosen.Ids, enc, ids, warnings) { FromMemory = chosen.Choice };
         if (!hyp.Finished) warnings.Add("the translation reached the length limit before an end-of-sentence token");
         return new Translation(text, Vocabulary.Decode(hyp.Ids), hyp.Ids, enc, ids, warnings);
+    }
+
+    /// <summary>
+    /// Memory reranking: scores the translations of the sentence's most similar memory pairs with the model and
+    /// returns the best when its length-normalized log-probability beats the model's own translation (a translation that
+    /// never ended loses to any that does). Candidates longer than the decoder may go for this source, or the same
+    /// pieces as the model's, are left out; ties go to the model's own, then to the more similar pair.
+    /// </summary>
+    private (MemoryChoice Choice, int[] Ids)? ChooseFromMemory(string text, int[] sourceIds, Hypothesis own)
+    {
+        int steps = MaxSteps(sourceIds.Length);
+        var targets = new List<int[]>();
+        var matches = new List<(int Index, float Cosine)>();
+        foreach (var (index, cosine) in Candidates!.For(text))
+        {
+            var target = Vocabulary.Encode(Candidates.Pairs[index].Target).Ids;
+            if (target.Length + 1 > steps || target.AsSpan().SequenceEqual(own.Ids)) continue;
+            if (targets.Any(t => t.AsSpan().SequenceEqual(target))) continue;
+            targets.Add(target);
+            matches.Add((index, cosine));
+        }
+        if (targets.Count == 0) return null;
+        var scores = Search.Score(Model, sourceIds, targets, SubwordVocabulary.BosId, SubwordVocabulary.EosId, steps);
+        double ownScore = own.Finished ? Search.Normalized(own.LogProbability, own.Ids.Length) : double.NegativeInfinity;
+        int best = -1;
+        double bestScore = ownScore;
+        for (int i = 0; i < targets.Count; i++)
+        {
+            double normalized = Search.Normalized(scores[i], targets[i].Length);
+            if (normalized > bestScore) { best = i; bestScore = normalized; }
+        }
+        if (best < 0) return null;
+        var (idx, cos) = matches[best];
+        return (new MemoryChoice(idx, Candidates.Pairs[idx].Source, cos, bestScore, ownScore), targets[best]);
     }
 
     /// <summary>Attention while the model is made to produce a given reference translation (teacher forcing):
@@ -142,6 +186,12 @@ internal sealed class Translator
             extra["fuzzy_match_target"] = m.Target;
             extra["fuzzy_match_score"] = m.Score.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
             extra["source_segments"] = "A: the source; B: the separator and the translation of the most similar training source (fuzzy repair)";
+        }
+        if (t.FromMemory is { } chosen)
+        {
+            extra["memory_source"] = chosen.Source;
+            extra["memory_similarity"] = chosen.Cosine.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            extra["memory_reranking"] = "the translation is a memory pair's, which the model scored above its own beam-search translation; the attention is the model's while reading it";
         }
         var meta = new CaptureMetadata
         {

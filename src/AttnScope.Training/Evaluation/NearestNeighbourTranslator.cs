@@ -48,15 +48,7 @@ internal sealed class NearestNeighbourTranslator
     public int Nearest(string source, float[]? scratch = null)
     {
         var scores = scratch ?? new float[_train.Count];
-        Array.Clear(scores);
-        var c = new Dictionary<int, int>();
-        foreach (var g in Trigrams(source))
-            if (_gramIds.TryGetValue(g, out int id)) c[id] = c.GetValueOrDefault(id) + 1;
-        foreach (var (id, n) in c)
-        {
-            float q = n * _idf[id];
-            foreach (var (doc, w) in _postings[id]) scores[doc] += q * w;
-        }
+        DotProducts(source, scores);
         int best = 0;
         for (int i = 1; i < scores.Length; i++) if (scores[i] > scores[best]) best = i;
         return best;
@@ -70,6 +62,45 @@ internal sealed class NearestNeighbourTranslator
     public (int Index, float Cosine) Best(string source, float[]? scratch = null, Func<int, bool>? skip = null)
     {
         var scores = scratch ?? new float[_train.Count];
+        double norm = DotProducts(source, scores);
+        int best = -1;
+        for (int i = 0; i < scores.Length; i++)
+            if (scores[i] > 0 && (best < 0 || scores[i] > scores[best]) && (skip is null || !skip(i))) best = i;
+        if (best < 0 || norm <= 0) return (-1, 0f);
+        return (best, (float)Math.Min(1.0, scores[best] / Math.Sqrt(norm)));
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> most similar training pairs, best first, with their cosine similarity as in
+    /// <see cref="Best"/> (ties go to the earlier pair); only pairs that share a trigram with the source are listed.
+    /// </summary>
+    public List<(int Index, float Cosine)> Top(string source, int k, float[]? scratch = null)
+    {
+        if (k < 1) return [];
+        var scores = scratch ?? new float[_train.Count];
+        double norm = DotProducts(source, scores);
+        var best = new List<(int Index, float Score)>(k + 1);
+        if (norm <= 0) return [];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            float v = scores[i];
+            if (v <= 0 || (best.Count == k && v <= best[^1].Score)) continue;
+            int pos = best.Count;
+            while (pos > 0 && best[pos - 1].Score < v) pos--;
+            best.Insert(pos, (i, v));
+            if (best.Count > k) best.RemoveAt(k);
+        }
+        double inv = 1 / Math.Sqrt(norm);
+        return best.Select(b => (b.Index, (float)Math.Min(1.0, b.Score * inv))).ToList();
+    }
+
+    /// <summary>
+    /// Fills <paramref name="scores"/> with the dot product of the source's TF-IDF vector and each training source's
+    /// unit vector, and returns the squared norm of the source's vector. A trigram no training source has would get
+    /// the largest IDF, ln(N); it counts in the norm and so lowers every pair's cosine alike.
+    /// </summary>
+    private double DotProducts(string source, float[] scores)
+    {
         Array.Clear(scores);
         var c = new Dictionary<int, int>();
         var unseen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -83,13 +114,8 @@ internal sealed class NearestNeighbourTranslator
             norm += (double)q * q;
             foreach (var (doc, w) in _postings[id]) scores[doc] += q * w;
         }
-        // A trigram no training source has would get the largest IDF, ln(N); it lowers every pair's cosine alike.
         foreach (var n in unseen.Values) norm += Math.Pow(n * Math.Log(_train.Count + 1.0), 2);
-        int best = -1;
-        for (int i = 0; i < scores.Length; i++)
-            if (scores[i] > 0 && (best < 0 || scores[i] > scores[best]) && (skip is null || !skip(i))) best = i;
-        if (best < 0 || norm <= 0) return (-1, 0f);
-        return (best, (float)Math.Min(1.0, scores[best] / Math.Sqrt(norm)));
+        return norm;
     }
 
     /// <summary>The translation of the most similar training source.</summary>
