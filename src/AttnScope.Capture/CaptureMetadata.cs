@@ -3,7 +3,7 @@ namespace AttnScope.Capture;
 /// <summary>Who made a capture and from what input.</summary>
 public sealed class CaptureMetadata
 {
-    /// <summary>The format id written into every capture file; <see cref="AttentionCapture.Load"/> reads only this version.</summary>
+    /// <summary>The format id written into every capture file; <see cref="AttentionCapture.Load(string)"/> reads only this version.</summary>
     public const string FormatId = "attnscope.capture/1";
 
     /// <summary>Model id as the user named it (e.g. <c>minilm</c>, <c>hf:org/name@rev</c>, a path).</summary>

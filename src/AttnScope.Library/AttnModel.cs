@@ -66,7 +66,7 @@ public sealed class AttnModel : IDisposable
     /// <param name="text">The text; its tokens become the capture's tokens.</param>
     /// <param name="textB">A second sentence for a sentence pair (encoders only).</param>
     /// <param name="queriesKeysValues">Also record queries, keys, values and pre-softmax scores (needed by the Q·K views).</param>
-    /// <returns>The capture: save it with <see cref="AttentionCapture.Save"/>, read it back with <see cref="AttentionCapture.Load"/>.</returns>
+    /// <returns>The capture: save it with <see cref="AttentionCapture.Save"/>, read it back with <see cref="AttentionCapture.Load(string)"/>.</returns>
     /// <exception cref="AttnScopeException">The input does not fit the model (for example too many tokens).</exception>
     public AttentionCapture Capture(string text, string? textB = null, bool queriesKeysValues = false)
     {

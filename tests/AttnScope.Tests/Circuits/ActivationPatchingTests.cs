@@ -50,7 +50,7 @@ public class ActivationPatchingTests
     {
         var model = CircuitModels.Modified(name, (spec, t) =>
         {
-            foreach (var layer in t.Layers) { Array.Clear(layer.Down); if (layer.DownBias is { } b) Array.Clear(b); }
+            foreach (var layer in t.Layers) { Array.Clear(layer.Down!); if (layer.DownBias is { } b) Array.Clear(b); }
         });
         var (clean, corrupted) = Prompts(name);
         Assert.Equal(clean[^1], corrupted[^1]);

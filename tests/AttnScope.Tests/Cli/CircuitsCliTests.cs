@@ -66,7 +66,7 @@ public class CircuitsCliTests
             "--target", "#5", "--distractor", "#7", "-o", dir.File("p.png"));
         Assert.Equal(1, code);
         Assert.Contains("same token length", err);
-        Assert.Single(err.Trim().Split('\n').Where(l => l.Contains("error")));
+        Assert.Single(err.Trim().Split('\n'), l => l.Contains("error"));
     }
 
     [Fact]

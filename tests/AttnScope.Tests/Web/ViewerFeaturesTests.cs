@@ -128,7 +128,7 @@ public sealed class ViewerFeaturesTests(ViewerFixture fx)
         var s = cap.Stacks[AttentionStack.Encoder];
         var (context, page, problems) = await OpenAsync(cap, "boxes");
         await using var _ = context;
-        Assert.Empty((await SvgAsync(page)).Descendants(Svg + "rect").Where(r => r.Attribute("data-box") is not null));
+        Assert.DoesNotContain((await SvgAsync(page)).Descendants(Svg + "rect"), r => r.Attribute("data-box") is not null);
         foreach (var (side, index) in new[] { ("q", 3), ("k", 6) })
         {
             await HoverTokenAsync(page, side, index);
