@@ -83,7 +83,7 @@ internal sealed class CoreGradients
             Grads = new CoreTensors
             {
                 TokenEmbeddings = new float[t.TokenEmbeddings.Length], PositionEmbeddings = Z(t.PositionEmbeddings), TypeEmbeddings = Z(t.TypeEmbeddings),
-                EmbeddingNormGain = Z(t.EmbeddingNormGain), EmbeddingNormBias = Z(t.EmbeddingNormBias),
+                EmbeddingNormGain = Z(t.EmbeddingNormGain), EmbeddingNormBias = Z(t.EmbeddingNormBias), RelativeBias = Z(t.RelativeBias),
                 FinalNormGain = Z(t.FinalNormGain), FinalNormBias = Z(t.FinalNormBias), Unembedding = Z(t.Unembedding), UnembeddingBias = Z(t.UnembeddingBias),
                 Layers = t.Layers.Select(l => new CoreLayerTensors
                 {
@@ -111,6 +111,7 @@ internal sealed class CoreGradients
             yield return ("embed.W_type", v.TypeEmbeddings, g.TypeEmbeddings);
             yield return ("embed.ln.w", v.EmbeddingNormGain, g.EmbeddingNormGain);
             yield return ("embed.ln.b", v.EmbeddingNormBias, g.EmbeddingNormBias);
+            yield return ("rel_pos.W_bias", v.RelativeBias, g.RelativeBias);
             for (int l = 0; l < v.Layers.Length; l++)
             {
                 var a = v.Layers[l]; var b = g.Layers[l]; string p = $"blocks.{l}.";

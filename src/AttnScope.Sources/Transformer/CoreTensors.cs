@@ -51,6 +51,8 @@ internal sealed class CoreTensors
     public float[]? TypeEmbeddings { get; init; }
     public float[]? EmbeddingNormGain { get; init; }
     public float[]? EmbeddingNormBias { get; init; }
+    /// <summary>[buckets, heads] relative-position biases shared by every block (T5), for <see cref="PositionKind.RelativeBias"/>.</summary>
+    public float[]? RelativeBias { get; init; }
     public required CoreLayerTensors[] Layers { get; init; }
     public float[]? FinalNormGain { get; init; }
     public float[]? FinalNormBias { get; init; }

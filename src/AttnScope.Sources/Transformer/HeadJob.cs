@@ -18,6 +18,9 @@ internal sealed unsafe class HeadJob
     public float Scale;
     public bool Causal;
     public float[]? Slopes;
+    /// <summary>Relative-position biases by offset, [heads, 2·OffsetSpan − 1] (see <see cref="RelativePositionBuckets.OffsetTable"/>), or null.</summary>
+    public float[]? OffsetBias;
+    public int OffsetSpan;
     /// <summary>Fused projection rows [m, QkvLd]; keys/values rows start at KeyBase/ValueBase with stride KvLd.</summary>
     public nint Qkv, KeyBase, ValueBase, Context;
     /// <summary>This layer's probabilities [heads, m, T], or 0 when not kept.</summary>
@@ -76,6 +79,7 @@ internal sealed unsafe class HeadJob
         float* ctx = (float*)Context + h * dh;
         bool masked = Causal || Window > 0;
         float slope = Slopes is null ? 0f : Slopes[h];
+        var offsetBias = OffsetBias is null ? default : OffsetBias.AsSpan(h * (2 * OffsetSpan - 1), 2 * OffsetSpan - 1);
 
         // A block of query rows at a time, in a per-thread buffer that stays in L2: scores, softmax and the
         // product with V all hit cache; the probabilities go out to the captured attention once, with streaming
@@ -100,6 +104,11 @@ internal sealed unsafe class HeadJob
                 var row = new Span<float>(block + (long)i * n, n);
                 if (slope != 0f)
                     for (int j = lo; j < hi; j++) row[j] += slope * (j - p);
+                if (!offsetBias.IsEmpty)
+                {
+                    var add = offsetBias.Slice(OffsetSpan - 1 - p + lo, hi - lo);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row[lo..hi], add, row[lo..hi]);
+                }
                 var visible = row[lo..hi];
                 var scoreRow = Scores is null ? default : Scores.Data.AsSpan(soff + (r0 + i) * n, n);
                 float* attRow = sinkRows != null ? sinkRows + (long)i * n : att == null ? null : att + (long)(r0 + i) * n;

@@ -13,8 +13,8 @@ internal sealed class KvCache
     /// <summary>
     /// The same keys and values packed for the attention GEMM, per layer and key/value head, appended as positions
     /// arrive, so a generation step packs one row instead of every cached row (and a group of query heads shares one
-    /// pack). Keys: panels of <see cref="Engine.GemmKernel.NR"/> positions, each [d_head][NR], scaled by 1/√d_head as
-    /// the attention folds it in; values: one panel of NR dimensions after another, each [capacity][NR].
+    /// pack). Keys: panels of <see cref="Engine.GemmKernel.NR"/> positions, each [d_head][NR], scaled by the score factor
+    /// (1/√d_head unless the family sets it) as the attention folds it in; values: one panel of NR dimensions after another, each [capacity][NR].
     /// </summary>
     internal readonly float[][][] PackedKeys, PackedValues;
     internal readonly float KeyScale;
@@ -36,7 +36,7 @@ internal sealed class KvCache
         PackedValues = new float[spec.Layers][][];
         int nr = Engine.GemmKernel.NR, dh = spec.HeadDim;
         int keyPanels = (capacity + nr - 1) / nr, dimPanels = (dh + nr - 1) / nr;
-        KeyScale = 1f / MathF.Sqrt(dh);
+        KeyScale = spec.ScoreScale;
         for (int l = 0; l < spec.Layers; l++)
         {
             Keys[l] = GC.AllocateUninitializedArray<float>((int)per, pinned: true);

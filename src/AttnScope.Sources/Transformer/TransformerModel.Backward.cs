@@ -30,7 +30,14 @@ internal sealed unsafe partial class TransformerModel
             if (grads is not null)
             {
                 var gU = s.TiedHead ? grads.Grads.TokenEmbeddings : grads.Grads.Unembedding!;
-                fixed (float* gu = gU) MatOps.MulAt(dl, m, v, hid, d, gu, accumulate: true);
+                if (s.LogitScale == 1f) fixed (float* gu = gU) MatOps.MulAt(dl, m, v, hid, d, gu, accumulate: true);
+                else
+                {
+                    // logits = (scale·h)·Wᵀ: ∂/∂W = scale·dLᵀ·h
+                    var gw = new float[(long)v * d];
+                    fixed (float* pg = gw) MatOps.MulAt(dl, m, v, hid, d, pg, accumulate: false);
+                    TensorPrimitives.MultiplyAdd(gw, s.LogitScale, gU, gU);
+                }
                 if (grads.Grads.UnembeddingBias is { } gb) ColumnSums(dLogits, m, v, gb);
             }
         }
@@ -95,7 +102,7 @@ internal sealed unsafe partial class TransformerModel
                 if (gl is not null) fixed (float* go = gl.Output) MatOps.MulAt(pdx, m, d, ctx, qw, go, accumulate: true);
             }
             if (gl?.OutputBias is { } gob) ColumnSums(dOut, m, d, gob);
-            var dP = AttentionBackward(tape, lt, l, dCtx, dQkv, probabilityGradients);
+            var dP = AttentionBackward(tape, lt, l, dCtx, dQkv, probabilityGradients, g?.RelativeBias);
             if (result is not null) result[l] = dP!;
             if (_rope is not null) RotaryBackward(dQkv, m, tape.Positions);
             // Q | K | V = A1·Wᵀ + b
@@ -228,12 +235,15 @@ internal sealed unsafe partial class TransformerModel
     /// <paramref name="dQ"/> and <paramref name="dKv"/>. <paramref name="p"/> starts at this sequence's [heads, mq, mk] block.
     /// </summary>
     private void HeadsBackward(ReadOnlySpan<float> p, float[] dCtx, int q0, int mq, float[] q, int qLd, int qCol,
-        float[] kv, int kvLd, int kCol, int vCol, int k0, int mk, float[] dQ, float[] dKv, Span<float> dpOut)
+        float[] kv, int kvLd, int kCol, int vCol, int k0, int mk, float[] dQ, float[] dKv, Span<float> dpOut, float[]? dRelative = null)
     {
         var s = Spec;
         int H = s.Heads, dh = s.HeadDim, qw = s.QueryWidth, group = H / s.KvHeads;
-        float scale = 1f / MathF.Sqrt(dh);
+        float scale = s.ScoreScale;
         bool keep = !dpOut.IsEmpty;
+        // relative-position biases (self-attention of a stack that has them): ∂/∂bias[bucket(j − i), h] = Σ P⊙(dP − Σ P⊙dP)
+        float[]? dRel = dRelative is null ? null : new float[dRelative.Length];
+        bool bidirectional = !s.Causal;
         var dP = new float[mk];
         var dS = new float[mq * mk];
         for (int h = 0; h < H; h++)
@@ -258,6 +268,9 @@ internal sealed unsafe partial class TransformerModel
                 }
                 if (keep) dP.CopyTo(dpOut.Slice((h * mq + i) * mk, mk));
                 for (int j = 0; j < mk; j++) dS[i * mk + j] = pi[j] * (dP[j] - dot) * scale;
+                if (dRel is not null)
+                    for (int j = 0; j < mk; j++)
+                        if (pi[j] != 0f) dRel[RelativePositionBuckets.Bucket(j - i, bidirectional, s.RelativeBuckets, s.RelativeMaxDistance) * H + h] += pi[j] * (dP[j] - dot);
             }
             for (int i = 0; i < mq; i++)
             {
@@ -274,6 +287,7 @@ internal sealed unsafe partial class TransformerModel
                 }
             }
         }
+        if (dRel is not null) lock (dRelative!) TensorPrimitives.Add(dRelative, dRel, dRelative);
     }
 
     private void MlpBackward(LayerTape lt, CoreLayerTensors w, CoreLayerTensors? gl, float[] dOut, float[] dA2, int m)
@@ -336,7 +350,7 @@ internal sealed unsafe partial class TransformerModel
     }
 
     /// <summary>Self-attention of block l for every (packed) sequence; writes dQkv; returns ∂f/∂P when asked.</summary>
-    private float[]? AttentionBackward(CoreTape tape, LayerTape lt, int l, float[] dCtx, float[] dQkv, bool keepDp)
+    private float[]? AttentionBackward(CoreTape tape, LayerTape lt, int l, float[] dCtx, float[] dQkv, bool keepDp, float[]? dRelative)
     {
         var s = Spec;
         int m = tape.M, qw = s.QueryWidth, kvw = s.KvWidth, w = s.QkvWidth;
@@ -348,7 +362,7 @@ internal sealed unsafe partial class TransformerModel
             long at = l * segs.SelfPerLayer + segs.SelfOff[i];
             int n = segs.Len[i];
             HeadsBackward(tape.Attention.AsSpan((int)at, s.Heads * n * n), dCtx, segs.Start[i], n, lt.Qkv, w, 0, lt.Qkv, w, qw, qw + kvw,
-                segs.Start[i], n, dQkv, dQkv, dpAll is null ? default : dpAll.AsSpan((int)segs.SelfOff[i], s.Heads * n * n));
+                segs.Start[i], n, dQkv, dQkv, dpAll is null ? default : dpAll.AsSpan((int)segs.SelfOff[i], s.Heads * n * n), dRelative);
         }
         ForSegments(segs, Segment);
         return dpAll;

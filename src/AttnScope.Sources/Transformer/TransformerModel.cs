@@ -54,6 +54,10 @@ internal sealed unsafe partial class TransformerModel
     /// </summary>
     public void Repack() => Weights = TransformerWeights.Pack(Spec, Tensors, Origin);
 
+    /// <summary>The relative-position biases by offset for <paramref name="span"/> positions (null unless the stack has them).</summary>
+    private float[]? RelativeOffsets(int span) => Spec.Positions != PositionKind.RelativeBias ? null
+        : RelativePositionBuckets.OffsetTable(Weights.RelativeBias!, Spec.Heads, span, !Spec.Causal, Spec.RelativeBuckets, Spec.RelativeMaxDistance);
+
     /// <summary>ALiBi's head slopes: 2^(−8h/n) for n a power of two, interleaved from the next power otherwise.</summary>
     internal static float[] AlibiSlopes(int heads)
     {
@@ -285,8 +289,8 @@ internal sealed unsafe partial class TransformerModel
         var job = new HeadJob
         {
             M = m, T = T, Offset = offset, Heads = heads, KvHeads = s.KvHeads, HeadDim = dh, QueryWidth = qw,
-            QkvLd = qkvw, Scale = 1f / MathF.Sqrt(dh), Causal = s.Causal, Window = s.SlidingWindow ?? 0, Slopes = _alibi,
-            Qkv = (nint)qkv, Context = (nint)ctx, Q = q, K = k, V = v, Scores = scores, Sink = input.AttentionSink,
+            QkvLd = qkvw, Scale = s.ScoreScale, Causal = s.Causal, Window = s.SlidingWindow ?? 0, Slopes = _alibi,
+            OffsetBias = RelativeOffsets(T), OffsetSpan = T, Qkv = (nint)qkv, Context = (nint)ctx, Q = q, K = k, V = v, Scores = scores, Sink = input.AttentionSink,
         };
         bool parallelHeads = Gemm.Threads > 1 && (long)heads * m * T * dh >= ParallelWork;
         fixed (float* att = attention is null ? null : attention.Data)
@@ -479,7 +483,7 @@ internal sealed unsafe partial class TransformerModel
                 jobs[i] = new HeadJob
                 {
                     M = segs.Len[i], T = n, Offset = 0, Heads = heads, KvHeads = s.KvHeads, HeadDim = s.HeadDim, QueryWidth = qw,
-                    QkvLd = qw, KvLd = 2 * kvw, Scale = 1f / MathF.Sqrt(s.HeadDim), Causal = false, Window = 0, Slopes = null,
+                    QkvLd = qw, KvLd = 2 * kvw, Scale = s.ScoreScale, Causal = false, Window = 0, Slopes = null,
                     Qkv = (nint)(pq + (long)r0 * qw), KeyBase = (nint)(pkv + (long)segs.MemStart![i] * 2 * kvw), ValueBase = (nint)(pkv + (long)segs.MemStart[i] * 2 * kvw + kvw),
                     Context = (nint)(ctx + (long)r0 * qw),
                     Attention = att == null ? 0 : (nint)(att + l * segs.CrossPerLayer + segs.CrossOff![i]), Layer = l,
@@ -534,6 +538,7 @@ internal sealed unsafe partial class TransformerModel
             {
                 M = n, T = n, Offset = 0, Heads = heads, KvHeads = t.KvHeads, HeadDim = t.HeadDim, QueryWidth = t.QueryWidth,
                 QkvLd = t.QkvLd, KvLd = t.QkvLd, Scale = t.Scale, Causal = t.Causal, Window = t.Window, Slopes = t.Slopes,
+                OffsetBias = t.OffsetBias, OffsetSpan = t.OffsetSpan,
                 Qkv = (nint)qkv, KeyBase = (nint)(qkv + t.QueryWidth), ValueBase = (nint)(qkv + t.QueryWidth + Spec.KvWidth),
                 Context = (nint)((float*)t.Context + (long)r0 * t.QueryWidth),
                 Attention = attentionBase == 0 ? 0 : (nint)((float*)attentionBase + segs.SelfOff[i]), Layer = l,

@@ -12,8 +12,9 @@ internal enum NormPlacement { Pre, Post }
 internal enum SinusoidLayout { Interleaved, Halves }
 
 /// <summary>How positions enter: a learned table added to the embeddings, fixed sinusoids, rotary (RoPE) on
-/// queries and keys, ALiBi biases on the scores, or none.</summary>
-internal enum PositionKind { None, Learned, Sinusoidal, Rotary, Alibi }
+/// queries and keys, ALiBi biases on the scores, T5's learned relative-position biases on the scores (one per head
+/// and distance bucket, see <see cref="RelativePositionBuckets"/>), or none.</summary>
+internal enum PositionKind { None, Learned, Sinusoidal, Rotary, Alibi, RelativeBias }
 
 /// <summary>
 /// Rotary position embedding: θ, how many dimensions of each head rotate, and the frequency scaling of the
@@ -72,6 +73,16 @@ internal sealed record TransformerSpec
     public bool Causal { get; init; }
     /// <summary>Query i sees keys j with i − window &lt; j (on top of causality); null for full attention.</summary>
     public int? SlidingWindow { get; init; }
+    /// <summary>Relative-position buckets (T5's <c>relative_attention_num_buckets</c>) for <see cref="PositionKind.RelativeBias"/>.</summary>
+    public int RelativeBuckets { get; init; } = 32;
+    /// <summary>Distance from which every offset shares the last bucket (T5's <c>relative_attention_max_distance</c>).</summary>
+    public int RelativeMaxDistance { get; init; } = 128;
+    /// <summary>Factor on Q·Kᵀ before the softmax; null for 1/√d_head. T5 folds it into its weights and uses 1.</summary>
+    public float? AttentionScale { get; init; }
+    /// <summary>The factor the scores use.</summary>
+    public float ScoreScale => AttentionScale ?? 1f / MathF.Sqrt(HeadDim);
+    /// <summary>Logits = (hidden × this)·W_Uᵀ + b: T5 with a tied head scales by d_model^−½; 1 elsewhere.</summary>
+    public float LogitScale { get; init; } = 1f;
 
     /// <summary><c>gelu</c> (erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh), <c>relu</c>, <c>silu</c>, <c>quick_gelu</c> (CLIP: x·σ(1.702x)).</summary>
     public string Activation { get; init; } = "gelu";
@@ -127,6 +138,15 @@ internal sealed record TransformerSpec
             if (Rope.Scaling == "llama3")
                 Check(Rope.HighFreqFactor > Rope.LowFreqFactor && Rope.LowFreqFactor > 0 && Rope.OriginalMaxPositions > 0,
                     "llama3 rope scaling needs high_freq_factor > low_freq_factor > 0 and original_max_position_embeddings > 0");
+        }
+        Check(AttentionScale is null || float.IsFinite(AttentionScale.Value) && AttentionScale.Value > 0, $"attention scale {AttentionScale} must be positive");
+        Check(float.IsFinite(LogitScale) && LogitScale > 0, $"logit scale {LogitScale} must be positive");
+        if (Positions == PositionKind.RelativeBias)
+        {
+            Check(RelativeBuckets is >= 2 and <= 4096, $"{RelativeBuckets} relative-position buckets (must be 2..4096)");
+            int exact = RelativePositionBuckets.ExactBuckets(!Causal, RelativeBuckets);
+            Check(exact >= 1 && RelativeMaxDistance > exact && RelativeMaxDistance <= MaxPositionLimit,
+                $"relative_attention_max_distance {RelativeMaxDistance} must exceed the {exact} exact buckets of {RelativeBuckets}");
         }
         if (Placement == NormPlacement.Post) Check(!FinalNorm, "a post-norm stack has no final norm");
         Check(!TiedHead || LmHead, "a tied head needs a language-model head");

@@ -36,12 +36,15 @@ internal sealed class TransformerWeights
     public float[]? TypeEmbeddings { get; init; }
     public float[]? EmbeddingNormGain { get; init; }
     public float[]? EmbeddingNormBias { get; init; }
+    /// <summary>[buckets, heads] relative-position biases (T5).</summary>
+    public float[]? RelativeBias { get; init; }
     public required PackedLayer[] Layers { get; init; }
     public float[]? FinalNormGain { get; init; }
     public float[]? FinalNormBias { get; init; }
     /// <summary>The language-model head packed [hidden → vocab], or null for encoders.</summary>
     public PackedMatrix? Unembedding { get; init; }
-    /// <summary>The unpacked head [vocab, hidden] (the embeddings when tied).</summary>
+    /// <summary>The unpacked head [vocab, hidden] (the embeddings when tied), times <see cref="TransformerSpec.LogitScale"/>
+    /// when that is not 1 (a scaled copy: logits are then hidden·rowsᵀ as everywhere else).</summary>
     public float[]? UnembeddingRows { get; init; }
 
     /// <summary>
@@ -83,6 +86,7 @@ internal sealed class TransformerWeights
         Len(t.TypeEmbeddings, (long)s.TypeVocab * d, "the token type embedding", s.TypeVocab > 0);
         Len(t.EmbeddingNormGain, d, "the embedding norm", s.EmbeddingNorm);
         Len(t.EmbeddingNormBias, d, "the embedding norm bias", s.EmbeddingNorm && s.Norm == NormKind.LayerNorm);
+        Len(t.RelativeBias, (long)s.RelativeBuckets * s.Heads, "the relative-position bias", s.Positions == PositionKind.RelativeBias);
         Len(t.FinalNormGain, d, "the final norm", s.FinalNorm);
         Len(t.FinalNormBias, d, "the final norm bias", s.FinalNorm && s.Norm == NormKind.LayerNorm);
         if (s.LmHead && !s.TiedHead) Len(t.Unembedding, (long)s.Vocab * d, "the language-model head");
@@ -155,12 +159,18 @@ internal sealed class TransformerWeights
         if (s.LmHead)
         {
             headRows = s.TiedHead ? t.TokenEmbeddings : t.Unembedding!;
+            if (s.LogitScale != 1f)
+            {
+                var scaled = new float[headRows.Length];
+                System.Numerics.Tensors.TensorPrimitives.Multiply(headRows, s.LogitScale, scaled);
+                headRows = scaled;
+            }
             head = PackedMatrix.FromTransposed(headRows, s.Vocab, d, t.UnembeddingBias);
         }
         return new TransformerWeights
         {
             TokenEmbeddings = t.TokenEmbeddings, PositionEmbeddings = t.PositionEmbeddings, TypeEmbeddings = t.TypeEmbeddings,
-            EmbeddingNormGain = t.EmbeddingNormGain, EmbeddingNormBias = t.EmbeddingNormBias,
+            EmbeddingNormGain = t.EmbeddingNormGain, EmbeddingNormBias = t.EmbeddingNormBias, RelativeBias = t.RelativeBias,
             Layers = layers, FinalNormGain = t.FinalNormGain, FinalNormBias = t.FinalNormBias,
             Unembedding = head, UnembeddingRows = headRows,
         };
