@@ -9,7 +9,7 @@ internal static class CaptureCommand
 {
     public static Option<string> ModelOption() => new("--model", "-m")
     {
-        Description = "minilm (embedded default), a Hugging Face folder, an .onnx file, hf:ORG/NAME[@revision], or a translation run folder (attnscope train)",
+        Description = "minilm (embedded default), a Hugging Face folder (BERT family, Marian, T5, ...), an .onnx file, hf:ORG/NAME[@revision], or a translation run folder (attnscope train)",
         DefaultValueFactory = _ => "minilm",
     };
 
@@ -125,21 +125,21 @@ internal static class CaptureCommand
         return 0;
     }
 
-    /// <summary>A Marian (opus-mt) folder, or an hf: name whose config.json (fetched alone first) says model_type marian.</summary>
+    /// <summary>A translation model folder (Marian, T5), or an hf: name whose config.json (fetched alone first) names one.</summary>
     private static bool IsMarian(string name)
     {
         if (!name.StartsWith("hf:", StringComparison.Ordinal))
-            return Directory.Exists(name) && AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(name);
+            return Directory.Exists(name) && AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.IsTranslationModelFolder(name);
         var (repo, rev) = AttnScope.Sources.Models.HubClient.ParseModelName(name);
         var dir = new AttnScope.Sources.Models.HubClient().EnsureAsync(repo, rev, [(["config.json"], true)]).GetAwaiter().GetResult();
-        return AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(dir);
+        return AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.IsTranslationModelFolder(dir);
     }
 
-    /// <summary><c>capture --model MARIAN --text ...</c>: translate (beam 4, length penalty 1) and save the encoder, decoder and cross attention.</summary>
+    /// <summary><c>capture --model MARIAN|T5 --text ...</c>: translate (beam 4, length penalty 1) and save the encoder, decoder and cross attention.</summary>
     private static int MarianCapture(CliOutput output, string name, string text, string path)
     {
         AttnScope.Capture.Io.AtomicFile.CheckWritable(path);
-        var translator = AttnScope.Sources.Transformer.Families.MarianTranslator.Load(AttnScope.Sources.Transformer.Families.MarianTranslator.ResolveFolder(name));
+        var translator = AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.Load(AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.ResolveFolder(name));
         var t = translator.Translate(text, beam: 4);
         var cap = translator.Capture(t, name);
         foreach (var w in cap.Metadata.Warnings) output.Warn(w);

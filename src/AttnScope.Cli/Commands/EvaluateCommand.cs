@@ -14,7 +14,7 @@ internal static class EvaluateCommand
 {
     public static Command Create(CliOutput output)
     {
-        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Marian (opus-mt) folder or hf:ORG/NAME (a folder made by 'train --init' scores its held-out pairs; others need --corpus)" };
+        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Marian (opus-mt) or T5 folder or hf:ORG/NAME (a folder made by 'train --init' scores its held-out pairs; others need --corpus)" };
         var src = new Option<string?>("--src") { Description = "Marian models: source language code of --corpus (default: the fine-tuning's, else en)" };
         var tgt = new Option<string?>("--tgt") { Description = "Marian models: target language code of --corpus (default: the fine-tuning's, else de)" };
         var corpus = new Option<string?>("--corpus") { Description = "test corpus: builtin, a .tsv/.jsonl file or a PATH prefix (default: the run's held-out set)" };
@@ -38,7 +38,7 @@ internal static class EvaluateCommand
             if (r.GetValue(outputFile) is { } check) AtomicFile.CheckWritable(check);
             if (MarianEvaluate.Applies(r.GetValue(run)!))
             {
-                memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian models");
+                memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian or T5 models");
                 return MarianEvaluate.Run(output, r.GetValue(run)!, r.GetValue(corpus), r.GetValue(src), r.GetValue(tgt), beamSize, r.GetValue(limit), r.GetValue(outputFile));
             }
             var folder = RunFolder.Open(r.GetValue(run)!);

@@ -11,12 +11,12 @@ namespace AttnScope.Cli;
 internal static class MarianEvaluate
 {
     public static bool Applies(string name) =>
-        name.StartsWith("hf:", StringComparison.Ordinal) || MarianTranslator.IsMarianModelFolder(name);
+        name.StartsWith("hf:", StringComparison.Ordinal) || Seq2SeqTranslator.IsTranslationModelFolder(name);
 
     public static int Run(CliOutput output, string name, string? corpus, string? src, string? tgt, int beam, int? limit, string? outputFile)
     {
-        var folder = MarianTranslator.ResolveFolder(name);
-        var translator = MarianTranslator.Load(folder);
+        var folder = Seq2SeqTranslator.ResolveFolder(name);
+        var translator = Seq2SeqTranslator.Load(folder);
         var state = MarianFineTuneState.Exists(folder) ? MarianFineTuneState.Load(folder) : null;
         if (corpus is null && state is null)
             throw new AttnScopeException($"'{name}' is a Marian model without a fine-tuning record (finetune.json): give the test set with --corpus");

@@ -18,7 +18,7 @@ internal static class MarianTrainCommand
         if (dropout is < 0f or >= 1f) throw new AttnScopeException($"--dropout {dropout} is not in [0, 1)");
         var request = new MarianFineTuneRequest
         {
-            Init = init is null ? "" : MarianTranslator.ResolveFolder(init),
+            Init = init is null ? "" : Seq2SeqTranslator.ResolveFolder(init),
             InitName = init ?? "",
             Corpus = corpus, SourceLanguage = src, TargetLanguage = tgt, Out = outPath, Resume = resume,
             Steps = steps, Minutes = minutes, Evaluate = evaluate, Dropout = dropout, Data = data, Options = options,

@@ -15,7 +15,7 @@ internal static class TranslateCommand
 {
     public static Command Create(CliOutput output)
     {
-        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Hugging Face Marian (opus-mt) folder" };
+        var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Hugging Face translation model: a Marian (opus-mt) or T5 (t5, flan-t5, mt5) folder, or hf:ORG/NAME" };
         var text = new Option<string?>("--text", "-t") { Description = "the sentence to translate" };
         var textFile = new Option<string?>("--text-file") { Description = "read the sentence from a UTF-8 file ('-' for standard input)" };
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 4 };
@@ -24,7 +24,7 @@ internal static class TranslateCommand
         var inputFile = new Option<string?>("--input", "-i") { Description = "translate every line of this UTF-8 file ('-' for standard input), one translation per line" };
         var outputFile = new Option<string?>("--output", "-o") { Description = "with --input: write the translations to this file instead of standard output" };
         var threads = new Option<int>("--threads") { Description = "with --input: sentences translated side by side (each thread holds a copy of the model)", DefaultValueFactory = _ => BatchTranslation.DefaultThreads };
-        var lengthPenalty = new Option<double?>("--length-penalty") { Description = "Marian models: beam scores are log p / length^A (default 1; 0 = plain log-probability)" };
+        var lengthPenalty = new Option<double?>("--length-penalty") { Description = "Marian and T5 models: beam scores are log p / length^A (default 1; 0 = plain log-probability)" };
         var layer = new Option<int?>("--layer") { Description = "decoder layer for --animate (default: the best-aligned layer of the last evaluation, else the last)" };
         var memory = new MemoryOptions();
         var cmd = new Command("translate", "Translate a sentence with a trained model; optionally capture or animate its attention.")
@@ -38,16 +38,16 @@ internal static class TranslateCommand
             if (beamSize < 1 || beamSize > 64) throw new AttnScopeException($"--beam {beamSize} is out of range (1..64)");
             var name = r.GetValue(run)!;
             if (name.StartsWith("hf:", StringComparison.Ordinal) || AttnScope.Sources.Tokenization.MarianTokenizer.IsMarianFolder(name)
-                || AttnScope.Sources.Transformer.Families.MarianTranslator.IsMarianModelFolder(name))
+                || AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.IsTranslationModelFolder(name))
             {
-                memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian models");
+                memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian or T5 models");
                 return TranslateMarian(output, name, new MarianOptions(
                     r.GetValue(text) is not null || r.GetValue(textFile) is not null ? TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false) : null,
                     r.GetValue(inputFile), r.GetValue(outputFile), r.GetValue(capture), r.GetValue(animate), r.GetValue(layer), beamSize,
                     r.GetValue(lengthPenalty) ?? 1.0, r.GetValue(threads)));
             }
             if (r.GetValue(lengthPenalty) is not null)
-                throw new AttnScopeException("--length-penalty is for Marian models; a run folder's beam search uses a fixed length penalty of 0.6");
+                throw new AttnScopeException("--length-penalty is for Marian and T5 models; a run folder's beam search uses a fixed length penalty of 0.6");
             if (r.GetValue(inputFile) is { } inputPath)
             {
                 if (r.GetValue(text) is not null || r.GetValue(textFile) is not null) throw new AttnScopeException("give either --input FILE or --text/--text-file, not both");
@@ -125,8 +125,8 @@ internal static class TranslateCommand
             throw new AttnScopeException($"cannot write animation '{o.Animate}': only .gif is supported");
         if (o.Layer is not null && o.Animate is null) throw new AttnScopeException("--layer chooses the decoder layer of --animate; give --animate FILE.gif too");
         foreach (var path in new[] { o.Output, o.Capture, o.Animate }) if (path is not null) AtomicFile.CheckWritable(path);
-        var folder = AttnScope.Sources.Transformer.Families.MarianTranslator.ResolveFolder(name);
-        var translator = AttnScope.Sources.Transformer.Families.MarianTranslator.Load(folder);
+        var folder = AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.ResolveFolder(name);
+        var translator = AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.Load(folder);
         if (o.Input is not null) return TranslateMarianFile(output, folder, translator, o);
         int layers = translator.Model.Decoder.Spec.Layers;
         if (o.Layer is int asked && (uint)asked >= (uint)layers)
@@ -152,14 +152,14 @@ internal static class TranslateCommand
         return 0;
     }
 
-    private static int TranslateMarianFile(CliOutput output, string folder, AttnScope.Sources.Transformer.Families.MarianTranslator first, MarianOptions o)
+    private static int TranslateMarianFile(CliOutput output, string folder, AttnScope.Sources.Transformer.Families.Seq2SeqTranslator first, MarianOptions o)
     {
         var lines = ReadLines(o.Input!);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         bool firstUsed = false;
         Func<string, (string, IReadOnlyList<string>)> Open()
         {
-            var tr = firstUsed ? AttnScope.Sources.Transformer.Families.MarianTranslator.Load(folder) : first;
+            var tr = firstUsed ? AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.Load(folder) : first;
             firstUsed = true;
             return text => { var t = tr.Translate(text, o.Beam, o.LengthPenalty); return (t.Text, t.Warnings); };
         }

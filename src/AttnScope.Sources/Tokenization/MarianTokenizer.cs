@@ -14,7 +14,7 @@ namespace AttnScope.Sources.Tokenization;
 /// </summary>
 /// <remarks>The unigram segmentation (Viterbi over the model's piece scores, with its normalizer) is
 /// Microsoft.ML.Tokenizers' SentencePiece implementation; this class adds Marian's id mapping.</remarks>
-internal sealed partial class MarianTokenizer
+internal sealed partial class MarianTokenizer : ISeq2SeqTokenizer
 {
     private readonly SentencePieceTokenizer _source;
     private readonly SentencePieceTokenizer _target;
@@ -75,16 +75,13 @@ internal sealed partial class MarianTokenizer
     [GeneratedRegex(@"^>>.+?<<")]
     private static partial Regex LanguageCode();
 
-    /// <summary>One encoded side: ids (ending in &lt;/s&gt;) and the pieces (an unknown run is its normalized surface text).</summary>
-    public sealed record Encoded(int[] Ids, string[] Pieces);
-
     /// <summary>Encodes source text (encoder input).</summary>
-    public Encoded EncodeSource(string text) => Encode(_source, text);
+    public EncodedText EncodeSource(string text) => Encode(_source, text);
 
     /// <summary>Encodes target text (decoder labels).</summary>
-    public Encoded EncodeTarget(string text) => Encode(_target, text);
+    public EncodedText EncodeTarget(string text) => Encode(_target, text);
 
-    private Encoded Encode(SentencePieceTokenizer sp, string text)
+    private EncodedText Encode(SentencePieceTokenizer sp, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>(); var pieces = new List<string>(); var spans = new List<(int Start, int End)>();
@@ -120,7 +117,7 @@ internal sealed partial class MarianTokenizer
             }
         }
         ids.Add(EosId); pieces.Add("</s>"); spans.Add((-1, -1));
-        return new Encoded([.. ids], [.. pieces]);
+        return new EncodedText([.. ids], [.. pieces]);
     }
 
     /// <summary>The vocab.json piece of an id ("&lt;id&gt;" when there is none).</summary>

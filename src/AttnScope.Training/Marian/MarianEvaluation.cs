@@ -29,7 +29,7 @@ internal static class MarianEvaluation
 {
     /// <summary>Translates the sources of <paramref name="test"/> (the first <paramref name="limit"/>) and scores them
     /// against the references; a source longer than the encoder reads is translated as an empty line.</summary>
-    public static MarianEvaluationReport Evaluate(MarianTranslator translator, IReadOnlyList<ParallelPair> test, int beam = 1, int? limit = null)
+    public static MarianEvaluationReport Evaluate(Seq2SeqTranslator translator, IReadOnlyList<ParallelPair> test, int beam = 1, int? limit = null)
     {
         var sw = Stopwatch.StartNew();
         var pairs = limit is { } n && n < test.Count ? test.Take(n).ToList() : test.ToList();

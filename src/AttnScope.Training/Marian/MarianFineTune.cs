@@ -41,7 +41,7 @@ internal sealed record MarianFineTuneOutcome(string Folder, long Step, bool Canc
 /// Fine-tunes a Marian model on a parallel corpus with the core's backward pass (<see cref="MarianTrainable"/>):
 /// label-smoothed cross entropy on the teacher-forced target (decoder start = pad), AdamW with warm-up and gradient
 /// clipping, a step and/or time budget, length-bucketed batches under a token budget. The output folder is a Hugging
-/// Face-style Marian folder (config.json, model.safetensors, the tokenizer files) that <see cref="MarianTranslator"/>
+/// Face-style Marian folder (config.json, model.safetensors, the tokenizer files) that <see cref="Seq2SeqTranslator"/>
 /// loads unchanged, plus finetune.json, optimizer.safetensors (AdamW moments, for --resume) and log.tsv.
 /// </summary>
 internal static class MarianFineTune
@@ -63,9 +63,12 @@ internal static class MarianFineTune
             request.Options.Validate();
             if (MarianFineTuneState.Exists(request.Out))
                 throw new AttnScopeException($"'{request.Out}' already holds a fine-tuning run; add --resume to continue it, or give a new folder");
-            if (!MarianTranslator.IsMarianModelFolder(request.Init))
-                throw new AttnScopeException($"--init '{request.InitName}' is not a Marian model folder (config.json with model_type marian)");
-            MarianTranslator.Load(request.Init); // tokenizer and model agree: a clear error before any work
+            string? type = Seq2SeqTranslator.TranslationModelType(request.Init);
+            if (type != MarianFamily.ModelType)
+                throw new AttnScopeException(type is null
+                    ? $"--init '{request.InitName}' is not a Marian model folder (config.json with model_type marian)"
+                    : $"--init '{request.InitName}' is a {type} model; fine-tuning reads Marian folders (model_type marian) only");
+            Seq2SeqTranslator.Load(request.Init); // tokenizer and model agree: a clear error before any work
             if (Path.GetFullPath(request.Out) == Path.GetFullPath(request.Init)) throw new AttnScopeException("--out must be a new folder, not the --init folder");
             if (Directory.Exists(request.Out) && Directory.EnumerateFileSystemEntries(request.Out).Any())
                 throw new AttnScopeException($"'{request.Out}' is not empty: fine-tuning writes a new Marian folder, give a new or empty --out");
@@ -178,7 +181,7 @@ internal static class MarianFineTune
         MarianEvaluationReport? report = null;
         if (!cancelled && request.Evaluate && corpus.Test.Count > 0)
         {
-            var translator = new MarianTranslator { Model = model.AsEncoderDecoder(), Tokenizer = tokenizer };
+            var translator = new Seq2SeqTranslator { Model = model.AsEncoderDecoder(), Tokenizer = tokenizer };
             report = MarianEvaluation.Evaluate(translator, corpus.Test, beam: 1, request.EvaluateLimit);
             log.WriteLine(report.Line());
             report.Save(request.Out);

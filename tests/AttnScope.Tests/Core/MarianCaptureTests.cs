@@ -33,7 +33,7 @@ public class MarianCaptureTests(ITestOutputHelper output)
         var dir = MarianTranslatorTests.MakeFolder(MarianTranslatorTests.Fit40);
         try
         {
-            var tr = MarianTranslator.Load(dir);
+            var tr = Seq2SeqTranslator.Load(dir);
             using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Golden("tiny-marian"), "capture_golden.json")));
             int[] Ids(string key) => doc.RootElement.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
             var source = Ids("source_ids");
@@ -119,7 +119,7 @@ public class MarianCaptureTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void CliCapturesAMarianTranslationAndEveryViewOpensIt()
+    public void CliCapturesASeq2SeqTranslationAndEveryViewOpensIt()
     {
         var dir = MarianTranslatorTests.MakeFolder(MarianTranslatorTests.Fit40);
         using var tmp = new TempDir();
@@ -129,7 +129,7 @@ public class MarianCaptureTests(ITestOutputHelper output)
             var cap = tmp.File("m.safetensors");
             var (code, stdout, err) = CliTests.Run("translate", dir, "--text", text, "--beam", "3", "--length-penalty", "0.8", "--capture", cap);
             Assert.True(code == 0, err);
-            var tr = MarianTranslator.Load(dir);
+            var tr = Seq2SeqTranslator.Load(dir);
             var t = tr.Translate(text, 3, 0.8);
             Assert.Equal(t.Text, stdout.TrimEnd('\r', '\n'));
             var c = AttentionCapture.Load(cap);
@@ -199,7 +199,7 @@ public class MarianCaptureTests(ITestOutputHelper output)
             var (code, _, err) = CliTests.Run("translate", dir, "--input", input, "--output", outPath, "--beam", "2", "--threads", "2");
             Assert.True(code == 0, err);
             Assert.Contains("translated 4 lines", err);
-            var tr = MarianTranslator.Load(dir);
+            var tr = Seq2SeqTranslator.Load(dir);
             var want = lines.Select(l => l.Length == 0 ? "" : tr.Translate(l, 2, 1.0).Text).ToArray();
             Assert.Contains(want, w => w.Length > 0);
             Assert.Equal(want, File.ReadAllText(outPath).Split('\n')[..^1]);
@@ -219,15 +219,15 @@ public class MarianCaptureTests(ITestOutputHelper output)
         {
             var files = new[] { "config.json", "model.safetensors", "source.spm", "target.spm", "vocab.json" }.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(dir, f)));
             hub.AddRepo("org/tiny-marian", files);
-            var folder = MarianTranslator.ResolveFolder("hf:org/tiny-marian", new AttnScope.Sources.Models.HubClient(hub.Endpoint, cache.Path, false, ""));
+            var folder = Seq2SeqTranslator.ResolveFolder("hf:org/tiny-marian", new AttnScope.Sources.Models.HubClient(hub.Endpoint, cache.Path, false, ""));
             Assert.StartsWith(cache.Path, Path.GetFullPath(folder));
-            var remote = MarianTranslator.Load(folder).Translate(">>de<< the river at night", 2, 1.0);
-            var local = MarianTranslator.Load(dir).Translate(">>de<< the river at night", 2, 1.0);
+            var remote = Seq2SeqTranslator.Load(folder).Translate(">>de<< the river at night", 2, 1.0);
+            var local = Seq2SeqTranslator.Load(dir).Translate(">>de<< the river at night", 2, 1.0);
             Assert.Equal(local.TargetIds, remote.TargetIds);
             Assert.NotEmpty(remote.TargetIds);
             // a repository without the tokenizer's files is a clear error
             hub.AddRepo("org/no-spm", files.Where(kv => !kv.Key.EndsWith(".spm")).ToDictionary());
-            var e = Assert.ThrowsAny<Exception>(() => MarianTranslator.ResolveFolder("hf:org/no-spm", new AttnScope.Sources.Models.HubClient(hub.Endpoint, cache.Path, false, "")));
+            var e = Assert.ThrowsAny<Exception>(() => Seq2SeqTranslator.ResolveFolder("hf:org/no-spm", new AttnScope.Sources.Models.HubClient(hub.Endpoint, cache.Path, false, "")));
             Assert.Contains("source.spm", e.Message);
         }
         finally { Directory.Delete(dir, true); }

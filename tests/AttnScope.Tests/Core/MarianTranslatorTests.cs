@@ -37,7 +37,7 @@ public class MarianTranslatorTests
         var dir = MakeFolder(Fit40);
         try
         {
-            var t = MarianTranslator.Load(dir);
+            var t = Seq2SeqTranslator.Load(dir);
             var (ids, text) = t.TranslateGreedy(">>de<< the river at night", maxNew: 12);
             // sentencepiece's ids for this sentence (language code, a piece vocab.json lacks → <unk>) (tokenizer_golden.json, all below 39) fed to the model directly.
             var g = JsonDocument.Parse(File.ReadAllText(Path.Combine(Golden("tiny-marian-spm"), "tokenizer_golden.json"))).RootElement;
@@ -55,10 +55,10 @@ public class MarianTranslatorTests
     public void A_vocab_json_that_does_not_fit_the_model_is_a_clear_error()
     {
         var dir = MakeFolder(full => full); // 94 ids for a 40-id model
-        try { Assert.Contains("vocab_size", Assert.Throws<AttnScopeException>(() => MarianTranslator.Load(dir)).Message); }
+        try { Assert.Contains("vocab_size", Assert.Throws<AttnScopeException>(() => Seq2SeqTranslator.Load(dir)).Message); }
         finally { Directory.Delete(dir, true); }
         dir = MakeFolder(full => { var v = Fit40(full); v.Remove("<pad>"); v["<pad>"] = 38; v.Remove(v.First(kv => kv.Value == 38 && kv.Key != "<pad>").Key); return v; });
-        try { Assert.Contains("decoder start", Assert.Throws<AttnScopeException>(() => MarianTranslator.Load(dir)).Message); }
+        try { Assert.Contains("decoder start", Assert.Throws<AttnScopeException>(() => Seq2SeqTranslator.Load(dir)).Message); }
         finally { Directory.Delete(dir, true); }
     }
 
@@ -68,7 +68,7 @@ public class MarianTranslatorTests
         var dir = MakeFolder(Fit40);
         try
         {
-            var expected = MarianTranslator.Load(dir).Translate(">>de<< the river at night", beam: 1).Text;
+            var expected = Seq2SeqTranslator.Load(dir).Translate(">>de<< the river at night", beam: 1).Text;
             var (code, stdout, err) = AttnScope.Tests.Cli.CliTests.Run("translate", dir, "--text", ">>de<< the river at night", "--beam", "1");
             Assert.True(code == 0, err);
             Assert.NotEmpty(expected);

@@ -3,7 +3,8 @@
 
 tiny-t5        model_type t5, feed_forward_proj relu, head tied to the shared embedding (hidden scaled by d_model^-0.5)
 tiny-t5-gated  model_type mt5, feed_forward_proj gated-gelu (gelu_new), untied lm_head, d_kv != d_model / num_heads,
-               vocab_size padded past the tokenizer (as t5 v1.1 / flan-t5 / mt5 checkpoints are)
+               vocab_size padded past the tokenizer (as t5 v1.1 / flan-t5 / mt5 checkpoints are), a tokenizer_config.json
+               giving extra_ids
 
 Each folder holds config.json, model.safetensors (exact HF tensor names), spiece.model (a SentencePiece unigram model
 trained here with Debian's sentencepiece, T5's special ids: pad 0, eos 1, unk 2, no bos), and the reference outputs
@@ -246,7 +247,7 @@ def decode(w, cfg, ids, enc):
     return out, logits, selfs, crosses
 
 
-def build(name, cfg, src, dec_in, seeds):
+def build(name, cfg, src, dec_in, seeds, tokenizer_config=None):
     folder = os.path.join(HERE, name)
     os.makedirs(folder, exist_ok=True)
     train_spm(folder)
@@ -280,6 +281,8 @@ def build(name, cfg, src, dec_in, seeds):
         g[f"decoder_attention.{l}"] = a.numpy()
     for l, a in enumerate(crosses):
         g[f"cross_attention.{l}"] = a.numpy()
+    if tokenizer_config is not None:
+        write_json(os.path.join(folder, "tokenizer_config.json"), tokenizer_config)
     write_safetensors(os.path.join(folder, "model.safetensors"), w)
     write_safetensors(os.path.join(folder, "golden.safetensors"), g)
     with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
@@ -314,4 +317,6 @@ if __name__ == "__main__":
     build("tiny-t5", dict(BASE, model_type="t5", vocab_size=SPM_PIECES + EXTRA_IDS, d_kv=8, d_ff=64,
                           feed_forward_proj="relu", tie_word_embeddings=True), SRC, DEC_IN, range(100, 200))
     build("tiny-t5-gated", dict(BASE, model_type="mt5", vocab_size=72, d_kv=6, d_ff=48, num_decoder_layers=3,
-                                feed_forward_proj="gated-gelu", tie_word_embeddings=False), SRC, DEC_IN, range(300, 400))
+                                feed_forward_proj="gated-gelu", tie_word_embeddings=False), SRC, DEC_IN, range(300, 400),
+          # vocab_size is padded past the tokenizer: the sentinel count comes from tokenizer_config.json, as in real checkpoints
+          tokenizer_config={"extra_ids": EXTRA_IDS, "model_max_length": 512})

@@ -73,7 +73,7 @@ public class MarianFineTuneTests
             using (var st = SafeTensorsFile.Open(Path.Combine(outDir, "model.safetensors")))
                 foreach (var n in new[] { "model.shared.weight", "lm_head.weight", "model.encoder.embed_tokens.weight", "final_logits_bias", "model.decoder.layers.1.encoder_attn.out_proj.bias" })
                     Assert.True(st.Contains(n), n);
-            var translator = MarianTranslator.Load(outDir);
+            var translator = Seq2SeqTranslator.Load(outDir);
             var t = translator.Translate("the cat sat on the mat");
             Assert.NotEmpty(t.TargetIds);
             var saved = SafetensorsWeights.Load(Path.Combine(outDir, "model.safetensors"));
@@ -129,7 +129,7 @@ public class MarianFineTuneTests
             Assert.True(stopped.Cancelled);
             Assert.Null(stopped.Evaluation);
             Assert.Equal(0, MarianFineTuneState.Load(outDir).Step);
-            Assert.NotEmpty(MarianTranslator.Load(outDir).Translate("the cat sleeps").TargetIds);
+            Assert.NotEmpty(Seq2SeqTranslator.Load(outDir).Translate("the cat sleeps").TargetIds);
             var resumed = MarianFineTune.Run(Request("", corpus, outDir, 0, resume: true), TextWriter.Null, CancellationToken.None);
             Assert.Equal(10, resumed.Step); // the saved budget: step 10
         }
@@ -197,7 +197,7 @@ public class MarianFineTuneTests
             Assert.Equal(5, MarianFineTuneState.Load(outDir).Step);
             (code, stdout, err) = CliTests.Run("translate", outDir, "--text", "the cat sat on the mat", "--beam", "1");
             Assert.True(code == 0, err + stdout);
-            Assert.Equal(MarianTranslator.Load(outDir).Translate("the cat sat on the mat").Text, stdout.TrimEnd('\r', '\n'));
+            Assert.Equal(Seq2SeqTranslator.Load(outDir).Translate("the cat sat on the mat").Text, stdout.TrimEnd('\r', '\n'));
             var capture = Path.Combine(dir.Path, "c.safetensors");
             (code, stdout, err) = CliTests.Run("capture", "--model", outDir, "--text", "the cat sat on the mat", "--output", capture);
             Assert.True(code == 0, err + stdout);

@@ -17,7 +17,7 @@ public sealed class MarianViewerTests(ViewerFixture fx)
         AttentionCapture cap;
         try
         {
-            var tr = MarianTranslator.Load(dir);
+            var tr = Seq2SeqTranslator.Load(dir);
             cap = tr.Capture(tr.Translate(">>de<< the river at night", 2, 1.0), "tiny-marian");
         }
         finally { Directory.Delete(dir, true); }
