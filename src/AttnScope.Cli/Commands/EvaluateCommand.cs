@@ -15,8 +15,9 @@ internal static class EvaluateCommand
     public static Command Create(CliOutput output)
     {
         var run = new Argument<string>("run") { Description = "a run folder made by 'attnscope train', or a Marian (opus-mt) or T5 folder or hf:ORG/NAME (a folder made by 'train --init' scores its held-out pairs; others need --corpus)" };
-        var src = new Option<string?>("--src") { Description = "Marian models: source language code of --corpus (default: the fine-tuning's, else en)" };
-        var tgt = new Option<string?>("--tgt") { Description = "Marian models: target language code of --corpus (default: the fine-tuning's, else de)" };
+        var src = new Option<string?>("--src") { Description = "Marian and T5 models: source language code of --corpus (default: the fine-tuning's, else en)" };
+        var tgt = new Option<string?>("--tgt") { Description = "Marian and T5 models: target language code of --corpus (default: the fine-tuning's, else de)" };
+        var prefix = new Option<string?>("--prefix") { Description = "Marian and T5 models: text put before every source (default: the fine-tuning's; for T5 \"translate English to German: \" and the like)" };
         var corpus = new Option<string?>("--corpus") { Description = "test corpus: builtin, a .tsv/.jsonl file or a PATH prefix (default: the run's held-out set)" };
         var beam = new Option<int>("--beam") { Description = "beam size (1 = greedy)", DefaultValueFactory = _ => 1 };
         var limit = new Option<int?>("--limit") { Description = "score only the first N test sentences" };
@@ -25,7 +26,7 @@ internal static class EvaluateCommand
         var memory = new MemoryOptions();
         var cmd = new Command("evaluate", "Print held-out BLEU and the alignment error rate of cross attention per layer.")
         {
-            run, corpus, beam, limit, outputFile, threads, src, tgt,
+            run, corpus, beam, limit, outputFile, threads, src, tgt, prefix,
         };
         foreach (var option in memory.All) cmd.Options.Add(option);
         cmd.SetAction(r => output.Guard(() =>
@@ -36,10 +37,10 @@ internal static class EvaluateCommand
             int threadCount = r.GetValue(threads);
             if (threadCount < 1 || threadCount > 256) throw new AttnScopeException($"--threads {threadCount} is out of range (1..256)");
             if (r.GetValue(outputFile) is { } check) AtomicFile.CheckWritable(check);
-            if (MarianEvaluate.Applies(r.GetValue(run)!))
+            if (PretrainedEvaluate.Applies(r.GetValue(run)!))
             {
                 memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian or T5 models");
-                return MarianEvaluate.Run(output, r.GetValue(run)!, r.GetValue(corpus), r.GetValue(src), r.GetValue(tgt), beamSize, r.GetValue(limit), r.GetValue(outputFile));
+                return PretrainedEvaluate.Run(output, r.GetValue(run)!, r.GetValue(corpus), r.GetValue(src), r.GetValue(tgt), r.GetValue(prefix), beamSize, r.GetValue(limit), r.GetValue(outputFile));
             }
             var folder = RunFolder.Open(r.GetValue(run)!);
             var candidates = memory.Load(r, folder, output);

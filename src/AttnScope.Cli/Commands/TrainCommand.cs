@@ -2,7 +2,7 @@ using System.CommandLine;
 using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Checkpoints;
-using AttnScope.Training.Marian;
+using AttnScope.Training.FineTuning;
 using AttnScope.Training.Fuzzy;
 using AttnScope.Training.Training;
 
@@ -36,18 +36,18 @@ internal static class TrainCommand
         var learned = new Option<bool>("--learned-positions") { Description = "learned position table instead of sinusoids" };
         var separate = new Option<bool>("--separate-embeddings") { Description = "separate source, target and output embeddings instead of one shared table" };
         var dropout = new Option<float?>("--dropout") { Description = $"dropout rate (default {d.Dropout}; with --init the model config's dropout)" };
-        var batchTokens = new Option<int?>("--batch-tokens") { Description = $"tokens per batch (padding included; default {o.BatchTokens}, with --init {MarianFineTuneRequest.Defaults.BatchTokens})" };
-        var lr = new Option<double?>("--lr") { Description = $"peak learning rate (default {o.LearningRate}, with --init {MarianFineTuneRequest.Defaults.LearningRate})" };
-        var warmup = new Option<int?>("--warmup") { Description = $"warm-up steps (default {o.WarmupSteps}, with --init {MarianFineTuneRequest.Defaults.WarmupSteps})" };
+        var batchTokens = new Option<int?>("--batch-tokens") { Description = $"tokens per batch (padding included; default {o.BatchTokens}, with --init {FineTuneRequest.Defaults.BatchTokens})" };
+        var lr = new Option<double?>("--lr") { Description = $"peak learning rate (default {o.LearningRate}, with --init {FineTuneRequest.Defaults.LearningRate})" };
+        var warmup = new Option<int?>("--warmup") { Description = $"warm-up steps (default {o.WarmupSteps}, with --init {FineTuneRequest.Defaults.WarmupSteps})" };
         var decay = new Option<string?>("--decay") { Description = "learning rate after the warm-up: inverse-sqrt, constant, or a decay over the run's budget that reaches the floor " +
             $"(2% of --lr) when the budget ends: cosine, linear, or wsd (stable at the peak, then linear over the last --decay-fraction); the budget is --minutes " +
-            $"(time used), --steps (steps used) or, with both, whichever runs out first (default {o.Decay}, with --init {MarianFineTuneRequest.Defaults.Decay})" };
+            $"(time used), --steps (steps used) or, with both, whichever runs out first (default {o.Decay}, with --init {FineTuneRequest.Defaults.Decay})" };
         var decayFraction = new Option<double?>("--decay-fraction") { Description = $"with --decay wsd: the share of the budget, at its end, over which the rate falls to the floor (default {o.DecayFraction})" };
         var average = new Option<int?>("--average") { Description = "at the end, make the model the element-wise mean of the last N checkpoints (--checkpoint-every apart; " +
             "saved as checkpoints/averaged.safetensors, which translate, evaluate and capture use; --resume continues from the raw weights); 0 or 1: off" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => o.Seed };
         var vocab = new Option<int>("--vocab-size") { Description = "sub-word vocabulary size", DefaultValueFactory = _ => o.VocabSize };
-        var every = new Option<int?>("--checkpoint-every") { Description = $"steps between checkpoints (each also captures the probe sentence; default {o.CheckpointEvery}, with --init {MarianFineTuneRequest.Defaults.CheckpointEvery})" };
+        var every = new Option<int?>("--checkpoint-every") { Description = $"steps between checkpoints (each also captures the probe sentence; default {o.CheckpointEvery}, with --init {FineTuneRequest.Defaults.CheckpointEvery})" };
         var trainPairs = new Option<int>("--builtin-pairs") { Description = "training pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTrainPairs };
         var testPairs = new Option<int>("--builtin-test-pairs") { Description = "held-out pairs generated for --corpus builtin", DefaultValueFactory = _ => o.BuiltinTestPairs };
         var animate = new Option<string?>("--animate") { Description = "also write the probe sentence's cross attention across checkpoints as an animated .gif" };
@@ -55,11 +55,12 @@ internal static class TrainCommand
         var fuzzyMin = new Option<double>("--fuzzy-min") { Description = "with --fuzzy: the least cosine similarity (0..1) for a match to be used", DefaultValueFactory = _ => new FuzzyOptions().MinScore };
         var noEval = new Option<bool>("--no-evaluate") { Description = "skip the held-out BLEU and AER at the end" };
         var bertVocab = new Option<string?>("--vocab") { Description = "train with a given BERT WordPiece vocab.txt (or minilm: the embedded all-MiniLM-L6-v2 vocabulary) instead of learning a sub-word vocabulary; [PAD] [UNK] [CLS] [SEP] become pad, unk, bos, eos" };
-        var init = new Option<string?>("--init") { Description = "fine-tune a pretrained Marian (opus-mt) model: a Hugging Face folder or hf:ORG/NAME; --out becomes a Marian folder that translate, capture and evaluate read" };
+        var init = new Option<string?>("--init") { Description = "fine-tune a pretrained Marian (opus-mt) or T5 (t5, flan-t5, mt5) model: a Hugging Face folder or hf:ORG/NAME; --out becomes a folder of the same family that translate, capture and evaluate read" };
+        var prefix = new Option<string?>("--prefix") { Description = "with --init: text put before every source (default for T5: \"translate English to German: \" and the like for en, de, fr, ro; none for Marian)" };
         var cmd = new Command("train", "Train an encoder-decoder translation Transformer and watch its attention align.")
         {
             corpus, src, tgt, valid, maxWords, maxChars, maxRatio, noDedupe, outPath, minutes, steps, resume, layers, dim, heads, ff, postNorm, learned, separate, dropout,
-            batchTokens, lr, warmup, decay, decayFraction, average, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin, init, bertVocab,
+            batchTokens, lr, warmup, decay, decayFraction, average, seed, vocab, every, trainPairs, testPairs, animate, noEval, fuzzy, fuzzyMin, init, bertVocab, prefix,
         };
         cmd.SetAction(r => output.Guard(() =>
         {
@@ -69,21 +70,23 @@ internal static class TrainCommand
             if (stepLimit < 0 || minuteLimit < 0) throw new AttnScopeException("--steps and --minutes cannot be negative");
             if (!double.IsFinite(minuteLimit)) throw new AttnScopeException($"--minutes {minuteLimit} is not a number of minutes");
             if (r.GetValue(resume) && r.GetValue(fuzzy)) throw new AttnScopeException("--fuzzy is chosen when a run starts; a resumed run keeps its own setting");
-            if (r.GetValue(bertVocab) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--vocab is for training a new model; a fine-tuned Marian model keeps its own tokenizer");
+            if (r.GetValue(bertVocab) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--vocab is for training a new model; a fine-tuned pretrained model keeps its own tokenizer");
             if (r.GetValue(bertVocab) is not null && r.GetValue(resume)) throw new AttnScopeException("--vocab is for a new run; a resumed run keeps the vocabulary in its folder");
-            if (r.GetValue(average) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--average is for training a new model; a fine-tuned Marian model keeps its last weights");
+            if (r.GetValue(average) is not null && r.GetValue(init) is not null) throw new AttnScopeException("--average is for training a new model; a fine-tuned pretrained model keeps its last weights");
             if (r.GetValue(average) is not null && r.GetValue(resume)) throw new AttnScopeException("--average is chosen when a run starts; a resumed run keeps its own setting (average_checkpoints in config.json)");
             if (r.GetValue(decayFraction) is not null && r.GetValue(resume)) throw new AttnScopeException("--decay-fraction is chosen when a run starts; a resumed run keeps its own schedule");
-            if (r.GetValue(fuzzy) && r.GetValue(init) is not null) throw new AttnScopeException("--fuzzy is for training a new model; fine-tuning a Marian model reads plain sources");
-            if (r.GetValue(init) is not null || (r.GetValue(resume) && MarianFineTuneState.Exists(r.GetValue(outPath)!)))
-                return MarianTrainCommand.Run(output, r.GetValue(init), r.GetValue(corpus)!, r.GetValue(src)!, r.GetValue(tgt)!, r.GetValue(outPath)!, r.GetValue(resume),
+            if (r.GetValue(fuzzy) && r.GetValue(init) is not null) throw new AttnScopeException("--fuzzy is for training a new model; fine-tuning a pretrained model reads plain sources");
+            if (r.GetValue(prefix) is not null && r.GetValue(init) is null)
+                throw new AttnScopeException(r.GetValue(resume) ? "--prefix is chosen when a fine-tuning starts; a resumed one keeps its own (finetune.json)" : "--prefix is for fine-tuning a pretrained model (--init)");
+            if (r.GetValue(init) is not null || (r.GetValue(resume) && FineTuneState.Exists(r.GetValue(outPath)!)))
+                return FineTuneCommand.Run(output, r.GetValue(init), r.GetValue(corpus)!, r.GetValue(src)!, r.GetValue(tgt)!, r.GetValue(outPath)!, r.GetValue(resume), r.GetValue(prefix),
                     r.GetValue(steps) ?? 0, r.GetValue(minutes) ?? 0, !r.GetValue(noEval), r.GetValue(dropout),
                     new DataOptions { MaxWords = r.GetValue(maxWords), MaxChars = r.GetValue(maxChars), MaxRatio = r.GetValue(maxRatio), Dedupe = !r.GetValue(noDedupe), Valid = r.GetValue(valid) },
-                    MarianFineTuneRequest.Defaults with
+                    FineTuneRequest.Defaults with
                     {
-                        LearningRate = r.GetValue(lr) ?? MarianFineTuneRequest.Defaults.LearningRate, WarmupSteps = r.GetValue(warmup) ?? MarianFineTuneRequest.Defaults.WarmupSteps,
-                        Decay = r.GetValue(decay) ?? MarianFineTuneRequest.Defaults.Decay, DecayFraction = r.GetValue(decayFraction) ?? MarianFineTuneRequest.Defaults.DecayFraction, BatchTokens = r.GetValue(batchTokens) ?? MarianFineTuneRequest.Defaults.BatchTokens,
-                        CheckpointEvery = r.GetValue(every) ?? MarianFineTuneRequest.Defaults.CheckpointEvery, Seed = r.GetValue(seed),
+                        LearningRate = r.GetValue(lr) ?? FineTuneRequest.Defaults.LearningRate, WarmupSteps = r.GetValue(warmup) ?? FineTuneRequest.Defaults.WarmupSteps,
+                        Decay = r.GetValue(decay) ?? FineTuneRequest.Defaults.Decay, DecayFraction = r.GetValue(decayFraction) ?? FineTuneRequest.Defaults.DecayFraction, BatchTokens = r.GetValue(batchTokens) ?? FineTuneRequest.Defaults.BatchTokens,
+                        CheckpointEvery = r.GetValue(every) ?? FineTuneRequest.Defaults.CheckpointEvery, Seed = r.GetValue(seed),
                     });
             var request = new TrainRequest
             {

@@ -7,7 +7,7 @@ using AttnScope.Tests.Cli;
 using AttnScope.Tests.Core;
 using AttnScope.Tests.Support;
 using AttnScope.Training.Data;
-using AttnScope.Training.Marian;
+using AttnScope.Training.FineTuning;
 using AttnScope.Training.Model;
 
 namespace AttnScope.Tests.Training;
@@ -38,18 +38,18 @@ public class MarianFineTuneTests
         return path;
     }
 
-    private static MarianFineTuneRequest Request(string init, string corpus, string outDir, long steps, bool resume = false) => new()
+    private static FineTuneRequest Request(string init, string corpus, string outDir, long steps, bool resume = false) => new()
     {
         Init = init, InitName = init, Corpus = corpus, Out = outDir, Steps = steps, Resume = resume, Evaluate = !resume,
-        Options = MarianFineTuneRequest.Defaults with { LearningRate = 3e-3, WarmupSteps = 3, BatchTokens = 40, CheckpointEvery = 1000 },
+        Options = FineTuneRequest.Defaults with { LearningRate = 3e-3, WarmupSteps = 3, BatchTokens = 40, CheckpointEvery = 1000 },
     };
 
     /// <summary>Mean loss (no dropout, no smoothing) of every pair of the corpus under the weights of a folder.</summary>
     private static double CorpusLoss(string folder, string corpus)
     {
-        var model = MarianTrainable.Load(folder, labelSmoothing: 0f);
+        var model = Seq2SeqTrainable.Load(folder, labelSmoothing: 0f);
         var pairs = ParallelCorpusReader.Read(corpus, "en", "de", new CorpusFilterOptions { MaxRatio = 0, Dedupe = false });
-        var (examples, _) = MarianFineTune.Encode(MarianTokenizer.Load(folder), pairs.Pairs, 100, 64);
+        var (examples, _) = FineTune.Encode(MarianTokenizer.Load(folder), pairs.Pairs, 100, 64);
         var loss = model.Forward(Batch.Of(examples, model.DecoderStartId, model.EosId), 0f, 1);
         return loss.MeanNll;
     }
@@ -63,7 +63,7 @@ public class MarianFineTuneTests
         {
             var corpus = Corpus(dir);
             var outDir = dir.File("ft");
-            var outcome = MarianFineTune.Run(Request(init, corpus, outDir, 25), TextWriter.Null, CancellationToken.None);
+            var outcome = FineTune.Run(Request(init, corpus, outDir, 25), TextWriter.Null, CancellationToken.None);
             Assert.Equal(25, outcome.Step);
             double before = CorpusLoss(init, corpus), after = CorpusLoss(outDir, corpus);
             Assert.True(after < 0.8 * before, $"corpus loss {before} → {after}");
@@ -98,17 +98,17 @@ public class MarianFineTuneTests
         {
             var corpus = Corpus(dir);
             string straight = dir.File("straight"), split = dir.File("split");
-            MarianFineTune.Run(Request(init, corpus, straight, 12) with { Evaluate = false }, TextWriter.Null, CancellationToken.None);
-            MarianFineTune.Run(Request(init, corpus, split, 7) with { Evaluate = false }, TextWriter.Null, CancellationToken.None);
-            Assert.Equal(7, MarianFineTuneState.Load(split).Step);
-            var resumed = MarianFineTune.Run(Request("", corpus, split, 12, resume: true), TextWriter.Null, CancellationToken.None);
+            FineTune.Run(Request(init, corpus, straight, 12) with { Evaluate = false }, TextWriter.Null, CancellationToken.None);
+            FineTune.Run(Request(init, corpus, split, 7) with { Evaluate = false }, TextWriter.Null, CancellationToken.None);
+            Assert.Equal(7, FineTuneState.Load(split).Step);
+            var resumed = FineTune.Run(Request("", corpus, split, 12, resume: true), TextWriter.Null, CancellationToken.None);
             Assert.Equal(12, resumed.Step);
-            Assert.Equal(12, MarianFineTuneState.Load(split).Step);
+            Assert.Equal(12, FineTuneState.Load(split).Step);
             Assert.Equal(13, File.ReadAllLines(Path.Combine(split, "log.tsv")).Length);
-            var a = MarianTrainable.Load(straight);
-            var b = MarianTrainable.Load(split);
+            var a = Seq2SeqTrainable.Load(straight);
+            var b = Seq2SeqTrainable.Load(split);
             foreach (var p in a.Parameters) Assert.Equal(p.Value, b[p.Name].Value); // same batches, same moments: the same weights
-            var e = Assert.Throws<AttnScopeException>(() => MarianFineTune.Run(Request("", corpus, split, 0, resume: true), TextWriter.Null, CancellationToken.None));
+            var e = Assert.Throws<AttnScopeException>(() => FineTune.Run(Request("", corpus, split, 0, resume: true), TextWriter.Null, CancellationToken.None));
             Assert.Contains("used up", e.Message);
         }
         finally { Directory.Delete(init, true); }
@@ -125,12 +125,12 @@ public class MarianFineTuneTests
             var outDir = dir.File("ft");
             using var cancel = new CancellationTokenSource();
             cancel.Cancel(); // Ctrl-C before the first step
-            var stopped = MarianFineTune.Run(Request(init, corpus, outDir, 10), TextWriter.Null, cancel.Token);
+            var stopped = FineTune.Run(Request(init, corpus, outDir, 10), TextWriter.Null, cancel.Token);
             Assert.True(stopped.Cancelled);
             Assert.Null(stopped.Evaluation);
-            Assert.Equal(0, MarianFineTuneState.Load(outDir).Step);
+            Assert.Equal(0, FineTuneState.Load(outDir).Step);
             Assert.NotEmpty(Seq2SeqTranslator.Load(outDir).Translate("the cat sleeps").TargetIds);
-            var resumed = MarianFineTune.Run(Request("", corpus, outDir, 0, resume: true), TextWriter.Null, CancellationToken.None);
+            var resumed = FineTune.Run(Request("", corpus, outDir, 0, resume: true), TextWriter.Null, CancellationToken.None);
             Assert.Equal(10, resumed.Step); // the saved budget: step 10
         }
         finally { Directory.Delete(init, true); }
@@ -148,7 +148,7 @@ public class MarianFineTuneTests
             var (code, _, err) = CliTests.Run("train", "--init", init, "--vocab", "minilm", "--corpus", corpus, "--out", outDir, "--steps", "1");
             CliTests.AssertOneLineError(code, err, "--vocab");
             (code, _, err) = CliTests.Run("train", "--init", dir.Path, "--corpus", corpus, "--out", outDir, "--steps", "1");
-            CliTests.AssertOneLineError(code, err, "not a Marian model folder");
+            CliTests.AssertOneLineError(code, err, "not a Marian or T5 model folder");
             (code, _, err) = CliTests.Run("train", "--init", init, "--corpus", dir.File("missing.tsv"), "--out", outDir, "--steps", "1");
             Assert.Equal(1, code);
             Assert.False(Directory.Exists(outDir), "a failed start leaves no folder");
@@ -169,8 +169,8 @@ public class MarianFineTuneTests
         {
             var corpus = Corpus(dir);
             var outDir = dir.File("ft");
-            var outcome = MarianFineTune.Run(Request(init, corpus, outDir, 25) with { Dropout = 0.1f, Evaluate = false }, TextWriter.Null, CancellationToken.None);
-            Assert.Equal(0.1f, MarianFineTuneState.Load(outDir).Dropout);
+            var outcome = FineTune.Run(Request(init, corpus, outDir, 25) with { Dropout = 0.1f, Evaluate = false }, TextWriter.Null, CancellationToken.None);
+            Assert.Equal(0.1f, FineTuneState.Load(outDir).Dropout);
             Assert.True(CorpusLoss(outDir, corpus) < 0.8 * CorpusLoss(init, corpus));
             Assert.True(outcome.LastLoss < outcome.FirstLoss);
         }
@@ -194,7 +194,7 @@ public class MarianFineTuneTests
             Assert.Contains("held-out BLEU", stdout);
             (code, stdout, err) = CliTests.Run("train", "--out", outDir, "--resume", "--steps", "5", "--no-evaluate");
             Assert.True(code == 0, err + stdout);
-            Assert.Equal(5, MarianFineTuneState.Load(outDir).Step);
+            Assert.Equal(5, FineTuneState.Load(outDir).Step);
             (code, stdout, err) = CliTests.Run("translate", outDir, "--text", "the cat sat on the mat", "--beam", "1");
             Assert.True(code == 0, err + stdout);
             Assert.Equal(Seq2SeqTranslator.Load(outDir).Translate("the cat sat on the mat").Text, stdout.TrimEnd('\r', '\n'));

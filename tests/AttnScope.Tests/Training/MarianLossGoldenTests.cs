@@ -1,6 +1,6 @@
 using System.Text.Json;
 using AttnScope.Capture.SafeTensors;
-using AttnScope.Training.Marian;
+using AttnScope.Training.FineTuning;
 using AttnScope.Training.Model;
 using AttnScope.Training.Optim;
 using Xunit.Abstractions;
@@ -16,10 +16,10 @@ public class MarianLossGoldenTests(ITestOutputHelper output)
 {
     private static string Folder => Path.Combine(AppContext.BaseDirectory, "Golden", "tiny-marian");
 
-    private static (MarianTrainable Model, Batch Batch, JsonElement Golden) Setup()
+    private static (Seq2SeqTrainable Model, Batch Batch, JsonElement Golden) Setup()
     {
         var g = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "loss_golden.json"))).RootElement;
-        var model = MarianTrainable.Load(Folder, (float)g.GetProperty("label_smoothing").GetDouble());
+        var model = Seq2SeqTrainable.Load(Folder, (float)g.GetProperty("label_smoothing").GetDouble());
         var pairs = g.GetProperty("pairs").EnumerateArray().Select(p => new EncodedPair(
             p.GetProperty("source_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray(),
             p.GetProperty("target_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray())).ToList();
@@ -72,7 +72,7 @@ public class MarianLossGoldenTests(ITestOutputHelper output)
             Beta1 = a.GetProperty("beta1").GetDouble(), Beta2 = a.GetProperty("beta2").GetDouble(),
             Epsilon = a.GetProperty("eps").GetDouble(), WeightDecay = a.GetProperty("weight_decay").GetDouble(),
         };
-        var before = model[MarianTrainable.Shared].Value.ToArray();
+        var before = model[Seq2SeqTrainable.Shared].Value.ToArray();
         model.ZeroGrad();
         var loss = model.Forward(batch, 0f, 1);
         model.Backward(1f / loss.Tokens);
@@ -80,7 +80,7 @@ public class MarianLossGoldenTests(ITestOutputHelper output)
         using var file = SafeTensorsFile.Open(Path.Combine(Folder, "loss_golden.safetensors"));
         foreach (var norm in g.GetProperty("grad_norms").EnumerateObject())
             Near("after AdamW " + norm.Name, file.ReadFloat("adamw." + norm.Name).Data, model[norm.Name].Value, 0, 1e-6);
-        Assert.NotEqual(before, model[MarianTrainable.Shared].Value); // the step changed the weights the core reads
+        Assert.NotEqual(before, model[Seq2SeqTrainable.Shared].Value); // the step changed the weights the core reads
         var again = model.Forward(batch, 0f, 1);
         Assert.True(again.MeanLoss < loss.MeanLoss, $"one step down the gradient: {again.MeanLoss} < {loss.MeanLoss}");
     }

@@ -69,7 +69,7 @@ internal sealed class Seq2SeqTranslator
         if (t5 && !T5Tokenizer.IsT5Folder(dir)) throw new AttnScopeException($"{dir}: a T5 model needs its tokenizer, spiece.model (tokenizer.json alone is not read)");
         var model = t5 ? T5Family.Load(config, SafetensorsWeights.Load(weights)) : MarianFamily.Load(config, SafetensorsWeights.Load(weights));
         int v = model.Decoder.Spec.Vocab;
-        ISeq2SeqTokenizer tok = t5 ? T5Tokenizer.Load(dir, v) : MarianTokenizer.Load(dir);
+        var tok = LoadTokenizer(dir, v);
         string files = t5 ? "spiece.model" : "vocab.json";
         if (tok.VocabSize > v)
             throw new AttnScopeException($"{dir}: {files} has ids up to {tok.VocabSize - 1} but the model's vocab_size is {v}");
@@ -78,6 +78,19 @@ internal sealed class Seq2SeqTranslator
         if (model.DecoderStartId != tok.PadId)
             throw new AttnScopeException($"{dir}: config.json's decoder start {model.DecoderStartId} is not {files}'s <pad> ({tok.PadId})");
         return new Seq2SeqTranslator { Model = model, Tokenizer = tok, Architecture = t5 ? "t5" : MarianFamily.ModelType };
+    }
+
+    /// <summary>The tokenizer of a translation model folder, by its config.json's model_type (T5: spiece.model, its sentinels
+    /// fitted to <paramref name="modelVocab"/>; Marian: source.spm, target.spm, vocab.json).</summary>
+    public static ISeq2SeqTokenizer LoadTokenizer(string dir, int modelVocab)
+    {
+        string? type = ModelFamilies.ModelType(Path.Combine(dir, "config.json"));
+        if (T5Family.IsT5(type))
+        {
+            if (!T5Tokenizer.IsT5Folder(dir)) throw new AttnScopeException($"{dir}: a T5 model needs its tokenizer, spiece.model (tokenizer.json alone is not read)");
+            return T5Tokenizer.Load(dir, modelVocab);
+        }
+        return MarianTokenizer.Load(dir);
     }
 
     /// <summary>Most tokens a translation of <paramref name="sourceLength"/> source tokens produces by default.</summary>

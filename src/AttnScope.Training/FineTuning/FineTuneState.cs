@@ -4,13 +4,13 @@ using AttnScope.Capture;
 using AttnScope.Capture.Io;
 using AttnScope.Training.Training;
 
-namespace AttnScope.Training.Marian;
+namespace AttnScope.Training.FineTuning;
 
 /// <summary>
-/// finetune.json of a fine-tuned Marian folder: where the weights came from, the corpus and its split, the settings,
+/// finetune.json of a fine-tuned Marian or T5 folder: where the weights came from, the corpus and its split, the settings,
 /// and where training stands (written after the weights and the optimizer state, so it always describes them).
 /// </summary>
-internal sealed record MarianFineTuneState
+internal sealed record FineTuneState
 {
     public const string FileName = "finetune.json";
     public const string Format = "attnscope.marian-finetune/1";
@@ -24,6 +24,8 @@ internal sealed record MarianFineTuneState
     [JsonPropertyName("training")] public required TrainingOptions Training { get; init; }
     [JsonPropertyName("data")] public required DataOptions Data { get; init; }
     [JsonPropertyName("dropout")] public float Dropout { get; init; }
+    /// <summary>Text put before every source, in training and evaluation (T5's task prefix; empty for Marian).</summary>
+    [JsonPropertyName("source_prefix")] public string SourcePrefix { get; init; } = "";
     [JsonPropertyName("step")] public long Step { get; init; }
     [JsonPropertyName("epoch")] public int Epoch { get; init; }
     [JsonPropertyName("batch_in_epoch")] public int BatchInEpoch { get; init; }
@@ -39,12 +41,12 @@ internal sealed record MarianFineTuneState
     public void Save(string folder) =>
         AtomicFile.WriteAllBytes(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(this, Json));
 
-    public static MarianFineTuneState Load(string folder)
+    public static FineTuneState Load(string folder)
     {
         var path = Path.Combine(folder, FileName);
         if (!File.Exists(path)) throw new AttnScopeException($"'{folder}' has no {FileName}: not a folder made by 'attnscope train --init'");
-        MarianFineTuneState? s;
-        try { s = JsonSerializer.Deserialize<MarianFineTuneState>(File.ReadAllText(path)); }
+        FineTuneState? s;
+        try { s = JsonSerializer.Deserialize<FineTuneState>(File.ReadAllText(path)); }
         catch (JsonException e) { throw new AttnScopeException($"{path} is not valid: {e.Message}"); }
         if (s is null || s.FormatId != Format) throw new AttnScopeException($"{path} is not a {Format} file");
         s.Training.Validate();

@@ -8,12 +8,12 @@ using AttnScope.Training.Model;
 using AttnScope.Training.Optim;
 using AttnScope.Training.Training;
 
-namespace AttnScope.Training.Marian;
+namespace AttnScope.Training.FineTuning;
 
-/// <summary>What <c>attnscope train --init MARIAN</c> asks for.</summary>
-internal sealed record MarianFineTuneRequest
+/// <summary>What <c>attnscope train --init MARIAN|T5</c> asks for.</summary>
+internal sealed record FineTuneRequest
 {
-    /// <summary>The Marian folder to start from (already resolved from hf:); unused with <see cref="Resume"/>.</summary>
+    /// <summary>The Marian or T5 folder to start from (already resolved from hf:); unused with <see cref="Resume"/>.</summary>
     public string Init { get; init; } = "";
     /// <summary>How the start was named (a folder or hf:ID), for finetune.json.</summary>
     public string InitName { get; init; } = "";
@@ -26,6 +26,8 @@ internal sealed record MarianFineTuneRequest
     public double Minutes { get; init; }
     public DataOptions Data { get; init; } = new();
     public TrainingOptions Options { get; init; } = Defaults;
+    /// <summary>Text put before every source (T5's task prefix); null: the family's default (<see cref="FineTune.DefaultPrefix"/>).</summary>
+    public string? SourcePrefix { get; init; }
     /// <summary>Dropout rate; null: the config's <c>dropout</c>.</summary>
     public float? Dropout { get; init; }
     public bool Evaluate { get; init; } = true;
@@ -35,43 +37,54 @@ internal sealed record MarianFineTuneRequest
     public static TrainingOptions Defaults { get; } = new() { LearningRate = 5e-5, WarmupSteps = 50, Decay = "constant", BatchTokens = 1000, CheckpointEvery = 200 };
 }
 
-internal sealed record MarianFineTuneOutcome(string Folder, long Step, bool Cancelled, double FirstLoss, double LastLoss, MarianEvaluationReport? Evaluation);
+internal sealed record FineTuneOutcome(string Folder, long Step, bool Cancelled, double FirstLoss, double LastLoss, TranslatorEvaluationReport? Evaluation);
 
 /// <summary>
-/// Fine-tunes a Marian model on a parallel corpus with the core's backward pass (<see cref="MarianTrainable"/>):
+/// Fine-tunes a Marian or T5 model on a parallel corpus with the core's backward pass (<see cref="Seq2SeqTrainable"/>):
 /// label-smoothed cross entropy on the teacher-forced target (decoder start = pad), AdamW with warm-up and gradient
-/// clipping, a step and/or time budget, length-bucketed batches under a token budget. The output folder is a Hugging
-/// Face-style Marian folder (config.json, model.safetensors, the tokenizer files) that <see cref="Seq2SeqTranslator"/>
-/// loads unchanged, plus finetune.json, optimizer.safetensors (AdamW moments, for --resume) and log.tsv.
+/// clipping, a step and/or time budget, length-bucketed batches under a token budget; T5 sources get the task prefix.
+/// The output folder is a Hugging Face-style folder of the same family (config.json, model.safetensors, the tokenizer
+/// files) that <see cref="Seq2SeqTranslator"/> loads unchanged, plus finetune.json, optimizer.safetensors (AdamW
+/// moments, for --resume) and log.tsv.
 /// </summary>
-internal static class MarianFineTune
+internal static class FineTune
 {
     public const string OptimizerFile = "optimizer.safetensors";
     public const string LogFile = "log.tsv";
-    private static readonly string[] TokenizerFiles = ["source.spm", "target.spm", "vocab.json", "tokenizer_config.json"];
+    private static readonly string[] TokenizerFiles = ["source.spm", "target.spm", "vocab.json", "spiece.model", "tokenizer_config.json"];
 
-    public static MarianFineTuneOutcome Run(MarianFineTuneRequest request, TextWriter log, CancellationToken cancel)
+    private static readonly Dictionary<string, string> T5Languages = new(StringComparer.OrdinalIgnoreCase)
     {
-        MarianFineTuneState state;
+        ["en"] = "English", ["de"] = "German", ["fr"] = "French", ["ro"] = "Romanian",
+    };
+
+    /// <summary>
+    /// The source prefix a family expects by default: T5's "translate English to German: " for the language pairs its
+    /// pre-training used (English to German, French or Romanian), else none (give --prefix); Marian none.
+    /// </summary>
+    public static string DefaultPrefix(string family, string source, string target) =>
+        family == "t5" && T5Languages.TryGetValue(source, out var s) && T5Languages.TryGetValue(target, out var t) ? $"translate {s} to {t}: " : "";
+
+    public static FineTuneOutcome Run(FineTuneRequest request, TextWriter log, CancellationToken cancel)
+    {
+        FineTuneState state;
         if (request.Resume)
         {
-            state = MarianFineTuneState.Load(request.Out);
+            state = FineTuneState.Load(request.Out);
             log.WriteLine($"resuming the fine-tuning in '{request.Out}' at step {state.Step}");
         }
         else
         {
             request.Options.Validate();
-            if (MarianFineTuneState.Exists(request.Out))
+            if (FineTuneState.Exists(request.Out))
                 throw new AttnScopeException($"'{request.Out}' already holds a fine-tuning run; add --resume to continue it, or give a new folder");
             string? type = Seq2SeqTranslator.TranslationModelType(request.Init);
-            if (type != MarianFamily.ModelType)
-                throw new AttnScopeException(type is null
-                    ? $"--init '{request.InitName}' is not a Marian model folder (config.json with model_type marian)"
-                    : $"--init '{request.InitName}' is a {type} model; fine-tuning reads Marian folders (model_type marian) only");
+            if (type is null)
+                throw new AttnScopeException($"--init '{request.InitName}' is not a Marian or T5 model folder (config.json with model_type marian, t5 or mt5)");
             Seq2SeqTranslator.Load(request.Init); // tokenizer and model agree: a clear error before any work
             if (Path.GetFullPath(request.Out) == Path.GetFullPath(request.Init)) throw new AttnScopeException("--out must be a new folder, not the --init folder");
             if (Directory.Exists(request.Out) && Directory.EnumerateFileSystemEntries(request.Out).Any())
-                throw new AttnScopeException($"'{request.Out}' is not empty: fine-tuning writes a new Marian folder, give a new or empty --out");
+                throw new AttnScopeException($"'{request.Out}' is not empty: fine-tuning writes a new model folder, give a new or empty --out");
             var data = request.Data with
             {
                 Valid = request.Data.Valid is { } v ? Path.GetFullPath(v) : null,
@@ -79,7 +92,7 @@ internal static class MarianFineTune
                 HeldOutSeed = request.Options.Seed,
             };
             data.Validate();
-            state = new MarianFineTuneState
+            state = new FineTuneState
             {
                 Init = request.InitName.Length > 0 ? request.InitName : Path.GetFullPath(request.Init),
                 Corpus = request.Corpus.Equals(CorpusLoader.Builtin, StringComparison.OrdinalIgnoreCase) ? CorpusLoader.Builtin : Path.GetFullPath(request.Corpus),
@@ -87,6 +100,7 @@ internal static class MarianFineTune
                 Training = request.Options with { MaxSteps = request.Steps, MaxMinutes = request.Minutes },
                 Data = data,
                 Dropout = request.Dropout ?? -1,
+                SourcePrefix = request.SourcePrefix ?? DefaultPrefix(T5Family.IsT5(type) ? "t5" : MarianFamily.ModelType, request.SourceLanguage, request.TargetLanguage),
             };
         }
 
@@ -95,15 +109,16 @@ internal static class MarianFineTune
         foreach (var warning in corpus.Warnings) log.WriteLine("warning: " + TokenText.Escaped(warning));
         log.WriteLine(TokenText.Escaped(corpus.HeldOut));
         string from = request.Resume ? request.Out : request.Init;
-        var tokenizer = MarianTokenizer.Load(from);
-        var model = MarianTrainable.Load(from, state.Training.LabelSmoothing);
+        var model = Seq2SeqTrainable.Load(from, state.Training.LabelSmoothing);
+        var tokenizer = Seq2SeqTranslator.LoadTokenizer(from, model.DecoderSpec.Vocab);
+        if (state.SourcePrefix.Length > 0) log.WriteLine($"every source starts with the prefix \"{TokenText.Escaped(state.SourcePrefix)}\"");
         if (state.Dropout < 0) state = state with { Dropout = model.Dropout, Data = state.Data with { HeldOutPairs = corpus.Test.Count } };
-        var (examples, skipped) = Encode(tokenizer, corpus.Train, state.Training.MaxPieces, model.EncoderSpec.MaxPositions);
+        var (examples, skipped) = Encode(tokenizer, corpus.Train, state.Training.MaxPieces, model.EncoderSpec.MaxPositions, state.SourcePrefix);
         log.WriteLine($"{examples.Count} training pairs encoded" + (skipped > 0 ? $", {skipped} left out (too long, or empty)" : ""));
         if (examples.Count == 0) throw new AttnScopeException("there are no training pairs left to fine-tune on");
 
         var optimizer = new AdamW(model.Parameters) { WeightDecay = state.Training.WeightDecay };
-        if (request.Resume) MarianOptimizerFile.Load(Path.Combine(request.Out, OptimizerFile), optimizer);
+        if (request.Resume) AdamWStateFile.Load(Path.Combine(request.Out, OptimizerFile), optimizer);
         else
         {
             // Nothing is written before the corpus and the model have loaded: a failed start leaves no half folder.
@@ -139,7 +154,7 @@ internal static class MarianFineTune
         {
             state = state with { ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds, LastLoss = lastLoss };
             model.SaveWeights(Path.Combine(request.Out, "model.safetensors"));
-            MarianOptimizerFile.Save(Path.Combine(request.Out, OptimizerFile), optimizer);
+            AdamWStateFile.Save(Path.Combine(request.Out, OptimizerFile), optimizer);
             state.Save(request.Out);
             lastSaved = state.Step;
         }
@@ -177,29 +192,32 @@ internal static class MarianFineTune
         }
         if (state.Step != lastSaved || !File.Exists(Path.Combine(request.Out, OptimizerFile))) Save();
         else state.Save(request.Out);
-        log.WriteLine($"stopped at step {state.Step}{(cancelled ? " (interrupted)" : "")}; wrote {request.Out} (model.safetensors, {OptimizerFile}, {MarianFineTuneState.FileName}, {LogFile})");
-        MarianEvaluationReport? report = null;
+        log.WriteLine($"stopped at step {state.Step}{(cancelled ? " (interrupted)" : "")}; wrote {request.Out} (model.safetensors, {OptimizerFile}, {FineTuneState.FileName}, {LogFile})");
+        TranslatorEvaluationReport? report = null;
         if (!cancelled && request.Evaluate && corpus.Test.Count > 0)
         {
-            var translator = new Seq2SeqTranslator { Model = model.AsEncoderDecoder(), Tokenizer = tokenizer };
-            report = MarianEvaluation.Evaluate(translator, corpus.Test, beam: 1, request.EvaluateLimit);
+            var translator = new Seq2SeqTranslator { Model = model.AsEncoderDecoder(), Tokenizer = tokenizer, Architecture = model.Family };
+            report = TranslatorEvaluation.Evaluate(translator, corpus.Test, beam: 1, request.EvaluateLimit, state.SourcePrefix);
             log.WriteLine(report.Line());
             report.Save(request.Out);
         }
-        return new MarianFineTuneOutcome(request.Out, state.Step, cancelled, firstLoss, lastLoss, report);
+        return new FineTuneOutcome(request.Out, state.Step, cancelled, firstLoss, lastLoss, report);
     }
 
-    /// <summary>Source ids (pieces and &lt;/s&gt;) and target ids (pieces; the batch appends &lt;/s&gt;) of every pair
-    /// that fits: at most <paramref name="maxPieces"/> pieces and the model's positions.</summary>
-    public static (List<EncodedPair> Pairs, int Skipped) Encode(MarianTokenizer tokenizer, IReadOnlyList<ParallelPair> pairs, int maxPieces, int maxPositions)
+    /// <summary>Source ids (the prefix's and the source's pieces, &lt;/s&gt;) and target ids (pieces; the batch appends
+    /// &lt;/s&gt;) of every pair that fits: at most <paramref name="maxPieces"/> pieces (the prefix not counted) and the
+    /// model's positions.</summary>
+    public static (List<EncodedPair> Pairs, int Skipped) Encode(ISeq2SeqTokenizer tokenizer, IReadOnlyList<ParallelPair> pairs, int maxPieces, int maxPositions, string prefix = "")
     {
+        int prefixPieces = prefix.Length == 0 ? 0 : tokenizer.EncodeSource(prefix).Ids.Length - 1;
         var list = new List<EncodedPair>(pairs.Count);
         int skipped = 0, limit = Math.Min(maxPieces + 1, maxPositions);
         foreach (var p in pairs)
         {
-            var s = tokenizer.EncodeSource(p.Source).Ids;
+            if (string.IsNullOrWhiteSpace(p.Source)) { skipped++; continue; }
+            var s = tokenizer.EncodeSource(prefix + p.Source).Ids;
             var t = tokenizer.EncodeTarget(p.Target).Ids;
-            if (s.Length < 2 || t.Length < 2 || s.Length > limit || t.Length > limit) { skipped++; continue; }
+            if (s.Length < 2 || t.Length < 2 || s.Length > Math.Min(limit + prefixPieces, maxPositions) || t.Length > limit) { skipped++; continue; }
             list.Add(new EncodedPair(s, t[..^1]));
         }
         return (list, skipped);

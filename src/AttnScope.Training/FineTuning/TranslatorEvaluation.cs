@@ -6,10 +6,10 @@ using AttnScope.Sources.Transformer.Families;
 using AttnScope.Training.Data;
 using AttnScope.Training.Metrics;
 
-namespace AttnScope.Training.Marian;
+namespace AttnScope.Training.FineTuning;
 
-/// <summary>Held-out BLEU of a Marian translator (the corpus BLEU of <see cref="Bleu"/>), its translations and timing.</summary>
-internal sealed record MarianEvaluationReport(BleuScore Bleu, int Sentences, int Beam, double Seconds, IReadOnlyList<string> Hypotheses)
+/// <summary>Held-out BLEU of a pretrained translator (Marian, T5) (the corpus BLEU of <see cref="Bleu"/>), its translations and timing.</summary>
+internal sealed record TranslatorEvaluationReport(BleuScore Bleu, int Sentences, int Beam, double Seconds, IReadOnlyList<string> Hypotheses)
 {
     public const string FileName = "evaluation.json";
 
@@ -25,22 +25,23 @@ internal sealed record MarianEvaluationReport(BleuScore Bleu, int Sentences, int
     }, new JsonSerializerOptions { WriteIndented = true }));
 }
 
-internal static class MarianEvaluation
+internal static class TranslatorEvaluation
 {
     /// <summary>Translates the sources of <paramref name="test"/> (the first <paramref name="limit"/>) and scores them
-    /// against the references; a source longer than the encoder reads is translated as an empty line.</summary>
-    public static MarianEvaluationReport Evaluate(Seq2SeqTranslator translator, IReadOnlyList<ParallelPair> test, int beam = 1, int? limit = null)
+    /// against the references, each source after <paramref name="prefix"/> (T5's task prefix); a source longer than the
+    /// encoder reads is translated as an empty line.</summary>
+    public static TranslatorEvaluationReport Evaluate(Seq2SeqTranslator translator, IReadOnlyList<ParallelPair> test, int beam = 1, int? limit = null, string prefix = "")
     {
         var sw = Stopwatch.StartNew();
         var pairs = limit is { } n && n < test.Count ? test.Take(n).ToList() : test.ToList();
         var hyps = new List<string>(pairs.Count);
         foreach (var p in pairs)
         {
-            var src = translator.Tokenizer.EncodeSource(p.Source);
+            var src = translator.Tokenizer.EncodeSource(prefix + p.Source);
             hyps.Add(string.IsNullOrWhiteSpace(p.Source) || src.Ids.Length > translator.Model.Encoder.Spec.MaxPositions
-                ? "" : translator.Translate(p.Source, src.Ids, src.Pieces, beam).Text);
+                ? "" : translator.Translate(prefix + p.Source, src.Ids, src.Pieces, beam).Text);
         }
         var bleu = Bleu.Corpus(hyps, pairs.Select(p => p.Target).ToList());
-        return new MarianEvaluationReport(bleu, pairs.Count, beam, sw.Elapsed.TotalSeconds, hyps);
+        return new TranslatorEvaluationReport(bleu, pairs.Count, beam, sw.Elapsed.TotalSeconds, hyps);
     }
 }

@@ -5,32 +5,39 @@ using AttnScope.Sources.Transformer;
 using AttnScope.Sources.Transformer.Families;
 using AttnScope.Training.Model;
 
-namespace AttnScope.Training.Marian;
+namespace AttnScope.Training.FineTuning;
 
 /// <summary>
-/// A Marian (opus-mt) model as trainable <see cref="Parameter"/>s under Hugging Face's weight names
-/// (<c>model.shared.weight</c>, <c>model.encoder.layers.{l}.self_attn.q_proj.weight</c>, …), viewed as the core's
-/// tensors of <see cref="MarianFamily"/>'s encoder and decoder specs: no second Transformer, the forward and backward
-/// passes are the core's. The shared embedding (encoder, decoder and tied head) is one parameter whose gradient both
-/// stacks add into. <c>final_logits_bias</c> and the sinusoid tables stay fixed (buffers in Hugging Face's model too).
+/// A pretrained encoder-decoder as trainable <see cref="Parameter"/>s under Hugging Face's weight names, viewed as the
+/// core's tensors of its family's encoder and decoder specs: no second Transformer, the forward and backward passes
+/// are the core's. Marian (opus-mt): <c>model.shared.weight</c>, <c>model.encoder.layers.{l}.self_attn.q_proj.weight</c>,
+/// …, with <c>final_logits_bias</c> and the sinusoid tables fixed (buffers in Hugging Face's model too). T5 (t5,
+/// flan-t5, mt5): <c>shared.weight</c>, <c>encoder.block.{l}.layer.0.SelfAttention.q.weight</c>, … through
+/// <see cref="T5Family.Tensors"/>, the relative-position bias tables trained too. The shared embedding (encoder,
+/// decoder and a tied head) is one parameter whose gradient both stacks add into.
 /// </summary>
-internal sealed class MarianTrainable
+internal sealed class Seq2SeqTrainable
 {
+    /// <summary>The shared embedding's name in a Marian file.</summary>
     public const string Shared = "model.shared.weight";
-    /// <summary>Copies of the shared table that Hugging Face's files also hold (written from it, never read).</summary>
-    private static readonly string[] Aliases = ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"];
 
     public string ConfigPath { get; }
+    /// <summary><c>marian</c> or <c>t5</c>.</summary>
+    public string Family { get; }
+    /// <summary>The shared embedding's parameter name (<see cref="Shared"/>, or T5's <c>shared.weight</c>).</summary>
+    public string SharedName { get; }
     public TransformerSpec EncoderSpec { get; }
     public TransformerSpec DecoderSpec { get; }
     public IReadOnlyList<Parameter> Parameters { get; }
     public int DecoderStartId { get; }
     public int EosId { get; }
     public int PadId { get; }
-    /// <summary>The config's <c>dropout</c> (embeddings and every sub-layer output, as the core applies it).</summary>
+    /// <summary>The config's dropout (<c>dropout</c>, T5's <c>dropout_rate</c>), applied where the core applies it:
+    /// the embeddings and every sub-layer's output.</summary>
     public float Dropout { get; }
     public LabelSmoothedCrossEntropy Loss { get; private set; }
 
+    private readonly string[] _aliases; // copies of the shared table that the file held (written from it, never read)
     private readonly CoreTensors _encoderTensors, _decoderTensors;
     private readonly CoreGradients _encoderGrads, _decoderGrads;
     private readonly Dictionary<string, FloatTensor> _fixed; // every tensor of the file that is not a parameter, written back as read
@@ -39,69 +46,87 @@ internal sealed class MarianTrainable
     private CoreTape? _encoderTape, _decoderTape;
     private int _rows;
 
-    private MarianTrainable(string configPath, WeightStore w, float labelSmoothing)
+    private Seq2SeqTrainable(string configPath, WeightStore w, float labelSmoothing)
     {
         ConfigPath = configPath;
         var c = ConfigJson.Parse(ModelFamilies.ReadConfigText(configPath), configPath);
-        if (c.String("model_type") != MarianFamily.ModelType) throw new AttnScopeException($"{configPath}: model_type is not '{MarianFamily.ModelType}'");
-        EncoderSpec = MarianFamily.Stack(c, decoder: false);
-        DecoderSpec = MarianFamily.Stack(c, decoder: true);
+        string? type = c.String("model_type");
+        bool t5 = T5Family.IsT5(type);
+        if (!t5 && type != MarianFamily.ModelType)
+            throw new AttnScopeException($"{configPath}: model_type '{type}' is not a family AttnScope fine-tunes (marian, {string.Join(", ", T5Family.ModelTypes)})");
+        Family = t5 ? "t5" : MarianFamily.ModelType;
+        SharedName = t5 ? "shared.weight" : Shared;
+        EncoderSpec = t5 ? T5Family.Stack(c, decoder: false) : MarianFamily.Stack(c, decoder: false);
+        DecoderSpec = t5 ? T5Family.Stack(c, decoder: true) : MarianFamily.Stack(c, decoder: true);
         EncoderSpec.Validate(configPath);
         DecoderSpec.Validate(configPath);
         PadId = c.TokenId("pad_token_id") ?? throw new AttnScopeException($"{configPath} has no pad_token_id");
         DecoderStartId = c.TokenId("decoder_start_token_id") ?? PadId;
         EosId = c.TokenId("eos_token_id") ?? throw new AttnScopeException($"{configPath} has no eos_token_id");
-        Dropout = c.Float("dropout", 0f);
+        Dropout = c.Float(t5 ? "dropout_rate" : "dropout", t5 ? 0.1f : 0f);
         if (Dropout is < 0f or >= 1f) throw new AttnScopeException($"{configPath}: dropout {Dropout} is not in [0, 1)");
         int d = EncoderSpec.Hidden, v = EncoderSpec.Vocab;
 
         var parameters = new List<Parameter>();
         var byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
+        string[] sharedCopies = t5 ? ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] : ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"];
         float[] P(string name, params int[] shape)
         {
             var p = new Parameter(name, shape, noDecay: shape.Length == 1);
-            var source = name == Shared && !w.Contains(Shared) ? "model.encoder.embed_tokens.weight" : name;
+            var source = name == SharedName && !w.Contains(name) ? sharedCopies[0] : name;
             w.Get(source, shape).Data.CopyTo(p.Value, 0);
             parameters.Add(p);
             byName[name] = p;
             return p.Value;
         }
-        P(Shared, v, d);
-        CoreLayerTensors Layer(string p, bool cross, int ff)
+        var shared = P(SharedName, v, d);
+        float[]? bias = null;
+        if (t5)
         {
-            float[]? X(string n, params int[] s) => cross ? P(p + n, s) : null;
-            return new CoreLayerTensors
-            {
-                Query = P(p + "self_attn.q_proj.weight", d, d), QueryBias = P(p + "self_attn.q_proj.bias", d),
-                Key = P(p + "self_attn.k_proj.weight", d, d), KeyBias = P(p + "self_attn.k_proj.bias", d),
-                Value = P(p + "self_attn.v_proj.weight", d, d), ValueBias = P(p + "self_attn.v_proj.bias", d),
-                Output = P(p + "self_attn.out_proj.weight", d, d), OutputBias = P(p + "self_attn.out_proj.bias", d),
-                Norm1Gain = P(p + "self_attn_layer_norm.weight", d), Norm1Bias = P(p + "self_attn_layer_norm.bias", d),
-                CrossQuery = X("encoder_attn.q_proj.weight", d, d), CrossQueryBias = X("encoder_attn.q_proj.bias", d),
-                CrossKey = X("encoder_attn.k_proj.weight", d, d), CrossKeyBias = X("encoder_attn.k_proj.bias", d),
-                CrossValue = X("encoder_attn.v_proj.weight", d, d), CrossValueBias = X("encoder_attn.v_proj.bias", d),
-                CrossOutput = X("encoder_attn.out_proj.weight", d, d), CrossOutputBias = X("encoder_attn.out_proj.bias", d),
-                CrossNormGain = X("encoder_attn_layer_norm.weight", d), CrossNormBias = X("encoder_attn_layer_norm.bias", d),
-                Up = P(p + "fc1.weight", ff, d), UpBias = P(p + "fc1.bias", ff),
-                Down = P(p + "fc2.weight", d, ff), DownBias = P(p + "fc2.bias", d),
-                Norm2Gain = P(p + "final_layer_norm.weight", d), Norm2Bias = P(p + "final_layer_norm.bias", d),
-            };
+            var head = DecoderSpec.TiedHead ? null : P("lm_head.weight", v, d);
+            _encoderTensors = T5Family.Tensors(EncoderSpec, "encoder", shared, (n, shape) => P(n, shape));
+            _decoderTensors = T5Family.Tensors(DecoderSpec, "decoder", shared, (n, shape) => P(n, shape), head);
         }
-        var encLayers = Enumerable.Range(0, EncoderSpec.Layers).Select(l => Layer($"model.encoder.layers.{l}.", false, EncoderSpec.Intermediate)).ToArray();
-        var decLayers = Enumerable.Range(0, DecoderSpec.Layers).Select(l => Layer($"model.decoder.layers.{l}.", true, DecoderSpec.Intermediate)).ToArray();
+        else
+        {
+            CoreLayerTensors Layer(string p, bool cross, int ff)
+            {
+                float[]? X(string n, params int[] s) => cross ? P(p + n, s) : null;
+                return new CoreLayerTensors
+                {
+                    Query = P(p + "self_attn.q_proj.weight", d, d), QueryBias = P(p + "self_attn.q_proj.bias", d),
+                    Key = P(p + "self_attn.k_proj.weight", d, d), KeyBias = P(p + "self_attn.k_proj.bias", d),
+                    Value = P(p + "self_attn.v_proj.weight", d, d), ValueBias = P(p + "self_attn.v_proj.bias", d),
+                    Output = P(p + "self_attn.out_proj.weight", d, d), OutputBias = P(p + "self_attn.out_proj.bias", d),
+                    Norm1Gain = P(p + "self_attn_layer_norm.weight", d), Norm1Bias = P(p + "self_attn_layer_norm.bias", d),
+                    CrossQuery = X("encoder_attn.q_proj.weight", d, d), CrossQueryBias = X("encoder_attn.q_proj.bias", d),
+                    CrossKey = X("encoder_attn.k_proj.weight", d, d), CrossKeyBias = X("encoder_attn.k_proj.bias", d),
+                    CrossValue = X("encoder_attn.v_proj.weight", d, d), CrossValueBias = X("encoder_attn.v_proj.bias", d),
+                    CrossOutput = X("encoder_attn.out_proj.weight", d, d), CrossOutputBias = X("encoder_attn.out_proj.bias", d),
+                    CrossNormGain = X("encoder_attn_layer_norm.weight", d), CrossNormBias = X("encoder_attn_layer_norm.bias", d),
+                    Up = P(p + "fc1.weight", ff, d), UpBias = P(p + "fc1.bias", ff),
+                    Down = P(p + "fc2.weight", d, ff), DownBias = P(p + "fc2.bias", d),
+                    Norm2Gain = P(p + "final_layer_norm.weight", d), Norm2Bias = P(p + "final_layer_norm.bias", d),
+                };
+            }
+            var encLayers = Enumerable.Range(0, EncoderSpec.Layers).Select(l => Layer($"model.encoder.layers.{l}.", false, EncoderSpec.Intermediate)).ToArray();
+            var decLayers = Enumerable.Range(0, DecoderSpec.Layers).Select(l => Layer($"model.decoder.layers.{l}.", true, DecoderSpec.Intermediate)).ToArray();
+            bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
+            if (bias is not null && bias.Length != v) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {v}");
+            _encoderTensors = new CoreTensors { TokenEmbeddings = shared, Layers = encLayers };
+            _decoderTensors = new CoreTensors { TokenEmbeddings = shared, UnembeddingBias = bias, Layers = decLayers };
+        }
         Parameters = parameters;
-        float[]? bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
-        if (bias is not null && bias.Length != v) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {v}");
-        _encoderTensors = new CoreTensors { TokenEmbeddings = byName[Shared].Value, Layers = encLayers };
-        _decoderTensors = new CoreTensors { TokenEmbeddings = byName[Shared].Value, UnembeddingBias = bias, Layers = decLayers };
         // the core adds gradients into arrays shaped like the tensors: here each parameter's own Grad
         var gradOf = new Dictionary<float[], float[]>(ReferenceEqualityComparer.Instance);
         foreach (var p in parameters) gradOf[p.Value] = p.Grad;
         _encoderGrads = new CoreGradients { Values = _encoderTensors, Grads = GradientsOf(_encoderTensors, gradOf) };
         _decoderGrads = new CoreGradients { Values = _decoderTensors, Grads = GradientsOf(_decoderTensors, gradOf) };
+        // copies of the shared table the file holds (a tied lm_head included) are written from the trained table
+        _aliases = [.. sharedCopies.Append("lm_head.weight").Where(n => w.Contains(n) && !byName.ContainsKey(n))];
         _fixed = new Dictionary<string, FloatTensor>(StringComparer.Ordinal);
         foreach (var name in w.Names)
-            if (!byName.ContainsKey(name) && !Aliases.Contains(name)) _fixed[name] = w.Get(name);
+            if (!byName.ContainsKey(name) && !_aliases.Contains(name)) _fixed[name] = w.Get(name);
         _encoder = new TransformerModel(EncoderSpec, _encoderTensors, w.Origin);
         _decoder = new TransformerModel(DecoderSpec, _decoderTensors, w.Origin);
         _packedVersion = Version();
@@ -115,6 +140,8 @@ internal sealed class MarianTrainable
         {
             TokenEmbeddings = G(values.TokenEmbeddings)!,
             UnembeddingBias = values.UnembeddingBias is null ? null : new float[values.UnembeddingBias.Length], // fixed: a scratch gradient
+            Unembedding = G(values.Unembedding), RelativeBias = G(values.RelativeBias),
+            FinalNormGain = G(values.FinalNormGain), FinalNormBias = G(values.FinalNormBias),
             Layers = values.Layers.Select(l => new CoreLayerTensors
             {
                 Query = G(l.Query)!, QueryBias = G(l.QueryBias), Key = G(l.Key)!, KeyBias = G(l.KeyBias),
@@ -123,20 +150,20 @@ internal sealed class MarianTrainable
                 CrossQuery = G(l.CrossQuery), CrossQueryBias = G(l.CrossQueryBias), CrossKey = G(l.CrossKey), CrossKeyBias = G(l.CrossKeyBias),
                 CrossValue = G(l.CrossValue), CrossValueBias = G(l.CrossValueBias), CrossOutput = G(l.CrossOutput), CrossOutputBias = G(l.CrossOutputBias),
                 CrossNormGain = G(l.CrossNormGain), CrossNormBias = G(l.CrossNormBias),
-                Up = G(l.Up), UpBias = G(l.UpBias), Down = G(l.Down), DownBias = G(l.DownBias),
+                Gate = G(l.Gate), GateBias = G(l.GateBias), Up = G(l.Up), UpBias = G(l.UpBias), Down = G(l.Down), DownBias = G(l.DownBias),
                 Norm2Gain = G(l.Norm2Gain), Norm2Bias = G(l.Norm2Bias),
             }).ToArray(),
         };
     }
 
-    /// <summary>Reads a Marian folder's config.json and model.safetensors.</summary>
-    public static MarianTrainable Load(string folder, float labelSmoothing = 0.1f)
+    /// <summary>Reads a Marian or T5 folder's config.json and model.safetensors.</summary>
+    public static Seq2SeqTrainable Load(string folder, float labelSmoothing = 0.1f)
     {
         var config = Path.Combine(folder, "config.json");
         var weights = Path.Combine(folder, "model.safetensors");
-        if (!File.Exists(config)) throw new AttnScopeException($"{folder}: no config.json (not a Marian model folder)");
+        if (!File.Exists(config)) throw new AttnScopeException($"{folder}: no config.json (not a Marian or T5 model folder)");
         if (!File.Exists(weights)) throw new AttnScopeException($"{folder}: no model.safetensors (PyTorch .bin weights are not read)");
-        return new MarianTrainable(config, SafetensorsWeights.Load(weights), labelSmoothing);
+        return new Seq2SeqTrainable(config, SafetensorsWeights.Load(weights), labelSmoothing);
     }
 
     public long ParameterCount => Parameters.Sum(p => (long)p.Length);
@@ -206,16 +233,16 @@ internal sealed class MarianTrainable
     }
 
     /// <summary>
-    /// Writes model.safetensors in Hugging Face's names: every parameter, the shared table again under
-    /// <c>model.encoder.embed_tokens.weight</c>, <c>model.decoder.embed_tokens.weight</c> and <c>lm_head.weight</c>,
-    /// and every other tensor of the file it came from (<c>final_logits_bias</c>, position tables) as read.
+    /// Writes model.safetensors in Hugging Face's names: every parameter, the shared table again under each copy the
+    /// source file held (the encoder's and decoder's <c>embed_tokens.weight</c>, a tied <c>lm_head.weight</c>), and every
+    /// other tensor of the file it came from (Marian's <c>final_logits_bias</c> and position tables) as read.
     /// </summary>
     public void SaveWeights(string path)
     {
         var tensors = new List<(string, FloatTensor)>();
         foreach (var p in Parameters) tensors.Add((p.Name, new FloatTensor(p.Shape, p.Value)));
-        var shared = this[Shared];
-        foreach (var alias in Aliases)
+        var shared = this[SharedName];
+        foreach (var alias in _aliases)
             tensors.Add((alias, new FloatTensor(shared.Shape, shared.Value)));
         foreach (var (name, t) in _fixed)
             tensors.Add((name, t));

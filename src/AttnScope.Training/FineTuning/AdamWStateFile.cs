@@ -3,11 +3,11 @@ using AttnScope.Capture;
 using AttnScope.Capture.SafeTensors;
 using AttnScope.Training.Optim;
 
-namespace AttnScope.Training.Marian;
+namespace AttnScope.Training.FineTuning;
 
 /// <summary>optimizer.safetensors of a fine-tuned Marian folder: the AdamW moments as <c>adam.m.NAME</c> /
 /// <c>adam.v.NAME</c> (Hugging Face parameter names) and the update count in the metadata.</summary>
-internal static class MarianOptimizerFile
+internal static class AdamWStateFile
 {
     public const string FormatId = "attnscope.marian-optimizer/1";
 
