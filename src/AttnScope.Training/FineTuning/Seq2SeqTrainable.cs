@@ -19,7 +19,7 @@ namespace AttnScope.Training.FineTuning;
 internal sealed class Seq2SeqTrainable
 {
     /// <summary>The shared embedding's name in a Marian file.</summary>
-    public const string Shared = "model.shared.weight";
+    public const string Shared = MarianFamily.SharedName;
 
     public string ConfigPath { get; }
     /// <summary><c>marian</c> or <c>t5</c>.</summary>
@@ -89,32 +89,9 @@ internal sealed class Seq2SeqTrainable
         }
         else
         {
-            CoreLayerTensors Layer(string p, bool cross, int ff)
-            {
-                float[]? X(string n, params int[] s) => cross ? P(p + n, s) : null;
-                return new CoreLayerTensors
-                {
-                    Query = P(p + "self_attn.q_proj.weight", d, d), QueryBias = P(p + "self_attn.q_proj.bias", d),
-                    Key = P(p + "self_attn.k_proj.weight", d, d), KeyBias = P(p + "self_attn.k_proj.bias", d),
-                    Value = P(p + "self_attn.v_proj.weight", d, d), ValueBias = P(p + "self_attn.v_proj.bias", d),
-                    Output = P(p + "self_attn.out_proj.weight", d, d), OutputBias = P(p + "self_attn.out_proj.bias", d),
-                    Norm1Gain = P(p + "self_attn_layer_norm.weight", d), Norm1Bias = P(p + "self_attn_layer_norm.bias", d),
-                    CrossQuery = X("encoder_attn.q_proj.weight", d, d), CrossQueryBias = X("encoder_attn.q_proj.bias", d),
-                    CrossKey = X("encoder_attn.k_proj.weight", d, d), CrossKeyBias = X("encoder_attn.k_proj.bias", d),
-                    CrossValue = X("encoder_attn.v_proj.weight", d, d), CrossValueBias = X("encoder_attn.v_proj.bias", d),
-                    CrossOutput = X("encoder_attn.out_proj.weight", d, d), CrossOutputBias = X("encoder_attn.out_proj.bias", d),
-                    CrossNormGain = X("encoder_attn_layer_norm.weight", d), CrossNormBias = X("encoder_attn_layer_norm.bias", d),
-                    Up = P(p + "fc1.weight", ff, d), UpBias = P(p + "fc1.bias", ff),
-                    Down = P(p + "fc2.weight", d, ff), DownBias = P(p + "fc2.bias", d),
-                    Norm2Gain = P(p + "final_layer_norm.weight", d), Norm2Bias = P(p + "final_layer_norm.bias", d),
-                };
-            }
-            var encLayers = Enumerable.Range(0, EncoderSpec.Layers).Select(l => Layer($"model.encoder.layers.{l}.", false, EncoderSpec.Intermediate)).ToArray();
-            var decLayers = Enumerable.Range(0, DecoderSpec.Layers).Select(l => Layer($"model.decoder.layers.{l}.", true, DecoderSpec.Intermediate)).ToArray();
-            bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
-            if (bias is not null && bias.Length != v) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {v}");
-            _encoderTensors = new CoreTensors { TokenEmbeddings = shared, Layers = encLayers };
-            _decoderTensors = new CoreTensors { TokenEmbeddings = shared, UnembeddingBias = bias, Layers = decLayers };
+            bias = MarianFamily.FinalLogitsBias(w, v);
+            _encoderTensors = MarianFamily.Tensors(EncoderSpec, "model.encoder", shared, (n, shape) => P(n, shape));
+            _decoderTensors = MarianFamily.Tensors(DecoderSpec, "model.decoder", shared, (n, shape) => P(n, shape), bias);
         }
         Parameters = parameters;
         // the core adds gradients into arrays shaped like the tensors: here each parameter's own Grad

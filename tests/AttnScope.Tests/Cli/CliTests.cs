@@ -16,6 +16,21 @@ public class CliTests
         return (code, o.ToString(), e.ToString());
     }
 
+    /// <summary>Every static view (head, heads, layers, model) of every stack of an encoder-decoder capture renders a
+    /// readable-sized PNG through <c>attnscope render</c>.</summary>
+    internal static void AssertEveryStaticViewRenders(string capture, TempDir tmp)
+    {
+        foreach (var stack in new[] { "encoder", "decoder", "cross" })
+            foreach (var view in new[] { "head", "heads", "layers", "model" })
+            {
+                var png = tmp.File($"{stack}-{view}.png");
+                var (code, _, err) = Run("render", capture, "--view", view, "--stack", stack, "-o", png);
+                Assert.True(code == 0, $"{stack}/{view}: {err}");
+                using var bmp = SkiaSharp.SKBitmap.Decode(png);
+                Assert.True(bmp.Width > 100 && bmp.Height > 100, $"{stack}/{view}");
+            }
+    }
+
     internal static void AssertOneLineError(int code, string err, string expected)
     {
         Assert.Equal(1, code);

@@ -1,5 +1,6 @@
 using AttnScope.Capture;
 using AttnScope.Sources.Transformer;
+using AttnScope.Tests.Support;
 using Xunit.Abstractions;
 
 namespace AttnScope.Tests.Core;
@@ -88,20 +89,7 @@ public class CrossAttentionGradientTests(ITestOutputHelper output)
         foreach (var (name, value, grad) in decGrads.Pairs().Select(p => ("decoder " + p.Name, p.Value, p.Grad))
                      .Concat(encGrads.Pairs().Select(p => ("encoder " + p.Name, p.Value, p.Grad))))
         {
-            var dir = value.Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-            double analytic = 0;
-            for (int i = 0; i < dir.Length; i++) analytic += (double)grad[i] * dir[i];
-            const float eps = 2e-3f;
-            var saved = (float[])value.Clone();
-            for (int i = 0; i < value.Length; i++) value[i] = saved[i] + eps * dir[i];
-            double up = Objective();
-            for (int i = 0; i < value.Length; i++) value[i] = saved[i] - eps * dir[i];
-            double down = Objective();
-            saved.CopyTo(value, 0);
-            double numeric = (up - down) / (2 * eps);
-            double err = Math.Abs(numeric - analytic) / Math.Max(1.0, Math.Abs(numeric));
-            output.WriteLine($"{name}: analytic {analytic:G6}, numeric {numeric:G6}, error {err:E1}");
-            Assert.True(err < 2e-2, $"{name}: analytic {analytic} vs numeric {numeric}");
+            FiniteDifferences.AssertDirectional(output, name, value, grad, Objective, rng, 2e-3f, 2e-2);
             n++;
         }
         Assert.True(n >= 40, $"{n} tensors checked");

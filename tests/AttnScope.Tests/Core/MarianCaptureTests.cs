@@ -148,15 +148,7 @@ public class MarianCaptureTests(ITestOutputHelper output)
                 AttentionCapture.Load(cap2).Stack(AttentionStack.Cross).Attention.Data);
 
             // every static view of every stack renders
-            foreach (var stack in new[] { "encoder", "decoder", "cross" })
-                foreach (var view in new[] { "head", "heads", "layers", "model" })
-                {
-                    var png = tmp.File($"{stack}-{view}.png");
-                    (code, _, err) = CliTests.Run("render", cap, "--view", view, "--stack", stack, "-o", png);
-                    Assert.True(code == 0, $"{stack}/{view}: {err}");
-                    using var bmp = SkiaSharp.SKBitmap.Decode(png);
-                    Assert.True(bmp.Width > 100 && bmp.Height > 100, $"{stack}/{view}");
-                }
+            CliTests.AssertEveryStaticViewRenders(cap, tmp);
             var gif = tmp.File("a.gif");
             (code, _, err) = CliTests.Run("translate", dir, "--text", text, "--beam", "2", "--animate", gif);
             Assert.True(code == 0, err);

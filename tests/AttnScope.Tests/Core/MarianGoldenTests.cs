@@ -2,6 +2,7 @@ using System.Text.Json;
 using AttnScope.Capture.SafeTensors;
 using AttnScope.Sources.Models;
 using AttnScope.Sources.Transformer.Families;
+using AttnScope.Tests.Support;
 using Xunit.Abstractions;
 
 namespace AttnScope.Tests.Core;
@@ -23,32 +24,11 @@ public class MarianGoldenTests(ITestOutputHelper output)
         return (model, Ids("source_ids"), Ids("decoder_input_ids"), Ids("generated_ids"), SafeTensorsFile.Open(Path.Combine(Folder, "golden.safetensors")));
     }
 
-    private void Near(string what, ReadOnlySpan<float> expected, ReadOnlySpan<float> got, float tol)
-    {
-        Assert.Equal(expected.Length, got.Length);
-        float worst = 0;
-        for (int i = 0; i < expected.Length; i++) worst = MathF.Max(worst, MathF.Abs(expected[i] - got[i]));
-        output.WriteLine($"{what}: max |Δ| {worst:E2}");
-        Assert.True(worst <= tol, $"{what}: max |Δ| {worst} > {tol}");
-    }
-
     [Fact]
     public void EncoderDecoderAndCrossAttentionMatchThePyTorchReference()
     {
         var (model, source, decoderInput, _, g) = Load();
-        var enc = model.Encode(source);
-        var dec = model.Decode(decoderInput, enc.Hidden);
-        int S = source.Length, T = decoderInput.Length, H = model.Decoder.Spec.Heads;
-        Near("encoder_out", g.ReadFloat("encoder_out").Data, enc.Hidden.Data, 1e-4f);
-        Near("decoder_out", g.ReadFloat("decoder_out").Data, dec.Hidden.Data, 1e-4f);
-        Near("logits", g.ReadFloat("logits").Data, dec.Logits!.Data, 1e-4f);
-        for (int l = 0; l < model.Encoder.Spec.Layers; l++)
-            Near($"encoder_attention.{l}", g.ReadFloat($"encoder_attention.{l}").Data, enc.Attention!.Data.AsSpan(l * H * S * S, H * S * S), 1e-5f);
-        for (int l = 0; l < model.Decoder.Spec.Layers; l++)
-        {
-            Near($"decoder_attention.{l}", g.ReadFloat($"decoder_attention.{l}").Data, dec.Attention!.Data.AsSpan(l * H * T * T, H * T * T), 1e-5f);
-            Near($"cross_attention.{l}", g.ReadFloat($"cross_attention.{l}").Data, dec.CrossAttention!.Data.AsSpan(l * H * T * S, H * T * S), 1e-5f);
-        }
+        Closeness.AssertEncoderDecoderMatches(output, model, source, decoderInput, g);
     }
 
     [Fact]

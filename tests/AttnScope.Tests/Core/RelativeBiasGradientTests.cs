@@ -1,4 +1,5 @@
 using AttnScope.Sources.Transformer;
+using AttnScope.Tests.Support;
 using Xunit.Abstractions;
 
 namespace AttnScope.Tests.Core;
@@ -79,22 +80,7 @@ public class RelativeBiasGradientTests(ITestOutputHelper output)
             .Concat(encGrads.Pairs().Where(p => p.Name != "embed.W_E").Select(p => ("encoder " + p.Name, p.Value, p.Grad)))
             .Append(("shared embed.W_E", enc.TokenEmbeddings, sharedGrad)).ToList();
         foreach (var (name, value, grad) in checks)
-        {
-            var dir = value.Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-            double analytic = 0;
-            for (int i = 0; i < dir.Length; i++) analytic += (double)grad[i] * dir[i];
-            const float eps = 2e-3f;
-            var saved = (float[])value.Clone();
-            for (int i = 0; i < value.Length; i++) value[i] = saved[i] + eps * dir[i];
-            double up = Objective();
-            for (int i = 0; i < value.Length; i++) value[i] = saved[i] - eps * dir[i];
-            double down = Objective();
-            saved.CopyTo(value, 0);
-            double numeric = (up - down) / (2 * eps);
-            double err = Math.Abs(numeric - analytic) / Math.Max(1.0, Math.Abs(numeric));
-            output.WriteLine($"{name}: analytic {analytic:G6}, numeric {numeric:G6}, error {err:E1}");
-            Assert.True(err < 2e-2, $"{name}: analytic {analytic} vs numeric {numeric}");
-        }
+            FiniteDifferences.AssertDirectional(output, name, value, grad, Objective, rng, 2e-3f, 2e-2);
         Assert.Contains(checks, c => c.Item1 == "encoder rel_pos.W_bias");
         Assert.Contains(checks, c => c.Item1 == "decoder rel_pos.W_bias");
         // the biases' gradients are not zero: the check above would pass trivially otherwise

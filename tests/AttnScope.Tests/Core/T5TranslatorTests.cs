@@ -91,15 +91,7 @@ public class T5TranslatorTests
         Assert.Equal("t5", c.Metadata.Architecture);
         Assert.Equal(tr.Tokenizer.EncodeSource(text).Pieces, c.Tokens.Select(x => x.Text));
         Assert.Equal([3, 4, 1 + t.TargetIds.Length, c.Tokens.Count], c.Stack(AttentionStack.Cross).Attention.Shape);
-        foreach (var stack in new[] { "encoder", "decoder", "cross" })
-            foreach (var view in new[] { "head", "heads", "layers", "model" })
-            {
-                var png = tmp.File($"{stack}-{view}.png");
-                (code, _, err) = CliTests.Run("render", cap, "--view", view, "--stack", stack, "-o", png);
-                Assert.True(code == 0, $"{stack}/{view}: {err}");
-                using var bmp = SkiaSharp.SKBitmap.Decode(png);
-                Assert.True(bmp.Width > 100 && bmp.Height > 100, $"{stack}/{view}");
-            }
+        CliTests.AssertEveryStaticViewRenders(cap, tmp);
         var html = tmp.File("t5.html");
         (code, _, err) = CliTests.Run("html", cap, "-o", html);
         Assert.True(code == 0, err);

@@ -140,6 +140,49 @@ internal static class MarianFamily
         };
     }
 
+    /// <summary>The shared embedding table's name in a Marian file.</summary>
+    public const string SharedName = "model.shared.weight";
+
+    /// <summary><c>final_logits_bias</c> (a fixed buffer) when the file has it, checked against the vocabulary.</summary>
+    internal static float[]? FinalLogitsBias(WeightStore w, int vocab)
+    {
+        float[]? bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
+        if (bias is not null && bias.Length != vocab) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {vocab}");
+        return bias;
+    }
+
+    /// <summary>
+    /// The core's tensors of one Marian stack (<paramref name="stack"/> = <c>model.encoder</c> or <c>model.decoder</c>)
+    /// under Hugging Face's names, read through <paramref name="get"/> (a weight file, or trainable parameters).
+    /// </summary>
+    internal static CoreTensors Tensors(TransformerSpec s, string stack, float[] shared, Func<string, int[], float[]> get, float[]? logitsBias = null)
+    {
+        int d = s.Hidden, ff = s.Intermediate;
+        bool cross = s.CrossAttention;
+        CoreLayerTensors Layer(int l)
+        {
+            string p = $"{stack}.layers.{l}.";
+            float[]? X(string n, params int[] shape) => cross ? get(p + n, shape) : null;
+            return new CoreLayerTensors
+            {
+                Query = get(p + "self_attn.q_proj.weight", [d, d]), QueryBias = get(p + "self_attn.q_proj.bias", [d]),
+                Key = get(p + "self_attn.k_proj.weight", [d, d]), KeyBias = get(p + "self_attn.k_proj.bias", [d]),
+                Value = get(p + "self_attn.v_proj.weight", [d, d]), ValueBias = get(p + "self_attn.v_proj.bias", [d]),
+                Output = get(p + "self_attn.out_proj.weight", [d, d]), OutputBias = get(p + "self_attn.out_proj.bias", [d]),
+                Norm1Gain = get(p + "self_attn_layer_norm.weight", [d]), Norm1Bias = get(p + "self_attn_layer_norm.bias", [d]),
+                CrossQuery = X("encoder_attn.q_proj.weight", d, d), CrossQueryBias = X("encoder_attn.q_proj.bias", d),
+                CrossKey = X("encoder_attn.k_proj.weight", d, d), CrossKeyBias = X("encoder_attn.k_proj.bias", d),
+                CrossValue = X("encoder_attn.v_proj.weight", d, d), CrossValueBias = X("encoder_attn.v_proj.bias", d),
+                CrossOutput = X("encoder_attn.out_proj.weight", d, d), CrossOutputBias = X("encoder_attn.out_proj.bias", d),
+                CrossNormGain = X("encoder_attn_layer_norm.weight", d), CrossNormBias = X("encoder_attn_layer_norm.bias", d),
+                Up = get(p + "fc1.weight", [ff, d]), UpBias = get(p + "fc1.bias", [ff]),
+                Down = get(p + "fc2.weight", [d, ff]), DownBias = get(p + "fc2.bias", [d]),
+                Norm2Gain = get(p + "final_layer_norm.weight", [d]), Norm2Bias = get(p + "final_layer_norm.bias", [d]),
+            };
+        }
+        return new CoreTensors { TokenEmbeddings = shared, UnembeddingBias = logitsBias, Layers = Enumerable.Range(0, s.Layers).Select(Layer).ToArray() };
+    }
+
     public static EncoderDecoderModel Load(string configPath, WeightStore w)
     {
         var c = ConfigJson.Parse(ModelFamilies.ReadConfigText(configPath), configPath);
@@ -148,46 +191,11 @@ internal static class MarianFamily
         var dec = Stack(c, decoder: true);
         enc.Validate(configPath);
         dec.Validate(configPath);
-        float[] Get(string name, params int[] shape) => w.Get(name, shape).Data;
+        float[] Get(string name, int[] shape) => w.Get(name, shape).Data;
         int d = enc.Hidden, v = enc.Vocab;
-        var shared = w.Contains("model.shared.weight") ? Get("model.shared.weight", v, d) : Get("model.encoder.embed_tokens.weight", v, d);
-        CoreLayerTensors Layer(string p, TransformerSpec s)
-        {
-            int I = s.Intermediate;
-            return new CoreLayerTensors
-            {
-                Query = Get(p + "self_attn.q_proj.weight", d, d), QueryBias = Get(p + "self_attn.q_proj.bias", d),
-                Key = Get(p + "self_attn.k_proj.weight", d, d), KeyBias = Get(p + "self_attn.k_proj.bias", d),
-                Value = Get(p + "self_attn.v_proj.weight", d, d), ValueBias = Get(p + "self_attn.v_proj.bias", d),
-                Output = Get(p + "self_attn.out_proj.weight", d, d), OutputBias = Get(p + "self_attn.out_proj.bias", d),
-                Norm1Gain = Get(p + "self_attn_layer_norm.weight", d), Norm1Bias = Get(p + "self_attn_layer_norm.bias", d),
-                CrossQuery = s.CrossAttention ? Get(p + "encoder_attn.q_proj.weight", d, d) : null,
-                CrossQueryBias = s.CrossAttention ? Get(p + "encoder_attn.q_proj.bias", d) : null,
-                CrossKey = s.CrossAttention ? Get(p + "encoder_attn.k_proj.weight", d, d) : null,
-                CrossKeyBias = s.CrossAttention ? Get(p + "encoder_attn.k_proj.bias", d) : null,
-                CrossValue = s.CrossAttention ? Get(p + "encoder_attn.v_proj.weight", d, d) : null,
-                CrossValueBias = s.CrossAttention ? Get(p + "encoder_attn.v_proj.bias", d) : null,
-                CrossOutput = s.CrossAttention ? Get(p + "encoder_attn.out_proj.weight", d, d) : null,
-                CrossOutputBias = s.CrossAttention ? Get(p + "encoder_attn.out_proj.bias", d) : null,
-                CrossNormGain = s.CrossAttention ? Get(p + "encoder_attn_layer_norm.weight", d) : null,
-                CrossNormBias = s.CrossAttention ? Get(p + "encoder_attn_layer_norm.bias", d) : null,
-                Up = Get(p + "fc1.weight", I, d), UpBias = Get(p + "fc1.bias", I),
-                Down = Get(p + "fc2.weight", d, I), DownBias = Get(p + "fc2.bias", d),
-                Norm2Gain = Get(p + "final_layer_norm.weight", d), Norm2Bias = Get(p + "final_layer_norm.bias", d),
-            };
-        }
-        var encoder = new TransformerModel(enc, new CoreTensors
-        {
-            TokenEmbeddings = shared,
-            Layers = Enumerable.Range(0, enc.Layers).Select(l => Layer($"model.encoder.layers.{l}.", enc)).ToArray(),
-        }, w.Origin);
-        float[]? bias = w.Contains("final_logits_bias") ? w.Get("final_logits_bias").Data : null;
-        if (bias is not null && bias.Length != v) throw new AttnScopeException($"weights from {w.Origin}: final_logits_bias has {bias.Length} values, expected {v}");
-        var decoder = new TransformerModel(dec, new CoreTensors
-        {
-            TokenEmbeddings = shared, UnembeddingBias = bias,
-            Layers = Enumerable.Range(0, dec.Layers).Select(l => Layer($"model.decoder.layers.{l}.", dec)).ToArray(),
-        }, w.Origin);
+        var shared = Get(w.Contains(SharedName) ? SharedName : "model.encoder.embed_tokens.weight", [v, d]);
+        var encoder = new TransformerModel(enc, Tensors(enc, "model.encoder", shared, Get), w.Origin);
+        var decoder = new TransformerModel(dec, Tensors(dec, "model.decoder", shared, Get, FinalLogitsBias(w, v)), w.Origin);
         return new EncoderDecoderModel
         {
             Encoder = encoder, Decoder = decoder,
