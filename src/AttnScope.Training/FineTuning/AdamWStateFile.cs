@@ -5,7 +5,7 @@ using AttnScope.Training.Optim;
 
 namespace AttnScope.Training.FineTuning;
 
-/// <summary>optimizer.safetensors of a fine-tuned Marian folder: the AdamW moments as <c>adam.m.NAME</c> /
+/// <summary>optimizer.safetensors of a fine-tuned Marian or T5 folder: the AdamW moments as <c>adam.m.NAME</c> /
 /// <c>adam.v.NAME</c> (Hugging Face parameter names) and the update count in the metadata.</summary>
 internal static class AdamWStateFile
 {
