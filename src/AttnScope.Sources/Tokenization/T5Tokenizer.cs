@@ -51,23 +51,31 @@ internal sealed partial class T5Tokenizer : ISeq2SeqTokenizer
         var path = Path.Combine(dir, "spiece.model");
         if (!File.Exists(path)) throw new AttnScopeException($"{dir}: a T5 tokenizer needs spiece.model");
         var info = new FileInfo(path);
-        if (info.Length > 64 << 20) throw new AttnScopeException($"{path} is {info.Length:N0} bytes; a SentencePiece model is at most 64 MiB");
-        var (bytes, pieces) = SentencePieceModelFile.Prepare(File.ReadAllBytes(path), path);
-        SentencePieceTokenizer sp;
+        if (info.Length > MaxModelBytes) throw new AttnScopeException($"{path} is {info.Length:N0} bytes; a SentencePiece model is at most 64 MiB");
+        return FromBytes(File.ReadAllBytes(path), modelVocab, ExtraIdsOf(Path.Combine(dir, "tokenizer_config.json")), path);
+    }
+
+    private const long MaxModelBytes = 64 << 20;
+
+    /// <summary>A T5 tokenizer from spiece.model's bytes; <paramref name="extraIds"/> null infers the sentinel count (see
+    /// <see cref="Load"/>). Any malformed model is refused with one line, before or while a trial text is encoded.</summary>
+    internal static T5Tokenizer FromBytes(byte[] model, int modelVocab, int? extraIds, string origin)
+    {
+        if (model.Length > MaxModelBytes) throw new AttnScopeException($"{origin} is {model.Length:N0} bytes; a SentencePiece model is at most 64 MiB");
+        var (bytes, pieces) = SentencePieceModelFile.Prepare(model, origin);
         try
         {
             using var s = new MemoryStream(bytes, writable: false);
-            sp = SentencePieceTokenizer.Create(s, addBeginningOfSentence: false, addEndOfSentence: false);
+            var sp = SentencePieceTokenizer.Create(s, addBeginningOfSentence: false, addEndOfSentence: false);
+            var tok = new T5Tokenizer(sp, pieces, extraIds ?? Math.Clamp(modelVocab - pieces, 0, 100), origin);
+            tok.EncodeSource("A trial: text, digits 123 and ünïcode.");
+            return tok;
         }
         catch (Exception e) when (e is not AttnScopeException)
         {
-            throw new AttnScopeException($"{path}: not a SentencePiece model this build reads ({e.Message})");
+            throw new AttnScopeException($"{origin}: not a SentencePiece model this build reads ({e.Message})");
         }
-        int? configured = ExtraIdsOf(Path.Combine(dir, "tokenizer_config.json"));
-        int extra = configured ?? Math.Clamp(modelVocab - pieces, 0, 100);
-        return new T5Tokenizer(sp, pieces, extra, path);
     }
-
     private static int? ExtraIdsOf(string path)
     {
         if (!File.Exists(path)) return null;

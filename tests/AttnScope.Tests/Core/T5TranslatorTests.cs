@@ -138,6 +138,7 @@ public class T5TranslatorTests
         (code, _, err) = CliTests.Run("translate", tmp.Path, "--text", "the cat");
         CliTests.AssertOneLineError(code, err, "not JSON");
         // a truncated or foreign spiece.model
+        File.Delete(tmp.File("tokenizer_config.json"));
         File.WriteAllBytes(tmp.File("spiece.model"), File.ReadAllBytes(Path.Combine(Golden("tiny-t5"), "spiece.model"))[..200]);
         (code, _, err) = CliTests.Run("translate", tmp.Path, "--text", "the cat");
         CliTests.AssertOneLineError(code, err, "malformed SentencePiece model");
