@@ -16,6 +16,8 @@ using AttnScope.Capture;
 //   -- decoder [--lengths 128,512,2048] [--new 32] [--runs 3] [--shapes gpt2-small,llama] [--json FILE] [--profile]
 // Translation on real text (gettext catalogs) against copy-source and retrieval baselines:
 //   -- realdata [--catalogs DIR] [--held-out 2000] [--seed 1] [--out DIR] [--run RUN]... [--beam 4]
+// Pretrained translation decoding (t5-small, opus-mt shapes): cached search against re-reading every prefix:
+//   -- seq2seq [--source 16,48] [--new 32] [--beams 1,4] [--runs 3] [--shapes t5-small,opus-mt]
 try
 {
     if (args.FirstOrDefault() == "views" && args.Contains("--end-to-end")) return RenderEndToEndBenchmark.Run(args[1..]);
@@ -31,6 +33,7 @@ try
     if (args.FirstOrDefault() == "flow") return FlowBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "decoder") return DecoderBenchmark.Run(args[1..]);
     if (args.FirstOrDefault() == "realdata") return RealDataBenchmark.Run(args[1..]);
+    if (args.FirstOrDefault() == "seq2seq") return Seq2SeqBenchmark.Run(args[1..]);
     var lengths = new[] { 16, 128, 512 };
     int runs = 15;
     string? json = null;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using AttnScope.Sources.Transformer;
 using AttnScope.Training.Model;
 
 namespace AttnScope.Training.Decoding;
@@ -14,7 +15,7 @@ internal static class Search
 
     public static Hypothesis Greedy(Transformer model, int[] source, int bosId, int eosId, int maxSteps)
     {
-        var decoder = new IncrementalDecoder(model, source, 1, maxSteps);
+        var decoder = new IncrementalDecoder(model.EncoderModel, model.DecoderModel, source, 1, maxSteps);
         var ids = new List<int>();
         int token = bosId;
         double logp = 0;
@@ -40,7 +41,7 @@ internal static class Search
     {
         if (beam < 1) throw new ArgumentOutOfRangeException(nameof(beam), "beam size must be at least 1");
         int vocab = model.Config.VocabSize;
-        var decoder = new IncrementalDecoder(model, source, beam, maxSteps);
+        var decoder = new IncrementalDecoder(model.EncoderModel, model.DecoderModel, source, beam, maxSteps);
         var live = new List<(List<int> Ids, double Score)> { ([], 0) };
         var finished = new List<Hypothesis>();
         var tokens = new int[beam];
@@ -99,7 +100,7 @@ internal static class Search
         if (longest > Math.Min(maxSteps, model.Config.MaxLength))
             throw new ArgumentException($"a target of {longest - 1} pieces does not fit {Math.Min(maxSteps, model.Config.MaxLength)} decoding steps", nameof(targets));
         int vocab = model.Config.VocabSize;
-        var decoder = new IncrementalDecoder(model, source, n, longest);
+        var decoder = new IncrementalDecoder(model.EncoderModel, model.DecoderModel, source, n, longest);
         var tokens = new int[n];
         Array.Fill(tokens, bosId);
         for (int t = 0; t < longest; t++)

@@ -101,6 +101,32 @@ public class T5GoldenTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("tiny-t5", 1, 1.0)]
+    [InlineData("tiny-t5", 4, 0.6)]
+    [InlineData("tiny-t5-gated", 3, 1.0)]
+    [InlineData("tiny-marian", 4, 1.0)]
+    public void BeamSearchOnTheCacheEqualsReReadingEveryPrefix(string name, int beam, double alpha)
+    {
+        // the cached search (survivors take over their parent's cache) against the same search re-reading each prefix in
+        // full: the same hypotheses with the same scores, bit for bit, finished or not
+        var model = name == "tiny-marian"
+            ? MarianFamily.Load(Path.Combine(Folder(name), "config.json"), SafetensorsWeights.Load(Path.Combine(Folder(name), "model.safetensors")))
+            : Load(name).Model;
+        int[] source = name == "tiny-marian" ? [12, 5, 27, 33, 8, 19, 2, 30, 0] : [7, 15, 22, 9, 31, 4, 18, 27, 12, 5, 1];
+        var cached = model.Beam(source, beam, alpha, 12);
+        var reread = model.Beam(source, beam, alpha, 12, useCache: false);
+        Assert.Equal(reread.Compared.Count, cached.Compared.Count);
+        for (int i = 0; i < reread.Compared.Count; i++)
+        {
+            Assert.Equal(reread.Compared[i].Ids, cached.Compared[i].Ids);
+            Assert.Equal(reread.Compared[i].Score, cached.Compared[i].Score);
+            Assert.Equal(reread.Compared[i].Finished, cached.Compared[i].Finished);
+        }
+        Assert.Equal(reread.Best.Ids, cached.Best.Ids);
+        Assert.NotEmpty(cached.Best.Ids);
+    }
+
     [Fact]
     public void ATruncatedRelativeBiasTableIsAClearError()
     {

@@ -1,3 +1,4 @@
+using AttnScope.Sources.Transformer;
 using AttnScope.Training.Decoding;
 using AttnScope.Training.Model;
 
@@ -30,7 +31,7 @@ public class DecodingTests
         int[] target = [9, 4, 10, 6];
         var full = TeacherForcedLogits(model, source, target);
         int v = model.Config.VocabSize;
-        var decoder = new IncrementalDecoder(model, source, capacity: 1, maxSteps: 10);
+        var decoder = new IncrementalDecoder(model.EncoderModel, model.DecoderModel, source, capacity: 1, maxSteps: 10);
         int[] inputs = [2, .. target];
         for (int t = 0; t < inputs.Length; t++)
         {
@@ -45,7 +46,7 @@ public class DecodingTests
         var model = TransformerGradientTests.Tiny();
         int[] source = [4, 9, 3];
         int v = model.Config.VocabSize;
-        var decoder = new IncrementalDecoder(model, source, capacity: 3, maxSteps: 10);
+        var decoder = new IncrementalDecoder(model.EncoderModel, model.DecoderModel, source, capacity: 3, maxSteps: 10);
         decoder.Step([2]);
         decoder.Reorder([0, 0, 0]);
         decoder.Step([5, 6, 7]);           // three hypotheses: 5, 6, 7

@@ -20,20 +20,25 @@ internal sealed class EncoderDecoderModel
     public ForwardResult Decode(int[] decoderIds, FloatTensor memory, LogitRows logits = LogitRows.All, bool captureQkv = false) =>
         Decoder.Forward(new ForwardInput { Ids = decoderIds, Memory = memory, Logits = logits, CaptureQkv = captureQkv });
 
-    /// <summary>Greedy decoding from the start token: the produced ids (ending at EOS when it comes).</summary>
+    /// <summary>Greedy decoding from the start token: the produced ids (ending at EOS when it comes). Runs on a key/value
+    /// cache (<see cref="IncrementalDecoder"/>): the same numbers as re-reading each prefix, bit for bit.</summary>
     public int[] Greedy(int[] sourceIds, int maxNew, bool stopAtEos = true)
     {
-        var memory = Encode(sourceIds).Hidden;
-        var ids = new List<int> { DecoderStartId };
-        for (int step = 0; step < maxNew && ids.Count < Decoder.Spec.MaxPositions; step++)
+        maxNew = Math.Min(maxNew, Decoder.Spec.MaxPositions - 1);
+        if (maxNew < 1) return [];
+        var steps = new IncrementalDecoder(Encoder, Decoder, sourceIds, 1, maxNew);
+        var ids = new List<int>();
+        int next = DecoderStartId;
+        for (int step = 0; step < maxNew; step++)
         {
-            var logits = Decode([.. ids], memory, LogitRows.Last).Logits!.Data;
+            var logits = steps.Step([next]);
             int best = 0;
             for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
             ids.Add(best);
             if (stopAtEos && best == EosId) break;
+            next = best;
         }
-        return [.. ids.Skip(1)];
+        return [.. ids];
     }
 
     /// <summary>
@@ -44,40 +49,69 @@ internal sealed class EncoderDecoderModel
     /// is set aside as finished. Stops when <paramref name="beam"/> have finished, none is live, or
     /// <paramref name="maxNew"/> tokens were produced; then the live hypotheses join the finished ones (unfinished)
     /// and the best score wins (ties: the earlier found). Tokens in <paramref name="banned"/> are never produced
-    /// (Marian bans its pad token, which is also the decoder start). Each step re-reads every prefix in full
-    /// (no cache): the numbers are those of the teacher-forced pass a capture records.
+    /// (Marian bans its pad token, which is also the decoder start). Each live hypothesis keeps a key/value cache
+    /// (<see cref="IncrementalDecoder"/>; survivors take over their parent's): every step feeds one token per
+    /// hypothesis, and the numbers are those of the teacher-forced pass a capture records, bit for bit.
     /// </summary>
-    public BeamResult Beam(int[] sourceIds, int beam, double lengthPenalty, int maxNew, IReadOnlyCollection<int>? banned = null)
+    /// <remarks><paramref name="useCache"/> false re-reads every prefix in full at every step instead (what a capture's
+    /// teacher-forced pass does): the same hypotheses and scores, for tests and the benchmark's baseline.</remarks>
+    public BeamResult Beam(int[] sourceIds, int beam, double lengthPenalty, int maxNew, IReadOnlyCollection<int>? banned = null, bool useCache = true)
     {
         if (beam < 1) throw new AttnScopeException($"beam size {beam} must be at least 1");
         if (double.IsNaN(lengthPenalty) || double.IsInfinity(lengthPenalty)) throw new AttnScopeException("the length penalty must be a finite number");
         if (maxNew < 1) throw new AttnScopeException($"at most {maxNew} new tokens: nothing to translate");
         maxNew = Math.Min(maxNew, Decoder.Spec.MaxPositions - 1);
-        var memory = Encode(sourceIds).Hidden;
         int vocab = Decoder.Spec.Vocab;
+        var steps = useCache ? new IncrementalDecoder(Encoder, Decoder, sourceIds, beam, maxNew) : null;
+        var memory = useCache ? null : Encode(sourceIds).Hidden;
+        var reread = useCache ? null : new float[beam * vocab];
         var live = new List<(int[] Ids, double LogP)> { ([], 0) };
+        var feed = new int[beam];
+        feed[0] = DecoderStartId;
         var finished = new List<BeamHypothesis>();
         double Score(double logp, int length) => length == 0 ? logp : logp / Math.Pow(length, lengthPenalty);
         for (int step = 0; step < maxNew && live.Count > 0 && finished.Count < beam; step++)
         {
             int width = beam - finished.Count;
-            var candidates = new List<(double LogP, int From, int Token)>();
+            ReadOnlySpan<float> logits;
+            if (steps is not null) logits = steps.Step(feed.AsSpan(0, live.Count));
+            else
+            {
+                for (int b = 0; b < live.Count; b++)
+                    Decode([DecoderStartId, .. live[b].Ids], memory!, LogitRows.Last).Logits!.Data.CopyTo(reread!, b * vocab);
+                logits = reread.AsSpan(0, live.Count * vocab);
+            }
+            // the best `width` continuations by log-probability (ties: lower hypothesis, then lower token), kept sorted
+            var top = new List<(double LogP, int From, int Token)>(width + 1);
             for (int b = 0; b < live.Count; b++)
             {
-                var row = Decode([DecoderStartId, .. live[b].Ids], memory, LogitRows.Last).Logits!.Data;
-                var lp = LogSoftmax(row);
-                if (banned is not null) foreach (int t in banned) if ((uint)t < (uint)vocab) lp[t] = double.NegativeInfinity;
+                var row = logits.Slice(b * vocab, vocab);
+                double log = LogNormalizer(row), prior = live[b].LogP;
                 for (int t = 0; t < vocab; t++)
-                    if (!double.IsNegativeInfinity(lp[t])) candidates.Add((live[b].LogP + lp[t], b, t));
+                {
+                    double lp = prior + (row[t] - log);
+                    if (double.IsNegativeInfinity(lp) || top.Count == width && lp <= top[^1].LogP) continue; // equal: the earlier one wins
+                    if (banned is not null && banned.Contains(t)) continue;
+                    int at = top.Count;
+                    while (at > 0 && top[at - 1].LogP < lp) at--;
+                    top.Insert(at, (lp, b, t));
+                    if (top.Count > width) top.RemoveAt(width);
+                }
             }
-            candidates.Sort((x, y) => y.LogP != x.LogP ? y.LogP.CompareTo(x.LogP) : (x.From, x.Token).CompareTo((y.From, y.Token)));
             var next = new List<(int[] Ids, double LogP)>();
-            foreach (var (logp, b, token) in candidates.Take(width))
+            var parents = new List<int>();
+            foreach (var (logp, b, token) in top)
             {
                 if (EosId is int eos && token == eos) finished.Add(new BeamHypothesis(live[b].Ids, logp, Score(logp, live[b].Ids.Length + 1), true));
-                else next.Add(([.. live[b].Ids, token], logp));
+                else
+                {
+                    feed[next.Count] = token;
+                    next.Add(([.. live[b].Ids, token], logp));
+                    parents.Add(b);
+                }
             }
             live = next;
+            if (live.Count > 0) steps?.Reorder(parents.ToArray());
         }
         var all = finished.Concat(live.Select(h => new BeamHypothesis(h.Ids, h.LogP, Score(h.LogP, h.Ids.Length), false))).ToList();
         if (all.Count == 0) throw new AttnScopeException("beam search found no hypothesis (every token is banned)");
@@ -86,17 +120,14 @@ internal sealed class EncoderDecoderModel
         return new BeamResult(best, all);
     }
 
-    /// <summary>Log-softmax of a logit row in double precision.</summary>
-    public static double[] LogSoftmax(ReadOnlySpan<float> logits)
+    /// <summary>log Σ exp(logits) in double precision (the row's maximum taken out first).</summary>
+    public static double LogNormalizer(ReadOnlySpan<float> logits)
     {
         double max = double.NegativeInfinity;
         foreach (float x in logits) max = Math.Max(max, x);
         double sum = 0;
         foreach (float x in logits) sum += Math.Exp(x - max);
-        double log = max + Math.Log(sum);
-        var r = new double[logits.Length];
-        for (int i = 0; i < r.Length; i++) r[i] = logits[i] - log;
-        return r;
+        return max + Math.Log(sum);
     }
 }
 

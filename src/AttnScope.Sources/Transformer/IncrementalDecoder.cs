@@ -1,15 +1,14 @@
 using AttnScope.Capture;
-using AttnScope.Sources.Transformer;
-using AttnScope.Training.Model;
 
-namespace AttnScope.Training.Decoding;
+namespace AttnScope.Sources.Transformer;
 
 /// <summary>
 /// Step-by-step decoding of one source sentence on the core's key/value cache: the encoder runs once, each
 /// decoder layer's cross-attention keys and values are projected once (kept with the cache), and each step runs
 /// only the newest token of every live hypothesis through the decoder, appending its self-attention keys and
-/// values to that hypothesis's cache. Computes what the teacher-forced <see cref="Transformer.ForwardLogits"/>
-/// computes for the same prefix (inference mode).
+/// values to that hypothesis's cache. Gives the numbers a teacher-forced decoder pass over the same prefix gives
+/// (the same products in the same order: bit for bit). Used by the trained translation models' search and by
+/// <see cref="Families.EncoderDecoderModel"/>'s greedy and beam search.
 /// </summary>
 internal sealed class IncrementalDecoder
 {
@@ -23,19 +22,22 @@ internal sealed class IncrementalDecoder
     public int Length { get; private set; }
     public int Hypotheses { get; private set; }
 
+    /// <param name="encoder">The encoder stack (run once over <paramref name="source"/>).</param>
+    /// <param name="decoder">The cross-attending decoder stack.</param>
     /// <param name="source">Source ids (ending in EOS).</param>
     /// <param name="capacity">Most hypotheses decoded side by side (the beam size).</param>
-    /// <param name="maxSteps">Most decoding steps (bounded by the model's maximum length).</param>
-    public IncrementalDecoder(Transformer model, int[] source, int capacity, int maxSteps)
+    /// <param name="maxSteps">Most decoding steps (bounded by the decoder's positions).</param>
+    public IncrementalDecoder(TransformerModel encoder, TransformerModel decoder, int[] source, int capacity, int maxSteps)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(decoder);
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), "at least one hypothesis");
-        _decoder = model.DecoderModel;
-        _vocab = model.Config.VocabSize;
+        _decoder = decoder;
+        _vocab = decoder.Spec.Vocab;
         _capacity = capacity;
-        _maxSteps = Math.Max(1, Math.Min(maxSteps, model.Config.MaxLength));
+        _maxSteps = Math.Max(1, Math.Min(maxSteps, decoder.Spec.MaxPositions));
         SourceLength = source.Length;
-        _memory = model.EncoderModel.Forward(new ForwardInput { Ids = source, SkipAttention = true }).Hidden;
+        _memory = encoder.Forward(new ForwardInput { Ids = source, SkipAttention = true }).Hidden;
         _caches = Enumerable.Range(0, capacity).Select(_ => _decoder.NewCache(_maxSteps)).ToArray();
         _spare = Enumerable.Range(0, capacity).Select(_ => _decoder.NewCache(_maxSteps)).ToArray();
         _logits = new float[capacity * _vocab];
