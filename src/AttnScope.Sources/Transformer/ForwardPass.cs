@@ -18,6 +18,12 @@ internal sealed class ForwardInput
     public FloatTensor? Memory { get; init; }
     /// <summary>When given, the tokens continue the cached positions and their keys and values are appended.</summary>
     public KvCache? Cache { get; init; }
+    /// <summary>
+    /// One step of several sequences side by side (beam search): token i continues cache i (all at the same length),
+    /// its keys and values appended there. Projections, cross-attention and MLPs run as one product over the rows;
+    /// each row attends to its own cache. Needs <see cref="SkipAttention"/>; no hooks, Q/K/V capture or recording.
+    /// </summary>
+    public KvCache[]? Caches { get; init; }
     /// <summary>Also return Q, K, V and the scaled scores.</summary>
     public bool CaptureQkv { get; init; }
     /// <summary>Logits for every position (<see cref="LogitRows.All"/>), the last only, or none.</summary>

@@ -5,8 +5,8 @@ namespace AttnScope.Sources.Transformer;
 /// <summary>
 /// Step-by-step decoding of one source sentence on the core's key/value cache: the encoder runs once, each
 /// decoder layer's cross-attention keys and values are projected once (kept with the cache), and each step runs
-/// only the newest token of every live hypothesis through the decoder, appending its self-attention keys and
-/// values to that hypothesis's cache. Gives the numbers a teacher-forced decoder pass over the same prefix gives
+/// only the newest token of every live hypothesis through the decoder, all hypotheses in one batched pass
+/// (<see cref="ForwardInput.Caches"/>), appending each one's self-attention keys and values to its own cache. Gives the numbers a teacher-forced decoder pass over the same prefix gives
 /// (the same products in the same order: bit for bit). Used by the trained translation models' search and by
 /// <see cref="Families.EncoderDecoderModel"/>'s greedy and beam search.
 /// </summary>
@@ -57,11 +57,12 @@ internal sealed class IncrementalDecoder
         if (t >= _maxSteps) throw new InvalidOperationException($"the decoder reached its maximum length {_maxSteps}");
         Hypotheses = n;
         for (int b = 0; b < n; b++)
-        {
             if (_caches[b].Length != t) throw new InvalidOperationException($"hypothesis {b} has no cache of {t} positions (reorder after a step)");
-            var r = _decoder.Forward(new ForwardInput { Ids = [tokens[b]], Cache = _caches[b], Memory = _memory, Logits = LogitRows.Last, SkipAttention = true });
-            r.Logits!.Data.CopyTo(_logits, b * _vocab);
-        }
+        // one pass for all hypotheses: each weight matrix is read once a step, each row attends to its own cache
+        var r = n == 1
+            ? _decoder.Forward(new ForwardInput { Ids = [tokens[0]], Cache = _caches[0], Memory = _memory, Logits = LogitRows.Last, SkipAttention = true })
+            : _decoder.Forward(new ForwardInput { Ids = tokens.ToArray(), Caches = _caches[..n], Memory = _memory, Logits = LogitRows.All, SkipAttention = true });
+        r.Logits!.Data.AsSpan(0, n * _vocab).CopyTo(_logits);
         Length = t + 1;
         return _logits.AsSpan(0, n * _vocab);
     }

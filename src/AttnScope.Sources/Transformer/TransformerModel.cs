@@ -108,7 +108,8 @@ internal sealed unsafe partial class TransformerModel
         int m = input.Ids.Length;
         if (input.Segments is not null) ValidateSegments(input, m);
         if (!(input.Dropout >= 0f && input.Dropout < 1f)) throw new AttnScopeException($"dropout {input.Dropout} must be in [0, 1)");
-        long total = input.Segments is null ? (long)offset + m : input.Segments.Max();
+        if (input.Caches is { } caches) ValidateCaches(input, caches, offset, m);
+        long total = input.Segments is not null ? input.Segments.Max() : input.Caches is not null ? offset + 1L : (long)offset + m;
         if (total > Spec.MaxPositions)
             throw new AttnScopeException(offset == 0
                 ? $"the input has {m} tokens; the model takes at most {Spec.MaxPositions}"
@@ -135,6 +136,20 @@ internal sealed unsafe partial class TransformerModel
                 throw new AttnScopeException($"the attention of {total} tokens over {Spec.Layers} layers × {Spec.Heads} heads would need {att:N0} values, more than one array holds; use fewer tokens");
         }
         input.Hooks?.Validate(Spec);
+    }
+
+    /// <summary>A batched step: one cache a token, all of this model and at the same length; logits or hidden states only.</summary>
+    private void ValidateCaches(ForwardInput input, KvCache[] caches, int offset, int m)
+    {
+        if (caches.Length != m) throw new AttnScopeException($"{m} tokens but {caches.Length} caches: a batched step feeds one token a cache");
+        if (input.Cache is not null || input.Segments is not null || input.Hooks is not null || input.CaptureQkv || input.Record || input.AttentionSink is not null || !input.SkipAttention)
+            throw new AttnScopeException("a batched step runs with SkipAttention and without another cache, packed sequences, hooks, Q/K/V capture, recording or a sink");
+        foreach (var c in caches)
+        {
+            if (c.Length != offset) throw new AttnScopeException($"the caches of a batched step hold {offset} and {c.Length} positions: they must be at the same length");
+            if (c.Keys.Length != Spec.Layers || c.Keys[0].Length != c.Capacity * Spec.KvWidth) throw new AttnScopeException("a cache of another model");
+            if (offset + 1 > c.Capacity) throw new AttnScopeException($"{offset} cached and 1 new token exceed the cache's {c.Capacity} positions");
+        }
     }
 
     /// <summary>A copy of <paramref name="src"/> kept for the backward pass: in <paramref name="old"/> (an earlier tape's
@@ -208,7 +223,7 @@ internal sealed unsafe partial class TransformerModel
     public ForwardResult Forward(ForwardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        int offset = input.Cache?.Length ?? 0;
+        int offset = input.Cache?.Length ?? (input.Caches is { Length: > 0 } cs ? cs[0].Length : 0);
         Validate(input, offset);
         var ws = Rent(input.Ids.Length);
         try { return Forward(input, offset, ws); }
@@ -262,7 +277,8 @@ internal sealed unsafe partial class TransformerModel
             if (memory.Rank != 2 || memory.Shape[1] != d || memory.Shape[0] < 1)
                 throw new AttnScopeException($"the encoder output has shape {memory.ShapeText}; the decoder expects [source tokens, {d}]");
             memoryLength = memory.Shape[0];
-            if (cache is not null && ReferenceEquals(cache.MemoryOf, memory) && cache.MemoryKv is not null) memoryKv = cache.MemoryKv;
+            var holder = cache ?? input.Caches?[0];
+            if (holder is not null && ReferenceEquals(holder.MemoryOf, memory) && holder.MemoryKv is not null) memoryKv = holder.MemoryKv;
             else
             {
                 // the encoder output's keys and values: projected once per source (a cache keeps them for every step)
@@ -273,13 +289,15 @@ internal sealed unsafe partial class TransformerModel
                     Gemm.Multiply(memory.Data, memoryLength, Weights.Layers[l].CrossKv!, memoryKv[l]);
                 }
                 if (cache is not null) { cache.MemoryOf = memory; cache.MemoryKv = memoryKv; }
+                foreach (var c in input.Caches ?? []) { c.MemoryOf = memory; c.MemoryKv = memoryKv; }
             }
             if (!packed) segs = new SegmentLayout([m], [memoryLength], heads);
             crossAttention = !packed ? new FloatTensor([layers, heads, m, memoryLength])
                 : input.Record ? Block(reuse?.CrossAttention, layers * segs.CrossPerLayer) : null;
             if (tape is not null) { tape.Memory = memory.Data; tape.MemoryKv = memoryKv; tape.Segments = segs; }
         }
-        int[]? positions = packed ? segs.Positions() : null;
+        var batch = input.Caches;
+        int[]? positions = packed ? segs.Positions() : batch is not null ? Enumerable.Repeat(offset, m).ToArray() : null;
         if (tape is not null) tape.Positions = positions ?? Enumerable.Range(0, m).ToArray();
         Embed(input, offset, ws, tape, positions, dropout);
         (float[] Cos, float[] Sin)? rotary = _rope is null ? null : RotaryAngles(m, offset, positions);
@@ -332,7 +350,8 @@ internal sealed unsafe partial class TransformerModel
                         cache.Pack(l, offset + i, ws.Qkv.AsSpan(i * qkvw + qw, kvw), ws.Qkv.AsSpan(i * qkvw + qw + kvw, kvw), dh);
                     }
                 }
-                if (packed)
+                if (batch is not null) RunBatchedHeads(job, batch, l, offset);
+                else if (packed)
                     RunPackedHeads(job, segs, l, att == null ? 0 : (nint)(att + l * segs.SelfPerLayer));
                 else fixed (float* ck = cache?.Keys[l], cv = cache?.Values[l])
                 {
@@ -401,6 +420,7 @@ internal sealed unsafe partial class TransformerModel
             }
         }
         if (cache is not null) cache.Length = T;
+        foreach (var c in batch ?? []) c.Length = offset + 1;
 
         var hidden = new FloatTensor([m, d]);
         ws.X.AsSpan(0, m * d).CopyTo(hidden.Data);
@@ -545,6 +565,39 @@ internal sealed unsafe partial class TransformerModel
             };
             work += (long)heads * n * n * t.HeadDim;
         }
+        if (Gemm.Threads > 1 && work >= ParallelWork) WorkerPool.For(count * heads, k => jobs[k / heads].Run(k % heads), Gemm.Threads);
+        else for (int k = 0; k < count * heads; k++) jobs[k / heads].Run(k % heads);
+    }
+
+    /// <summary>
+    /// Self-attention of a batched step: row i's key and value go to cache i at <paramref name="offset"/>, then row i
+    /// attends to cache i's offset + 1 positions; every (row, head) pair is a job.
+    /// </summary>
+    private void RunBatchedHeads(HeadJob t, KvCache[] caches, int l, int offset)
+    {
+        var s = Spec;
+        int heads = t.Heads, count = caches.Length, qw = s.QueryWidth, kvw = s.KvWidth, w = s.QkvWidth;
+        var jobs = new HeadJob[count];
+        for (int i = 0; i < count; i++)
+        {
+            var c = caches[i];
+            float* row = (float*)t.Qkv + (long)i * w;
+            var key = new ReadOnlySpan<float>(row + qw, kvw);
+            var value = new ReadOnlySpan<float>(row + qw + kvw, kvw);
+            key.CopyTo(c.Keys[l].AsSpan(offset * kvw, kvw));
+            value.CopyTo(c.Values[l].AsSpan(offset * kvw, kvw));
+            c.Pack(l, offset, key, value, s.HeadDim);
+            jobs[i] = new HeadJob
+            {
+                M = 1, T = offset + 1, Offset = offset, Heads = heads, KvHeads = t.KvHeads, HeadDim = t.HeadDim, QueryWidth = qw,
+                QkvLd = w, KvLd = kvw, Scale = t.Scale, Causal = t.Causal, Window = t.Window, Slopes = t.Slopes,
+                OffsetBias = t.OffsetBias, OffsetSpan = t.OffsetSpan,
+                Qkv = (nint)row, KeyBase = (nint)Gemm.Ptr(c.Keys[l]), ValueBase = (nint)Gemm.Ptr(c.Values[l]),
+                Context = (nint)((float*)t.Context + (long)i * qw), Layer = l,
+                PackedKeys = c.PackedKeys[l], PackedValues = c.PackedValues[l], PackedCapacity = c.Capacity,
+            };
+        }
+        long work = (long)count * heads * (offset + 1) * t.HeadDim;
         if (Gemm.Threads > 1 && work >= ParallelWork) WorkerPool.For(count * heads, k => jobs[k / heads].Run(k % heads), Gemm.Threads);
         else for (int k = 0; k < count * heads; k++) jobs[k / heads].Run(k % heads);
     }
