@@ -146,5 +146,13 @@ public class T5FineTuneTests(ITestOutputHelper output)
         Assert.Equal("en2de: ", FineTuneState.Load(dir.File("ft")).SourcePrefix);
         (code, _, err) = CliTests.Run("train", "--corpus", corpus, "--out", dir.File("x"), "--prefix", "a: ");
         CliTests.AssertOneLineError(code, err, "--prefix is for fine-tuning");
+        // evaluate on a T5 folder without finetune.json: the default prefix for --src/--tgt, or the one given
+        (code, var stdout, err) = CliTests.Run("evaluate", Golden("tiny-t5"), "--corpus", corpus, "--src", "en", "--tgt", "fr", "--limit", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("translate English to French: ", err);
+        Assert.Contains("held-out BLEU", stdout);
+        (code, _, err) = CliTests.Run("evaluate", Golden("tiny-t5"), "--corpus", corpus, "--prefix", "", "--limit", "2");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("prefix", err);
     }
 }
