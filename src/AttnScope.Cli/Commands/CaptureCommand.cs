@@ -57,8 +57,8 @@ internal static class CaptureCommand
                 throw new AttnScopeException($"'{r.GetValue(model)}' is an image model: give --image FILE");
             if (AttnScope.Training.Checkpoints.RunFolder.IsRunFolder(r.GetValue(model)!))
                 return TranslationCapture.Run(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
-            if (IsMarian(r.GetValue(model)!))
-                return MarianCapture(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
+            if (IsPretrainedTranslator(r.GetValue(model)!))
+                return PretrainedCapture(output, r.GetValue(model)!, TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: true)!, r.GetValue(outPath)!);
             var kind = ParseEngine(r.GetValue(engine)!);
             var files = AttnScope.Sources.Models.ModelResolver.Resolve(r.GetValue(model)!);
             if (r.GetValue(storage) is not null || r.GetValue(layers) is not null || r.GetValue(heads) is not null || r.GetValue(pyramid) || r.GetValue(noRows))
@@ -126,7 +126,7 @@ internal static class CaptureCommand
     }
 
     /// <summary>A translation model folder (Marian, T5), or an hf: name whose config.json (fetched alone first) names one.</summary>
-    private static bool IsMarian(string name)
+    private static bool IsPretrainedTranslator(string name)
     {
         if (!name.StartsWith("hf:", StringComparison.Ordinal))
             return Directory.Exists(name) && AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.IsTranslationModelFolder(name);
@@ -136,7 +136,7 @@ internal static class CaptureCommand
     }
 
     /// <summary><c>capture --model MARIAN|T5 --text ...</c>: translate (beam 4, length penalty 1) and save the encoder, decoder and cross attention.</summary>
-    private static int MarianCapture(CliOutput output, string name, string text, string path)
+    private static int PretrainedCapture(CliOutput output, string name, string text, string path)
     {
         AttnScope.Capture.Io.AtomicFile.CheckWritable(path);
         var translator = AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.Load(AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.ResolveFolder(name));

@@ -41,7 +41,7 @@ internal static class TranslateCommand
                 || AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.IsTranslationModelFolder(name))
             {
                 memory.Refuse(r, "is for run folders made by 'attnscope train', not Marian or T5 models");
-                return TranslateMarian(output, name, new MarianOptions(
+                return TranslatePretrained(output, name, new PretrainedOptions(
                     r.GetValue(text) is not null || r.GetValue(textFile) is not null ? TextInput.Read(r.GetValue(text), r.GetValue(textFile), "--text", required: false) : null,
                     r.GetValue(inputFile), r.GetValue(outputFile), r.GetValue(capture), r.GetValue(animate), r.GetValue(layer), beamSize,
                     r.GetValue(lengthPenalty) ?? 1.0, r.GetValue(threads)));
@@ -99,14 +99,14 @@ internal static class TranslateCommand
     /// <summary>Largest --input file read.</summary>
     public const long MaxInputBytes = 1L << 30;
 
-    private sealed record MarianOptions(string? Text, string? Input, string? Output, string? Capture, string? Animate, int? Layer, int Beam,
+    private sealed record PretrainedOptions(string? Text, string? Input, string? Output, string? Capture, string? Animate, int? Layer, int Beam,
         double LengthPenalty, int Threads);
 
     /// <summary>
     /// A Hugging Face Marian (opus-mt) model (a folder or hf:ORG/NAME): beam search with a length penalty, one sentence
     /// (optionally captured or animated) or every line of --input.
     /// </summary>
-    private static int TranslateMarian(CliOutput output, string name, MarianOptions o)
+    private static int TranslatePretrained(CliOutput output, string name, PretrainedOptions o)
     {
         if (double.IsNaN(o.LengthPenalty) || o.LengthPenalty < -10 || o.LengthPenalty > 10)
             throw new AttnScopeException($"--length-penalty {o.LengthPenalty} is out of range (-10..10)");
@@ -127,7 +127,7 @@ internal static class TranslateCommand
         foreach (var path in new[] { o.Output, o.Capture, o.Animate }) if (path is not null) AtomicFile.CheckWritable(path);
         var folder = AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.ResolveFolder(name);
         var translator = AttnScope.Sources.Transformer.Families.Seq2SeqTranslator.Load(folder);
-        if (o.Input is not null) return TranslateMarianFile(output, folder, translator, o);
+        if (o.Input is not null) return TranslatePretrainedFile(output, folder, translator, o);
         int layers = translator.Model.Decoder.Spec.Layers;
         if (o.Layer is int asked && (uint)asked >= (uint)layers)
             throw new AttnScopeException($"layer {asked} is out of range: the model has {layers} decoder layers (0..{layers - 1})");
@@ -152,7 +152,7 @@ internal static class TranslateCommand
         return 0;
     }
 
-    private static int TranslateMarianFile(CliOutput output, string folder, AttnScope.Sources.Transformer.Families.Seq2SeqTranslator first, MarianOptions o)
+    private static int TranslatePretrainedFile(CliOutput output, string folder, AttnScope.Sources.Transformer.Families.Seq2SeqTranslator first, PretrainedOptions o)
     {
         var lines = ReadLines(o.Input!);
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -66,7 +66,6 @@ internal sealed class Seq2SeqTranslator
         string? type = ModelFamilies.ModelType(config);
         bool t5 = T5Family.IsT5(type);
         if (!t5 && type != MarianFamily.ModelType) throw new AttnScopeException($"{config}: model_type '{type}' is not a translation family AttnScope runs ({Families})");
-        if (t5 && !T5Tokenizer.IsT5Folder(dir)) throw new AttnScopeException($"{dir}: a T5 model needs its tokenizer, spiece.model (tokenizer.json alone is not read)");
         var model = t5 ? T5Family.Load(config, SafetensorsWeights.Load(weights)) : MarianFamily.Load(config, SafetensorsWeights.Load(weights));
         int v = model.Decoder.Spec.Vocab;
         var tok = LoadTokenizer(dir, v);
